@@ -1,0 +1,8 @@
+//! The list command family.
+
+use super::Command;
+
+/// The list commands.
+pub fn commands() -> Vec<Command> {
+    vec![]
+}

@@ -1,0 +1,388 @@
+//! The command table and the contexts handlers run in.
+//!
+//! Every command is declared once, in its family's file, with its arity, flags, key positions, how it
+//! is routed ([`Exec`]) and its documentation. The worker looks the name up, checks the arity, finds the
+//! owners of the keys, and calls the handler where the keys live. Adding a command touches its family
+//! file only (and the family list in [`table`] when the family is new).
+
+pub mod hash;
+pub mod keyspace;
+pub mod list;
+pub mod server;
+pub mod set;
+pub mod string;
+pub mod zset;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use crate::resp::{err, parse_i64, Reply};
+use crate::store::{Db, Keyspace};
+
+/// The arguments of one command: ranges into a buffer (a connection's read buffer, an inline scratch
+/// buffer, or a forwarded batch). Index 0 is the command name.
+#[derive(Clone, Copy)]
+pub struct Args<'a> {
+    buf: &'a [u8],
+    ranges: &'a [Range<usize>],
+}
+
+impl<'a> Args<'a> {
+    /// Arguments found at `ranges` of `buf`.
+    pub fn new(buf: &'a [u8], ranges: &'a [Range<usize>]) -> Self {
+        Args { buf, ranges }
+    }
+
+    /// Number of arguments, the command name included.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Whether there is no argument at all.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Argument `i` (0 is the command name). Panics if out of range: arity is checked before dispatch.
+    #[inline]
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        &self.buf[self.ranges[i].clone()]
+    }
+
+    /// Iterates the arguments from index `from`.
+    pub fn iter_from(&self, from: usize) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.ranges[from.min(self.ranges.len())..].iter().map(|r| &self.buf[r.clone()])
+    }
+
+    /// The arguments from index `from` on, as a command of their own (COMMAND GETKEYS).
+    pub fn skip(&self, from: usize) -> Args<'a> {
+        Args { buf: self.buf, ranges: &self.ranges[from.min(self.ranges.len())..] }
+    }
+
+    /// The arguments at `indices`, as a command of their own (fan-out sub-commands). `ranges` is
+    /// scratch space that the result borrows.
+    pub fn pick<'b>(&self, indices: &[usize], ranges: &'b mut Vec<Range<usize>>) -> Args<'b>
+    where
+        'a: 'b,
+    {
+        ranges.clear();
+        ranges.extend(indices.iter().map(|&i| self.ranges[i].clone()));
+        Args { buf: self.buf, ranges }
+    }
+
+    /// Argument `i` parsed as a Redis integer.
+    pub fn int(&self, i: usize) -> Option<i64> {
+        parse_i64(self.get(i))
+    }
+
+    /// Whether argument `i` equals `word`, ignoring ASCII case (option keywords).
+    #[inline]
+    pub fn is(&self, i: usize, word: &str) -> bool {
+        self.get(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+}
+
+/// Where a keyed handler runs: one shard's databases, the client's selected database, the cached time.
+pub struct Ctx<'a> {
+    /// The shard (or, for a command whose keys span workers, a temporary shard holding copies).
+    pub ks: &'a mut Keyspace,
+    /// Selected database index.
+    pub db: usize,
+    /// Current Unix time in milliseconds (cached once per loop iteration).
+    pub now: u64,
+    /// Where the reply goes.
+    pub reply: Reply<'a>,
+    /// This worker's index and the number of workers (SCAN cursors encode the worker).
+    pub worker: usize,
+    pub workers: usize,
+}
+
+impl Ctx<'_> {
+    /// The selected database.
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.ks.dbs[self.db]
+    }
+}
+
+/// A handler that needs the keys' shard.
+pub type KeyedFn = fn(&mut Ctx, &Args);
+/// A handler that needs only the connection and the server (PING, CLIENT, CONFIG...).
+pub type ConnFn = fn(&mut server::ConnCtx, &Args);
+
+/// How the partial replies of a command run on several shards become one reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    /// Integers are added (DEL, EXISTS, DBSIZE).
+    SumInts,
+    /// `+OK` when every part is `+OK` (MSET, FLUSHALL).
+    AllOk,
+    /// Array bodies are concatenated in part order (MGET, KEYS).
+    ConcatArrays,
+    /// Any non-null part (RANDOMKEY).
+    AnyNonNull,
+}
+
+/// How a command is routed.
+#[derive(Clone, Copy)]
+pub enum Exec {
+    /// Runs on the owner of its keys. Keys on several workers: copies are gathered, the handler runs on
+    /// them at the connection's worker, and written keys are sent back to their owners.
+    Keyed(KeyedFn),
+    /// Runs on the connection's worker; touches no key.
+    Conn(ConnFn),
+    /// Keys on several workers: split into one sub-command per key group of `step` arguments, each run
+    /// by its owner with this same handler, and the replies combined.
+    Fanout(KeyedFn, Combine),
+    /// Runs on every shard; replies combined.
+    Broadcast(KeyedFn, Combine),
+    /// Runs on the worker named by the cursor in argument 1 (SCAN).
+    Cursor(KeyedFn),
+}
+
+/// Where the keys of a command are.
+#[derive(Clone, Copy)]
+pub enum KeySpec {
+    /// No keys.
+    None,
+    /// Redis's (first, last, step) triple; `last` negative counts from the end.
+    Range(i32, i32, i32),
+    /// Computed from the arguments (commands with a `numkeys` argument).
+    Custom(fn(&Args, &mut Vec<usize>)),
+}
+
+/// Command flags (the names COMMAND reports).
+pub mod flag {
+    pub const WRITE: u32 = 1;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const NO_AUTH: u32 = 1 << 9;
+    pub const FAST: u32 = 1 << 10;
+    pub const NO_MULTI: u32 = 1 << 11;
+    pub const ALLOW_BUSY: u32 = 1 << 12;
+    /// Names in the order Redis prints them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (NO_AUTH, "no_auth"),
+        (FAST, "fast"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// One command's declaration.
+pub struct Command {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Redis arity: exact count if positive, minimum count if negative (name included).
+    pub arity: i32,
+    /// [`flag`] bits.
+    pub flags: u32,
+    /// Key positions.
+    pub keys: KeySpec,
+    /// Routing and handler.
+    pub exec: Exec,
+    /// Documentation for COMMAND DOCS: group, first version, one-line summary, complexity.
+    pub group: &'static str,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub complexity: &'static str,
+}
+
+/// Shorthand used by the family files to declare a command.
+#[allow(clippy::too_many_arguments)]
+pub const fn cmd(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: KeySpec,
+    exec: Exec,
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    complexity: &'static str,
+) -> Command {
+    Command { name, arity, flags, keys, exec, group, since, summary, complexity }
+}
+
+impl Command {
+    /// Whether the command may modify keys (coordinated execution writes its keys back).
+    pub fn is_write(&self) -> bool {
+        self.flags & flag::WRITE != 0
+    }
+
+    /// Appends the indices of the key arguments of `args` to `out`.
+    pub fn key_indices(&self, args: &Args, out: &mut Vec<usize>) {
+        match self.keys {
+            KeySpec::None => {}
+            KeySpec::Range(first, last, step) => {
+                let n = args.len() as i32;
+                let last = if last < 0 { n + last } else { last.min(n - 1) };
+                let mut i = first;
+                while i <= last && i < n {
+                    out.push(i as usize);
+                    i += step.max(1);
+                }
+            }
+            KeySpec::Custom(f) => f(args, out),
+        }
+    }
+
+    /// The arity error for this command.
+    pub fn arity_error(&self) -> String {
+        format!("ERR wrong number of arguments for '{}' command", self.name)
+    }
+
+    /// Whether `argc` arguments satisfy the arity.
+    #[inline]
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+}
+
+/// Key positions for `<cmd> numkeys key [key ...] ...` (numkeys at index 1).
+pub fn keys_numkeys_at_1(args: &Args, out: &mut Vec<usize>) {
+    keys_numkeys(args, 1, out)
+}
+
+/// Key positions for `<cmd> dest numkeys key [key ...] ...` (numkeys at index 2, dest key at index 1).
+pub fn keys_dest_numkeys_at_2(args: &Args, out: &mut Vec<usize>) {
+    if args.len() > 1 {
+        out.push(1);
+    }
+    keys_numkeys(args, 2, out)
+}
+
+fn keys_numkeys(args: &Args, at: usize, out: &mut Vec<usize>) {
+    if args.len() <= at {
+        return;
+    }
+    if let Some(n) = args.int(at) {
+        if n > 0 && (at as i64 + n) < args.len() as i64 {
+            out.extend(at + 1..at + 1 + n as usize);
+        }
+    }
+}
+
+/// The command table: every command by lower-case name.
+pub struct Table {
+    pub commands: Vec<Command>,
+    by_name: HashMap<&'static [u8], usize, ahash::RandomState>,
+}
+
+impl Table {
+    fn build() -> Self {
+        let mut commands = Vec::new();
+        commands.extend(server::commands());
+        commands.extend(string::commands());
+        commands.extend(keyspace::commands());
+        commands.extend(list::commands());
+        commands.extend(set::commands());
+        commands.extend(hash::commands());
+        commands.extend(zset::commands());
+        let by_name = commands.iter().enumerate().map(|(i, c)| (c.name.as_bytes(), i)).collect();
+        Table { commands, by_name }
+    }
+
+    /// Looks a command up by name, any case. O(name length).
+    #[inline]
+    pub fn lookup(&self, name: &[u8]) -> Option<(usize, &Command)> {
+        let mut lower = [0u8; 32];
+        if name.len() > lower.len() {
+            return None;
+        }
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        let i = *self.by_name.get(&lower[..name.len()])?;
+        Some((i, &self.commands[i]))
+    }
+
+    /// The command at index `i` (forwarded requests carry the index, not the name).
+    #[inline]
+    pub fn get(&self, i: usize) -> &Command {
+        &self.commands[i]
+    }
+}
+
+/// The process-wide command table.
+pub static TABLE: LazyLock<Table> = LazyLock::new(Table::build);
+
+/// Redis's reply to an unknown command: the name as typed and the first arguments, quoted.
+pub fn unknown_command_error(args: &Args) -> String {
+    let mut rest = String::new();
+    for a in args.iter_from(1) {
+        if rest.len() >= 128 {
+            break;
+        }
+        let room = 128 - rest.len();
+        let s = String::from_utf8_lossy(a);
+        let s: String = s.chars().take(room).collect();
+        rest.push_str(&format!("'{s}' "));
+    }
+    let name = String::from_utf8_lossy(args.get(0));
+    let name: String = name.chars().take(128).collect();
+    format!("ERR unknown command '{name}', with args beginning with: {rest}")
+}
+
+/// Redis's reply to an unknown subcommand.
+pub fn unknown_subcommand_error(args: &Args, parent: &str) -> String {
+    let sub = String::from_utf8_lossy(args.get(1));
+    let sub: String = sub.chars().take(128).collect();
+    format!("ERR unknown subcommand '{sub}'. Try {} HELP.", parent.to_ascii_uppercase())
+}
+
+/// Parses a float argument as Redis's `getDoubleFromObject` does (`inf`, `-inf`, `+inf` accepted; NaN,
+/// spaces and empty strings rejected).
+pub fn parse_f64(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let v = match s.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => {
+            if s.contains(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E') {
+                return None;
+            }
+            s.parse::<f64>().ok()?
+        }
+    };
+    if v.is_nan() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// Replies the standard error for a non-integer argument and returns None, or returns the integer.
+pub fn int_arg(ctx: &mut Reply, args: &Args, i: usize) -> Option<i64> {
+    let v = args.int(i);
+    if v.is_none() {
+        ctx.error(err::NOT_INT);
+    }
+    v
+}

@@ -1,0 +1,816 @@
+//! Connection and server commands: they run on the connection's own worker and touch no key.
+//! (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB run on every shard and live with the keyspace family.)
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use super::{cmd, flag::*, unknown_subcommand_error, Args, Command, Exec, KeySpec, TABLE};
+use crate::config::SetError;
+use crate::resp::{err, Reply};
+use crate::server::{Shared, REDIS_VERSION, VERSION};
+
+/// The client-visible state of one connection.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub id: u64,
+    pub db: usize,
+    pub resp3: bool,
+    pub name: Vec<u8>,
+    pub lib_name: String,
+    pub lib_ver: String,
+    /// Close the connection once this reply is written (QUIT, protocol errors).
+    pub quit: bool,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub created_ms: u64,
+}
+
+/// Where a connection command runs: the session, the shared server state, the reply.
+pub struct ConnCtx<'a> {
+    pub session: &'a mut Session,
+    pub reply: Reply<'a>,
+    pub shared: &'a Shared,
+    pub worker: usize,
+    pub now: u64,
+}
+
+impl ConnCtx<'_> {
+    /// Mirrors the session's visible fields into the client registry (CLIENT LIST).
+    fn publish(&self) {
+        if let Some(c) = self.shared.clients().get_mut(&self.session.id) {
+            c.name = String::from_utf8_lossy(&self.session.name).into_owned();
+            c.lib_name = self.session.lib_name.clone();
+            c.lib_ver = self.session.lib_ver.clone();
+            c.db = self.session.db;
+            c.resp = if self.session.resp3 { 3 } else { 2 };
+        }
+    }
+}
+
+/// The connection and server commands.
+pub fn commands() -> Vec<Command> {
+    use Exec::Conn;
+    use KeySpec::None as K0;
+    vec![
+        cmd("ping", -1, FAST, K0, Conn(ping), "connection", "1.0.0", "Returns the server's liveliness response.", "O(1)"),
+        cmd("echo", 2, FAST, K0, Conn(echo), "connection", "1.0.0", "Returns the given string.", "O(1)"),
+        cmd("quit", -1, ALLOW_BUSY | NO_AUTH | FAST, K0, Conn(quit), "connection", "1.0.0", "Closes the connection.", "O(1)"),
+        cmd("reset", 1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(reset), "connection", "6.2.0", "Resets the connection.", "O(1)"),
+        cmd("hello", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(hello), "connection", "6.0.0", "Handshakes with the Redis server.", "O(1)"),
+        cmd("select", 2, LOADING | STALE | FAST, K0, Conn(select), "connection", "1.0.0", "Changes the selected database.", "O(1)"),
+        cmd("client", -2, NOSCRIPT | LOADING | STALE, K0, Conn(client), "connection", "2.4.0", "A container for client connection commands.", "Depends on subcommand."),
+        cmd("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, K0, Conn(config), "server", "2.0.0", "A container for server configuration commands.", "Depends on subcommand."),
+        cmd("command", -1, LOADING | STALE, K0, Conn(command), "server", "2.8.13", "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands"),
+        cmd("time", 1, LOADING | STALE | FAST, K0, Conn(time), "server", "2.6.0", "Returns the server time.", "O(1)"),
+        cmd("info", -1, LOADING | STALE, K0, Conn(info), "server", "1.0.0", "Returns information and statistics about the server.", "O(1)"),
+        cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, K0, Conn(shutdown), "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
+        cmd("function", -2, NOSCRIPT, K0, Conn(function), "scripting", "7.0.0", "A container for function commands.", "Depends on subcommand."),
+    ]
+}
+
+fn ping(c: &mut ConnCtx, a: &Args) {
+    match a.len() {
+        1 => c.reply.simple("PONG"),
+        2 => c.reply.bulk(a.get(1)),
+        _ => c.reply.error("ERR wrong number of arguments for 'ping' command"),
+    }
+}
+
+fn echo(c: &mut ConnCtx, a: &Args) {
+    c.reply.bulk(a.get(1));
+}
+
+fn quit(c: &mut ConnCtx, _: &Args) {
+    c.reply.ok();
+    c.session.quit = true;
+}
+
+fn reset(c: &mut ConnCtx, _: &Args) {
+    c.session.db = 0;
+    c.session.resp3 = false;
+    c.session.name.clear();
+    c.publish();
+    c.reply.simple("RESET");
+}
+
+fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+fn hello(c: &mut ConnCtx, a: &Args) {
+    let mut proto = if c.session.resp3 { 3 } else { 2 };
+    let mut i = 1;
+    if a.len() > 1 {
+        match a.int(1) {
+            None => return c.reply.error("ERR Protocol version is not an integer or out of range"),
+            Some(v) if !(2..=3).contains(&v) => return c.reply.error("NOPROTO unsupported protocol version"),
+            Some(v) => proto = v,
+        }
+        i = 2;
+    }
+    let mut name = None;
+    while i < a.len() {
+        let more = a.len() - i - 1;
+        if a.is(i, "auth") && more >= 2 {
+            if !a.get(i + 1).eq_ignore_ascii_case(b"default") {
+                return c.reply.error("WRONGPASS invalid username-password pair or user is disabled.");
+            }
+            i += 3;
+        } else if a.is(i, "setname") && more >= 1 {
+            if !valid_client_name(a.get(i + 1)) {
+                return c.reply.error("ERR Client names cannot contain spaces, newlines or special characters.");
+            }
+            name = Some(a.get(i + 1).to_vec());
+            i += 2;
+        } else {
+            let opt = String::from_utf8_lossy(a.get(i));
+            return c.reply.error(&format!("ERR Syntax error in HELLO option '{opt}'"));
+        }
+    }
+    if let Some(n) = name {
+        c.session.name = n;
+    }
+    c.session.resp3 = proto == 3;
+    c.publish();
+    // The reply is written in the protocol just negotiated.
+    let h = &mut c.reply;
+    h.set_resp3(proto == 3);
+    h.map(7);
+    h.bulk(b"server");
+    h.bulk(b"redis");
+    h.bulk(b"version");
+    h.bulk(REDIS_VERSION.as_bytes());
+    h.bulk(b"proto");
+    h.int(proto);
+    h.bulk(b"id");
+    h.int(c.session.id as i64);
+    h.bulk(b"mode");
+    h.bulk(b"standalone");
+    h.bulk(b"role");
+    h.bulk(b"master");
+    h.bulk(b"modules");
+    h.array(0);
+}
+
+fn select(c: &mut ConnCtx, a: &Args) {
+    match a.int(1) {
+        None => c.reply.error(err::NOT_INT),
+        Some(n) if n < 0 || n as usize >= c.shared.databases => c.reply.error(err::DB_INDEX),
+        Some(n) => {
+            c.session.db = n as usize;
+            c.publish();
+            c.reply.ok()
+        }
+    }
+}
+
+fn time(c: &mut ConnCtx, _: &Args) {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    c.reply.array(2);
+    c.reply.bulk(d.as_secs().to_string().as_bytes());
+    c.reply.bulk(d.subsec_micros().to_string().as_bytes());
+}
+
+fn shutdown(c: &mut ConnCtx, a: &Args) {
+    for arg in a.iter_from(1) {
+        let ok = ["nosave", "save", "now", "force", "abort"].iter().any(|w| arg.eq_ignore_ascii_case(w.as_bytes()));
+        if !ok {
+            return c.reply.error(err::SYNTAX);
+        }
+    }
+    if a.iter_from(1).any(|x| x.eq_ignore_ascii_case(b"abort")) {
+        return c.reply.error("ERR No shutdown in progress.");
+    }
+    // Nothing is persisted yet, so SAVE and NOSAVE both just stop. Like Redis, no reply on success.
+    c.shared.request_shutdown();
+    c.session.quit = true;
+}
+
+fn function(c: &mut ConnCtx, a: &Args) {
+    if a.is(1, "flush") {
+        if a.len() > 3 || (a.len() == 3 && !a.is(2, "async") && !a.is(2, "sync")) {
+            return c.reply.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+        }
+        c.reply.ok()
+    } else if a.is(1, "list") {
+        c.reply.array(0)
+    } else {
+        c.reply.error(&unknown_subcommand_error(a, "function"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------- CLIENT
+
+fn client_line(ci: &crate::server::ClientInfo, now: u64) -> String {
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        ci.id,
+        ci.addr,
+        ci.laddr,
+        ci.fd,
+        ci.name,
+        now.saturating_sub(ci.created_ms) / 1000,
+        now.saturating_sub(ci.last_ms.max(ci.created_ms)) / 1000,
+        ci.db,
+        if ci.last_cmd.is_empty() { "NULL" } else { &ci.last_cmd },
+        ci.resp,
+        ci.lib_name,
+        ci.lib_ver
+    )
+}
+
+fn client(c: &mut ConnCtx, a: &Args) {
+    let sub = a.get(1).to_ascii_lowercase();
+    match (sub.as_slice(), a.len()) {
+        (b"id", 2) => c.reply.int(c.session.id as i64),
+        (b"getname", 2) => {
+            if c.session.name.is_empty() {
+                c.reply.null()
+            } else {
+                c.reply.bulk(&c.session.name.clone())
+            }
+        }
+        (b"setname", 3) => {
+            if !valid_client_name(a.get(2)) {
+                return c.reply.error("ERR Client names cannot contain spaces, newlines or special characters.");
+            }
+            c.session.name = a.get(2).to_vec();
+            c.publish();
+            c.reply.ok()
+        }
+        (b"setinfo", 4) => {
+            let v = String::from_utf8_lossy(a.get(3)).into_owned();
+            if !v.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+                let attr = String::from_utf8_lossy(a.get(2)).to_ascii_lowercase();
+                return c.reply.error(&format!("ERR {attr} cannot contain spaces, newlines or special characters."));
+            }
+            if a.is(2, "lib-name") {
+                c.session.lib_name = v;
+            } else if a.is(2, "lib-ver") {
+                c.session.lib_ver = v;
+            } else {
+                let attr = String::from_utf8_lossy(a.get(2));
+                return c.reply.error(&format!("ERR Unrecognized option '{attr}'"));
+            }
+            c.publish();
+            c.reply.ok()
+        }
+        (b"info", 2) => {
+            let line = c.shared.clients().get(&c.session.id).map(|ci| client_line(ci, c.now)).unwrap_or_default();
+            c.reply.verbatim(line.as_bytes())
+        }
+        (b"list", _) => {
+            let mut ids: Option<Vec<u64>> = None;
+            let mut i = 2;
+            while i < a.len() {
+                if a.is(i, "type") && i + 1 < a.len() {
+                    let t = a.get(i + 1).to_ascii_lowercase();
+                    if !matches!(t.as_slice(), b"normal" | b"master" | b"replica" | b"slave" | b"pubsub") {
+                        return c.reply.error(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(a.get(i + 1))));
+                    }
+                    if t != b"normal" {
+                        return c.reply.verbatim(b"");
+                    }
+                    i += 2;
+                } else if a.is(i, "id") && i + 1 < a.len() {
+                    let mut v = Vec::new();
+                    for x in a.iter_from(i + 1) {
+                        match crate::resp::parse_i64(x) {
+                            Some(n) if n > 0 => v.push(n as u64),
+                            _ => return c.reply.error("ERR Invalid client ID"),
+                        }
+                    }
+                    ids = Some(v);
+                    i = a.len();
+                } else {
+                    return c.reply.error(err::SYNTAX);
+                }
+            }
+            let mut out = String::new();
+            for ci in c.shared.clients().values() {
+                if ids.as_ref().is_none_or(|v| v.contains(&ci.id)) {
+                    out.push_str(&client_line(ci, c.now));
+                }
+            }
+            c.reply.verbatim(out.as_bytes())
+        }
+        (b"help", 2) => {
+            let lines = [
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GETNAME",
+                "    Return the name of the current connection.",
+                "ID",
+                "    Return the ID of the current connection.",
+                "INFO",
+                "    Return information about the current client connection.",
+                "LIST [TYPE <type>] [ID <id> [<id>...]]",
+                "    Return information about client connections.",
+                "SETNAME <name>",
+                "    Assign the name <name> to the current connection.",
+                "SETINFO <LIB-NAME|LIB-VER> <value>",
+                "    Set client meta attr.",
+                "HELP",
+                "    Print this help.",
+            ];
+            c.reply.array(lines.len());
+            for l in lines {
+                c.reply.simple(l);
+            }
+        }
+        (b"id" | b"getname" | b"setname" | b"setinfo" | b"info" | b"help", _) => {
+            let name = String::from_utf8_lossy(&sub).into_owned();
+            c.reply.error(&format!("ERR wrong number of arguments for 'client|{name}' command"))
+        }
+        _ => c.reply.error(&unknown_subcommand_error(a, "client")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------- CONFIG
+
+fn config(c: &mut ConnCtx, a: &Args) {
+    let sub = a.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"get" if a.len() >= 3 => {
+            let mut seen: Vec<(&'static str, String)> = Vec::new();
+            for p in a.iter_from(2) {
+                for (n, v) in c.shared.params.matching(&p.to_ascii_lowercase()) {
+                    if !seen.iter().any(|(s, _)| *s == n) {
+                        seen.push((n, v));
+                    }
+                }
+            }
+            c.reply.map(seen.len());
+            for (n, v) in seen {
+                c.reply.bulk(n.as_bytes());
+                c.reply.bulk(v.as_bytes());
+            }
+        }
+        b"set" if a.len() >= 4 && a.len() % 2 == 0 => {
+            let mut changes = Vec::new();
+            for i in (2..a.len()).step_by(2) {
+                let name = String::from_utf8_lossy(a.get(i)).into_owned();
+                let value = String::from_utf8_lossy(a.get(i + 1)).into_owned();
+                match c.shared.params.validate(&name, &value) {
+                    Ok(ch) => {
+                        if changes.iter().any(|(j, _): &(usize, String)| *j == ch.0) {
+                            return c.reply.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"));
+                        }
+                        changes.push(ch)
+                    }
+                    Err(SetError::Unknown(n)) => {
+                        return c.reply.error(&format!("ERR Unknown option or number of arguments for CONFIG SET - '{n}'"))
+                    }
+                    Err(SetError::Invalid(n, why)) => {
+                        return c.reply.error(&format!("ERR CONFIG SET failed (possibly related to argument '{n}') - {why}"))
+                    }
+                }
+            }
+            c.shared.params.apply(&changes);
+            c.reply.ok()
+        }
+        b"resetstat" if a.len() == 2 => {
+            let mut base = c.shared.stat_base.lock().unwrap_or_else(|p| p.into_inner());
+            *base = stat_totals(c.shared);
+            c.reply.ok()
+        }
+        b"rewrite" if a.len() == 2 => c.reply.error("ERR The server is running without a config file"),
+        b"help" if a.len() == 2 => {
+            let lines = [
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
+                "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "REWRITE",
+                "    Rewrite the configuration file.",
+                "HELP",
+                "    Print this help.",
+            ];
+            c.reply.array(lines.len());
+            for l in lines {
+                c.reply.simple(l);
+            }
+        }
+        b"get" | b"set" | b"resetstat" | b"rewrite" | b"help" => {
+            let name = String::from_utf8_lossy(&sub).into_owned();
+            c.reply.error(&format!("ERR wrong number of arguments for 'config|{name}' command"))
+        }
+        _ => c.reply.error(&unknown_subcommand_error(a, "config")),
+    }
+}
+
+// --------------------------------------------------------------------------------------------- COMMAND
+
+fn acl_categories(cmd: &Command) -> Vec<&'static str> {
+    let mut cats = Vec::new();
+    cats.push(if cmd.is_write() { "@write" } else if cmd.flags & READONLY != 0 { "@read" } else { "" });
+    cats.push(match cmd.group {
+        "string" => "@string",
+        "list" => "@list",
+        "set" => "@set",
+        "hash" => "@hash",
+        "sorted-set" => "@sortedset",
+        "generic" => "@keyspace",
+        "connection" => "@connection",
+        "scripting" => "@scripting",
+        _ => "",
+    });
+    if cmd.flags & ADMIN != 0 {
+        cats.push("@admin");
+        cats.push("@dangerous");
+    }
+    cats.push(if cmd.flags & FAST != 0 { "@fast" } else { "@slow" });
+    cats.retain(|c| !c.is_empty());
+    cats
+}
+
+fn command_info(r: &mut Reply, cmd: &Command) {
+    let (first, last, step) = match cmd.keys {
+        KeySpec::None => (0, 0, 0),
+        KeySpec::Range(f, l, s) => (f, l, s),
+        KeySpec::Custom(_) => (0, 0, 0),
+    };
+    r.array(10);
+    r.bulk(cmd.name.as_bytes());
+    r.int(cmd.arity as i64);
+    let flags: Vec<&str> = NAMES.iter().filter(|(b, _)| cmd.flags & b != 0).map(|(_, n)| *n).collect();
+    r.set(flags.len());
+    for f in flags {
+        r.simple(f);
+    }
+    r.int(first as i64);
+    r.int(last as i64);
+    r.int(step as i64);
+    let cats = acl_categories(cmd);
+    r.set(cats.len());
+    for c in cats {
+        r.simple(c);
+    }
+    r.array(0); // tips
+    // Key specs: one index/range spec when positions are fixed; keynum-based otherwise.
+    match cmd.keys {
+        KeySpec::None => r.array(0),
+        KeySpec::Range(f, l, s) => {
+            r.array(1);
+            r.map(3);
+            r.bulk(b"flags");
+            let access: &[&str] = if cmd.is_write() { &["RW", "UPDATE"] } else { &["RO", "ACCESS"] };
+            r.array(access.len());
+            for x in access {
+                r.simple(x);
+            }
+            r.bulk(b"begin_search");
+            r.map(2);
+            r.bulk(b"type");
+            r.bulk(b"index");
+            r.bulk(b"spec");
+            r.map(1);
+            r.bulk(b"index");
+            r.int(f as i64);
+            r.bulk(b"find_keys");
+            r.map(2);
+            r.bulk(b"type");
+            r.bulk(b"range");
+            r.bulk(b"spec");
+            r.map(3);
+            r.bulk(b"lastkey");
+            r.int(if l < 0 { l as i64 } else { (l - f) as i64 });
+            r.bulk(b"keystep");
+            r.int(s as i64);
+            r.bulk(b"limit");
+            r.int(0);
+        }
+        KeySpec::Custom(_) => {
+            r.array(1);
+            r.map(3);
+            r.bulk(b"flags");
+            r.array(1);
+            r.simple(if cmd.is_write() { "RW" } else { "RO" });
+            r.bulk(b"begin_search");
+            r.map(2);
+            r.bulk(b"type");
+            r.bulk(b"index");
+            r.bulk(b"spec");
+            r.map(1);
+            r.bulk(b"index");
+            r.int(1);
+            r.bulk(b"find_keys");
+            r.map(2);
+            r.bulk(b"type");
+            r.bulk(b"keynum");
+            r.bulk(b"spec");
+            r.map(3);
+            r.bulk(b"keynumidx");
+            r.int(0);
+            r.bulk(b"firstkey");
+            r.int(1);
+            r.bulk(b"keystep");
+            r.int(1);
+        }
+    }
+    r.array(0); // subcommands
+}
+
+fn command_docs(r: &mut Reply, cmd: &Command) {
+    r.bulk(cmd.name.as_bytes());
+    r.map(4);
+    r.bulk(b"summary");
+    r.bulk(cmd.summary.as_bytes());
+    r.bulk(b"since");
+    r.bulk(cmd.since.as_bytes());
+    r.bulk(b"group");
+    r.bulk(cmd.group.as_bytes());
+    r.bulk(b"complexity");
+    r.bulk(cmd.complexity.as_bytes());
+}
+
+fn command(c: &mut ConnCtx, a: &Args) {
+    let table = &*TABLE;
+    if a.len() == 1 {
+        c.reply.array(table.commands.len());
+        for cmd in &table.commands {
+            command_info(&mut c.reply, cmd);
+        }
+        return;
+    }
+    let sub = a.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"count" if a.len() == 2 => c.reply.int(table.commands.len() as i64),
+        b"list" => {
+            c.reply.array(table.commands.len());
+            for cmd in &table.commands {
+                c.reply.bulk(cmd.name.as_bytes());
+            }
+        }
+        b"info" => {
+            if a.len() == 2 {
+                c.reply.array(table.commands.len());
+                for cmd in &table.commands {
+                    command_info(&mut c.reply, cmd);
+                }
+                return;
+            }
+            c.reply.array(a.len() - 2);
+            for name in a.iter_from(2) {
+                match table.lookup(name) {
+                    Some((_, cmd)) => command_info(&mut c.reply, cmd),
+                    None => c.reply.null_array(),
+                }
+            }
+        }
+        b"docs" => {
+            let found: Vec<&Command> = if a.len() == 2 {
+                table.commands.iter().collect()
+            } else {
+                a.iter_from(2).filter_map(|n| table.lookup(n).map(|(_, c)| c)).collect()
+            };
+            c.reply.map(found.len());
+            for cmd in found {
+                command_docs(&mut c.reply, cmd);
+            }
+        }
+        b"getkeys" | b"getkeysandflags" if a.len() >= 3 => {
+            let Some((_, cmd)) = table.lookup(a.get(2)) else {
+                return c.reply.error("ERR Invalid command specified");
+            };
+            let inner = a.skip(2);
+            if !cmd.arity_ok(inner.len()) {
+                return c.reply.error("ERR Invalid number of arguments specified for command");
+            }
+            let mut keys = Vec::new();
+            cmd.key_indices(&inner, &mut keys);
+            if keys.is_empty() {
+                return c.reply.error("ERR The command has no key arguments");
+            }
+            let with_flags = sub.as_slice() == b"getkeysandflags";
+            c.reply.array(keys.len());
+            for k in keys {
+                if with_flags {
+                    c.reply.array(2);
+                    c.reply.bulk(inner.get(k));
+                    c.reply.set(1);
+                    c.reply.simple(if cmd.is_write() { "RW" } else { "RO" });
+                } else {
+                    c.reply.bulk(inner.get(k));
+                }
+            }
+        }
+        b"help" => {
+            let lines = [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "    Return details about all Redis commands.",
+                "COUNT",
+                "    Return the total number of commands in this Redis server.",
+                "LIST",
+                "    Return a list of all commands in this Redis server.",
+                "INFO [<command-name> ...]",
+                "    Return details about multiple Redis commands.",
+                "DOCS [<command-name> ...]",
+                "    Return documentation details about multiple Redis commands.",
+                "GETKEYS <full-command>",
+                "    Return the keys from a full Redis command.",
+                "HELP",
+                "    Print this help.",
+            ];
+            c.reply.array(lines.len());
+            for l in lines {
+                c.reply.simple(l);
+            }
+        }
+        b"count" | b"getkeys" | b"getkeysandflags" => {
+            let name = String::from_utf8_lossy(&sub).into_owned();
+            c.reply.error(&format!("ERR wrong number of arguments for 'command|{name}' command"))
+        }
+        _ => c.reply.error(&unknown_subcommand_error(a, "command")),
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ INFO
+
+/// Totals of the resettable counters: commands, connections, net in, net out, hits, misses, expired,
+/// rejected.
+fn stat_totals(s: &Shared) -> [u64; 8] {
+    let mut t = [0u64; 8];
+    for w in &s.stats {
+        let v = [
+            &w.commands,
+            &w.total_connections,
+            &w.net_input_bytes,
+            &w.net_output_bytes,
+            &w.keyspace_hits,
+            &w.keyspace_misses,
+            &w.expired_keys,
+            &w.rejected_connections,
+        ];
+        for (i, x) in v.iter().enumerate() {
+            t[i] += x.load(Ordering::Relaxed);
+        }
+    }
+    t
+}
+
+fn human_bytes(n: u64) -> String {
+    let f = n as f64;
+    if n < 1024 {
+        format!("{n}B")
+    } else if n < 1 << 20 {
+        format!("{:.2}K", f / 1024.0)
+    } else if n < 1 << 30 {
+        format!("{:.2}M", f / 1048576.0)
+    } else {
+        format!("{:.2}G", f / 1073741824.0)
+    }
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+fn cpu_times() -> (f64, f64) {
+    // SAFETY: getrusage writes into the struct we pass.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+        (t(ru.ru_stime), t(ru.ru_utime))
+    }
+}
+
+/// Builds the INFO text for the requested sections (`default` when none).
+pub fn info_text(s: &Shared, sections: &[String]) -> String {
+    const DEFAULT: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+    let all = sections.iter().any(|x| x == "all" || x == "everything");
+    let wanted = |name: &str| {
+        if sections.is_empty() || sections.iter().any(|x| x == "default") {
+            DEFAULT.contains(&name)
+        } else {
+            all || sections.iter().any(|x| x == name)
+        }
+    };
+    let mut out = String::new();
+    let mut section = |title: &str, body: String| {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        let _ = write!(out, "# {title}\r\n{body}");
+    };
+    let now_ms = crate::server::unix_ms();
+    let uptime = s.started.elapsed().as_secs();
+    let hz = s.params.get_i64("hz");
+    if wanted("server") {
+        let mut b = String::new();
+        let _ = write!(
+            b,
+            "redis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{hz}\r\nconfigured_hz:{hz}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:0\r\nrustis_version:{VERSION}\r\nrustis_workers:{}\r\n",
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            std::process::id(),
+            s.run_id,
+            s.addr.port(),
+            now_ms * 1000,
+            uptime / 86400,
+            (now_ms / 1000) & ((1 << 24) - 1),
+            std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            s.workers
+        );
+        section("Server", b);
+    }
+    if wanted("clients") {
+        let connected: u64 = s.stats.iter().map(|w| w.connected_clients.load(Ordering::Relaxed)).sum();
+        section(
+            "Clients",
+            format!(
+                "connected_clients:{connected}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                s.params.maxclients.load(Ordering::Relaxed)
+            ),
+        );
+    }
+    if wanted("memory") {
+        let rss = rss_bytes();
+        let used: u64 = s.stats.iter().map(|w| w.used_memory.load(Ordering::Relaxed)).sum::<u64>().max(1);
+        let maxmem = s.params.get_i64("maxmemory") as u64;
+        let total = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<u64>().ok())))
+            .unwrap_or(0)
+            * 1024;
+        section(
+            "Memory",
+            format!(
+                "used_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\nused_memory_dataset_perc:100.00%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:mimalloc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                human_bytes(used),
+                human_bytes(rss),
+                human_bytes(used),
+                human_bytes(total),
+                human_bytes(maxmem),
+                s.params.get("maxmemory-policy").unwrap_or_default(),
+                rss as f64 / used as f64
+            ),
+        );
+    }
+    if wanted("persistence") {
+        section(
+            "Persistence",
+            format!("loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n", now_ms / 1000 - uptime),
+        );
+    }
+    if wanted("stats") {
+        let t = stat_totals(s);
+        let base = *s.stat_base.lock().unwrap_or_else(|p| p.into_inner());
+        let d = |i: usize| t[i].saturating_sub(base[i]);
+        section(
+            "Stats",
+            format!(
+                "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:0\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
+                d(1), d(0), d(2), d(3), d(7), d(6), d(4), d(5)
+            ),
+        );
+    }
+    if wanted("replication") {
+        section("Replication", format!("role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n", &s.run_id[..40.min(s.run_id.len())]));
+    }
+    if wanted("cpu") {
+        let (sys, user) = cpu_times();
+        section("CPU", format!("used_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n"));
+    }
+    if wanted("modules") {
+        section("Modules", String::new());
+    }
+    if wanted("errorstats") {
+        section("Errorstats", String::new());
+    }
+    if wanted("cluster") {
+        section("Cluster", "cluster_enabled:0\r\n".to_string());
+    }
+    if wanted("keyspace") {
+        let mut b = String::new();
+        for db in 0..s.databases {
+            let (mut keys, mut expires) = (0u64, 0u64);
+            for w in &s.stats {
+                if let Some((k, e)) = w.keys.get(db) {
+                    keys += k.load(Ordering::Relaxed);
+                    expires += e.load(Ordering::Relaxed);
+                }
+            }
+            if keys > 0 {
+                let _ = write!(b, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+            }
+        }
+        section("Keyspace", b);
+    }
+    out
+}
+
+fn info(c: &mut ConnCtx, a: &Args) {
+    let sections: Vec<String> = a.iter_from(1).map(|x| String::from_utf8_lossy(x).to_ascii_lowercase()).collect();
+    let text = info_text(c.shared, &sections);
+    c.reply.verbatim(text.as_bytes());
+}

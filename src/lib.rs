@@ -1,0 +1,12 @@
+//! Rustis: a Redis-compatible in-memory key-value server with one event loop per core.
+//!
+//! Data flows one way: socket -> [`resp`] parser -> [`command`] table -> (worker mailbox ->) [`store`]
+//! -> [`resp`] encoder -> socket. See README.md, "Architecture".
+
+pub mod command;
+pub mod config;
+pub mod keyslot;
+pub mod resp;
+pub mod server;
+pub mod store;
+pub mod worker;

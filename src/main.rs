@@ -1,0 +1,34 @@
+//! The `rustis` binary: command line -> configuration -> server.
+
+use clap::Parser;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let cli = rustis::config::Cli::parse();
+    rustis::server::raise_fd_limit(cli.maxclients);
+    rustis::server::install_signal_handlers();
+    let server = match rustis::server::start(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("rustis: cannot start on {}:{}: {e}", cli.bind, cli.port);
+            std::process::exit(1);
+        }
+    };
+    if cli.loglevel != "nothing" {
+        println!(
+            "Rustis {} (Redis {} compatible) pid {} listening on {} with {} workers",
+            rustis::server::VERSION,
+            rustis::server::REDIS_VERSION,
+            std::process::id(),
+            server.addr,
+            server.shared.workers
+        );
+    }
+    server.join();
+    if cli.loglevel != "nothing" && cli.loglevel != "warning" {
+        println!("Rustis is now ready to exit, bye bye...");
+    }
+    std::process::exit(0);
+}

@@ -1,0 +1,346 @@
+//! In-place RESP request parser.
+//!
+//! A request is parsed straight out of the connection's read buffer: the result is a list of byte ranges
+//! into that buffer, so no argument is allocated or copied. Inline commands (`PING\r\n`, as typed into
+//! telnet) are the one exception: their quoting rules may rewrite bytes, so their arguments are unescaped
+//! into a scratch buffer owned by the caller.
+//!
+//! The error texts are Redis's own, because clients and test suites match on them.
+
+use std::ops::Range;
+
+/// Longest header line (`*<n>` / `$<n>`) or inline request accepted without its terminator, as in Redis.
+pub const INLINE_MAX_SIZE: usize = 64 * 1024;
+
+/// Which buffer the ranges of a parsed command point into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Ranges index the read buffer that was parsed.
+    Input,
+    /// Ranges index the caller's scratch buffer (an inline command).
+    Scratch,
+}
+
+/// Outcome of one call to [`parse_command`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// The buffer does not yet hold a whole request; read more and call again.
+    Incomplete,
+    /// A whole request of `consumed` bytes; its arguments were written to `args`. `args` may be empty
+    /// (`*0\r\n`, a blank inline line): the request is consumed and nothing is executed.
+    Command { consumed: usize, source: Source },
+}
+
+/// A protocol violation: the message is Redis's error text (without `-ERR `); the connection is answered
+/// and then closed, as Redis does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError(pub String);
+
+/// Parses one request from the front of `buf`.
+///
+/// `args` is cleared and receives one range per argument. `max_bulk_len` is `proto-max-bulk-len`.
+/// Cost: O(header bytes + number of arguments); bulk payloads are skipped, not scanned.
+pub fn parse_command(
+    buf: &[u8],
+    args: &mut Vec<Range<usize>>,
+    scratch: &mut Vec<u8>,
+    max_bulk_len: usize,
+) -> Result<Parsed, ProtocolError> {
+    args.clear();
+    match buf.first() {
+        None => Ok(Parsed::Incomplete),
+        Some(b'*') => parse_multibulk(buf, args, max_bulk_len),
+        Some(_) => parse_inline(buf, args, scratch),
+    }
+}
+
+/// Finds the `\r\n`-terminated line starting at `from`; returns the index of its `\r`.
+#[inline]
+fn line_end(buf: &[u8], from: usize) -> Option<usize> {
+    let rel = memchr::memchr(b'\r', &buf[from..])?;
+    let cr = from + rel;
+    // Redis looks for "\r\n"; a lone '\r' followed by more data is part of the line. Headers are digits,
+    // so a stray '\r' simply makes the number invalid, which is the same outcome.
+    if cr + 1 < buf.len() {
+        Some(cr)
+    } else {
+        None
+    }
+}
+
+/// Parses a signed decimal exactly as Redis's `string2ll`: no '+', no leading zeros, no spaces, fits i64.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    if digits.is_empty() || digits[0] == b'0' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > (i64::MAX as u64) + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else if v > i64::MAX as u64 {
+        None
+    } else {
+        Some(v as i64)
+    }
+}
+
+fn parse_multibulk(
+    buf: &[u8],
+    args: &mut Vec<Range<usize>>,
+    max_bulk_len: usize,
+) -> Result<Parsed, ProtocolError> {
+    let Some(cr) = line_end(buf, 1) else {
+        if buf.len() > INLINE_MAX_SIZE {
+            return Err(ProtocolError("Protocol error: too big mbulk count string".into()));
+        }
+        return Ok(Parsed::Incomplete);
+    };
+    let count = match parse_i64(&buf[1..cr]) {
+        Some(n) if n <= i32::MAX as i64 => n,
+        _ => return Err(ProtocolError("Protocol error: invalid multibulk length".into())),
+    };
+    let mut pos = cr + 2;
+    if count <= 0 {
+        return Ok(Parsed::Command { consumed: pos, source: Source::Input });
+    }
+    for _ in 0..count {
+        if pos >= buf.len() {
+            return Ok(Parsed::Incomplete);
+        }
+        let Some(cr) = line_end(buf, pos) else {
+            if buf.len() - pos > INLINE_MAX_SIZE {
+                return Err(ProtocolError("Protocol error: too big bulk count string".into()));
+            }
+            return Ok(Parsed::Incomplete);
+        };
+        if buf[pos] != b'$' {
+            let got = buf[pos] as char;
+            return Err(ProtocolError(format!("Protocol error: expected '$', got '{got}'")));
+        }
+        let len = match parse_i64(&buf[pos + 1..cr]) {
+            Some(n) if n >= 0 && (n as u64) <= max_bulk_len as u64 => n as usize,
+            _ => return Err(ProtocolError("Protocol error: invalid bulk length".into())),
+        };
+        let start = cr + 2;
+        // Redis skips the two bytes after the payload without checking them; so do we.
+        let end = start + len;
+        if end + 2 > buf.len() {
+            return Ok(Parsed::Incomplete);
+        }
+        args.push(start..end);
+        pos = end + 2;
+    }
+    Ok(Parsed::Command { consumed: pos, source: Source::Input })
+}
+
+fn parse_inline(
+    buf: &[u8],
+    args: &mut Vec<Range<usize>>,
+    scratch: &mut Vec<u8>,
+) -> Result<Parsed, ProtocolError> {
+    let Some(nl) = memchr::memchr(b'\n', buf) else {
+        if buf.len() > INLINE_MAX_SIZE {
+            return Err(ProtocolError("Protocol error: too big inline request".into()));
+        }
+        return Ok(Parsed::Incomplete);
+    };
+    let mut line = &buf[..nl];
+    if let Some((b'\r', rest)) = line.split_last() {
+        line = rest;
+    }
+    scratch.clear();
+    if !split_args(line, args, scratch) {
+        return Err(ProtocolError("Protocol error: unbalanced quotes in request".into()));
+    }
+    Ok(Parsed::Command { consumed: nl + 1, source: Source::Scratch })
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Splits an inline line into arguments with Redis's quoting rules (`sdssplitargs`): double quotes
+/// with `\n \r \t \b \a \xHH` escapes, single quotes with `\'`; a closing quote must be followed by a
+/// space or the end. Returns false on unbalanced quotes.
+pub fn split_args(line: &[u8], args: &mut Vec<Range<usize>>, out: &mut Vec<u8>) -> bool {
+    let mut i = 0;
+    let n = line.len();
+    loop {
+        while i < n && is_space(line[i]) {
+            i += 1;
+        }
+        if i >= n {
+            return true;
+        }
+        let start = out.len();
+        let (mut in_dq, mut in_sq) = (false, false);
+        loop {
+            if in_dq {
+                if i >= n {
+                    return false;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 3 < n && line[i + 1] == b'x' {
+                    if let (Some(h), Some(l)) = (hex_val(line[i + 2]), hex_val(line[i + 3])) {
+                        out.push(h * 16 + l);
+                        i += 4;
+                        continue;
+                    }
+                }
+                if c == b'\\' && i + 1 < n {
+                    let e = match line[i + 1] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    };
+                    out.push(e);
+                    i += 2;
+                } else if c == b'"' {
+                    if i + 1 < n && !is_space(line[i + 1]) {
+                        return false;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    out.push(c);
+                    i += 1;
+                }
+            } else if in_sq {
+                if i >= n {
+                    return false;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
+                    out.push(b'\'');
+                    i += 2;
+                } else if c == b'\'' {
+                    if i + 1 < n && !is_space(line[i + 1]) {
+                        return false;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    out.push(c);
+                    i += 1;
+                }
+            } else {
+                if i >= n {
+                    break;
+                }
+                match line[i] {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
+                        i += 1;
+                        break;
+                    }
+                    b'"' => in_dq = true,
+                    b'\'' => in_sq = true,
+                    c => out.push(c),
+                }
+                i += 1;
+            }
+        }
+        args.push(start..out.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(mut buf: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
+        let mut out = Vec::new();
+        let mut args = Vec::new();
+        let mut scratch = Vec::new();
+        loop {
+            match parse_command(buf, &mut args, &mut scratch, 512 << 20)? {
+                Parsed::Incomplete => return Ok(out),
+                Parsed::Command { consumed, source } => {
+                    let base = if source == Source::Input { buf } else { &scratch[..] };
+                    let cmd: Vec<Vec<u8>> = args.iter().map(|r| base[r.clone()].to_vec()).collect();
+                    if !cmd.is_empty() {
+                        out.push(cmd);
+                    }
+                    buf = &buf[consumed..];
+                }
+            }
+        }
+    }
+
+    fn strs(v: &[&str]) -> Vec<Vec<u8>> {
+        v.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn multibulk_pipeline() {
+        let got = parse_all(b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n").unwrap();
+        assert_eq!(got, vec![strs(&["PING"]), strs(&["SET", "k", ""])]);
+    }
+
+    #[test]
+    fn incomplete_frames_wait() {
+        let full = b"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n";
+        for cut in 0..full.len() {
+            assert_eq!(parse_all(&full[..cut]).unwrap(), Vec::<Vec<Vec<u8>>>::new(), "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn inline_with_quotes() {
+        let got = parse_all(b"SET \"a b\" 'c\\'d' \"\\x41\\n\"\r\nPING\n").unwrap();
+        assert_eq!(got, vec![vec![b"SET".to_vec(), b"a b".to_vec(), b"c'd".to_vec(), b"A\n".to_vec()], strs(&["PING"])]);
+    }
+
+    #[test]
+    fn protocol_errors_use_redis_text() {
+        let e = |b: &[u8]| parse_all(b).unwrap_err().0;
+        assert_eq!(e(b"*x\r\n"), "Protocol error: invalid multibulk length");
+        assert_eq!(e(b"*1\r\n+foo\r\n"), "Protocol error: expected '$', got '+'");
+        assert_eq!(e(b"*1\r\n$-2\r\n"), "Protocol error: invalid bulk length");
+        assert_eq!(e(b"*1\r\n$999999999999\r\n"), "Protocol error: invalid bulk length");
+        assert_eq!(e(b"SET \"abc\r\n"), "Protocol error: unbalanced quotes in request");
+        assert_eq!(e(b"SET \"abc\"d\r\n"), "Protocol error: unbalanced quotes in request");
+        assert_eq!(e(&vec![b'a'; INLINE_MAX_SIZE + 1]), "Protocol error: too big inline request");
+    }
+
+    #[test]
+    fn empty_requests_are_consumed() {
+        assert_eq!(parse_all(b"*0\r\n*-1\r\n\r\n  \r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+    }
+
+    #[test]
+    fn strict_integers() {
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b"01"), None);
+        assert_eq!(parse_i64(b"-0"), None);
+    }
+}

@@ -1,0 +1,248 @@
+//! Reply encoder for RESP2 and RESP3.
+//!
+//! Handlers describe a reply in terms of its meaning (a map, a set, a double, a null); the encoder picks
+//! the wire form for the client's protocol version, so no handler ever branches on the protocol.
+
+/// Common error replies, Redis's exact text.
+pub mod err {
+    pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+    pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+    pub const SYNTAX: &str = "ERR syntax error";
+    pub const NO_SUCH_KEY: &str = "ERR no such key";
+    pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+    pub const DB_INDEX: &str = "ERR DB index is out of range";
+    pub const OUT_OF_RANGE: &str = "ERR index out of range";
+    pub const POSITIVE: &str = "ERR value is out of range, must be positive";
+}
+
+/// A reply being written for one command into an output buffer.
+pub struct Reply<'a> {
+    out: &'a mut Vec<u8>,
+    resp3: bool,
+}
+
+impl<'a> Reply<'a> {
+    /// Starts writing replies into `out` for a client speaking RESP3 when `resp3`.
+    #[inline]
+    pub fn new(out: &'a mut Vec<u8>, resp3: bool) -> Self {
+        Reply { out, resp3 }
+    }
+
+    /// Whether the client speaks RESP3 (a few replies differ in content, not only in form).
+    #[inline]
+    pub fn resp3(&self) -> bool {
+        self.resp3
+    }
+
+    /// Switches the protocol (HELLO answers in the version it just negotiated).
+    pub fn set_resp3(&mut self, resp3: bool) {
+        self.resp3 = resp3;
+    }
+
+    /// Bytes written so far (used to tell whether a handler replied).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Whether nothing has been written yet.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    /// Discards what was written after `len` (a handler that changes its mind, e.g. an aborted reply).
+    #[inline]
+    pub fn truncate(&mut self, len: usize) {
+        self.out.truncate(len)
+    }
+
+    /// Appends pre-encoded RESP.
+    #[inline]
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// `+OK`.
+    #[inline]
+    pub fn ok(&mut self) {
+        self.raw(b"+OK\r\n");
+    }
+
+    /// A simple string (`+text`).
+    #[inline]
+    pub fn simple(&mut self, s: &str) {
+        self.out.push(b'+');
+        self.out.extend_from_slice(s.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// An error; `msg` carries its code (`ERR ...`, `WRONGTYPE ...`). Line breaks become spaces, as in Redis.
+    pub fn error(&mut self, msg: &str) {
+        self.out.push(b'-');
+        self.out.extend(msg.bytes().map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    #[inline]
+    fn header(&mut self, tag: u8, n: i64) {
+        self.out.push(tag);
+        let mut b = itoa::Buffer::new();
+        self.out.extend_from_slice(b.format(n).as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// An integer (`:n`).
+    #[inline]
+    pub fn int(&mut self, n: i64) {
+        self.header(b':', n);
+    }
+
+    /// A bulk string.
+    #[inline]
+    pub fn bulk(&mut self, s: &[u8]) {
+        self.header(b'$', s.len() as i64);
+        self.out.extend_from_slice(s);
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// An integer sent as a bulk string (GET of an integer-encoded value).
+    #[inline]
+    pub fn bulk_i64(&mut self, n: i64) {
+        let mut b = itoa::Buffer::new();
+        self.bulk(b.format(n).as_bytes());
+    }
+
+    /// The null bulk string: `$-1` in RESP2, `_` in RESP3.
+    #[inline]
+    pub fn null(&mut self) {
+        if self.resp3 {
+            self.raw(b"_\r\n")
+        } else {
+            self.raw(b"$-1\r\n")
+        }
+    }
+
+    /// The null array: `*-1` in RESP2, `_` in RESP3.
+    #[inline]
+    pub fn null_array(&mut self) {
+        if self.resp3 {
+            self.raw(b"_\r\n")
+        } else {
+            self.raw(b"*-1\r\n")
+        }
+    }
+
+    /// An array header of `n` elements.
+    #[inline]
+    pub fn array(&mut self, n: usize) {
+        self.header(b'*', n as i64);
+    }
+
+    /// A map header of `n` pairs: `%n` in RESP3, a flat array of `2n` in RESP2.
+    #[inline]
+    pub fn map(&mut self, n: usize) {
+        if self.resp3 {
+            self.header(b'%', n as i64)
+        } else {
+            self.header(b'*', 2 * n as i64)
+        }
+    }
+
+    /// A set header: `~n` in RESP3, an array in RESP2.
+    #[inline]
+    pub fn set(&mut self, n: usize) {
+        self.header(if self.resp3 { b'~' } else { b'*' }, n as i64);
+    }
+
+    /// A double: `,d` in RESP3, a bulk string in RESP2; formatted as Redis 7.0 does (`%.17g`).
+    pub fn double(&mut self, d: f64) {
+        let mut tmp = [0u8; 64];
+        let s = format_double(d, &mut tmp);
+        if self.resp3 {
+            self.out.push(b',');
+            self.out.extend_from_slice(s);
+            self.out.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(s);
+        }
+    }
+
+    /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
+    pub fn bool(&mut self, b: bool) {
+        if self.resp3 {
+            self.raw(if b { b"#t\r\n" } else { b"#f\r\n" })
+        } else {
+            self.int(b as i64)
+        }
+    }
+
+    /// Text for humans (INFO, CLIENT LIST): a verbatim string in RESP3, a bulk string in RESP2.
+    pub fn verbatim(&mut self, s: &[u8]) {
+        if self.resp3 {
+            self.header(b'=', s.len() as i64 + 4);
+            self.out.extend_from_slice(b"txt:");
+            self.out.extend_from_slice(s);
+            self.out.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(s);
+        }
+    }
+}
+
+/// Formats a double as Redis 7.0 replies do: `inf`, `-inf`, `nan`, otherwise C's `%.17g`.
+pub fn format_double(d: f64, tmp: &mut [u8; 64]) -> &[u8] {
+    if d.is_infinite() {
+        return if d > 0.0 { b"inf" } else { b"-inf" };
+    }
+    if d.is_nan() {
+        return b"nan";
+    }
+    // SAFETY: the format string is NUL-terminated, takes exactly one double, and snprintf never writes
+    // more than tmp.len() bytes (including the terminating NUL).
+    let n = unsafe {
+        libc::snprintf(tmp.as_mut_ptr() as *mut libc::c_char, tmp.len(), c"%.17g".as_ptr(), d)
+    };
+    &tmp[..(n.max(0) as usize).min(tmp.len() - 1)]
+}
+
+/// Formats a double as INCRBYFLOAT stores it: plain decimal notation, shortest form that round-trips,
+/// no exponent and no trailing zeros (Redis prints its long double with `%.17Lf` and trims zeros).
+pub fn format_human_double(d: f64) -> String {
+    if d == 0.0 {
+        return "0".to_string();
+    }
+    format!("{d}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(resp3: bool, f: impl FnOnce(&mut Reply)) -> String {
+        let mut v = Vec::new();
+        f(&mut Reply::new(&mut v, resp3));
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn protocol_dependent_forms() {
+        assert_eq!(enc(false, |r| r.null()), "$-1\r\n");
+        assert_eq!(enc(true, |r| r.null()), "_\r\n");
+        assert_eq!(enc(false, |r| r.map(2)), "*4\r\n");
+        assert_eq!(enc(true, |r| r.map(2)), "%2\r\n");
+        assert_eq!(enc(false, |r| r.double(1.5)), "$3\r\n1.5\r\n");
+        assert_eq!(enc(true, |r| r.double(f64::INFINITY)), ",inf\r\n");
+        assert_eq!(enc(false, |r| r.double(0.1)), "$19\r\n0.10000000000000001\r\n");
+        assert_eq!(enc(false, |r| r.error("ERR a\r\nb")), "-ERR a  b\r\n");
+    }
+
+    #[test]
+    fn human_doubles() {
+        assert_eq!(format_human_double(10.5 + 0.1), "10.6");
+        assert_eq!(format_human_double(3.0), "3");
+        assert_eq!(format_human_double(-0.0), "0");
+        assert_eq!(format_human_double(1e20), "100000000000000000000");
+    }
+}

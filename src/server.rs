@@ -1,0 +1,212 @@
+//! The process: binds the listeners, spawns one worker per core, handles signals, and holds the state
+//! every worker may read (parameters, client registry, published statistics).
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use mio::{Poll, Waker};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::config::{Cli, Params};
+use crate::worker::{mailbox::Mailboxes, Worker, WAKER_TOKEN};
+
+/// Rustis's version, reported by INFO and the startup line.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The Redis version whose behaviour Rustis reproduces (INFO's `redis_version`, HELLO's `version`).
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// Set by SIGINT/SIGTERM; every worker checks it each loop iteration.
+pub static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+/// Statistics one worker publishes for INFO (written only by that worker, read by any).
+#[derive(Default)]
+pub struct WorkerStats {
+    pub connected_clients: AtomicU64,
+    pub total_connections: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub commands: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub used_memory: AtomicU64,
+    /// Per database: keys, keys with a TTL.
+    pub keys: Vec<(AtomicU64, AtomicU64)>,
+}
+
+/// What CLIENT LIST shows of a connection; updated on connect, close and the commands that change it.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub name: String,
+    pub lib_name: String,
+    pub lib_ver: String,
+    pub db: usize,
+    pub resp: u8,
+    pub created_ms: u64,
+    pub last_cmd: String,
+    pub last_ms: u64,
+}
+
+/// State shared by all workers. Nothing here is touched per command except relaxed atomics.
+pub struct Shared {
+    pub params: Params,
+    pub workers: usize,
+    pub databases: usize,
+    pub addr: SocketAddr,
+    pub started: Instant,
+    pub run_id: String,
+    pub next_client_id: AtomicU64,
+    pub shutdown: AtomicBool,
+    pub clients: Mutex<BTreeMap<u64, ClientInfo>>,
+    pub stats: Vec<WorkerStats>,
+    /// INFO stats counters reset by CONFIG RESETSTAT are offsets subtracted from the published totals.
+    pub stat_base: Mutex<[u64; 8]>,
+}
+
+impl Shared {
+    /// Asks every worker to stop (SHUTDOWN, signals): they flush computed replies and exit.
+    pub fn request_shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the server is stopping.
+    pub fn stopping(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed) || SIGNALLED.load(Ordering::Relaxed)
+    }
+
+    /// Locks the client registry (poisoning is ignored: the data is display-only).
+    pub fn clients(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, ClientInfo>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Current Unix time in milliseconds.
+pub fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// A running server: its address and worker threads.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Waits for every worker to exit.
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+
+    /// Stops the server and waits for it.
+    pub fn stop(self) {
+        self.shared.request_shutdown();
+        self.join();
+    }
+}
+
+fn listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(511)?;
+    Ok(socket.into())
+}
+
+/// Raises RLIMIT_NOFILE so `maxclients` connections fit (plus room for listeners and eventfds).
+pub fn raise_fd_limit(maxclients: usize) {
+    let want = (maxclients + 64) as libc::rlim_t;
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= want {
+            return;
+        }
+        let mut new = libc::rlimit { rlim_cur: want, rlim_max: lim.rlim_max.max(want) };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &new) != 0 {
+            new.rlim_cur = lim.rlim_max.min(want);
+            new.rlim_max = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &new);
+        }
+    }
+}
+
+extern "C" fn on_signal(_: libc::c_int) {
+    SIGNALLED.store(true, Ordering::SeqCst);
+}
+
+/// Installs SIGINT/SIGTERM handlers that ask the workers to stop, and ignores SIGPIPE.
+pub fn install_signal_handlers() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// Binds every worker's listener on the same address (SO_REUSEPORT) and starts the workers.
+pub fn start(cli: &Cli) -> io::Result<Server> {
+    let workers = cli.worker_count();
+    let ip: std::net::IpAddr = cli
+        .bind
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("invalid --bind address '{}'", cli.bind)))?;
+    let first = listener(SocketAddr::new(ip, cli.port))?;
+    let addr = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..workers {
+        listeners.push(listener(addr)?);
+    }
+    let mut polls = Vec::with_capacity(workers);
+    let mut wakers = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let poll = Poll::new()?;
+        wakers.push(Waker::new(poll.registry(), WAKER_TOKEN)?);
+        polls.push(poll);
+    }
+    let mail = Arc::new(Mailboxes::new(workers, wakers));
+    let rnd = unix_ms() ^ (std::process::id() as u64) << 32;
+    let shared = Arc::new(Shared {
+        params: Params::new(cli),
+        workers,
+        databases: cli.databases.max(1),
+        addr,
+        started: Instant::now(),
+        run_id: format!("{:016x}{:016x}{:08x}", rnd.wrapping_mul(0x9e37_79b9_7f4a_7c15), rnd.rotate_left(17), rnd as u32),
+        next_client_id: AtomicU64::new(1),
+        shutdown: AtomicBool::new(false),
+        clients: Mutex::new(BTreeMap::new()),
+        stats: (0..workers)
+            .map(|_| WorkerStats {
+                keys: (0..cli.databases.max(1)).map(|_| Default::default()).collect(),
+                ..Default::default()
+            })
+            .collect(),
+        stat_base: Mutex::new([0; 8]),
+    });
+    let mut threads = Vec::with_capacity(workers);
+    for (id, (poll, l)) in polls.into_iter().zip(listeners).enumerate() {
+        let worker = Worker::new(id, poll, mio::net::TcpListener::from_std(l), shared.clone(), mail.clone())?;
+        let t = std::thread::Builder::new().name(format!("rustis-w{id}")).spawn(move || worker.run())?;
+        threads.push(t);
+    }
+    Ok(Server { addr, shared, threads })
+}

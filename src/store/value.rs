@@ -1,0 +1,209 @@
+//! Value types of the keyspace and the encodings Redis reports for them.
+//!
+//! Each type keeps the data structure that gives Redis's complexity for its commands, plus the
+//! encoding name Redis would report (`OBJECT ENCODING`): Redis converts small encodings to big ones
+//! once a threshold is crossed and never back, and clients observe that, so we track the same switch.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use ahash::RandomState;
+use indexmap::{IndexMap, IndexSet};
+
+use crate::resp::parse_i64;
+
+/// An element of a collection (list item, set member, hash field or value, zset member).
+pub type Elem = Box<[u8]>;
+
+/// A string value: integers that print back identically are kept as integers (Redis's `int` encoding).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StrValue {
+    /// Canonical decimal of an i64 (`OBJECT ENCODING` says `int`).
+    Int(i64),
+    /// Bytes; `raw` is true once the string was modified in place (APPEND, SETRANGE) or is longer than
+    /// 44 bytes, which Redis reports as `raw` instead of `embstr`.
+    Bytes { data: Vec<u8>, raw: bool },
+}
+
+/// Longest string Redis stores as `embstr`.
+pub const EMBSTR_MAX: usize = 44;
+
+impl StrValue {
+    /// Builds a string value from client bytes, choosing the encoding Redis would.
+    pub fn from_bytes(b: &[u8]) -> Self {
+        if b.len() <= 20 {
+            if let Some(n) = parse_i64(b) {
+                return StrValue::Int(n);
+            }
+        }
+        StrValue::Bytes { data: b.to_vec(), raw: b.len() > EMBSTR_MAX }
+    }
+
+    /// Length in bytes of the string form. O(1) for bytes, O(digits) for integers.
+    pub fn len(&self) -> usize {
+        match self {
+            StrValue::Int(n) => itoa::Buffer::new().format(*n).len(),
+            StrValue::Bytes { data, .. } => data.len(),
+        }
+    }
+
+    /// Whether the string is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with the string's bytes (integers are formatted on the stack).
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            StrValue::Int(n) => f(itoa::Buffer::new().format(*n).as_bytes()),
+            StrValue::Bytes { data, .. } => f(data),
+        }
+    }
+
+    /// The string's bytes as an owned vector, for in-place edits (APPEND, SETRANGE). Marks it raw.
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if let StrValue::Int(n) = *self {
+            *self = StrValue::Bytes { data: itoa::Buffer::new().format(n).as_bytes().to_vec(), raw: true };
+        }
+        match self {
+            StrValue::Bytes { data, raw } => {
+                *raw = true;
+                data
+            }
+            StrValue::Int(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// The encoding name Redis reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            StrValue::Int(_) => "int",
+            StrValue::Bytes { raw: true, .. } => "raw",
+            StrValue::Bytes { .. } => "embstr",
+        }
+    }
+}
+
+/// A list: a deque gives O(1) push/pop at both ends and O(1) indexing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListValue {
+    pub items: VecDeque<Elem>,
+}
+
+/// A set: an insertion-ordered hash set, so membership is O(1) and so is picking a random member
+/// (SPOP, SRANDMEMBER) by index. `intset` mirrors Redis's small-integer encoding until it converts.
+#[derive(Debug, Clone, Default)]
+pub struct SetValue {
+    pub members: IndexSet<Elem, RandomState>,
+    pub intset: bool,
+}
+
+/// A hash: an insertion-ordered hash map (O(1) field access, O(1) random field for HRANDFIELD).
+/// `listpack` mirrors Redis's compact encoding until a size threshold converts it.
+#[derive(Debug, Clone, Default)]
+pub struct HashValue {
+    pub fields: IndexMap<Elem, Elem, RandomState>,
+    pub listpack: bool,
+}
+
+/// A score with a total order (Redis rejects NaN scores, so `total_cmp` matches numeric order).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score(pub f64);
+
+impl Eq for Score {}
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // -0.0 and 0.0 compare equal in Redis; normalise before total_cmp.
+        let a = if self.0 == 0.0 { 0.0 } else { self.0 };
+        let b = if other.0 == 0.0 { 0.0 } else { other.0 };
+        a.total_cmp(&b)
+    }
+}
+
+/// A sorted set: member -> score map plus an ordered set of (score, member).
+/// O(1) score lookup, O(log n) insert/remove, ordered range walks; ranks are O(rank).
+#[derive(Debug, Clone, Default)]
+pub struct ZSetValue {
+    pub scores: IndexMap<Elem, f64, RandomState>,
+    pub sorted: BTreeSet<(Score, Elem)>,
+    pub listpack: bool,
+}
+
+/// A value stored under a key.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Str(StrValue),
+    List(ListValue),
+    Set(SetValue),
+    Hash(HashValue),
+    ZSet(ZSetValue),
+}
+
+impl Value {
+    /// The type name TYPE reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::Hash(_) => "hash",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// The encoding name OBJECT ENCODING reports (Redis 7.0's names).
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+            Value::List(_) => "quicklist",
+            Value::Set(s) => {
+                if s.intset {
+                    "intset"
+                } else {
+                    "hashtable"
+                }
+            }
+            Value::Hash(h) => {
+                if h.listpack {
+                    "listpack"
+                } else {
+                    "hashtable"
+                }
+            }
+            Value::ZSet(z) => {
+                if z.listpack {
+                    "listpack"
+                } else {
+                    "skiplist"
+                }
+            }
+        }
+    }
+
+    /// Whether a collection became empty (Redis deletes empty collections).
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::List(l) => l.items.is_empty(),
+            Value::Set(s) => s.members.is_empty(),
+            Value::Hash(h) => h.fields.is_empty(),
+            Value::ZSet(z) => z.scores.is_empty(),
+        }
+    }
+
+    /// Rough heap footprint in bytes, for INFO and MEMORY-style accounting. O(1) for strings, O(n) else.
+    pub fn approx_size(&self) -> usize {
+        match self {
+            Value::Str(StrValue::Int(_)) => 0,
+            Value::Str(StrValue::Bytes { data, .. }) => data.capacity(),
+            Value::List(l) => l.items.iter().map(|e| e.len() + 16).sum(),
+            Value::Set(s) => s.members.iter().map(|e| e.len() + 32).sum(),
+            Value::Hash(h) => h.fields.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
+            Value::ZSet(z) => z.scores.keys().map(|e| 2 * e.len() + 80).sum(),
+        }
+    }
+}

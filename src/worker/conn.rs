@@ -1,0 +1,200 @@
+//! One client connection: its socket, read and write buffers, session, and the ordered reply slots
+//! that keep replies in request order when some are computed by other workers.
+
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::ops::Range;
+use std::os::fd::AsRawFd;
+
+use mio::net::TcpStream;
+
+use crate::command::server::Session;
+use crate::command::Combine;
+use crate::store::Entry;
+
+/// A reply that is not yet written because an earlier one is still being computed elsewhere.
+pub enum Slot {
+    /// Computed; waiting for the slots before it.
+    Ready(Vec<u8>),
+    /// Forwarded to another worker.
+    Waiting,
+    /// Parts computed on several shards, combined when all arrived.
+    Gather(Gather),
+    /// A command whose keys span workers: copies of its keys are being fetched.
+    Coord(Box<Coord>),
+}
+
+/// Partial replies of a fan-out or broadcast command.
+pub struct Gather {
+    pub combine: Combine,
+    pub parts: Vec<Option<Vec<u8>>>,
+    pub missing: usize,
+    pub resp3: bool,
+}
+
+/// A command whose keys live on several workers, waiting for copies of its keys.
+pub struct Coord {
+    /// Index in the command table.
+    pub cmd: usize,
+    pub db: usize,
+    pub resp3: bool,
+    /// The command's arguments, owned.
+    pub data: Vec<u8>,
+    pub ranges: Vec<Range<usize>>,
+    /// (database, argument index) of each key, and the copy fetched for it.
+    pub keys: Vec<(usize, usize)>,
+    pub fetched: Vec<Option<Box<Entry>>>,
+    pub missing: usize,
+}
+
+/// A client connection.
+pub struct Conn {
+    pub sock: TcpStream,
+    pub session: Session,
+    /// Bytes read and not yet parsed start at `rpos`.
+    pub rbuf: Vec<u8>,
+    pub rpos: usize,
+    /// Bytes to write start at `wpos`.
+    pub wbuf: Vec<u8>,
+    pub wpos: usize,
+    /// Reply slots in request order; the first has sequence number `head_seq`.
+    pub slots: VecDeque<Slot>,
+    pub head_seq: u64,
+    /// Registered for WRITABLE (only after a write would block).
+    pub want_write: bool,
+    /// Queued in the worker's list of connections to flush this iteration.
+    pub queued_flush: bool,
+    /// Stopped reading or parsing before the socket was drained; the worker must come back to it.
+    pub queued_resume: bool,
+    /// A command whose keys span workers is in flight: later commands wait for it.
+    pub stalled: bool,
+    /// Stop reading; close once the output is written.
+    pub closing: bool,
+}
+
+/// Read granularity: the spare room ensured before each read.
+const READ_CHUNK: usize = 16 * 1024;
+
+impl Conn {
+    /// A new connection with an empty session `id`.
+    pub fn new(sock: TcpStream, session: Session) -> Self {
+        Conn {
+            sock,
+            session,
+            rbuf: Vec::with_capacity(READ_CHUNK),
+            rpos: 0,
+            wbuf: Vec::new(),
+            wpos: 0,
+            slots: VecDeque::new(),
+            head_seq: 0,
+            want_write: false,
+            queued_flush: false,
+            queued_resume: false,
+            stalled: false,
+            closing: false,
+        }
+    }
+
+    /// Bytes received and not yet parsed.
+    pub fn unparsed(&self) -> usize {
+        self.rbuf.len() - self.rpos
+    }
+
+    /// Bytes waiting to be written.
+    pub fn unwritten(&self) -> usize {
+        self.wbuf.len() - self.wpos
+    }
+
+    /// Reads once into the spare capacity of the read buffer without zeroing it.
+    /// Ok(0) is end of stream.
+    pub fn read_some(&mut self) -> io::Result<usize> {
+        if self.rpos > 0 && self.rpos == self.rbuf.len() {
+            self.rbuf.clear();
+            self.rpos = 0;
+        }
+        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
+            if self.rpos > 0 {
+                self.rbuf.drain(..self.rpos);
+                self.rpos = 0;
+            }
+            self.rbuf.reserve(READ_CHUNK);
+        }
+        let spare = self.rbuf.spare_capacity_mut();
+        // SAFETY: recv writes at most spare.len() bytes into memory we own; we only extend the length
+        // by what it reports written.
+        let n = unsafe {
+            libc::recv(self.sock.as_raw_fd(), spare.as_mut_ptr() as *mut libc::c_void, spare.len(), 0)
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel initialised the first n bytes of the spare capacity.
+        unsafe { self.rbuf.set_len(self.rbuf.len() + n as usize) };
+        Ok(n as usize)
+    }
+
+    /// Writes pending output until done or the socket would block. Returns bytes written.
+    pub fn write_pending(&mut self) -> io::Result<usize> {
+        let mut total = 0;
+        while self.wpos < self.wbuf.len() {
+            match self.sock.write(&self.wbuf[self.wpos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.wpos += n;
+                    total += n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if e.kind() == io::ErrorKind::WouldBlock {
+                        break;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        if self.wpos == self.wbuf.len() {
+            self.wbuf.clear();
+            self.wpos = 0;
+            if self.wbuf.capacity() > 1 << 20 {
+                self.wbuf.shrink_to(64 * 1024);
+            }
+        }
+        Ok(total)
+    }
+
+    /// Where the reply of the command being executed goes: straight to the output buffer when no
+    /// earlier reply is outstanding, else a new ready slot.
+    pub fn reply_target(&mut self) -> &mut Vec<u8> {
+        if self.slots.is_empty() {
+            &mut self.wbuf
+        } else {
+            self.slots.push_back(Slot::Ready(Vec::new()));
+            match self.slots.back_mut() {
+                Some(Slot::Ready(v)) => v,
+                _ => unreachable!("just pushed a ready slot"),
+            }
+        }
+    }
+
+    /// Reserves the next reply slot and returns its sequence number.
+    pub fn push_slot(&mut self, slot: Slot) -> u64 {
+        self.slots.push_back(slot);
+        self.head_seq + self.slots.len() as u64 - 1
+    }
+
+    /// The slot with sequence number `seq`, if still pending.
+    pub fn slot_mut(&mut self, seq: u64) -> Option<&mut Slot> {
+        let i = seq.checked_sub(self.head_seq)?;
+        self.slots.get_mut(i as usize)
+    }
+
+    /// Moves every leading ready slot into the output buffer, in order.
+    pub fn drain_ready(&mut self) {
+        while let Some(Slot::Ready(_)) = self.slots.front() {
+            if let Some(Slot::Ready(v)) = self.slots.pop_front() {
+                self.wbuf.extend_from_slice(&v);
+            }
+            self.head_seq += 1;
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! What crosses between workers: batches of forwarded requests and of their replies, carried by one
+//! bounded SPSC ring per ordered pair of workers, with at most one wake-up per batch.
+//!
+//! A worker appends every request for a foreign key to the [`Batch`] for the owner during one loop
+//! iteration and pushes the batch at the end of the iteration; the owner answers with one batch of
+//! replies. A waker is only signalled when the receiver announced it is parked in `poll`.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_queue::ArrayQueue;
+use crossbeam_utils::CachePadded;
+use mio::Waker;
+
+use crate::store::Entry;
+
+/// Batches a ring holds before its producer must wait (backpressure, never loss).
+pub const RING_CAPACITY: usize = 256;
+
+/// Where a reply must go: the connection (slab token and client id, since tokens are reused), the
+/// reply slot in that connection's order, and the part of a gathered (fan-out) reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub token: u32,
+    pub client: u64,
+    pub seq: u64,
+    pub part: u32,
+}
+
+/// What the owner does with a request.
+#[derive(Debug)]
+pub enum Op {
+    /// Execute command `cmd` (index in the command table) on the owner's shard and reply.
+    Exec(u16),
+    /// Reply with a copy of the live entry for the single key argument (first hop of a command whose
+    /// keys span workers). With a transaction scheduler this hop also takes the key's intent lock.
+    Fetch,
+    /// Replace the key argument's entry with this one, or delete it when None (last hop: writes the
+    /// result of a command whose keys span workers back to the owner). No reply.
+    Apply(Option<Box<Entry>>),
+}
+
+/// A forwarded request. `txid` is 0 for independent commands; it is reserved for the transaction
+/// scheduler that will order multi-worker commands (Dragonfly-style VLL): Fetch/Apply are the two hops.
+#[derive(Debug)]
+pub struct Request {
+    pub origin: Origin,
+    pub db: u16,
+    pub resp3: bool,
+    pub txid: u64,
+    pub op: Op,
+    /// Indices into [`Batch::ranges`] of this request's arguments.
+    pub args: Range<u32>,
+}
+
+/// The payload of a reply.
+#[derive(Debug)]
+pub enum Body {
+    /// Encoded RESP bytes at this range of [`Batch::data`].
+    Bytes(Range<usize>),
+    /// A copied entry (reply to [`Op::Fetch`]); None if the key does not exist.
+    Entry(Option<Box<Entry>>),
+}
+
+/// A reply to a forwarded request.
+#[derive(Debug)]
+pub struct Response {
+    pub origin: Origin,
+    pub body: Body,
+}
+
+/// Everything one worker sends another in one loop iteration.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Argument bytes of requests and encoded replies.
+    pub data: Vec<u8>,
+    /// Argument ranges into `data`.
+    pub ranges: Vec<Range<usize>>,
+    pub requests: Vec<Request>,
+    pub responses: Vec<Response>,
+}
+
+impl Batch {
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.responses.is_empty()
+    }
+
+    /// Empties the batch, keeping its allocations for reuse.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.ranges.clear();
+        self.requests.clear();
+        self.responses.clear();
+    }
+
+    /// Appends a request whose arguments are `args` (copied into the batch).
+    pub fn push_request<'a>(&mut self, origin: Origin, db: usize, resp3: bool, op: Op, args: impl Iterator<Item = &'a [u8]>) {
+        let first = self.ranges.len() as u32;
+        for a in args {
+            let start = self.data.len();
+            self.data.extend_from_slice(a);
+            self.ranges.push(start..self.data.len());
+        }
+        let args = first..self.ranges.len() as u32;
+        self.requests.push(Request { origin, db: db as u16, resp3, txid: 0, op, args });
+    }
+}
+
+/// The rings and wakers of all workers.
+pub struct Mailboxes {
+    workers: usize,
+    rings: Vec<ArrayQueue<Box<Batch>>>,
+    wakers: Vec<Waker>,
+    parked: Vec<CachePadded<AtomicBool>>,
+}
+
+impl Mailboxes {
+    /// Rings for every ordered pair of `wakers.len()` workers.
+    pub fn new(workers: usize, wakers: Vec<Waker>) -> Self {
+        Mailboxes {
+            workers,
+            rings: (0..workers * workers).map(|_| ArrayQueue::new(RING_CAPACITY)).collect(),
+            wakers,
+            parked: (0..workers).map(|_| CachePadded::new(AtomicBool::new(false))).collect(),
+        }
+    }
+
+    #[inline]
+    fn ring(&self, from: usize, to: usize) -> &ArrayQueue<Box<Batch>> {
+        &self.rings[from * self.workers + to]
+    }
+
+    /// Sends a batch; wakes the receiver if it is parked. Gives the batch back when the ring is full.
+    pub fn send(&self, from: usize, to: usize, batch: Box<Batch>) -> Result<(), Box<Batch>> {
+        self.ring(from, to).push(batch)?;
+        // SeqCst pairs with `park`: either the receiver sees our batch, or we see it parked.
+        if self.parked[to].swap(false, Ordering::SeqCst) {
+            let _ = self.wakers[to].wake();
+        }
+        Ok(())
+    }
+
+    /// Takes the next batch `from` sent to `to`.
+    #[inline]
+    pub fn recv(&self, from: usize, to: usize) -> Option<Box<Batch>> {
+        self.ring(from, to).pop()
+    }
+
+    /// Announces that `me` is about to block in poll. Returns false (and stays awake) if a batch is
+    /// already waiting.
+    pub fn park(&self, me: usize) -> bool {
+        self.parked[me].store(true, Ordering::SeqCst);
+        let pending = (0..self.workers).any(|from| from != me && !self.ring(from, me).is_empty());
+        if pending {
+            self.parked[me].store(false, Ordering::SeqCst);
+        }
+        !pending
+    }
+
+    /// Announces that `me` is running again (senders need not wake it).
+    #[inline]
+    pub fn unpark(&self, me: usize) {
+        self.parked[me].store(false, Ordering::Relaxed);
+    }
+
+    /// Wakes every worker (shutdown).
+    pub fn wake_all(&self) {
+        for w in &self.wakers {
+            let _ = w.wake();
+        }
+    }
+}

@@ -1,0 +1,893 @@
+//! The per-core event loop.
+//!
+//! Each worker owns a `mio::Poll`, its own SO_REUSEPORT listener, a slab of connections and one shard of
+//! the keyspace. One iteration: read every readable connection and run what it asked for (local keys
+//! inline, foreign keys appended to the batch for their owner), execute the batches other workers sent,
+//! deliver the replies they returned, push this iteration's batches, then write each connection's
+//! output once.
+
+pub mod conn;
+pub mod mailbox;
+
+use std::io;
+use std::ops::Range;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use crate::command::server::{ConnCtx, Session};
+use crate::command::{unknown_command_error, Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
+use crate::keyslot::{key_slot, slot_owner};
+use crate::resp::{parse_command, Parsed, Reply, Source};
+use crate::server::{unix_ms, ClientInfo, Shared};
+use crate::store::{Entry, Keyspace};
+use conn::{Conn, Coord, Gather, Slot};
+use mailbox::{Batch, Body, Mailboxes, Op, Origin};
+
+/// Poll token of the listener.
+pub const LISTENER_TOKEN: Token = Token(0);
+/// Poll token of the waker other workers use.
+pub const WAKER_TOKEN: Token = Token(1);
+const CONN_BASE: usize = 2;
+
+/// Period of housekeeping (active expiry, statistics, parameter refresh): Redis's default hz 10.
+const CRON_INTERVAL: Duration = Duration::from_millis(100);
+/// Unwritten output above which a connection's input is no longer executed (a client that does not
+/// read its replies must not grow our memory without bound).
+const OUTPUT_PAUSE: usize = 16 << 20;
+/// Pending reply slots above which a connection's input waits for replies to come back.
+const MAX_SLOTS: usize = 64 * 1024;
+/// Entries examined per database per housekeeping tick by active expiry.
+const EXPIRE_BUDGET: usize = 20_000;
+
+/// Counters kept locally and published to [`Shared`] once per iteration.
+#[derive(Default)]
+struct LocalStats {
+    commands: u64,
+    net_in: u64,
+    net_out: u64,
+    connections: u64,
+    rejected: u64,
+}
+
+/// One worker thread: event loop, connections, keyspace shard, mailboxes.
+pub struct Worker {
+    id: usize,
+    n: usize,
+    poll: Poll,
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mail: Arc<Mailboxes>,
+    conns: Slab<Conn>,
+    ks: Keyspace,
+    /// The batch being filled for each other worker this iteration.
+    outbox: Vec<Option<Box<Batch>>>,
+    /// Emptied batches kept for reuse.
+    pool: Vec<Box<Batch>>,
+    /// A ring was full at the last send: input is not executed until it drains.
+    ring_full: bool,
+    now: u64,
+    args: Vec<Range<usize>>,
+    sub_args: Vec<Range<usize>>,
+    scratch: Vec<u8>,
+    keys: Vec<usize>,
+    to_flush: Vec<usize>,
+    to_resume: Vec<usize>,
+    paused_on_ring: Vec<usize>,
+    config_epoch: u64,
+    max_bulk: usize,
+    query_limit: usize,
+    last_cron: Instant,
+    stats: LocalStats,
+}
+
+/// Unknown slab keys and stale client ids mean the connection is gone; its replies are dropped.
+fn live(conns: &mut Slab<Conn>, token: u32, client: u64) -> Option<&mut Conn> {
+    conns.get_mut(token as usize).filter(|c| c.session.id == client)
+}
+
+impl Worker {
+    /// A worker with its poll (whose waker is in `mail`) and listener.
+    pub fn new(id: usize, poll: Poll, mut listener: TcpListener, shared: Arc<Shared>, mail: Arc<Mailboxes>) -> io::Result<Self> {
+        poll.registry().register(&mut listener, LISTENER_TOKEN, Interest::READABLE)?;
+        let n = shared.workers;
+        let ks = Keyspace::new(shared.databases, unix_ms() ^ ((id as u64 + 1) << 40));
+        Ok(Worker {
+            id,
+            n,
+            poll,
+            listener,
+            mail,
+            conns: Slab::with_capacity(1024),
+            ks,
+            outbox: (0..n).map(|_| None).collect(),
+            pool: Vec::new(),
+            ring_full: false,
+            now: unix_ms(),
+            args: Vec::with_capacity(64),
+            sub_args: Vec::with_capacity(8),
+            scratch: Vec::new(),
+            keys: Vec::with_capacity(16),
+            to_flush: Vec::with_capacity(1024),
+            to_resume: Vec::new(),
+            paused_on_ring: Vec::new(),
+            config_epoch: u64::MAX,
+            max_bulk: 512 << 20,
+            query_limit: 1 << 30,
+            last_cron: Instant::now(),
+            stats: LocalStats::default(),
+            shared,
+        })
+    }
+
+    /// Runs the event loop until shutdown.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        self.refresh_params();
+        loop {
+            if self.shared.stopping() {
+                self.shutdown();
+                return;
+            }
+            let busy = self.ring_full || !self.to_resume.is_empty();
+            let timeout = if busy {
+                Duration::ZERO
+            } else {
+                let until_cron = CRON_INTERVAL.saturating_sub(self.last_cron.elapsed());
+                if self.mail.park(self.id) {
+                    until_cron
+                } else {
+                    Duration::ZERO
+                }
+            };
+            let polled = self.poll.poll(&mut events, Some(timeout));
+            self.mail.unpark(self.id);
+            if let Err(e) = polled {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    eprintln!("worker {}: poll failed: {e}", self.id);
+                    return;
+                }
+            }
+            self.now = unix_ms();
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER_TOKEN => self.accept(),
+                    WAKER_TOKEN => {}
+                    Token(t) => {
+                        let k = t - CONN_BASE;
+                        if ev.is_writable() {
+                            self.flush(k);
+                        }
+                        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                            self.service(k);
+                        }
+                    }
+                }
+            }
+            self.drain_inbox();
+            self.resume();
+            self.send_outboxes();
+            self.flush_all();
+            self.publish_stats();
+            if self.last_cron.elapsed() >= CRON_INTERVAL {
+                self.cron();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------ connections
+
+    fn accept(&mut self) {
+        loop {
+            let (mut sock, peer) = match self.listener.accept() {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    eprintln!("worker {}: accept failed: {e}", self.id);
+                    return;
+                }
+            };
+            let connected: u64 = self.shared.stats.iter().map(|s| s.connected_clients.load(Ordering::Relaxed)).sum();
+            if connected >= self.shared.params.maxclients.load(Ordering::Relaxed) {
+                use std::io::Write;
+                let _ = sock.write(b"-ERR max number of clients reached\r\n");
+                self.stats.rejected += 1;
+                continue;
+            }
+            let _ = sock.set_nodelay(true);
+            let entry = self.conns.vacant_entry();
+            let k = entry.key();
+            if self.poll.registry().register(&mut sock, Token(k + CONN_BASE), Interest::READABLE).is_err() {
+                continue;
+            }
+            let id = self.shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+            let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            use std::os::fd::AsRawFd;
+            let session = Session {
+                id,
+                addr: peer.to_string(),
+                laddr: laddr.clone(),
+                fd: sock.as_raw_fd(),
+                created_ms: self.now,
+                ..Session::default()
+            };
+            self.shared.clients().insert(
+                id,
+                ClientInfo { id, addr: peer.to_string(), laddr, fd: session.fd, resp: 2, created_ms: self.now, ..Default::default() },
+            );
+            entry.insert(Conn::new(sock, session));
+            self.stats.connections += 1;
+            self.shared.stats[self.id].connected_clients.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn close(&mut self, k: usize) {
+        if !self.conns.contains(k) {
+            return;
+        }
+        let mut conn = self.conns.remove(k);
+        let _ = self.poll.registry().deregister(&mut conn.sock);
+        self.shared.clients().remove(&conn.session.id);
+        self.shared.stats[self.id].connected_clients.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Whether connection input must wait (and why it will be resumed).
+    fn input_blocked(&self, conn: &Conn) -> bool {
+        conn.closing || conn.stalled || self.ring_full || conn.unwritten() > OUTPUT_PAUSE || conn.slots.len() > MAX_SLOTS
+    }
+
+    /// Reads and executes a connection's input until its socket is drained or its input must wait.
+    fn service(&mut self, k: usize) {
+        loop {
+            self.process(k);
+            let Some(conn) = self.conns.get_mut(k) else { return };
+            if conn.closing {
+                self.queue_flush(k);
+                return;
+            }
+            let blocked = conn.stalled || self.ring_full || conn.unwritten() > OUTPUT_PAUSE || conn.slots.len() > MAX_SLOTS;
+            if blocked {
+                conn.queued_resume = true;
+                if self.ring_full {
+                    self.paused_on_ring.push(k);
+                }
+                self.queue_flush(k);
+                return;
+            }
+            match conn.read_some() {
+                Ok(0) => return self.close(k),
+                Ok(n) => {
+                    self.stats.net_in += n as u64;
+                    if conn.unparsed() > self.query_limit {
+                        eprintln!("closing client that reached max query buffer length (id={})", conn.session.id);
+                        return self.close(k);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.queue_flush(k);
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return self.close(k),
+            }
+        }
+    }
+
+    /// Parses and dispatches every complete request in the connection's read buffer.
+    fn process(&mut self, k: usize) {
+        let Some(conn) = self.conns.get_mut(k) else { return };
+        let rbuf = std::mem::take(&mut conn.rbuf);
+        let mut pos = conn.rpos;
+        let mut args = std::mem::take(&mut self.args);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        while pos < rbuf.len() {
+            match self.conns.get(k) {
+                Some(c) if !self.input_blocked(c) => {}
+                _ => break,
+            }
+            match parse_command(&rbuf[pos..], &mut args, &mut scratch, self.max_bulk) {
+                Ok(Parsed::Incomplete) => break,
+                Ok(Parsed::Command { consumed, source }) => {
+                    let buf = match source {
+                        Source::Input => &rbuf[pos..],
+                        Source::Scratch => &scratch[..],
+                    };
+                    pos += consumed;
+                    if !args.is_empty() {
+                        self.dispatch(k, &Args::new(buf, &args));
+                    }
+                }
+                Err(e) => {
+                    if let Some(conn) = self.conns.get_mut(k) {
+                        let resp3 = conn.session.resp3;
+                        Reply::new(conn.reply_target(), resp3).error(&format!("ERR {}", e.0));
+                        conn.closing = true;
+                        conn.drain_ready();
+                    }
+                    pos = rbuf.len();
+                    break;
+                }
+            }
+        }
+        if let Some(conn) = self.conns.get_mut(k) {
+            conn.rbuf = rbuf;
+            conn.rpos = pos;
+        }
+        self.args = args;
+        self.scratch = scratch;
+    }
+
+    fn queue_flush(&mut self, k: usize) {
+        if let Some(c) = self.conns.get_mut(k) {
+            if !c.queued_flush {
+                c.queued_flush = true;
+                self.to_flush.push(k);
+            }
+        }
+    }
+
+    /// Puts a paused connection back to work at the end of this iteration.
+    fn schedule_resume(&mut self, k: usize) {
+        if let Some(c) = self.conns.get_mut(k) {
+            if c.queued_resume {
+                c.queued_resume = false;
+                self.to_resume.push(k);
+            }
+        }
+    }
+
+    fn resume(&mut self) {
+        let list = std::mem::take(&mut self.to_resume);
+        for &k in &list {
+            self.service(k);
+        }
+        let mut list = list;
+        list.clear();
+        if self.to_resume.is_empty() {
+            self.to_resume = list;
+        }
+    }
+
+    /// Writes a connection's output; closes it if it asked to be closed and everything is out.
+    fn flush(&mut self, k: usize) {
+        let Some(conn) = self.conns.get_mut(k) else { return };
+        conn.queued_flush = false;
+        match conn.write_pending() {
+            Ok(n) => self.stats.net_out += n as u64,
+            Err(_) => return self.close(k),
+        }
+        let pending = conn.unwritten() > 0;
+        if pending != conn.want_write {
+            conn.want_write = pending;
+            let interest = if pending { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            if self.poll.registry().reregister(&mut conn.sock, Token(k + CONN_BASE), interest).is_err() {
+                return self.close(k);
+            }
+        }
+        if conn.closing && !pending && conn.slots.is_empty() {
+            return self.close(k);
+        }
+        if !pending && conn.queued_resume && !conn.stalled && !self.ring_full {
+            self.schedule_resume(k);
+        }
+    }
+
+    fn flush_all(&mut self) {
+        let mut list = std::mem::take(&mut self.to_flush);
+        for &k in &list {
+            self.flush(k);
+        }
+        list.clear();
+        if self.to_flush.is_empty() {
+            self.to_flush = list;
+        } else {
+            self.to_flush.append(&mut list);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------- routing
+
+    /// Routes one command: connection commands and local keys run now; foreign keys are batched.
+    fn dispatch(&mut self, k: usize, args: &Args) {
+        self.stats.commands += 1;
+        let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
+            return self.reply_error(k, &unknown_command_error(args));
+        };
+        if !cmd.arity_ok(args.len()) {
+            return self.reply_error(k, &cmd.arity_error());
+        }
+        match cmd.exec {
+            Exec::Conn(f) => self.exec_conn(k, f, args),
+            Exec::Keyed(f) | Exec::Fanout(f, _) => {
+                let mut keys = std::mem::take(&mut self.keys);
+                keys.clear();
+                cmd.key_indices(args, &mut keys);
+                let mut owner = None;
+                let mut spread = false;
+                for &i in &keys {
+                    let o = slot_owner(key_slot(args.get(i)), self.n);
+                    match owner {
+                        None => owner = Some(o),
+                        Some(p) if p != o => spread = true,
+                        _ => {}
+                    }
+                }
+                if !spread {
+                    match owner {
+                        Some(o) if o != self.id => self.forward(k, o, ci, args, 0),
+                        _ => self.exec_local(k, f, args),
+                    }
+                } else if let Exec::Fanout(f, combine) = cmd.exec {
+                    let step = match cmd.keys {
+                        crate::command::KeySpec::Range(_, _, s) => s.max(1) as usize,
+                        _ => 1,
+                    };
+                    self.fanout(k, ci, f, combine, step, &keys, args);
+                } else {
+                    self.coordinate(k, ci, &keys, args);
+                }
+                self.keys = keys;
+            }
+            Exec::Broadcast(f, combine) => self.broadcast(k, ci, f, combine, args),
+            Exec::Cursor(f) => {
+                let target = std::str::from_utf8(args.get(1))
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .map(|c| (c % self.n as u64) as usize)
+                    .unwrap_or(self.id);
+                if target == self.id {
+                    self.exec_local(k, f, args)
+                } else {
+                    self.forward(k, target, ci, args, 0)
+                }
+            }
+        }
+    }
+
+    fn reply_error(&mut self, k: usize, msg: &str) {
+        if let Some(conn) = self.conns.get_mut(k) {
+            let resp3 = conn.session.resp3;
+            Reply::new(conn.reply_target(), resp3).error(msg);
+        }
+    }
+
+    fn exec_conn(&mut self, k: usize, f: ConnFn, args: &Args) {
+        let Some(conn) = self.conns.get_mut(k) else { return };
+        let resp3 = conn.session.resp3;
+        let out = if conn.slots.is_empty() {
+            &mut conn.wbuf
+        } else {
+            conn.slots.push_back(Slot::Ready(Vec::new()));
+            match conn.slots.back_mut() {
+                Some(Slot::Ready(v)) => v,
+                _ => return,
+            }
+        };
+        let mut ctx = ConnCtx { session: &mut conn.session, reply: Reply::new(out, resp3), shared: &self.shared, worker: self.id, now: self.now };
+        f(&mut ctx, args);
+        if conn.session.quit {
+            conn.closing = true;
+        }
+    }
+
+    fn exec_local(&mut self, k: usize, f: KeyedFn, args: &Args) {
+        let Some(conn) = self.conns.get_mut(k) else { return };
+        let (db, resp3) = (conn.session.db, conn.session.resp3);
+        let mut ctx = Ctx { ks: &mut self.ks, db, now: self.now, reply: Reply::new(conn.reply_target(), resp3), worker: self.id, workers: self.n };
+        f(&mut ctx, args);
+    }
+
+    /// The batch for `dest`, taken from the pool when this iteration has none yet.
+    fn batch_for(&mut self, dest: usize) -> &mut Batch {
+        let pool = &mut self.pool;
+        self.outbox[dest].get_or_insert_with(|| pool.pop().unwrap_or_default())
+    }
+
+    /// Sends a command to the owner of its keys and reserves its reply slot.
+    fn forward(&mut self, k: usize, dest: usize, ci: usize, args: &Args, _part: u32) {
+        let Some(conn) = self.conns.get_mut(k) else { return };
+        let seq = conn.push_slot(Slot::Waiting);
+        let origin = Origin { token: k as u32, client: conn.session.id, seq, part: 0 };
+        let (db, resp3) = (conn.session.db, conn.session.resp3);
+        self.batch_for(dest).push_request(origin, db, resp3, Op::Exec(ci as u16), args.iter_from(0));
+    }
+
+    /// Splits a multi-key command into one sub-command per key group, run by each key's owner.
+    #[allow(clippy::too_many_arguments)]
+    fn fanout(&mut self, k: usize, ci: usize, f: KeyedFn, combine: Combine, step: usize, keys: &[usize], args: &Args) {
+        let Some(conn) = self.conns.get_mut(k) else { return };
+        let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
+        let parts = keys.len();
+        let seq = conn.push_slot(Slot::Gather(Gather { combine, parts: vec![None; parts], missing: parts, resp3 }));
+        let mut sub = std::mem::take(&mut self.sub_args);
+        for (part, &i) in keys.iter().enumerate() {
+            let owner = slot_owner(key_slot(args.get(i)), self.n);
+            let mut idx = [0usize; 8];
+            idx[0] = 0;
+            let width = step.min(7);
+            for j in 0..width {
+                idx[j + 1] = i + j;
+            }
+            let sub_args = args.pick(&idx[..width + 1], &mut sub);
+            if owner == self.id {
+                let mut out = Vec::new();
+                let mut ctx = Ctx { ks: &mut self.ks, db, now: self.now, reply: Reply::new(&mut out, resp3), worker: self.id, workers: self.n };
+                f(&mut ctx, &sub_args);
+                self.fill_part(k, client, seq, part, out);
+            } else {
+                let origin = Origin { token: k as u32, client, seq, part: part as u32 };
+                self.batch_for(owner).push_request(origin, db, resp3, Op::Exec(ci as u16), sub_args.iter_from(0));
+            }
+        }
+        self.sub_args = sub;
+    }
+
+    /// Runs a command on every shard and combines the replies.
+    fn broadcast(&mut self, k: usize, ci: usize, f: KeyedFn, combine: Combine, args: &Args) {
+        let Some(conn) = self.conns.get_mut(k) else { return };
+        let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
+        let n = self.n;
+        let seq = conn.push_slot(Slot::Gather(Gather { combine, parts: vec![None; n], missing: n, resp3 }));
+        for w in 0..n {
+            if w == self.id {
+                let mut out = Vec::new();
+                let mut ctx = Ctx { ks: &mut self.ks, db, now: self.now, reply: Reply::new(&mut out, resp3), worker: self.id, workers: n };
+                f(&mut ctx, args);
+                self.fill_part(k, client, seq, w, out);
+            } else {
+                let origin = Origin { token: k as u32, client, seq, part: w as u32 };
+                self.batch_for(w).push_request(origin, db, resp3, Op::Exec(ci as u16), args.iter_from(0));
+            }
+        }
+    }
+
+    /// A command whose keys live on several workers: fetch copies of its keys, run it here on the
+    /// copies, write the results back. The connection's later commands wait until it is done.
+    fn coordinate(&mut self, k: usize, ci: usize, keys: &[usize], args: &Args) {
+        let Some(conn) = self.conns.get_mut(k) else { return };
+        let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
+        let cmd = TABLE.get(ci);
+        let copy_db = if cmd.name == "copy" { crate::command::keyspace::copy_target_db(args) } else { None };
+        let mut data = Vec::new();
+        let mut ranges = Vec::with_capacity(args.len());
+        for a in args.iter_from(0) {
+            let s = data.len();
+            data.extend_from_slice(a);
+            ranges.push(s..data.len());
+        }
+        let key_dbs: Vec<(usize, usize)> =
+            keys.iter().map(|&i| (if i == 2 { copy_db.unwrap_or(db) } else { db }, i)).collect();
+        let nkeys = key_dbs.len();
+        let coord = Coord { cmd: ci, db, resp3, data, ranges, keys: key_dbs.clone(), fetched: (0..nkeys).map(|_| None).collect(), missing: nkeys };
+        let seq = conn.push_slot(Slot::Coord(Box::new(coord)));
+        conn.stalled = true;
+        for (part, (kdb, i)) in key_dbs.into_iter().enumerate() {
+            let key = args.get(i);
+            let owner = slot_owner(key_slot(key), self.n);
+            if owner == self.id {
+                let e = self.ks.dbs[kdb].peek(key, self.now).cloned().map(Box::new);
+                self.fill_fetch(k, client, seq, part, e);
+            } else {
+                let origin = Origin { token: k as u32, client, seq, part: part as u32 };
+                self.batch_for(owner).push_request(origin, kdb, resp3, Op::Fetch, std::iter::once(key));
+            }
+        }
+    }
+
+    // -------------------------------------------------------------------------------- reply delivery
+
+    fn fill_part(&mut self, k: usize, client: u64, seq: u64, part: usize, bytes: Vec<u8>) {
+        let Some(conn) = live(&mut self.conns, k as u32, client) else { return };
+        let Some(Slot::Gather(g)) = conn.slot_mut(seq) else { return };
+        if let Some(p) = g.parts.get_mut(part) {
+            if p.is_none() {
+                g.missing -= 1;
+            }
+            *p = Some(bytes);
+        }
+        if g.missing == 0 {
+            let out = combine(g);
+            if let Some(slot) = conn.slot_mut(seq) {
+                *slot = Slot::Ready(out);
+            }
+            conn.drain_ready();
+            self.after_delivery(k);
+        }
+    }
+
+    fn fill_fetch(&mut self, k: usize, client: u64, seq: u64, part: usize, entry: Option<Box<Entry>>) {
+        let Some(conn) = live(&mut self.conns, k as u32, client) else { return };
+        let Some(Slot::Coord(c)) = conn.slot_mut(seq) else { return };
+        if let Some(f) = c.fetched.get_mut(part) {
+            *f = entry;
+            c.missing -= 1;
+        }
+        if c.missing == 0 {
+            self.finish_coord(k, seq);
+        }
+    }
+
+    fn finish_coord(&mut self, k: usize, seq: u64) {
+        let Some(conn) = self.conns.get_mut(k) else { return };
+        let Some(slot) = conn.slot_mut(seq) else { return };
+        let Slot::Coord(mut c) = std::mem::replace(slot, Slot::Waiting) else { return };
+        let mut temp = Keyspace::new(self.shared.databases, self.ks.random());
+        temp.limits = self.ks.limits;
+        for ((db, _), e) in c.keys.iter().zip(c.fetched.iter_mut()) {
+            if let Some(e) = e.take() {
+                temp.dbs[*db].put(*e);
+            }
+        }
+        let cmd = TABLE.get(c.cmd);
+        let mut out = Vec::new();
+        if let Exec::Keyed(f) | Exec::Fanout(f, _) = cmd.exec {
+            let args = Args::new(&c.data, &c.ranges);
+            let mut ctx = Ctx { ks: &mut temp, db: c.db, now: self.now, reply: Reply::new(&mut out, c.resp3), worker: self.id, workers: self.n };
+            f(&mut ctx, &args);
+        }
+        if cmd.is_write() {
+            let mut done: Vec<(usize, &[u8])> = Vec::new();
+            for &(db, i) in &c.keys {
+                let key = &c.data[c.ranges[i].clone()];
+                if done.contains(&(db, key)) {
+                    continue;
+                }
+                done.push((db, key));
+                let result = temp.dbs[db].table.remove(key);
+                let owner = slot_owner(key_slot(key), self.n);
+                if owner == self.id {
+                    apply(&mut self.ks, db, key, result);
+                } else {
+                    let origin = Origin { token: k as u32, client: 0, seq: 0, part: 0 };
+                    let op = Op::Apply(result.map(Box::new));
+                    self.batch_for(owner).push_request(origin, db, false, op, std::iter::once(key));
+                }
+            }
+        }
+        let Some(conn) = self.conns.get_mut(k) else { return };
+        if let Some(slot) = conn.slot_mut(seq) {
+            *slot = Slot::Ready(out);
+        }
+        conn.stalled = false;
+        conn.drain_ready();
+        self.after_delivery(k);
+        self.schedule_resume(k);
+    }
+
+    /// Places a forwarded command's reply in its slot and moves ready replies to the output.
+    fn deliver(&mut self, origin: Origin, bytes: &[u8]) {
+        let Some(conn) = live(&mut self.conns, origin.token, origin.client) else { return };
+        match conn.slot_mut(origin.seq) {
+            Some(Slot::Waiting) => {
+                if origin.seq == conn.head_seq {
+                    conn.wbuf.extend_from_slice(bytes);
+                    conn.slots.pop_front();
+                    conn.head_seq += 1;
+                } else if let Some(s) = conn.slot_mut(origin.seq) {
+                    *s = Slot::Ready(bytes.to_vec());
+                }
+            }
+            Some(Slot::Gather(_)) => {
+                return self.fill_part(origin.token as usize, origin.client, origin.seq, origin.part as usize, bytes.to_vec());
+            }
+            _ => return,
+        }
+        conn.drain_ready();
+        self.after_delivery(origin.token as usize);
+    }
+
+    fn after_delivery(&mut self, k: usize) {
+        self.queue_flush(k);
+        if let Some(c) = self.conns.get(k) {
+            if c.queued_resume && !c.stalled && c.slots.len() < MAX_SLOTS / 2 && c.unwritten() <= OUTPUT_PAUSE {
+                self.schedule_resume(k);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------- mailboxes
+
+    fn drain_inbox(&mut self) {
+        for src in 0..self.n {
+            if src == self.id {
+                continue;
+            }
+            while let Some(mut batch) = self.mail.recv(src, self.id) {
+                self.handle_batch(src, &mut batch);
+                batch.clear();
+                if self.pool.len() < 2 * self.n {
+                    self.pool.push(batch);
+                }
+            }
+        }
+    }
+
+    /// Executes the requests of a batch from `src` (replying in one batch) and delivers its replies.
+    fn handle_batch(&mut self, src: usize, batch: &mut Batch) {
+        let Batch { data, ranges, requests, responses } = batch;
+        for req in requests.drain(..) {
+            let args = Args::new(data, &ranges[req.args.start as usize..req.args.end as usize]);
+            let db = (req.db as usize).min(self.ks.dbs.len() - 1);
+            match req.op {
+                Op::Exec(ci) => {
+                    let f = match TABLE.get(ci as usize).exec {
+                        Exec::Keyed(f) | Exec::Fanout(f, _) | Exec::Broadcast(f, _) | Exec::Cursor(f) => f,
+                        Exec::Conn(_) => continue,
+                    };
+                    let pool = &mut self.pool;
+                    let out = self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
+                    let start = out.data.len();
+                    let mut ctx = Ctx { ks: &mut self.ks, db, now: self.now, reply: Reply::new(&mut out.data, req.resp3), worker: self.id, workers: self.n };
+                    f(&mut ctx, &args);
+                    let end = out.data.len();
+                    out.responses.push(mailbox::Response { origin: req.origin, body: Body::Bytes(start..end) });
+                }
+                Op::Fetch => {
+                    let e = self.ks.dbs[db].peek(args.get(0), self.now).cloned().map(Box::new);
+                    let resp = mailbox::Response { origin: req.origin, body: Body::Entry(e) };
+                    self.batch_for(src).responses.push(resp);
+                }
+                Op::Apply(e) => apply(&mut self.ks, db, args.get(0), e.map(|b| *b)),
+            }
+        }
+        for resp in responses.drain(..) {
+            match resp.body {
+                Body::Bytes(r) => self.deliver(resp.origin, &data[r]),
+                Body::Entry(e) => {
+                    let o = resp.origin;
+                    self.fill_fetch(o.token as usize, o.client, o.seq, o.part as usize, e)
+                }
+            }
+        }
+    }
+
+    fn send_outboxes(&mut self) {
+        let was_full = self.ring_full;
+        self.ring_full = false;
+        for dest in 0..self.n {
+            let Some(b) = self.outbox[dest].take() else { continue };
+            if b.is_empty() {
+                self.outbox[dest] = Some(b);
+                continue;
+            }
+            if let Err(b) = self.mail.send(self.id, dest, b) {
+                self.outbox[dest] = Some(b);
+                self.ring_full = true;
+            }
+        }
+        if was_full && !self.ring_full {
+            for k in std::mem::take(&mut self.paused_on_ring) {
+                self.schedule_resume(k);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------- housekeeping
+
+    fn refresh_params(&mut self) {
+        let p = &self.shared.params;
+        let epoch = p.epoch.load(Ordering::Acquire);
+        if epoch == self.config_epoch {
+            return;
+        }
+        self.config_epoch = epoch;
+        self.max_bulk = p.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
+        self.query_limit = p.query_buffer_limit.load(Ordering::Relaxed) as usize;
+        let l = &mut self.ks.limits;
+        l.set_max_intset_entries = p.get_i64("set-max-intset-entries").max(0) as usize;
+        l.hash_max_listpack_entries = p.get_i64("hash-max-listpack-entries").max(0) as usize;
+        l.hash_max_listpack_value = p.get_i64("hash-max-listpack-value").max(0) as usize;
+        l.zset_max_listpack_entries = p.get_i64("zset-max-listpack-entries").max(0) as usize;
+        l.zset_max_listpack_value = p.get_i64("zset-max-listpack-value").max(0) as usize;
+    }
+
+    fn publish_stats(&mut self) {
+        let s = &self.shared.stats[self.id];
+        if self.stats.commands != 0 || self.stats.net_in != 0 || self.stats.connections != 0 {
+            s.commands.fetch_add(std::mem::take(&mut self.stats.commands), Ordering::Relaxed);
+            s.net_input_bytes.fetch_add(std::mem::take(&mut self.stats.net_in), Ordering::Relaxed);
+            s.net_output_bytes.fetch_add(std::mem::take(&mut self.stats.net_out), Ordering::Relaxed);
+            s.total_connections.fetch_add(std::mem::take(&mut self.stats.connections), Ordering::Relaxed);
+            s.rejected_connections.fetch_add(std::mem::take(&mut self.stats.rejected), Ordering::Relaxed);
+            for (db, (keys, expires)) in self.ks.dbs.iter().zip(&s.keys) {
+                keys.store(db.len() as u64, Ordering::Relaxed);
+                expires.store(db.expires() as u64, Ordering::Relaxed);
+            }
+            s.keyspace_hits.store(self.ks.stats.keyspace_hits, Ordering::Relaxed);
+            s.keyspace_misses.store(self.ks.stats.keyspace_misses, Ordering::Relaxed);
+            s.expired_keys.store(self.ks.stats.expired_keys, Ordering::Relaxed);
+        }
+    }
+
+    fn cron(&mut self) {
+        self.last_cron = Instant::now();
+        self.refresh_params();
+        let effort = self.shared.params.get_i64("active-expire-effort").clamp(1, 10) as usize;
+        self.ks.active_expire(self.now, EXPIRE_BUDGET * effort);
+        let s = &self.shared.stats[self.id];
+        for (db, (keys, expires)) in self.ks.dbs.iter().zip(&s.keys) {
+            keys.store(db.len() as u64, Ordering::Relaxed);
+            expires.store(db.expires() as u64, Ordering::Relaxed);
+        }
+        s.expired_keys.store(self.ks.stats.expired_keys, Ordering::Relaxed);
+        let used: usize = self.ks.dbs.iter().map(|d| d.len() * 64).sum();
+        s.used_memory.store(used as u64 + 1024 * 1024, Ordering::Relaxed);
+    }
+
+    /// Stops: writes what was already computed (best effort, bounded), then returns.
+    fn shutdown(&mut self) {
+        self.mail.wake_all();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for k in keys {
+            if let Some(conn) = self.conns.get_mut(k) {
+                conn.drain_ready();
+                while conn.unwritten() > 0 && Instant::now() < deadline {
+                    match conn.write_pending() {
+                        Ok(0) => std::thread::sleep(Duration::from_millis(1)),
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+            self.close(k);
+        }
+    }
+}
+
+/// Writes the result of a coordinated command back: replace the entry, or delete the key.
+fn apply(ks: &mut Keyspace, db: usize, key: &[u8], entry: Option<Entry>) {
+    match entry {
+        Some(e) => {
+            ks.dbs[db].put(e);
+        }
+        None => {
+            ks.dbs[db].remove(key, 0);
+        }
+    }
+}
+
+/// Parses `:<n>\r\n`.
+fn parse_int_reply(b: &[u8]) -> Option<i64> {
+    let s = b.strip_prefix(b":")?.strip_suffix(b"\r\n")?;
+    crate::resp::parse_i64(s)
+}
+
+/// Splits `*<n>\r\n<body>` into n and body.
+fn split_array_reply(b: &[u8]) -> Option<(i64, &[u8])> {
+    let rest = b.strip_prefix(b"*")?;
+    let cr = memchr::memchr(b'\r', rest)?;
+    let n = crate::resp::parse_i64(&rest[..cr])?;
+    Some((n, &rest[cr + 2..]))
+}
+
+/// Combines the parts of a gathered reply. An error part wins.
+fn combine(g: &mut Gather) -> Vec<u8> {
+    let parts: Vec<Vec<u8>> = g.parts.iter_mut().map(|p| p.take().unwrap_or_default()).collect();
+    if let Some(e) = parts.iter().find(|p| p.first() == Some(&b'-')) {
+        return e.clone();
+    }
+    let mut out = Vec::new();
+    let mut r = Reply::new(&mut out, g.resp3);
+    match g.combine {
+        Combine::SumInts => r.int(parts.iter().filter_map(|p| parse_int_reply(p)).sum()),
+        Combine::AllOk => r.ok(),
+        Combine::ConcatArrays => {
+            let split: Vec<(i64, &[u8])> = parts.iter().filter_map(|p| split_array_reply(p)).collect();
+            r.array(split.iter().map(|(n, _)| *n as usize).sum());
+            for (_, body) in split {
+                r.raw(body);
+            }
+        }
+        Combine::AnyNonNull => {
+            let pick = parts.iter().find(|p| p.as_slice() != b"$-1\r\n" && p.as_slice() != b"_\r\n");
+            r.raw(pick.or(parts.first()).map(|v| v.as_slice()).unwrap_or(b"$-1\r\n"));
+        }
+    }
+    out
+}
