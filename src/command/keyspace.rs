@@ -1,10 +1,100 @@
-//! The generic key commands (keyspace family).
+//! The generic key commands (keyspace family): existence, deletion, renaming, expiry, iteration, and
+//! the whole-database commands that run on every shard (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB).
 
-use super::{Args, Command};
+use super::{cmd, flag::*, int_arg, Args, Combine, Command, Ctx, Exec, KeySpec};
+use crate::resp::{err, parse_i64};
+use crate::store::{Entry, Value};
 
 /// The keyspace commands.
 pub fn commands() -> Vec<Command> {
-    vec![]
+    use Exec::{Broadcast, Cursor, Fanout, Keyed};
+    use KeySpec::{None as K0, Range as K};
+    vec![
+        cmd("del", -2, WRITE, K(1, -1, 1), Fanout(del, Combine::SumInts), "generic", "1.0.0", "Deletes one or more keys.", "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1)."),
+        cmd("unlink", -2, WRITE | FAST, K(1, -1, 1), Fanout(del, Combine::SumInts), "generic", "4.0.0", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of."),
+        cmd("exists", -2, READONLY | FAST, K(1, -1, 1), Fanout(exists, Combine::SumInts), "generic", "1.0.0", "Determines whether one or more keys exist.", "O(N) where N is the number of keys to check."),
+        cmd("touch", -2, READONLY | FAST, K(1, -1, 1), Fanout(exists, Combine::SumInts), "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "O(N) where N is the number of keys that will be touched."),
+        cmd("type", 2, READONLY | FAST, K(1, 1, 1), Keyed(type_), "generic", "1.0.0", "Determines the type of value stored at a key.", "O(1)"),
+        cmd("rename", 3, WRITE, K(1, 2, 1), Keyed(rename), "generic", "1.0.0", "Renames a key and overwrites the destination.", "O(1)"),
+        cmd("renamenx", 3, WRITE | FAST, K(1, 2, 1), Keyed(renamenx), "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", "O(1)"),
+        cmd("copy", -3, WRITE | DENYOOM, K(1, 2, 1), Keyed(copy), "generic", "6.2.0", "Copies the value of a key to a new key.", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
+        cmd("move", 3, WRITE | FAST, K(1, 1, 1), Keyed(move_), "generic", "1.0.0", "Moves a key to another database.", "O(1)"),
+        cmd("randomkey", 1, READONLY, K0, Broadcast(randomkey, Combine::AnyNonNull), "generic", "1.0.0", "Returns a random key name from the database.", "O(1)"),
+        cmd("keys", 2, READONLY, K0, Broadcast(keys, Combine::ConcatArrays), "generic", "1.0.0", "Returns all key names that match a pattern.", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length."),
+        cmd("scan", -2, READONLY, K0, Cursor(scan), "generic", "2.8.0", "Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
+        cmd("expire", -3, WRITE | FAST, K(1, 1, 1), Keyed(expire), "generic", "1.0.0", "Sets the expiration time of a key in seconds.", "O(1)"),
+        cmd("pexpire", -3, WRITE | FAST, K(1, 1, 1), Keyed(pexpire), "generic", "2.6.0", "Sets the expiration time of a key in milliseconds.", "O(1)"),
+        cmd("expireat", -3, WRITE | FAST, K(1, 1, 1), Keyed(expireat), "generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", "O(1)"),
+        cmd("pexpireat", -3, WRITE | FAST, K(1, 1, 1), Keyed(pexpireat), "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "O(1)"),
+        cmd("ttl", 2, READONLY | FAST, K(1, 1, 1), Keyed(ttl), "generic", "1.0.0", "Returns the expiration time in seconds of a key.", "O(1)"),
+        cmd("pttl", 2, READONLY | FAST, K(1, 1, 1), Keyed(pttl), "generic", "2.6.0", "Returns the expiration time in milliseconds of a key.", "O(1)"),
+        cmd("expiretime", 2, READONLY | FAST, K(1, 1, 1), Keyed(expiretime), "generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", "O(1)"),
+        cmd("pexpiretime", 2, READONLY | FAST, K(1, 1, 1), Keyed(pexpiretime), "generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "O(1)"),
+        cmd("persist", 2, WRITE | FAST, K(1, 1, 1), Keyed(persist), "generic", "2.2.0", "Removes the expiration time of a key.", "O(1)"),
+        cmd("object", -2, READONLY, KeySpec::Custom(object_keys), Keyed(object), "generic", "2.2.3", "A container for object introspection commands.", "Depends on subcommand."),
+        cmd("dbsize", 1, READONLY | FAST, K0, Broadcast(dbsize, Combine::SumInts), "server", "1.0.0", "Returns the number of keys in the database.", "O(1)"),
+        cmd("flushdb", -1, WRITE, K0, Broadcast(flushdb, Combine::AllOk), "server", "1.0.0", "Remove all keys from the current database.", "O(N) where N is the number of keys in the selected database"),
+        cmd("flushall", -1, WRITE, K0, Broadcast(flushall, Combine::AllOk), "server", "1.0.0", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases"),
+        cmd("swapdb", 3, WRITE | FAST, K0, Broadcast(swapdb, Combine::AllOk), "server", "4.0.0", "Swaps two Redis databases.", "O(N) where N is the count of clients watching or blocking on keys from both databases."),
+    ]
+}
+
+/// DEL/UNLINK key [key ...]: how many existed. O(N).
+fn del(ctx: &mut Ctx, a: &Args) {
+    let now = ctx.now;
+    let db = ctx.db();
+    let n = a.iter_from(1).filter(|k| db.remove(k, now).is_some()).count();
+    ctx.reply.int(n as i64);
+}
+
+/// EXISTS/TOUCH key [key ...]: how many exist (repeats counted). O(N).
+fn exists(ctx: &mut Ctx, a: &Args) {
+    let now = ctx.now;
+    let db = ctx.db();
+    let n = a.iter_from(1).filter(|k| db.get(k, now).is_some()).count();
+    ctx.reply.int(n as i64);
+}
+
+/// TYPE key. O(1).
+fn type_(ctx: &mut Ctx, a: &Args) {
+    let now = ctx.now;
+    let t = ctx.db().get(a.get(1), now).map(|e| e.value.type_name()).unwrap_or("none");
+    ctx.reply.simple(t);
+}
+
+/// Moves `src` to `dst` keeping its TTL; `nx` refuses an existing destination. Replies.
+fn rename_generic(ctx: &mut Ctx, a: &Args, nx: bool) {
+    let (src, dst) = (a.get(1), a.get(2));
+    let now = ctx.now;
+    let db = ctx.db();
+    if db.get(src, now).is_none() {
+        return ctx.reply.error(err::NO_SUCH_KEY);
+    }
+    if src == dst {
+        return if nx { ctx.reply.int(0) } else { ctx.reply.ok() };
+    }
+    if nx && db.get(dst, now).is_some() {
+        return ctx.reply.int(0);
+    }
+    if let Some(e) = db.remove(src, now) {
+        db.remove(dst, now);
+        db.put(Entry { key: dst.into(), value: e.value, expire_at: e.expire_at });
+    }
+    if nx {
+        ctx.reply.int(1)
+    } else {
+        ctx.reply.ok()
+    }
+}
+
+/// RENAME key newkey. O(1).
+fn rename(ctx: &mut Ctx, a: &Args) {
+    rename_generic(ctx, a, false)
+}
+
+/// RENAMENX key newkey. O(1).
+fn renamenx(ctx: &mut Ctx, a: &Args) {
+    rename_generic(ctx, a, true)
 }
 
 /// For COPY src dst DB n: the destination database, when given and valid.
@@ -17,6 +107,398 @@ pub fn copy_target_db(args: &Args) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]. O(N) in the value's size.
+fn copy(ctx: &mut Ctx, a: &Args) {
+    let mut target = ctx.db;
+    let mut replace = false;
+    let mut i = 3;
+    while i < a.len() {
+        if a.is(i, "replace") {
+            replace = true;
+        } else if a.is(i, "db") && i + 1 < a.len() {
+            let Some(n) = int_arg(&mut ctx.reply, a, i + 1) else { return };
+            if n < 0 || n as usize >= ctx.ks.dbs.len() {
+                return ctx.reply.error(err::DB_INDEX);
+            }
+            target = n as usize;
+            i += 1;
+        } else {
+            return ctx.reply.error(err::SYNTAX);
+        }
+        i += 1;
+    }
+    let (src, dst) = (a.get(1), a.get(2));
+    if src == dst && target == ctx.db {
+        return ctx.reply.error("ERR source and destination objects are the same");
+    }
+    let now = ctx.now;
+    let Some(e) = ctx.db().peek(src, now).cloned() else { return ctx.reply.int(0) };
+    let tdb = &mut ctx.ks.dbs[target];
+    if tdb.get(dst, now).is_some() {
+        if !replace {
+            return ctx.reply.int(0);
+        }
+        tdb.remove(dst, now);
+    }
+    tdb.put(Entry { key: dst.into(), value: e.value, expire_at: e.expire_at });
+    ctx.reply.int(1);
+}
+
+/// MOVE key db. O(1).
+fn move_(ctx: &mut Ctx, a: &Args) {
+    let Some(n) = a.int(2) else { return ctx.reply.error(err::DB_INDEX) };
+    if n < 0 || n as usize >= ctx.ks.dbs.len() {
+        return ctx.reply.error(err::DB_INDEX);
+    }
+    let target = n as usize;
+    if target == ctx.db {
+        return ctx.reply.error("ERR source and destination objects are the same");
+    }
+    let now = ctx.now;
+    let key = a.get(1);
+    if ctx.db().get(key, now).is_none() || ctx.ks.dbs[target].get(key, now).is_some() {
+        return ctx.reply.int(0);
+    }
+    if let Some(e) = ctx.db().remove(key, now) {
+        ctx.ks.dbs[target].put(e);
+    }
+    ctx.reply.int(1);
+}
+
+/// RANDOMKEY on one shard: a random live key or null. O(1) expected.
+fn randomkey(ctx: &mut Ctx, _: &Args) {
+    let now = ctx.now;
+    for _ in 0..16 {
+        let r = ctx.ks.random();
+        let db = &ctx.ks.dbs[ctx.db];
+        match db.table.random_entry(r) {
+            None => break,
+            Some(e) if e.expire_at == 0 || e.expire_at > now => {
+                let k = e.key.clone();
+                return ctx.reply.bulk(&k);
+            }
+            Some(_) => continue,
+        }
+    }
+    ctx.reply.null();
+}
+
+/// KEYS pattern on one shard. O(N).
+fn keys(ctx: &mut Ctx, a: &Args) {
+    let now = ctx.now;
+    let pat = a.get(1);
+    let all = pat == b"*";
+    let db = &ctx.ks.dbs[ctx.db];
+    let found: Vec<&[u8]> = db
+        .table
+        .iter()
+        .filter(|e| (e.expire_at == 0 || e.expire_at > now) && (all || glob_match(pat, &e.key, false)))
+        .map(|e| &*e.key)
+        .collect();
+    ctx.reply.array(found.len());
+    for k in found {
+        ctx.reply.bulk(k);
+    }
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] on the shard the cursor names.
+/// The global cursor is `local * workers + worker`. O(COUNT) per call.
+fn scan(ctx: &mut Ctx, a: &Args) {
+    let Some(cursor) = std::str::from_utf8(a.get(1)).ok().and_then(|s| s.parse::<u64>().ok()) else {
+        return ctx.reply.error("ERR invalid cursor");
+    };
+    let (mut pattern, mut count, mut typ) = (None, 10i64, None);
+    let mut i = 2;
+    while i < a.len() {
+        if i + 1 >= a.len() {
+            return ctx.reply.error(err::SYNTAX);
+        }
+        if a.is(i, "match") {
+            pattern = Some(a.get(i + 1));
+        } else if a.is(i, "count") {
+            let Some(c) = int_arg(&mut ctx.reply, a, i + 1) else { return };
+            if c < 1 {
+                return ctx.reply.error(err::SYNTAX);
+            }
+            count = c;
+        } else if a.is(i, "type") {
+            typ = Some(a.get(i + 1).to_ascii_lowercase());
+        } else {
+            return ctx.reply.error(err::SYNTAX);
+        }
+        i += 2;
+    }
+    let workers = ctx.workers.max(1) as u64;
+    let mut local = cursor / workers;
+    let now = ctx.now;
+    let db = &ctx.ks.dbs[ctx.db];
+    let mut found: Vec<Box<[u8]>> = Vec::new();
+    let mut steps = 0i64;
+    loop {
+        local = db.table.scan_step(local, |e| {
+            if e.expire_at != 0 && e.expire_at <= now {
+                return;
+            }
+            if pattern.is_some_and(|p| !glob_match(p, &e.key, false)) {
+                return;
+            }
+            if typ.as_deref().is_some_and(|t| t != e.value.type_name().as_bytes()) {
+                return;
+            }
+            found.push(e.key.clone());
+        });
+        steps += 1;
+        if local == 0 || found.len() as i64 >= count || steps >= count.saturating_mul(10) {
+            break;
+        }
+    }
+    let next = if local != 0 {
+        local * workers + ctx.worker as u64
+    } else if (ctx.worker as u64) + 1 < workers {
+        ctx.worker as u64 + 1
+    } else {
+        0
+    };
+    ctx.reply.array(2);
+    ctx.reply.bulk(next.to_string().as_bytes());
+    ctx.reply.array(found.len());
+    for k in found {
+        ctx.reply.bulk(&k);
+    }
+}
+
+/// EXPIRE-family core: `at_ms` is the new deadline; `cmd` names the command in errors. O(1).
+fn expire_generic(ctx: &mut Ctx, a: &Args, unit: i64, absolute: bool, name: &str) {
+    let Some(v) = int_arg(&mut ctx.reply, a, 2) else { return };
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for opt in a.iter_from(3) {
+        match opt.to_ascii_lowercase().as_slice() {
+            b"nx" => nx = true,
+            b"xx" => xx = true,
+            b"gt" => gt = true,
+            b"lt" => lt = true,
+            _ => return ctx.reply.error(&format!("ERR Unsupported option {}", String::from_utf8_lossy(opt))),
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return ctx.reply.error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    }
+    if gt && lt {
+        return ctx.reply.error("ERR GT and LT options at the same time are not compatible");
+    }
+    let now = ctx.now as i64;
+    let at = v.checked_mul(unit).and_then(|ms| if absolute { Some(ms) } else { ms.checked_add(now) });
+    let Some(at) = at else {
+        return ctx.reply.error(&format!("ERR invalid expire time in '{name}' command"));
+    };
+    let key = a.get(1);
+    let nowu = ctx.now;
+    let db = ctx.db();
+    let Some(e) = db.get(key, nowu) else { return ctx.reply.int(0) };
+    let current = e.expire_at;
+    let ok = if nx {
+        current == 0
+    } else if xx && current == 0 {
+        false
+    } else if gt {
+        current != 0 && at > current as i64
+    } else if lt {
+        current == 0 || at < current as i64
+    } else {
+        true
+    };
+    if !ok {
+        return ctx.reply.int(0);
+    }
+    if at <= now {
+        db.remove(key, nowu);
+    } else {
+        db.set_expire(key, at as u64, nowu);
+    }
+    ctx.reply.int(1);
+}
+
+/// EXPIRE key seconds [NX|XX|GT|LT]. O(1).
+fn expire(ctx: &mut Ctx, a: &Args) {
+    expire_generic(ctx, a, 1000, false, "expire")
+}
+
+/// PEXPIRE key milliseconds [NX|XX|GT|LT]. O(1).
+fn pexpire(ctx: &mut Ctx, a: &Args) {
+    expire_generic(ctx, a, 1, false, "pexpire")
+}
+
+/// EXPIREAT key unix-seconds [NX|XX|GT|LT]. O(1).
+fn expireat(ctx: &mut Ctx, a: &Args) {
+    expire_generic(ctx, a, 1000, true, "expireat")
+}
+
+/// PEXPIREAT key unix-ms [NX|XX|GT|LT]. O(1).
+fn pexpireat(ctx: &mut Ctx, a: &Args) {
+    expire_generic(ctx, a, 1, true, "pexpireat")
+}
+
+/// The deadline of a key: None if missing, Some(0) if persistent.
+fn deadline(ctx: &mut Ctx, key: &[u8]) -> Option<u64> {
+    let now = ctx.now;
+    ctx.db().get(key, now).map(|e| e.expire_at)
+}
+
+fn ttl_generic(ctx: &mut Ctx, a: &Args, ms: bool, absolute: bool) {
+    match deadline(ctx, a.get(1)) {
+        None => ctx.reply.int(-2),
+        Some(0) => ctx.reply.int(-1),
+        Some(at) => {
+            let v = if absolute {
+                if ms {
+                    at as i64
+                } else {
+                    (at / 1000) as i64
+                }
+            } else {
+                let left = at.saturating_sub(ctx.now) as i64;
+                if ms {
+                    left
+                } else {
+                    (left + 500) / 1000
+                }
+            };
+            ctx.reply.int(v)
+        }
+    }
+}
+
+/// TTL key. O(1).
+fn ttl(ctx: &mut Ctx, a: &Args) {
+    ttl_generic(ctx, a, false, false)
+}
+
+/// PTTL key. O(1).
+fn pttl(ctx: &mut Ctx, a: &Args) {
+    ttl_generic(ctx, a, true, false)
+}
+
+/// EXPIRETIME key. O(1).
+fn expiretime(ctx: &mut Ctx, a: &Args) {
+    ttl_generic(ctx, a, false, true)
+}
+
+/// PEXPIRETIME key. O(1).
+fn pexpiretime(ctx: &mut Ctx, a: &Args) {
+    ttl_generic(ctx, a, true, true)
+}
+
+/// PERSIST key. O(1).
+fn persist(ctx: &mut Ctx, a: &Args) {
+    match deadline(ctx, a.get(1)) {
+        Some(at) if at != 0 => {
+            let now = ctx.now;
+            ctx.db().set_expire(a.get(1), 0, now);
+            ctx.reply.int(1)
+        }
+        _ => ctx.reply.int(0),
+    }
+}
+
+/// OBJECT's key is argument 2 (after the subcommand), except for HELP.
+fn object_keys(args: &Args, out: &mut Vec<usize>) {
+    if args.len() > 2 {
+        out.push(2);
+    }
+}
+
+/// OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ|HELP key. O(1).
+fn object(ctx: &mut Ctx, a: &Args) {
+    let sub = a.get(1).to_ascii_lowercase();
+    if sub == b"help" && a.len() == 2 {
+        let lines = [
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+            "HELP",
+            "    Print this help.",
+        ];
+        ctx.reply.array(lines.len());
+        for l in lines {
+            ctx.reply.simple(l);
+        }
+        return;
+    }
+    if !matches!(sub.as_slice(), b"encoding" | b"refcount" | b"idletime" | b"freq") {
+        return ctx.reply.error(&super::unknown_subcommand_error(a, "object"));
+    }
+    if a.len() != 3 {
+        let name = String::from_utf8_lossy(&sub).into_owned();
+        return ctx.reply.error(&format!("ERR wrong number of arguments for 'object|{name}' command"));
+    }
+    let now = ctx.now;
+    let Some(e) = ctx.db().get(a.get(2), now) else { return ctx.reply.null() };
+    match sub.as_slice() {
+        b"encoding" => {
+            let enc = e.value.encoding();
+            ctx.reply.bulk(enc.as_bytes())
+        }
+        b"refcount" => {
+            let shared = matches!(&e.value, Value::Str(crate::store::StrValue::Int(n)) if (0..10000).contains(n));
+            ctx.reply.int(if shared { i32::MAX as i64 } else { 1 })
+        }
+        b"idletime" => ctx.reply.int(0),
+        _ => ctx.reply.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+    }
+}
+
+/// DBSIZE on one shard. O(1).
+fn dbsize(ctx: &mut Ctx, _: &Args) {
+    let n = ctx.db().len();
+    ctx.reply.int(n as i64);
+}
+
+fn flush_mode_ok(a: &Args) -> bool {
+    a.len() == 1 || (a.len() == 2 && (a.is(1, "async") || a.is(1, "sync")))
+}
+
+/// FLUSHDB [ASYNC|SYNC] on one shard. O(N).
+fn flushdb(ctx: &mut Ctx, a: &Args) {
+    if !flush_mode_ok(a) {
+        return ctx.reply.error(err::SYNTAX);
+    }
+    ctx.db().clear();
+    ctx.reply.ok();
+}
+
+/// FLUSHALL [ASYNC|SYNC] on one shard. O(N).
+fn flushall(ctx: &mut Ctx, a: &Args) {
+    if !flush_mode_ok(a) {
+        return ctx.reply.error(err::SYNTAX);
+    }
+    for db in &mut ctx.ks.dbs {
+        db.clear();
+    }
+    ctx.reply.ok();
+}
+
+/// SWAPDB index1 index2 on one shard. O(1).
+fn swapdb(ctx: &mut Ctx, a: &Args) {
+    let Some(x) = parse_i64(a.get(1)) else { return ctx.reply.error("ERR invalid first DB index") };
+    let Some(y) = parse_i64(a.get(2)) else { return ctx.reply.error("ERR invalid second DB index") };
+    let n = ctx.ks.dbs.len() as i64;
+    if x < 0 || x >= n || y < 0 || y >= n {
+        return ctx.reply.error(err::DB_INDEX);
+    }
+    ctx.ks.dbs.swap(x as usize, y as usize);
+    ctx.reply.ok();
 }
 
 /// Redis's glob matching (`stringmatchlen`): `*`, `?`, `[...]` with ranges and `^`, `\` escapes.

@@ -1,8 +1,485 @@
-//! The string command family.
+//! The string command family: GET/SET and friends, counters, ranges.
 
-use super::Command;
+use super::{cmd, flag::*, int_arg, parse_f64, Args, Combine, Command, Ctx, Exec, KeySpec};
+use crate::resp::reply::format_human_double;
+use crate::resp::{err, parse_i64};
+use crate::store::{StrValue, Value};
+
+/// Largest string value, as Redis's proto-max-bulk-len default.
+const MAX_STRING: i64 = 512 * 1024 * 1024;
 
 /// The string commands.
 pub fn commands() -> Vec<Command> {
-    vec![]
+    use Exec::{Fanout, Keyed};
+    use KeySpec::Range as K;
+    const W: u32 = WRITE | DENYOOM;
+    vec![
+        cmd("get", 2, READONLY | FAST, K(1, 1, 1), Keyed(get), "string", "1.0.0", "Returns the string value of a key.", "O(1)"),
+        cmd("set", -3, W, K(1, 1, 1), Keyed(set), "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)"),
+        cmd("setnx", 3, W | FAST, K(1, 1, 1), Keyed(setnx), "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", "O(1)"),
+        cmd("setex", 4, W, K(1, 1, 1), Keyed(setex), "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "O(1)"),
+        cmd("psetex", 4, W, K(1, 1, 1), Keyed(psetex), "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "O(1)"),
+        cmd("getset", 3, W | FAST, K(1, 1, 1), Keyed(getset), "string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.", "O(1)"),
+        cmd("getdel", 2, WRITE | FAST, K(1, 1, 1), Keyed(getdel), "string", "6.2.0", "Returns the string value of a key after deleting the key.", "O(1)"),
+        cmd("getex", -2, WRITE | FAST, K(1, 1, 1), Keyed(getex), "string", "6.2.0", "Returns the string value of a key after setting its expiration time.", "O(1)"),
+        cmd("mget", -2, READONLY | FAST, K(1, -1, 1), Fanout(mget, Combine::ConcatArrays), "string", "1.0.0", "Atomically returns the string values of one or more keys.", "O(N) where N is the number of keys to retrieve."),
+        cmd("mset", -3, W, K(1, -1, 2), Fanout(mset, Combine::AllOk), "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", "O(N) where N is the number of keys to set."),
+        cmd("msetnx", -3, W, K(1, -1, 2), Keyed(msetnx), "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "O(N) where N is the number of keys to set."),
+        cmd("incr", 2, W | FAST, K(1, 1, 1), Keyed(incr), "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
+        cmd("decr", 2, W | FAST, K(1, 1, 1), Keyed(decr), "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
+        cmd("incrby", 3, W | FAST, K(1, 1, 1), Keyed(incrby), "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
+        cmd("decrby", 3, W | FAST, K(1, 1, 1), Keyed(decrby), "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
+        cmd("incrbyfloat", 3, W | FAST, K(1, 1, 1), Keyed(incrbyfloat), "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
+        cmd("append", 3, W | FAST, K(1, 1, 1), Keyed(append), "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation."),
+        cmd("strlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(strlen), "string", "2.2.0", "Returns the length of a string value.", "O(1)"),
+        cmd("getrange", 4, READONLY, K(1, 1, 1), Keyed(getrange), "string", "2.4.0", "Returns a substring of the string stored at a key.", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
+        cmd("substr", 4, READONLY, K(1, 1, 1), Keyed(getrange), "string", "1.0.0", "Returns a substring from a string value.", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
+        cmd("setrange", 4, W, K(1, 1, 1), Keyed(setrange), "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument."),
+    ]
+}
+
+/// The string at `key`: Ok(None) when absent, Err after replying WRONGTYPE.
+fn read_str<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c StrValue>, ()> {
+    let now = ctx.now;
+    let db = ctx.db;
+    match ctx.ks.dbs[db].get(key, now) {
+        None => {
+            ctx.ks.stats.keyspace_misses += 1;
+            Ok(None)
+        }
+        Some(e) => match &e.value {
+            Value::Str(s) => {
+                ctx.ks.stats.keyspace_hits += 1;
+                Ok(Some(s))
+            }
+            _ => {
+                ctx.reply.error(err::WRONGTYPE);
+                Err(())
+            }
+        },
+    }
+}
+
+fn reply_str(ctx: &mut Ctx, s: Option<&StrValue>) {
+    match s {
+        None => ctx.reply.null(),
+        Some(StrValue::Int(n)) => ctx.reply.bulk_i64(*n),
+        Some(StrValue::Bytes { data, .. }) => ctx.reply.bulk(data),
+    }
+}
+
+/// GET key. O(1).
+fn get(ctx: &mut Ctx, a: &Args) {
+    let db = ctx.db;
+    let now = ctx.now;
+    match ctx.ks.dbs[db].get(a.get(1), now) {
+        None => {
+            ctx.ks.stats.keyspace_misses += 1;
+            ctx.reply.null()
+        }
+        Some(e) => {
+            ctx.ks.stats.keyspace_hits += 1;
+            match &e.value {
+                Value::Str(StrValue::Bytes { data, .. }) => ctx.reply.bulk(data),
+                Value::Str(StrValue::Int(n)) => ctx.reply.bulk_i64(*n),
+                _ => ctx.reply.error(err::WRONGTYPE),
+            }
+        }
+    }
+}
+
+/// When a key set by SET-like commands expires.
+#[derive(Clone, Copy, PartialEq)]
+enum Ttl {
+    /// Remove any TTL.
+    Clear,
+    /// Keep the current TTL (KEEPTTL).
+    Keep,
+    /// Expire at this Unix time in ms.
+    At(u64),
+}
+
+/// Parses an expire argument for `command` (`unit_ms` is 1 or 1000; `absolute` for EXAT/PXAT).
+/// Replies the error and returns None when invalid.
+fn expire_arg(ctx: &mut Ctx, arg: &[u8], unit_ms: i64, absolute: bool, command: &str) -> Option<u64> {
+    let Some(v) = parse_i64(arg) else {
+        ctx.reply.error(err::NOT_INT);
+        return None;
+    };
+    let invalid = |ctx: &mut Ctx| ctx.reply.error(&format!("ERR invalid expire time in '{command}' command"));
+    if v <= 0 {
+        invalid(ctx);
+        return None;
+    }
+    let Some(ms) = v.checked_mul(unit_ms) else {
+        invalid(ctx);
+        return None;
+    };
+    let at = if absolute { Some(ms) } else { ms.checked_add(ctx.now as i64) };
+    match at {
+        Some(at) if at > 0 => Some(at as u64),
+        _ => {
+            invalid(ctx);
+            None
+        }
+    }
+}
+
+/// Stores a string value with the given TTL policy. O(1).
+fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], ttl: Ttl) {
+    let now = ctx.now;
+    let db = ctx.db();
+    let at = match ttl {
+        Ttl::Clear => 0,
+        Ttl::Keep => db.peek(key, now).map(|e| e.expire_at).unwrap_or(0),
+        Ttl::At(at) => at,
+    };
+    if at != 0 && at <= now {
+        // Already in the past: the key simply ends up deleted, as in Redis.
+        db.remove(key, now);
+        return;
+    }
+    db.set(key, Value::Str(StrValue::from_bytes(value)), at);
+}
+
+/// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL]. O(1).
+fn set(ctx: &mut Ctx, a: &Args) {
+    let (mut nx, mut xx, mut get, mut ttl) = (false, false, false, Ttl::Clear);
+    let mut expire_set = false;
+    let mut i = 3;
+    while i < a.len() {
+        let has_next = i + 1 < a.len();
+        if a.is(i, "nx") && !xx {
+            nx = true;
+        } else if a.is(i, "xx") && !nx {
+            xx = true;
+        } else if a.is(i, "get") {
+            get = true;
+        } else if a.is(i, "keepttl") && !expire_set {
+            ttl = Ttl::Keep;
+            expire_set = true;
+        } else if (a.is(i, "ex") || a.is(i, "px") || a.is(i, "exat") || a.is(i, "pxat")) && !expire_set && has_next {
+            let unit = if a.is(i, "ex") || a.is(i, "exat") { 1000 } else { 1 };
+            let absolute = a.is(i, "exat") || a.is(i, "pxat");
+            let Some(at) = expire_arg(ctx, a.get(i + 1), unit, absolute, "set") else { return };
+            ttl = Ttl::At(at);
+            expire_set = true;
+            i += 1;
+        } else {
+            return ctx.reply.error(err::SYNTAX);
+        }
+        i += 1;
+    }
+    let key = a.get(1);
+    let now = ctx.now;
+    let existing = ctx.db().peek(key, now).map(|e| matches!(e.value, Value::Str(_)));
+    if get {
+        if existing == Some(false) {
+            return ctx.reply.error(err::WRONGTYPE);
+        }
+        let old = ctx.db().peek(key, now).and_then(|e| match &e.value {
+            Value::Str(s) => Some(s.clone()),
+            _ => None,
+        });
+        reply_str(ctx, old.as_ref());
+    }
+    if (nx && existing.is_some()) || (xx && existing.is_none()) {
+        if !get {
+            ctx.reply.null();
+        }
+        return;
+    }
+    store(ctx, key, a.get(2), ttl);
+    if !get {
+        ctx.reply.ok();
+    }
+}
+
+/// SETNX key value. O(1).
+fn setnx(ctx: &mut Ctx, a: &Args) {
+    let now = ctx.now;
+    if ctx.db().peek(a.get(1), now).is_some() {
+        return ctx.reply.int(0);
+    }
+    store(ctx, a.get(1), a.get(2), Ttl::Clear);
+    ctx.reply.int(1);
+}
+
+fn setex_generic(ctx: &mut Ctx, a: &Args, unit: i64, name: &str) {
+    let Some(at) = expire_arg(ctx, a.get(2), unit, false, name) else { return };
+    store(ctx, a.get(1), a.get(3), Ttl::At(at));
+    ctx.reply.ok();
+}
+
+/// SETEX key seconds value. O(1).
+fn setex(ctx: &mut Ctx, a: &Args) {
+    setex_generic(ctx, a, 1000, "setex")
+}
+
+/// PSETEX key milliseconds value. O(1).
+fn psetex(ctx: &mut Ctx, a: &Args) {
+    setex_generic(ctx, a, 1, "psetex")
+}
+
+/// GETSET key value. O(1).
+fn getset(ctx: &mut Ctx, a: &Args) {
+    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else { return };
+    reply_str(ctx, old.as_ref());
+    store(ctx, a.get(1), a.get(2), Ttl::Clear);
+}
+
+/// GETDEL key. O(1).
+fn getdel(ctx: &mut Ctx, a: &Args) {
+    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else { return };
+    reply_str(ctx, old.as_ref());
+    if old.is_some() {
+        let now = ctx.now;
+        ctx.db().remove(a.get(1), now);
+    }
+}
+
+/// GETEX key [EX s|PX ms|EXAT ts|PXAT ts|PERSIST]. O(1).
+fn getex(ctx: &mut Ctx, a: &Args) {
+    let mut ttl = Ttl::Keep;
+    let mut i = 2;
+    let mut seen = false;
+    while i < a.len() {
+        let has_next = i + 1 < a.len();
+        if a.is(i, "persist") && !seen {
+            ttl = Ttl::Clear;
+        } else if (a.is(i, "ex") || a.is(i, "px") || a.is(i, "exat") || a.is(i, "pxat")) && !seen && has_next {
+            let unit = if a.is(i, "ex") || a.is(i, "exat") { 1000 } else { 1 };
+            let absolute = a.is(i, "exat") || a.is(i, "pxat");
+            let Some(at) = expire_arg(ctx, a.get(i + 1), unit, absolute, "getex") else { return };
+            ttl = Ttl::At(at);
+            i += 1;
+        } else {
+            return ctx.reply.error(err::SYNTAX);
+        }
+        seen = true;
+        i += 1;
+    }
+    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else { return };
+    reply_str(ctx, old.as_ref());
+    if old.is_none() {
+        return;
+    }
+    let now = ctx.now;
+    match ttl {
+        Ttl::Keep => {}
+        Ttl::Clear => {
+            ctx.db().set_expire(a.get(1), 0, now);
+        }
+        Ttl::At(at) if at <= now => {
+            ctx.db().remove(a.get(1), now);
+        }
+        Ttl::At(at) => {
+            ctx.db().set_expire(a.get(1), at, now);
+        }
+    }
+}
+
+/// MGET key [key ...]: nil for missing keys and non-strings. O(N).
+fn mget(ctx: &mut Ctx, a: &Args) {
+    ctx.reply.array(a.len() - 1);
+    let now = ctx.now;
+    let db = ctx.db;
+    for key in a.iter_from(1) {
+        match ctx.ks.dbs[db].get(key, now).map(|e| &e.value) {
+            Some(Value::Str(StrValue::Bytes { data, .. })) => ctx.reply.bulk(data),
+            Some(Value::Str(StrValue::Int(n))) => ctx.reply.bulk_i64(*n),
+            _ => ctx.reply.null(),
+        }
+    }
+}
+
+/// MSET key value [key value ...]. O(N).
+fn mset(ctx: &mut Ctx, a: &Args) {
+    if a.len() % 2 == 0 {
+        return ctx.reply.error("ERR wrong number of arguments for 'mset' command");
+    }
+    for i in (1..a.len()).step_by(2) {
+        store(ctx, a.get(i), a.get(i + 1), Ttl::Clear);
+    }
+    ctx.reply.ok();
+}
+
+/// MSETNX key value [key value ...]: all or nothing. O(N).
+fn msetnx(ctx: &mut Ctx, a: &Args) {
+    if a.len() % 2 == 0 {
+        return ctx.reply.error("ERR wrong number of arguments for 'msetnx' command");
+    }
+    let now = ctx.now;
+    if (1..a.len()).step_by(2).any(|i| ctx.db().peek(a.get(i), now).is_some()) {
+        return ctx.reply.int(0);
+    }
+    for i in (1..a.len()).step_by(2) {
+        store(ctx, a.get(i), a.get(i + 1), Ttl::Clear);
+    }
+    ctx.reply.int(1);
+}
+
+/// Adds `by` to the integer at `key` (created as 0), keeping its TTL. O(1).
+fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
+    let now = ctx.now;
+    let entry = ctx.db().get_or_create(key, now, || Value::Str(StrValue::Int(0)));
+    let current = match &entry.value {
+        Value::Str(StrValue::Int(n)) => *n,
+        Value::Str(StrValue::Bytes { data, .. }) => match parse_i64(data) {
+            Some(n) => n,
+            None => return ctx.reply.error(err::NOT_INT),
+        },
+        _ => return ctx.reply.error(err::WRONGTYPE),
+    };
+    let Some(next) = current.checked_add(by) else {
+        return ctx.reply.error(err::OVERFLOW);
+    };
+    entry.value = Value::Str(StrValue::Int(next));
+    ctx.reply.int(next);
+}
+
+/// INCR key. O(1).
+fn incr(ctx: &mut Ctx, a: &Args) {
+    incr_by(ctx, a.get(1), 1)
+}
+
+/// DECR key. O(1).
+fn decr(ctx: &mut Ctx, a: &Args) {
+    incr_by(ctx, a.get(1), -1)
+}
+
+/// INCRBY key increment. O(1).
+fn incrby(ctx: &mut Ctx, a: &Args) {
+    let Some(by) = int_arg(&mut ctx.reply, a, 2) else { return };
+    incr_by(ctx, a.get(1), by)
+}
+
+/// DECRBY key decrement. O(1).
+fn decrby(ctx: &mut Ctx, a: &Args) {
+    let Some(by) = int_arg(&mut ctx.reply, a, 2) else { return };
+    if by == i64::MIN {
+        return ctx.reply.error("ERR decrement would overflow");
+    }
+    incr_by(ctx, a.get(1), -by)
+}
+
+/// INCRBYFLOAT key increment. O(1).
+fn incrbyfloat(ctx: &mut Ctx, a: &Args) {
+    let Some(by) = parse_f64(a.get(2)) else {
+        return ctx.reply.error(err::NOT_FLOAT);
+    };
+    let key = a.get(1);
+    let now = ctx.now;
+    let current = match ctx.db().peek(key, now).map(|e| &e.value) {
+        None => 0.0,
+        Some(Value::Str(s)) => match s.with_bytes(parse_f64) {
+            Some(v) => v,
+            None => return ctx.reply.error(err::NOT_FLOAT),
+        },
+        Some(_) => return ctx.reply.error(err::WRONGTYPE),
+    };
+    let next = current + by;
+    if !next.is_finite() {
+        return ctx.reply.error("ERR increment would produce NaN or Infinity");
+    }
+    let text = format_human_double(next);
+    let entry = ctx.db().get_or_create(key, now, || Value::Str(StrValue::Int(0)));
+    entry.value = Value::Str(StrValue::from_bytes(text.as_bytes()));
+    ctx.reply.bulk(text.as_bytes());
+}
+
+/// APPEND key value: new length. O(1) amortised.
+fn append(ctx: &mut Ctx, a: &Args) {
+    let now = ctx.now;
+    let (key, tail) = (a.get(1), a.get(2));
+    let db = ctx.db();
+    match db.get(key, now).map(|e| &mut e.value) {
+        None => {
+            db.set(key, Value::Str(StrValue::Bytes { data: tail.to_vec(), raw: true }), 0);
+            ctx.reply.int(tail.len() as i64)
+        }
+        Some(Value::Str(s)) => {
+            if (s.len() + tail.len()) as i64 > MAX_STRING {
+                return ctx.reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+            }
+            let data = s.make_raw();
+            data.extend_from_slice(tail);
+            let n = data.len() as i64;
+            ctx.reply.int(n)
+        }
+        Some(_) => ctx.reply.error(err::WRONGTYPE),
+    }
+}
+
+/// STRLEN key. O(1).
+fn strlen(ctx: &mut Ctx, a: &Args) {
+    match read_str(ctx, a.get(1)) {
+        Ok(s) => {
+            let n = s.map(|s| s.len()).unwrap_or(0) as i64;
+            ctx.reply.int(n)
+        }
+        Err(()) => {}
+    }
+}
+
+/// GETRANGE key start end (and SUBSTR). O(N) in the returned length.
+fn getrange(ctx: &mut Ctx, a: &Args) {
+    let (Some(mut start), Some(mut end)) = (a.int(2), a.int(3)) else {
+        return ctx.reply.error(err::NOT_INT);
+    };
+    let Ok(s) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else { return };
+    let Some(s) = s else { return ctx.reply.bulk(b"") };
+    s.with_bytes(|b| {
+        let len = b.len() as i64;
+        if start < 0 && end < 0 && start > end {
+            return ctx.reply.bulk(b"");
+        }
+        if start < 0 {
+            start += len;
+        }
+        if end < 0 {
+            end += len;
+        }
+        start = start.max(0);
+        end = end.max(0);
+        if end >= len {
+            end = len - 1;
+        }
+        if start > end || len == 0 {
+            ctx.reply.bulk(b"")
+        } else {
+            ctx.reply.bulk(&b[start as usize..=end as usize])
+        }
+    })
+}
+
+/// SETRANGE key offset value: new length. O(M) in the written length.
+fn setrange(ctx: &mut Ctx, a: &Args) {
+    let Some(offset) = int_arg(&mut ctx.reply, a, 2) else { return };
+    if offset < 0 {
+        return ctx.reply.error("ERR offset is out of range");
+    }
+    let (key, val) = (a.get(1), a.get(3));
+    let now = ctx.now;
+    let existing = match ctx.db().peek(key, now).map(|e| &e.value) {
+        None => None,
+        Some(Value::Str(s)) => Some(s.len()),
+        Some(_) => return ctx.reply.error(err::WRONGTYPE),
+    };
+    if val.is_empty() {
+        return ctx.reply.int(existing.unwrap_or(0) as i64);
+    }
+    if offset + val.len() as i64 > MAX_STRING {
+        return ctx.reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    }
+    let entry = ctx.db().get_or_create(key, now, || Value::Str(StrValue::Bytes { data: Vec::new(), raw: true }));
+    let Value::Str(s) = &mut entry.value else { return ctx.reply.error(err::WRONGTYPE) };
+    let data = s.make_raw();
+    let end = offset as usize + val.len();
+    if data.len() < end {
+        data.resize(end, 0);
+    }
+    data[offset as usize..end].copy_from_slice(val);
+    let n = data.len() as i64;
+    ctx.reply.int(n);
 }

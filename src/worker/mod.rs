@@ -500,6 +500,9 @@ impl Worker {
     /// Splits a multi-key command into one sub-command per key group, run by each key's owner.
     #[allow(clippy::too_many_arguments)]
     fn fanout(&mut self, k: usize, ci: usize, f: KeyedFn, combine: Combine, step: usize, keys: &[usize], args: &Args) {
+        if keys.last().is_some_and(|&i| i + step > args.len()) {
+            return self.reply_error(k, &TABLE.get(ci).arity_error());
+        }
         let Some(conn) = self.conns.get_mut(k) else { return };
         let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
         let parts = keys.len();
