@@ -234,7 +234,7 @@ fn scan(ctx: &mut Ctx, a: &Args) {
     let mut local = cursor / workers;
     let now = ctx.now;
     let db = &ctx.ks.dbs[ctx.db];
-    let mut found: Vec<Box<[u8]>> = Vec::new();
+    let mut found: Vec<crate::store::Key> = Vec::new();
     let mut steps = 0i64;
     loop {
         local = db.table.scan_step(local, |e| {

@@ -39,12 +39,13 @@ impl Db {
     /// The live entry for `key`, deleting it first if it has expired. O(1).
     #[inline]
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
-        let expired = is_expired(self.table.get(key)?, now);
+        let h = self.table.hash(key);
+        let expired = is_expired(self.table.get_hashed(h, key)?, now);
         if expired {
             self.remove_entry(key);
             return None;
         }
-        self.table.get_mut(key)
+        self.table.get_mut_hashed(h, key)
     }
 
     /// The live entry for `key` without reclaiming an expired one (read paths that hold `&self`). O(1).

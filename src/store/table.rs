@@ -12,6 +12,7 @@
 use ahash::RandomState;
 use hashbrown::HashTable;
 
+use super::key::Key;
 use super::value::Value;
 
 /// Entries per segment before it splits; bounds the cost of a split and of a SCAN step.
@@ -20,7 +21,7 @@ pub const SEGMENT_MAX: usize = 2048;
 /// One key and its value. `expire_at` is a Unix time in milliseconds, 0 when the key has no TTL.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub key: Box<[u8]>,
+    pub key: Key,
     pub value: Value,
     pub expire_at: u64,
 }
@@ -73,6 +74,14 @@ impl Table {
         self.hasher.hash_one(key)
     }
 
+    /// The hash handed to a segment's hashbrown table. The directory consumes the low bits, which are
+    /// therefore equal for every key of a segment; hashbrown also probes by low bits, so it gets the
+    /// halves swapped, or every key of a segment would collide.
+    #[inline]
+    fn inner(h: u64) -> u64 {
+        h.rotate_left(32)
+    }
+
     #[inline]
     fn segment_of(&self, h: u64) -> usize {
         self.dir[(h & ((1u64 << self.depth) - 1)) as usize] as usize
@@ -81,23 +90,33 @@ impl Table {
     /// The entry for `key`. O(1).
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
-        let h = self.hash(key);
-        self.segments[self.segment_of(h)].map.find(h, |e| &*e.key == key)
+        self.get_hashed(self.hash(key), key)
+    }
+
+    /// The entry for `key` whose hash `h` the caller already computed. O(1).
+    #[inline]
+    pub fn get_hashed(&self, h: u64, key: &[u8]) -> Option<&Entry> {
+        self.segments[self.segment_of(h)].map.find(Self::inner(h), |e| &*e.key == key)
     }
 
     /// The entry for `key`, mutable. O(1).
     #[inline]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        let h = self.hash(key);
+        self.get_mut_hashed(self.hash(key), key)
+    }
+
+    /// The entry for `key` with precomputed hash `h`, mutable. O(1).
+    #[inline]
+    pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<&mut Entry> {
         let s = self.segment_of(h);
-        self.segments[s].map.find_mut(h, |e| &*e.key == key)
+        self.segments[s].map.find_mut(Self::inner(h), |e| &*e.key == key)
     }
 
     /// Removes and returns the entry for `key`. O(1).
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let h = self.hash(key);
         let s = self.segment_of(h);
-        let found = self.segments[s].map.find_entry(h, |e| &*e.key == key).ok()?;
+        let found = self.segments[s].map.find_entry(Self::inner(h), |e| &*e.key == key).ok()?;
         self.len -= 1;
         Some(found.remove().0)
     }
@@ -107,7 +126,7 @@ impl Table {
     pub fn insert(&mut self, entry: Entry) -> Option<Entry> {
         let h = self.hash(&entry.key);
         let mut s = self.segment_of(h);
-        if let Some(e) = self.segments[s].map.find_mut(h, |e| e.key == entry.key) {
+        if let Some(e) = self.segments[s].map.find_mut(Self::inner(h), |e| e.key == entry.key) {
             return Some(std::mem::replace(e, entry));
         }
         if self.segments[s].map.len() >= SEGMENT_MAX {
@@ -115,7 +134,7 @@ impl Table {
             s = self.segment_of(h);
         }
         let hasher = &self.hasher;
-        self.segments[s].map.insert_unique(h, entry, |e| hasher.hash_one(&*e.key));
+        self.segments[s].map.insert_unique(Self::inner(h), entry, |e| Self::inner(hasher.hash_one(&*e.key)));
         self.len += 1;
         None
     }
@@ -124,16 +143,16 @@ impl Table {
     pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> Entry) -> &mut Entry {
         let h = self.hash(key);
         let mut s = self.segment_of(h);
-        if self.segments[s].map.find(h, |e| &*e.key == key).is_none() {
+        if self.segments[s].map.find(Self::inner(h), |e| &*e.key == key).is_none() {
             if self.segments[s].map.len() >= SEGMENT_MAX {
                 self.split(s);
                 s = self.segment_of(h);
             }
             let hasher = &self.hasher;
-            self.segments[s].map.insert_unique(h, make(), |e| hasher.hash_one(&*e.key));
+            self.segments[s].map.insert_unique(Self::inner(h), make(), |e| Self::inner(hasher.hash_one(&*e.key)));
             self.len += 1;
         }
-        match self.segments[s].map.find_mut(h, |e| &*e.key == key) {
+        match self.segments[s].map.find_mut(Self::inner(h), |e| &*e.key == key) {
             Some(e) => e,
             None => unreachable!("present or just inserted"),
         }
@@ -154,10 +173,10 @@ impl Table {
         let mut map = HashTable::with_capacity(moved.len().max(16));
         for e in moved {
             let h = hasher.hash_one(&*e.key);
-            map.insert_unique(h, e, |e| hasher.hash_one(&*e.key));
+            map.insert_unique(Self::inner(h), e, |e| Self::inner(hasher.hash_one(&*e.key)));
         }
         self.segments[s].depth = old_depth + 1;
-        self.segments[s].map.shrink_to_fit(|e| hasher.hash_one(&*e.key));
+        self.segments[s].map.shrink_to_fit(|e| Self::inner(hasher.hash_one(&*e.key)));
         let new_index = self.segments.len() as u32;
         self.segments.push(Segment { depth: old_depth + 1, map });
         for (slot, seg) in self.dir.iter_mut().enumerate() {

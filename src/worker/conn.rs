@@ -105,9 +105,11 @@ impl Conn {
         self.wbuf.len() - self.wpos
     }
 
-    /// Reads once into the spare capacity of the read buffer without zeroing it.
-    /// Ok(0) is end of stream.
-    pub fn read_some(&mut self) -> io::Result<usize> {
+    /// Reads once into the spare capacity of the read buffer without zeroing it. Returns the byte count
+    /// (0 is end of stream) and whether the read filled the room offered: a shorter read means the
+    /// socket is drained (epoll(7): for stream sockets a partial read shows the edge was consumed), which
+    /// saves the extra `recv` that would only say EAGAIN.
+    pub fn read_some(&mut self) -> io::Result<(usize, bool)> {
         if self.rpos > 0 && self.rpos == self.rbuf.len() {
             self.rbuf.clear();
             self.rpos = 0;
@@ -120,6 +122,7 @@ impl Conn {
             self.rbuf.reserve(READ_CHUNK);
         }
         let spare = self.rbuf.spare_capacity_mut();
+        let room = spare.len();
         // SAFETY: recv writes at most spare.len() bytes into memory we own; we only extend the length
         // by what it reports written.
         let n = unsafe {
@@ -130,7 +133,7 @@ impl Conn {
         }
         // SAFETY: the kernel initialised the first n bytes of the spare capacity.
         unsafe { self.rbuf.set_len(self.rbuf.len() + n as usize) };
-        Ok(n as usize)
+        Ok((n as usize, (n as usize) < room))
     }
 
     /// Writes pending output until done or the socket would block. Returns bytes written.

@@ -243,6 +243,7 @@ impl Worker {
 
     /// Reads and executes a connection's input until its socket is drained or its input must wait.
     fn service(&mut self, k: usize) {
+        let mut drained = false;
         loop {
             self.process(k);
             let Some(conn) = self.conns.get_mut(k) else { return };
@@ -259,9 +260,14 @@ impl Worker {
                 self.queue_flush(k);
                 return;
             }
+            if drained {
+                self.queue_flush(k);
+                return;
+            }
             match conn.read_some() {
-                Ok(0) => return self.close(k),
-                Ok(n) => {
+                Ok((0, _)) => return self.close(k),
+                Ok((n, short)) => {
+                    drained = short;
                     self.stats.net_in += n as u64;
                     if conn.unparsed() > self.query_limit {
                         eprintln!("closing client that reached max query buffer length (id={})", conn.session.id);
