@@ -1,22 +1,32 @@
 //! The keyspace table of one database of one shard: an extendible hash of bounded segments.
 //!
-//! A directory of `2^depth` slots points at segments (hashbrown tables); the low `depth` bits of a
-//! key's hash pick the slot. A segment holds at most [`SEGMENT_MAX`] entries: when it is full it splits
-//! in two on its next hash bit, and the directory doubles if needed. So growing never rehashes the whole
-//! table: the longest pause is one segment's split, whatever the size of the keyspace (Redis rehashes
-//! incrementally; Dragonfly's Dashtable grows by segments, as here).
+//! A directory of `2^depth` slots points at segments; the low `depth` bits of a key's hash pick the
+//! slot. A segment is a small open-addressing table (linear probing, one tag byte per slot, backward
+//! shift deletion) of at most [`SEGMENT_CAP`] slots: when it is full it splits in two on its next hash
+//! bit, and the directory doubles if needed. So growing never rehashes the whole table: the longest
+//! pause is one segment's split, whatever the size of the keyspace (Redis rehashes incrementally;
+//! Dragonfly's Dashtable grows by segments, as here).
+//!
+//! Because the slot of a key is computable without touching memory, a batch of commands can
+//! [`Table::prefetch`] every key's slot before executing any, so their cache misses overlap.
 //!
 //! The directory slots are also SCAN's buckets: the cursor walks them in reverse-binary order, which,
 //! as in Redis's `dictScan`, returns every key present for the whole scan even if the table grows.
 
 use ahash::RandomState;
-use hashbrown::HashTable;
 
 use super::key::Key;
 use super::value::Value;
 
-/// Entries per segment before it splits; bounds the cost of a split and of a SCAN step.
-pub const SEGMENT_MAX: usize = 2048;
+/// Slots of the largest segment; a segment splits instead of growing beyond it. Bounds the cost of a
+/// split, of a SCAN step and of an active-expiry step.
+pub const SEGMENT_CAP: usize = 4096;
+/// A segment grows (or splits) when it is more than 3/4 full.
+const fn full(len: usize, cap: usize) -> bool {
+    len * 4 >= cap * 3
+}
+/// Tag of an empty slot; occupied slots have the top bit set.
+const EMPTY: u8 = 0;
 
 /// One key and its value. `expire_at` is a Unix time in milliseconds, 0 when the key has no TTL.
 #[derive(Debug, Clone)]
@@ -26,9 +36,151 @@ pub struct Entry {
     pub expire_at: u64,
 }
 
+#[inline]
+fn tag_of(h: u64) -> u8 {
+    ((h >> 57) as u8) | 0x80
+}
+
+#[inline]
+fn home_of(h: u64, mask: usize) -> usize {
+    (h >> 32) as usize & mask
+}
+
+/// An open-addressing table of at most SEGMENT_CAP slots.
 struct Segment {
     depth: u32,
-    map: HashTable<Entry>,
+    len: usize,
+    tags: Vec<u8>,
+    slots: Vec<Option<Entry>>,
+}
+
+impl Segment {
+    fn new(depth: u32) -> Self {
+        Segment { depth, len: 0, tags: Vec::new(), slots: Vec::new() }
+    }
+
+    fn with_capacity(depth: u32, cap: usize) -> Self {
+        Segment { depth, len: 0, tags: vec![EMPTY; cap], slots: (0..cap).map(|_| None).collect() }
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.tags.len().wrapping_sub(1)
+    }
+
+    /// The slot holding `key`. O(1) expected.
+    #[inline]
+    fn find(&self, h: u64, key: &[u8]) -> Option<usize> {
+        if self.tags.is_empty() {
+            return None;
+        }
+        let (mask, tag) = (self.mask(), tag_of(h));
+        let mut pos = home_of(h, mask);
+        loop {
+            let t = self.tags[pos];
+            if t == EMPTY {
+                return None;
+            }
+            if t == tag {
+                if let Some(e) = &self.slots[pos] {
+                    if e.key.as_bytes() == key {
+                        return Some(pos);
+                    }
+                }
+            }
+            pos = (pos + 1) & mask;
+        }
+    }
+
+    /// Asks the CPU to start loading the cache lines a lookup of hash `h` will touch first.
+    #[inline]
+    fn prefetch(&self, h: u64) {
+        if self.tags.is_empty() {
+            return;
+        }
+        let pos = home_of(h, self.mask());
+        prefetch_read(&self.tags[pos] as *const u8);
+        prefetch_read(&self.slots[pos] as *const Option<Entry> as *const u8);
+    }
+
+    /// Places an entry known to be absent, assuming room. O(1) expected.
+    fn place(&mut self, h: u64, entry: Entry) -> usize {
+        let mask = self.mask();
+        let mut pos = home_of(h, mask);
+        while self.tags[pos] != EMPTY {
+            pos = (pos + 1) & mask;
+        }
+        self.tags[pos] = tag_of(h);
+        self.slots[pos] = Some(entry);
+        self.len += 1;
+        pos
+    }
+
+    /// Rebuilds with `cap` slots. O(cap).
+    fn resize(&mut self, cap: usize, hasher: &RandomState) {
+        let old = std::mem::replace(self, Segment::with_capacity(self.depth, cap));
+        for e in old.slots.into_iter().flatten() {
+            let h = hasher.hash_one(e.key.as_bytes());
+            self.place(h, e);
+        }
+    }
+
+    /// Removes the entry at `pos`, shifting later entries of the probe run back. O(1) expected.
+    fn remove_at(&mut self, pos: usize, hasher: &RandomState) -> Option<Entry> {
+        let out = self.slots[pos].take()?;
+        self.tags[pos] = EMPTY;
+        self.len -= 1;
+        let mask = self.mask();
+        let mut hole = pos;
+        let mut j = pos;
+        loop {
+            j = (j + 1) & mask;
+            if self.tags[j] == EMPTY {
+                break;
+            }
+            let Some(e) = &self.slots[j] else { break };
+            let home = home_of(hasher.hash_one(e.key.as_bytes()), mask);
+            // Move j into the hole unless its home lies cyclically in (hole, j].
+            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
+                self.slots[hole] = self.slots[j].take();
+                self.tags[hole] = self.tags[j];
+                self.tags[j] = EMPTY;
+                hole = j;
+            }
+        }
+        Some(out)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.slots.iter().flatten()
+    }
+
+    /// Takes out every entry (the segment keeps its depth). O(cap).
+    fn take_all(&mut self) -> Vec<Entry> {
+        let depth = self.depth;
+        let old = std::mem::replace(self, Segment::new(depth));
+        old.slots.into_iter().flatten().collect()
+    }
+}
+
+/// Capacity (power of two) that holds `len` entries below the load limit.
+fn capacity_for(len: usize) -> usize {
+    let mut cap = 8;
+    while full(len + 1, cap) && cap < SEGMENT_CAP {
+        cap *= 2;
+    }
+    cap
+}
+
+#[inline]
+fn prefetch_read(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch is a hint; it never faults, even on an invalid address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// An extendible hash table of entries keyed by their key bytes.
@@ -52,7 +204,7 @@ impl Table {
         Table {
             depth: 0,
             dir: vec![0],
-            segments: vec![Segment { depth: 0, map: HashTable::new() }],
+            segments: vec![Segment::new(0)],
             len: 0,
             hasher: RandomState::with_seeds(0x5275_7374, 0x6973_2121, 0x6b65_7973, 0x7061_6365),
         }
@@ -74,17 +226,16 @@ impl Table {
         self.hasher.hash_one(key)
     }
 
-    /// The hash handed to a segment's hashbrown table. The directory consumes the low bits, which are
-    /// therefore equal for every key of a segment; hashbrown also probes by low bits, so it gets the
-    /// halves swapped, or every key of a segment would collide.
-    #[inline]
-    fn inner(h: u64) -> u64 {
-        h.rotate_left(32)
-    }
-
     #[inline]
     fn segment_of(&self, h: u64) -> usize {
         self.dir[(h & ((1u64 << self.depth) - 1)) as usize] as usize
+    }
+
+    /// Starts loading the memory a lookup of `key` will touch. O(1), no memory is read.
+    #[inline]
+    pub fn prefetch(&self, key: &[u8]) {
+        let h = self.hash(key);
+        self.segments[self.segment_of(h)].prefetch(h);
     }
 
     /// The entry for `key`. O(1).
@@ -96,7 +247,8 @@ impl Table {
     /// The entry for `key` whose hash `h` the caller already computed. O(1).
     #[inline]
     pub fn get_hashed(&self, h: u64, key: &[u8]) -> Option<&Entry> {
-        self.segments[self.segment_of(h)].map.find(Self::inner(h), |e| &*e.key == key)
+        let seg = &self.segments[self.segment_of(h)];
+        seg.find(h, key).and_then(|p| seg.slots[p].as_ref())
     }
 
     /// The entry for `key`, mutable. O(1).
@@ -109,32 +261,50 @@ impl Table {
     #[inline]
     pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<&mut Entry> {
         let s = self.segment_of(h);
-        self.segments[s].map.find_mut(Self::inner(h), |e| &*e.key == key)
+        let seg = &mut self.segments[s];
+        let p = seg.find(h, key)?;
+        seg.slots[p].as_mut()
     }
 
     /// Removes and returns the entry for `key`. O(1).
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let h = self.hash(key);
         let s = self.segment_of(h);
-        let found = self.segments[s].map.find_entry(Self::inner(h), |e| &*e.key == key).ok()?;
+        let p = self.segments[s].find(h, key)?;
+        let e = self.segments[s].remove_at(p, &self.hasher)?;
         self.len -= 1;
-        Some(found.remove().0)
+        Some(e)
     }
 
-    /// Inserts `entry`, replacing and returning any entry with the same key. O(1) amortised; a split
-    /// costs O(SEGMENT_MAX).
-    pub fn insert(&mut self, entry: Entry) -> Option<Entry> {
-        let h = self.hash(&entry.key);
+    /// Makes room for one more entry of hash `h`; returns its segment. O(1) amortised; a resize or split
+    /// costs O(SEGMENT_CAP).
+    fn reserve_one(&mut self, h: u64) -> usize {
         let mut s = self.segment_of(h);
-        if let Some(e) = self.segments[s].map.find_mut(Self::inner(h), |e| e.key == entry.key) {
-            return Some(std::mem::replace(e, entry));
-        }
-        if self.segments[s].map.len() >= SEGMENT_MAX {
+        loop {
+            let seg = &self.segments[s];
+            let cap = seg.tags.len();
+            if !full(seg.len + 1, cap.max(1)) && cap > 0 {
+                return s;
+            }
+            if cap < SEGMENT_CAP {
+                let new_cap = (cap * 2).max(8);
+                let hasher = self.hasher.clone();
+                self.segments[s].resize(new_cap, &hasher);
+                return s;
+            }
             self.split(s);
             s = self.segment_of(h);
         }
-        let hasher = &self.hasher;
-        self.segments[s].map.insert_unique(Self::inner(h), entry, |e| Self::inner(hasher.hash_one(&*e.key)));
+    }
+
+    /// Inserts `entry`, replacing and returning any entry with the same key. O(1) amortised.
+    pub fn insert(&mut self, entry: Entry) -> Option<Entry> {
+        let h = self.hash(&entry.key);
+        if let Some(e) = self.get_mut_hashed(h, &entry.key) {
+            return Some(std::mem::replace(e, entry));
+        }
+        let s = self.reserve_one(h);
+        self.segments[s].place(h, entry);
         self.len += 1;
         None
     }
@@ -142,24 +312,24 @@ impl Table {
     /// Returns the entry for `key`, inserting the one `make` builds when absent. O(1) amortised.
     pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> Entry) -> &mut Entry {
         let h = self.hash(key);
-        let mut s = self.segment_of(h);
-        if self.segments[s].map.find(Self::inner(h), |e| &*e.key == key).is_none() {
-            if self.segments[s].map.len() >= SEGMENT_MAX {
-                self.split(s);
-                s = self.segment_of(h);
+        let s = self.segment_of(h);
+        let (s, pos) = match self.segments[s].find(h, key) {
+            Some(p) => (s, p),
+            None => {
+                let s = self.reserve_one(h);
+                let p = self.segments[s].place(h, make());
+                self.len += 1;
+                (s, p)
             }
-            let hasher = &self.hasher;
-            self.segments[s].map.insert_unique(Self::inner(h), make(), |e| Self::inner(hasher.hash_one(&*e.key)));
-            self.len += 1;
-        }
-        match self.segments[s].map.find_mut(Self::inner(h), |e| &*e.key == key) {
+        };
+        match self.segments[s].slots[pos].as_mut() {
             Some(e) => e,
-            None => unreachable!("present or just inserted"),
+            None => unreachable!("slot found or just filled"),
         }
     }
 
     /// Splits segment `s` on its next hash bit; doubles the directory first if the segment is as deep as
-    /// it. O(SEGMENT_MAX + directory size).
+    /// it. O(SEGMENT_CAP + directory size).
     fn split(&mut self, s: usize) {
         let old_depth = self.segments[s].depth;
         if old_depth == self.depth {
@@ -167,18 +337,21 @@ impl Table {
             self.depth += 1;
         }
         let bit = 1u64 << old_depth;
-        let hasher = self.hasher.clone();
-        let moved: Vec<Entry> =
-            self.segments[s].map.extract_if(|e| hasher.hash_one(&*e.key) & bit != 0).collect();
-        let mut map = HashTable::with_capacity(moved.len().max(16));
-        for e in moved {
-            let h = hasher.hash_one(&*e.key);
-            map.insert_unique(Self::inner(h), e, |e| Self::inner(hasher.hash_one(&*e.key)));
+        let entries = self.segments[s].take_all();
+        let hashed: Vec<(u64, Entry)> = entries.into_iter().map(|e| (self.hasher.hash_one(e.key.as_bytes()), e)).collect();
+        let high = hashed.iter().filter(|(h, _)| h & bit != 0).count();
+        let mut lo = Segment::with_capacity(old_depth + 1, capacity_for(hashed.len() - high));
+        let mut hi = Segment::with_capacity(old_depth + 1, capacity_for(high));
+        for (h, e) in hashed {
+            if h & bit != 0 {
+                hi.place(h, e);
+            } else {
+                lo.place(h, e);
+            }
         }
-        self.segments[s].depth = old_depth + 1;
-        self.segments[s].map.shrink_to_fit(|e| Self::inner(hasher.hash_one(&*e.key)));
+        self.segments[s] = lo;
         let new_index = self.segments.len() as u32;
-        self.segments.push(Segment { depth: old_depth + 1, map });
+        self.segments.push(hi);
         for (slot, seg) in self.dir.iter_mut().enumerate() {
             if *seg as usize == s && (slot as u64) & bit != 0 {
                 *seg = new_index;
@@ -193,7 +366,7 @@ impl Table {
 
     /// Iterates every entry (KEYS). O(n).
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.segments.iter().flat_map(|s| s.map.iter())
+        self.segments.iter().flat_map(|s| s.iter())
     }
 
     /// One SCAN step: calls `emit` for every entry of directory slot `cursor` and returns the next
@@ -202,7 +375,7 @@ impl Table {
         let mask = (1u64 << self.depth) - 1;
         let slot = cursor & mask;
         let seg = &self.segments[self.dir[slot as usize] as usize];
-        for e in seg.map.iter() {
+        for e in seg.iter() {
             if self.hash(&e.key) & mask == slot {
                 emit(e);
             }
@@ -214,8 +387,7 @@ impl Table {
         v.reverse_bits()
     }
 
-    /// A uniformly chosen segment's random entry (RANDOMKEY); `rnd` is a random number.
-    /// O(SEGMENT_MAX) at worst.
+    /// A random entry (RANDOMKEY): a random segment, then a random occupied slot. O(SEGMENT_CAP) worst.
     pub fn random_entry(&self, rnd: u64) -> Option<&Entry> {
         if self.len == 0 {
             return None;
@@ -223,9 +395,15 @@ impl Table {
         let n = self.segments.len();
         for i in 0..n {
             let seg = &self.segments[(rnd as usize).wrapping_add(i) % n];
-            let len = seg.map.len();
-            if len > 0 {
-                return seg.map.iter().nth((rnd >> 20) as usize % len);
+            let cap = seg.slots.len();
+            if seg.len == 0 {
+                continue;
+            }
+            let start = (rnd >> 20) as usize % cap;
+            for j in 0..cap {
+                if let Some(e) = &seg.slots[(start + j) % cap] {
+                    return Some(e);
+                }
             }
         }
         None
@@ -236,12 +414,25 @@ impl Table {
         self.segments.len()
     }
 
-    /// Removes the entries of segment `seg` for which `pred` holds; returns how many and how many entries
-    /// were examined. O(segment).
+    /// Removes the entries of segment `seg` for which `pred` holds; returns how many, and how many
+    /// entries were examined. O(SEGMENT_CAP).
     pub fn remove_where_in_segment(&mut self, seg: usize, mut pred: impl FnMut(&Entry) -> bool) -> (usize, usize) {
         let Some(s) = self.segments.get_mut(seg) else { return (0, 0) };
-        let examined = s.map.len();
-        let removed = s.map.extract_if(|e| pred(e)).count();
+        let examined = s.len;
+        if !s.iter().any(&mut pred) {
+            return (0, examined);
+        }
+        let cap = s.tags.len();
+        let all = s.take_all();
+        let before = all.len();
+        let mut keep = Segment::with_capacity(s.depth, cap);
+        for e in all {
+            if !pred(&e) {
+                keep.place(self.hasher.hash_one(e.key.as_bytes()), e);
+            }
+        }
+        let removed = before - keep.len;
+        *s = keep;
         self.len -= removed;
         (removed, examined)
     }
@@ -263,13 +454,34 @@ mod tests {
             assert!(t.insert(entry(&format!("k{i}"))).is_none());
         }
         assert_eq!(t.len(), 20_000);
-        assert!(t.segment_count() > 8);
+        assert!(t.segment_count() > 4);
         for i in 0..20_000 {
             assert!(t.get(format!("k{i}").as_bytes()).is_some());
         }
         assert!(t.remove(b"k7").is_some());
         assert!(t.get(b"k7").is_none());
         assert_eq!(t.len(), 19_999);
+    }
+
+    #[test]
+    fn removal_keeps_probe_runs_reachable() {
+        let mut t = Table::new();
+        for i in 0..5_000 {
+            t.insert(entry(&format!("k{i}")));
+        }
+        for i in (0..5_000).step_by(3) {
+            assert!(t.remove(format!("k{i}").as_bytes()).is_some());
+        }
+        for i in 0..5_000 {
+            assert_eq!(t.get(format!("k{i}").as_bytes()).is_some(), i % 3 != 0, "k{i}");
+        }
+        let (removed, _) = (0..t.segment_count()).fold((0, 0), |acc, s| {
+            let (r, e) = t.remove_where_in_segment(s, |e| e.key.ends_with(b"1"));
+            (acc.0 + r, acc.1 + e)
+        });
+        assert!(removed > 0);
+        assert!(t.iter().all(|e| !e.key.ends_with(b"1")));
+        assert_eq!(t.iter().count(), t.len());
     }
 
     #[test]
@@ -282,7 +494,7 @@ mod tests {
         let mut cursor = 0;
         let mut grow = 10_000;
         loop {
-            cursor = t.scan_step(cursor, |e| *seen.entry(e.key.clone()).or_insert(0) += 1);
+            cursor = t.scan_step(cursor, |e| *seen.entry(e.key.to_vec()).or_insert(0) += 1);
             // Grow the table during the scan: new keys may or may not be seen, old ones must be.
             for _ in 0..50 {
                 t.insert(entry(&format!("k{grow}")));

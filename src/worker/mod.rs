@@ -41,6 +41,8 @@ const CRON_INTERVAL: Duration = Duration::from_millis(100);
 const OUTPUT_PAUSE: usize = 16 << 20;
 /// Pending reply slots above which a connection's input waits for replies to come back.
 const MAX_SLOTS: usize = 64 * 1024;
+/// Requests parsed ahead of execution so their keys' table slots can be prefetched together.
+const PREFETCH_BATCH: usize = 16;
 /// Entries examined per database per housekeeping tick by active expiry.
 const EXPIRE_BUDGET: usize = 20_000;
 
@@ -72,6 +74,10 @@ pub struct Worker {
     ring_full: bool,
     now: u64,
     args: Vec<Range<usize>>,
+    /// Argument ranges of the requests parsed ahead for prefetching, and each request's
+    /// (first range, end range, end offset in the read buffer).
+    batch_args: Vec<Range<usize>>,
+    spans: Vec<(usize, usize, usize)>,
     sub_args: Vec<Range<usize>>,
     scratch: Vec<u8>,
     keys: Vec<usize>,
@@ -109,6 +115,8 @@ impl Worker {
             ring_full: false,
             now: unix_ms(),
             args: Vec::with_capacity(64),
+            batch_args: Vec::with_capacity(64),
+            spans: Vec::with_capacity(PREFETCH_BATCH),
             sub_args: Vec::with_capacity(8),
             scratch: Vec::new(),
             keys: Vec::with_capacity(16),
@@ -285,46 +293,95 @@ impl Worker {
     }
 
     /// Parses and dispatches every complete request in the connection's read buffer.
+    ///
+    /// Requests are taken [`PREFETCH_BATCH`] at a time: the table slot of each one's key is prefetched
+    /// before any executes, so the cache misses of a pipeline overlap instead of adding up.
     fn process(&mut self, k: usize) {
         let Some(conn) = self.conns.get_mut(k) else { return };
         let rbuf = std::mem::take(&mut conn.rbuf);
         let mut pos = conn.rpos;
-        let mut args = std::mem::take(&mut self.args);
+        let db = conn.session.db;
+        let mut one = std::mem::take(&mut self.args);
+        let mut all = std::mem::take(&mut self.batch_args);
+        let mut spans = std::mem::take(&mut self.spans);
         let mut scratch = std::mem::take(&mut self.scratch);
-        while pos < rbuf.len() {
+        'outer: while pos < rbuf.len() {
             match self.conns.get(k) {
                 Some(c) if !self.input_blocked(c) => {}
                 _ => break,
             }
-            match parse_command(&rbuf[pos..], &mut args, &mut scratch, self.max_bulk) {
-                Ok(Parsed::Incomplete) => break,
-                Ok(Parsed::Command { consumed, source }) => {
-                    let buf = match source {
-                        Source::Input => &rbuf[pos..],
-                        Source::Scratch => &scratch[..],
-                    };
-                    pos += consumed;
-                    if !args.is_empty() {
-                        self.dispatch(k, &Args::new(buf, &args));
+            all.clear();
+            spans.clear();
+            let mut p = pos;
+            let mut error = None;
+            while spans.len() < PREFETCH_BATCH && p < rbuf.len() {
+                match parse_command(&rbuf[p..], &mut one, &mut scratch, self.max_bulk) {
+                    Ok(Parsed::Incomplete) => break,
+                    Ok(Parsed::Command { consumed, source: Source::Input }) => {
+                        let first = all.len();
+                        all.extend(one.iter().map(|r| r.start + p..r.end + p));
+                        p += consumed;
+                        spans.push((first, all.len(), p));
+                    }
+                    Ok(Parsed::Command { consumed, source: Source::Scratch }) => {
+                        // An inline command's arguments live in the scratch buffer: run it alone.
+                        if spans.is_empty() {
+                            pos = p + consumed;
+                            if !one.is_empty() {
+                                self.dispatch(k, &Args::new(&scratch, &one));
+                            }
+                            continue 'outer;
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        error = Some(e);
+                        break;
                     }
                 }
-                Err(e) => {
-                    if let Some(conn) = self.conns.get_mut(k) {
-                        let resp3 = conn.session.resp3;
-                        Reply::new(conn.reply_target(), resp3).error(&format!("ERR {}", e.0));
-                        conn.closing = true;
-                        conn.drain_ready();
+            }
+            if spans.len() > 1 {
+                let table = &self.ks.dbs[db.min(self.ks.dbs.len() - 1)].table;
+                for &(a, b, _) in spans.iter() {
+                    if b - a >= 2 {
+                        let key = &rbuf[all[a + 1].clone()];
+                        if self.n == 1 || slot_owner(key_slot(key), self.n) == self.id {
+                            table.prefetch(key);
+                        }
                     }
-                    pos = rbuf.len();
-                    break;
                 }
+            }
+            for &(a, b, end) in spans.iter() {
+                match self.conns.get(k) {
+                    Some(c) if !self.input_blocked(c) => {}
+                    _ => break 'outer,
+                }
+                pos = end;
+                if b > a {
+                    self.dispatch(k, &Args::new(&rbuf, &all[a..b]));
+                }
+            }
+            if let Some(e) = error {
+                if let Some(conn) = self.conns.get_mut(k) {
+                    let resp3 = conn.session.resp3;
+                    Reply::new(conn.reply_target(), resp3).error(&format!("ERR {}", e.0));
+                    conn.closing = true;
+                    conn.drain_ready();
+                }
+                pos = rbuf.len();
+                break;
+            }
+            if spans.is_empty() {
+                break;
             }
         }
         if let Some(conn) = self.conns.get_mut(k) {
             conn.rbuf = rbuf;
             conn.rpos = pos;
         }
-        self.args = args;
+        self.args = one;
+        self.batch_args = all;
+        self.spans = spans;
         self.scratch = scratch;
     }
 
