@@ -14,8 +14,9 @@ use crate::store::Entry;
 
 /// A reply that is not yet written because an earlier one is still being computed elsewhere.
 pub enum Slot {
-    /// Computed; waiting for the slots before it.
-    Ready(Vec<u8>),
+    /// Computed; waiting for the slots before it. The bytes are this range of [`Conn::spill`]
+    /// (`end == usize::MAX` while the reply is being written).
+    Ready(Range<usize>),
     /// Forwarded to another worker.
     Waiting,
     /// Parts computed on several shards, combined when all arrived.
@@ -59,6 +60,8 @@ pub struct Conn {
     pub wpos: usize,
     /// Reply slots in request order; the first has sequence number `head_seq`.
     pub slots: VecDeque<Slot>,
+    /// Bytes of ready replies that wait behind an earlier one: one buffer, no allocation per reply.
+    pub spill: Vec<u8>,
     pub head_seq: u64,
     /// Registered for WRITABLE (only after a write would block).
     pub want_write: bool,
@@ -86,6 +89,7 @@ impl Conn {
             wbuf: Vec::new(),
             wpos: 0,
             slots: VecDeque::new(),
+            spill: Vec::new(),
             head_seq: 0,
             want_write: false,
             queued_flush: false,
@@ -166,17 +170,33 @@ impl Conn {
     }
 
     /// Where the reply of the command being executed goes: straight to the output buffer when no
-    /// earlier reply is outstanding, else a new ready slot.
+    /// earlier reply is outstanding, else the spill buffer behind a new ready slot, which
+    /// [`Conn::end_reply`] closes once the reply is written.
     pub fn reply_target(&mut self) -> &mut Vec<u8> {
         if self.slots.is_empty() {
             &mut self.wbuf
         } else {
-            self.slots.push_back(Slot::Ready(Vec::new()));
-            match self.slots.back_mut() {
-                Some(Slot::Ready(v)) => v,
-                _ => unreachable!("just pushed a ready slot"),
+            self.slots.push_back(Slot::Ready(self.spill.len()..usize::MAX));
+            &mut self.spill
+        }
+    }
+
+    /// Closes the slot [`Conn::reply_target`] opened, if any.
+    #[inline]
+    pub fn end_reply(&mut self) {
+        let end = self.spill.len();
+        if let Some(Slot::Ready(r)) = self.slots.back_mut() {
+            if r.end == usize::MAX {
+                r.end = end;
             }
         }
+    }
+
+    /// A ready slot holding a copy of `bytes`.
+    pub fn ready_slot(&mut self, bytes: &[u8]) -> Slot {
+        let start = self.spill.len();
+        self.spill.extend_from_slice(bytes);
+        Slot::Ready(start..self.spill.len())
     }
 
     /// Reserves the next reply slot and returns its sequence number.
@@ -193,11 +213,17 @@ impl Conn {
 
     /// Moves every leading ready slot into the output buffer, in order.
     pub fn drain_ready(&mut self) {
-        while let Some(Slot::Ready(_)) = self.slots.front() {
-            if let Some(Slot::Ready(v)) = self.slots.pop_front() {
-                self.wbuf.extend_from_slice(&v);
+        while let Some(Slot::Ready(r)) = self.slots.front() {
+            if r.end == usize::MAX {
+                break;
             }
+            let r = r.clone();
+            self.wbuf.extend_from_slice(&self.spill[r]);
+            self.slots.pop_front();
             self.head_seq += 1;
+        }
+        if self.slots.is_empty() {
+            self.spill.clear();
         }
     }
 }

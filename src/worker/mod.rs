@@ -41,6 +41,8 @@ const CRON_INTERVAL: Duration = Duration::from_millis(100);
 const OUTPUT_PAUSE: usize = 16 << 20;
 /// Pending reply slots above which a connection's input waits for replies to come back.
 const MAX_SLOTS: usize = 64 * 1024;
+/// Output held back while a connection still waits for replies from other workers.
+const DEFER_WRITE_MAX: usize = 64 * 1024;
 /// Requests parsed ahead of execution so their keys' table slots can be prefetched together.
 const PREFETCH_BATCH: usize = 16;
 /// Entries examined per database per housekeeping tick by active expiry.
@@ -365,6 +367,7 @@ impl Worker {
                 if let Some(conn) = self.conns.get_mut(k) {
                     let resp3 = conn.session.resp3;
                     Reply::new(conn.reply_target(), resp3).error(&format!("ERR {}", e.0));
+                    conn.end_reply();
                     conn.closing = true;
                     conn.drain_ready();
                 }
@@ -420,6 +423,11 @@ impl Worker {
     fn flush(&mut self, k: usize) {
         let Some(conn) = self.conns.get_mut(k) else { return };
         conn.queued_flush = false;
+        if !conn.slots.is_empty() && conn.unwritten() < DEFER_WRITE_MAX && !conn.want_write {
+            // Replies are still coming from other workers: write once they are all here (the delivery
+            // queues this flush again), instead of one small write now and another then.
+            return;
+        }
         match conn.write_pending() {
             Ok(n) => self.stats.net_out += n as u64,
             Err(_) => return self.close(k),
@@ -516,6 +524,7 @@ impl Worker {
         if let Some(conn) = self.conns.get_mut(k) {
             let resp3 = conn.session.resp3;
             Reply::new(conn.reply_target(), resp3).error(msg);
+            conn.end_reply();
         }
     }
 
@@ -525,14 +534,12 @@ impl Worker {
         let out = if conn.slots.is_empty() {
             &mut conn.wbuf
         } else {
-            conn.slots.push_back(Slot::Ready(Vec::new()));
-            match conn.slots.back_mut() {
-                Some(Slot::Ready(v)) => v,
-                _ => return,
-            }
+            conn.slots.push_back(Slot::Ready(conn.spill.len()..usize::MAX));
+            &mut conn.spill
         };
         let mut ctx = ConnCtx { session: &mut conn.session, reply: Reply::new(out, resp3), shared: &self.shared, worker: self.id, now: self.now };
         f(&mut ctx, args);
+        conn.end_reply();
         if conn.session.quit {
             conn.closing = true;
         }
@@ -543,6 +550,7 @@ impl Worker {
         let (db, resp3) = (conn.session.db, conn.session.resp3);
         let mut ctx = Ctx { ks: &mut self.ks, db, now: self.now, reply: Reply::new(conn.reply_target(), resp3), worker: self.id, workers: self.n };
         f(&mut ctx, args);
+        conn.end_reply();
     }
 
     /// The batch for `dest`, taken from the pool when this iteration has none yet.
@@ -658,8 +666,9 @@ impl Worker {
         }
         if g.missing == 0 {
             let out = combine(g);
+            let ready = conn.ready_slot(&out);
             if let Some(slot) = conn.slot_mut(seq) {
-                *slot = Slot::Ready(out);
+                *slot = ready;
             }
             conn.drain_ready();
             self.after_delivery(k);
@@ -716,8 +725,9 @@ impl Worker {
             }
         }
         let Some(conn) = self.conns.get_mut(k) else { return };
+        let ready = conn.ready_slot(&out);
         if let Some(slot) = conn.slot_mut(seq) {
-            *slot = Slot::Ready(out);
+            *slot = ready;
         }
         conn.stalled = false;
         conn.drain_ready();
@@ -734,8 +744,11 @@ impl Worker {
                     conn.wbuf.extend_from_slice(bytes);
                     conn.slots.pop_front();
                     conn.head_seq += 1;
-                } else if let Some(s) = conn.slot_mut(origin.seq) {
-                    *s = Slot::Ready(bytes.to_vec());
+                } else {
+                    let ready = conn.ready_slot(bytes);
+                    if let Some(s) = conn.slot_mut(origin.seq) {
+                        *s = ready;
+                    }
                 }
             }
             Some(Slot::Gather(_)) => {
@@ -776,7 +789,19 @@ impl Worker {
     /// Executes the requests of a batch from `src` (replying in one batch) and delivers its replies.
     fn handle_batch(&mut self, src: usize, batch: &mut Batch) {
         let Batch { data, ranges, requests, responses } = batch;
-        for req in requests.drain(..) {
+        // Keys to prefetch, PREFETCH_BATCH requests ahead of execution.
+        let key_of = |req: &mailbox::Request| {
+            (req.args.end - req.args.start >= 2).then(|| (req.db as usize, ranges[req.args.start as usize + 1].clone()))
+        };
+        let ahead: Vec<Option<(usize, Range<usize>)>> = requests.iter().map(key_of).collect();
+        for (i, req) in requests.drain(..).enumerate() {
+            if i % PREFETCH_BATCH == 0 {
+                for (db, r) in ahead[i..(i + PREFETCH_BATCH).min(ahead.len())].iter().flatten() {
+                    if let Some(db) = self.ks.dbs.get(*db) {
+                        db.table.prefetch(&data[r.clone()]);
+                    }
+                }
+            }
             let args = Args::new(data, &ranges[req.args.start as usize..req.args.end as usize]);
             let db = (req.db as usize).min(self.ks.dbs.len() - 1);
             match req.op {
