@@ -13,7 +13,6 @@ pub mod set;
 pub mod string;
 pub mod zset;
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -289,35 +288,40 @@ fn keys_numkeys(args: &Args, at: usize, out: &mut Vec<usize>) {
 /// The command table: every command by lower-case name.
 pub struct Table {
     pub commands: Vec<Command>,
-    by_name: HashMap<&'static [u8], usize, ahash::RandomState>,
+    /// Command indices by name length, then first letter: lookup compares a handful of names at most,
+    /// cheaper than hashing the name for every request.
+    by_len: Vec<Vec<(u8, usize)>>,
 }
 
 impl Table {
     fn build() -> Self {
         let mut commands = Vec::new();
-        commands.extend(server::commands());
         commands.extend(string::commands());
         commands.extend(keyspace::commands());
         commands.extend(list::commands());
         commands.extend(set::commands());
         commands.extend(hash::commands());
         commands.extend(zset::commands());
-        let by_name = commands.iter().enumerate().map(|(i, c)| (c.name.as_bytes(), i)).collect();
-        Table { commands, by_name }
+        commands.extend(server::commands());
+        let mut by_len: Vec<Vec<(u8, usize)>> = vec![Vec::new(); 33];
+        for (i, c) in commands.iter().enumerate() {
+            if let Some(bucket) = by_len.get_mut(c.name.len()) {
+                bucket.push((c.name.as_bytes()[0], i));
+            }
+        }
+        Table { commands, by_len }
     }
 
     /// Looks a command up by name, any case. O(name length).
     #[inline]
     pub fn lookup(&self, name: &[u8]) -> Option<(usize, &Command)> {
-        let mut lower = [0u8; 32];
-        if name.len() > lower.len() {
-            return None;
+        let first = name.first()?.to_ascii_lowercase();
+        for &(f, i) in self.by_len.get(name.len())? {
+            if f == first && self.commands[i].name.as_bytes().eq_ignore_ascii_case(name) {
+                return Some((i, &self.commands[i]));
+            }
         }
-        for (d, s) in lower.iter_mut().zip(name) {
-            *d = s.to_ascii_lowercase();
-        }
-        let i = *self.by_name.get(&lower[..name.len()])?;
-        Some((i, &self.commands[i]))
+        None
     }
 
     /// The command at index `i` (forwarded requests carry the index, not the name).

@@ -172,7 +172,8 @@ fn set(ctx: &mut Ctx, a: &Args) {
     }
     let key = a.get(1);
     let now = ctx.now;
-    let existing = ctx.db().peek(key, now).map(|e| matches!(e.value, Value::Str(_)));
+    // Only NX, XX and GET need to look at the current value; a plain SET just overwrites it.
+    let existing = if nx || xx || get { ctx.db().peek(key, now).map(|e| matches!(e.value, Value::Str(_))) } else { None };
     if get {
         if existing == Some(false) {
             return ctx.reply.error(err::WRONGTYPE);

@@ -79,7 +79,7 @@ pub struct Worker {
     /// Argument ranges of the requests parsed ahead for prefetching, and each request's
     /// (first range, end range, end offset in the read buffer).
     batch_args: Vec<Range<usize>>,
-    spans: Vec<(usize, usize, usize)>,
+    spans: Vec<(usize, usize, usize, usize)>,
     sub_args: Vec<Range<usize>>,
     scratch: Vec<u8>,
     keys: Vec<usize>,
@@ -323,14 +323,14 @@ impl Worker {
                         let first = all.len();
                         all.extend(one.iter().map(|r| r.start + p..r.end + p));
                         p += consumed;
-                        spans.push((first, all.len(), p));
+                        spans.push((first, all.len(), p, usize::MAX));
                     }
                     Ok(Parsed::Command { consumed, source: Source::Scratch }) => {
                         // An inline command's arguments live in the scratch buffer: run it alone.
                         if spans.is_empty() {
                             pos = p + consumed;
                             if !one.is_empty() {
-                                self.dispatch(k, &Args::new(&scratch, &one));
+                                self.dispatch(k, &Args::new(&scratch, &one), usize::MAX);
                             }
                             continue 'outer;
                         }
@@ -344,23 +344,24 @@ impl Worker {
             }
             if spans.len() > 1 {
                 let table = &self.ks.dbs[db.min(self.ks.dbs.len() - 1)].table;
-                for &(a, b, _) in spans.iter() {
-                    if b - a >= 2 {
-                        let key = &rbuf[all[a + 1].clone()];
-                        if self.n == 1 || slot_owner(key_slot(key), self.n) == self.id {
+                for (a, b, _, owner) in spans.iter_mut() {
+                    if *b - *a >= 2 {
+                        let key = &rbuf[all[*a + 1].clone()];
+                        *owner = if self.n == 1 { 0 } else { slot_owner(key_slot(key), self.n) };
+                        if *owner == self.id {
                             table.prefetch(key);
                         }
                     }
                 }
             }
-            for &(a, b, end) in spans.iter() {
+            for &(a, b, end, owner) in spans.iter() {
                 match self.conns.get(k) {
                     Some(c) if !self.input_blocked(c) => {}
                     _ => break 'outer,
                 }
                 pos = end;
                 if b > a {
-                    self.dispatch(k, &Args::new(&rbuf, &all[a..b]));
+                    self.dispatch(k, &Args::new(&rbuf, &all[a..b]), owner);
                 }
             }
             if let Some(e) = error {
@@ -464,7 +465,8 @@ impl Worker {
     // ---------------------------------------------------------------------------------------- routing
 
     /// Routes one command: connection commands and local keys run now; foreign keys are batched.
-    fn dispatch(&mut self, k: usize, args: &Args) {
+    /// `arg1_owner` is the owner of argument 1 when the caller already computed it (else usize::MAX).
+    fn dispatch(&mut self, k: usize, args: &Args, arg1_owner: usize) {
         self.stats.commands += 1;
         let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
             return self.reply_error(k, &unknown_command_error(args));
@@ -481,7 +483,7 @@ impl Worker {
                 let mut owner = None;
                 let mut spread = false;
                 for &i in &keys {
-                    let o = slot_owner(key_slot(args.get(i)), self.n);
+                    let o = if i == 1 && arg1_owner != usize::MAX { arg1_owner } else { slot_owner(key_slot(args.get(i)), self.n) };
                     match owner {
                         None => owner = Some(o),
                         Some(p) if p != o => spread = true,
