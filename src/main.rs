@@ -3,9 +3,10 @@
 use clap::Parser;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: rustis::alloc::Counting<mimalloc::MiMalloc> = rustis::alloc::Counting(mimalloc::MiMalloc);
 
 fn main() {
+    rustis::alloc::activate();
     let cli = rustis::config::Cli::parse();
     rustis::server::raise_fd_limit(cli.maxclients);
     rustis::server::install_signal_handlers();
@@ -16,6 +17,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    rustis::alloc::retire_thread();
     if cli.loglevel != "nothing" {
         println!(
             "Rustis {} (Redis {} compatible) pid {} listening on {} with {} workers",

@@ -35,6 +35,7 @@ pub struct WorkerStats {
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
     pub expired_keys: AtomicU64,
+    /// Net heap bytes this worker's thread allocated (signed, stored as i64 bits).
     pub used_memory: AtomicU64,
     /// Per database: keys, keys with a TTL.
     pub keys: Vec<(AtomicU64, AtomicU64)>,

@@ -735,7 +735,14 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
     }
     if wanted("memory") {
         let rss = rss_bytes();
-        let used: u64 = s.stats.iter().map(|w| w.used_memory.load(Ordering::Relaxed)).sum::<u64>().max(1);
+        // Heap bytes counted by the allocator wrapper: the sum of every worker's net bytes and of the
+        // other threads'. Without the wrapper (library use, tests), the resident size stands in.
+        let used = if crate::alloc::active() {
+            let workers: i64 = s.stats.iter().map(|w| w.used_memory.load(Ordering::Relaxed) as i64).sum();
+            (workers + crate::alloc::retired_bytes() as i64).max(1) as u64
+        } else {
+            rss.max(1)
+        };
         let maxmem = s.params.get_i64("maxmemory") as u64;
         let total = std::fs::read_to_string("/proc/meminfo")
             .ok()

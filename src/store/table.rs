@@ -41,9 +41,22 @@ fn tag_of(h: u64) -> u8 {
     ((h >> 57) as u8) | 0x80
 }
 
+/// The home slot of hash `h` in a segment of `cap` slots: the high half of the hash scaled to the
+/// capacity (multiply-shift), so capacities need not be powers of two and segments can be sized to
+/// their load instead of doubling.
 #[inline]
-fn home_of(h: u64, mask: usize) -> usize {
-    (h >> 32) as usize & mask
+fn home_of(h: u64, cap: usize) -> usize {
+    (((h >> 32) * cap as u64) >> 32) as usize
+}
+
+/// The slot after `pos` in a segment of `cap` slots (linear probing wraps around).
+#[inline]
+fn next_slot(pos: usize, cap: usize) -> usize {
+    if pos + 1 == cap {
+        0
+    } else {
+        pos + 1
+    }
 }
 
 /// An open-addressing table of at most SEGMENT_CAP slots.
@@ -64,8 +77,8 @@ impl Segment {
     }
 
     #[inline]
-    fn mask(&self) -> usize {
-        self.tags.len().wrapping_sub(1)
+    fn cap(&self) -> usize {
+        self.tags.len()
     }
 
     /// The slot holding `key`. O(1) expected.
@@ -74,8 +87,8 @@ impl Segment {
         if self.tags.is_empty() {
             return None;
         }
-        let (mask, tag) = (self.mask(), tag_of(h));
-        let mut pos = home_of(h, mask);
+        let (cap, tag) = (self.cap(), tag_of(h));
+        let mut pos = home_of(h, cap);
         loop {
             let t = self.tags[pos];
             if t == EMPTY {
@@ -88,7 +101,7 @@ impl Segment {
                     }
                 }
             }
-            pos = (pos + 1) & mask;
+            pos = next_slot(pos, cap);
         }
     }
 
@@ -98,17 +111,17 @@ impl Segment {
         if self.tags.is_empty() {
             return;
         }
-        let pos = home_of(h, self.mask());
+        let pos = home_of(h, self.cap());
         prefetch_read(&self.tags[pos] as *const u8);
         prefetch_read(&self.slots[pos] as *const Option<Entry> as *const u8);
     }
 
     /// Places an entry known to be absent, assuming room. O(1) expected.
     fn place(&mut self, h: u64, entry: Entry) -> usize {
-        let mask = self.mask();
-        let mut pos = home_of(h, mask);
+        let cap = self.cap();
+        let mut pos = home_of(h, cap);
         while self.tags[pos] != EMPTY {
-            pos = (pos + 1) & mask;
+            pos = next_slot(pos, cap);
         }
         self.tags[pos] = tag_of(h);
         self.slots[pos] = Some(entry);
@@ -130,18 +143,19 @@ impl Segment {
         let out = self.slots[pos].take()?;
         self.tags[pos] = EMPTY;
         self.len -= 1;
-        let mask = self.mask();
+        let cap = self.cap();
+        let dist = |from: usize, to: usize| if to >= from { to - from } else { to + cap - from };
         let mut hole = pos;
         let mut j = pos;
         loop {
-            j = (j + 1) & mask;
+            j = next_slot(j, cap);
             if self.tags[j] == EMPTY {
                 break;
             }
             let Some(e) = &self.slots[j] else { break };
-            let home = home_of(hasher.hash_one(e.key.as_bytes()), mask);
+            let home = home_of(hasher.hash_one(e.key.as_bytes()), cap);
             // Move j into the hole unless its home lies cyclically in (hole, j].
-            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
+            if dist(home, j) >= dist(hole, j) {
                 self.slots[hole] = self.slots[j].take();
                 self.tags[hole] = self.tags[j];
                 self.tags[j] = EMPTY;
@@ -163,13 +177,9 @@ impl Segment {
     }
 }
 
-/// Capacity (power of two) that holds `len` entries below the load limit.
+/// Capacity that holds `len` entries at about 60% load (room to grow before the 75% limit).
 fn capacity_for(len: usize) -> usize {
-    let mut cap = 8;
-    while full(len + 1, cap) && cap < SEGMENT_CAP {
-        cap *= 2;
-    }
-    cap
+    (len * 5 / 3 + 8).min(SEGMENT_CAP)
 }
 
 #[inline]
@@ -287,7 +297,7 @@ impl Table {
                 return s;
             }
             if cap < SEGMENT_CAP {
-                let new_cap = (cap * 2).max(8);
+                let new_cap = (cap + cap / 2).clamp(8, SEGMENT_CAP);
                 let hasher = self.hasher.clone();
                 self.segments[s].resize(new_cap, &hasher);
                 return s;

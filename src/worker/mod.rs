@@ -908,8 +908,7 @@ impl Worker {
             expires.store(db.expires() as u64, Ordering::Relaxed);
         }
         s.expired_keys.store(self.ks.stats.expired_keys, Ordering::Relaxed);
-        let used: usize = self.ks.dbs.iter().map(|d| d.len() * 64).sum();
-        s.used_memory.store(used as u64 + 1024 * 1024, Ordering::Relaxed);
+        s.used_memory.store(crate::alloc::thread_net_bytes() as i64 as u64, Ordering::Relaxed);
     }
 
     /// Stops: writes what was already computed (best effort, bounded), then returns.
