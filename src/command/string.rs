@@ -63,8 +63,7 @@ fn read_str<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c StrValue>, ()
 fn reply_str(ctx: &mut Ctx, s: Option<&StrValue>) {
     match s {
         None => ctx.reply.null(),
-        Some(StrValue::Int(n)) => ctx.reply.bulk_i64(*n),
-        Some(StrValue::Bytes { data, .. }) => ctx.reply.bulk(data),
+        Some(s) => ctx.reply.bulk(s.as_bytes(&mut itoa::Buffer::new())),
     }
 }
 
@@ -80,8 +79,7 @@ fn get(ctx: &mut Ctx, a: &Args) {
         Some(e) => {
             ctx.ks.stats.keyspace_hits += 1;
             match &e.value {
-                Value::Str(StrValue::Bytes { data, .. }) => ctx.reply.bulk(data),
-                Value::Str(StrValue::Int(n)) => ctx.reply.bulk_i64(*n),
+                Value::Str(s) => ctx.reply.bulk(s.as_bytes(&mut itoa::Buffer::new())),
                 _ => ctx.reply.error(err::WRONGTYPE),
             }
         }
@@ -287,8 +285,7 @@ fn mget(ctx: &mut Ctx, a: &Args) {
     let db = ctx.db;
     for key in a.iter_from(1) {
         match ctx.ks.dbs[db].get(key, now).map(|e| &e.value) {
-            Some(Value::Str(StrValue::Bytes { data, .. })) => ctx.reply.bulk(data),
-            Some(Value::Str(StrValue::Int(n))) => ctx.reply.bulk_i64(*n),
+            Some(Value::Str(s)) => ctx.reply.bulk(s.as_bytes(&mut itoa::Buffer::new())),
             _ => ctx.reply.null(),
         }
     }
@@ -326,7 +323,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
     let entry = ctx.db().get_or_create(key, now, || Value::Str(StrValue::Int(0)));
     let current = match &entry.value {
         Value::Str(StrValue::Int(n)) => *n,
-        Value::Str(StrValue::Bytes { data, .. }) => match parse_i64(data) {
+        Value::Str(s) => match s.with_bytes(parse_i64) {
             Some(n) => n,
             None => return ctx.reply.error(err::NOT_INT),
         },
@@ -396,7 +393,7 @@ fn append(ctx: &mut Ctx, a: &Args) {
     let db = ctx.db();
     match db.get(key, now).map(|e| &mut e.value) {
         None => {
-            db.set(key, Value::Str(StrValue::Bytes { data: tail.to_vec(), raw: true }), 0);
+            db.set(key, Value::Str(StrValue::Raw(tail.to_vec())), 0);
             ctx.reply.int(tail.len() as i64)
         }
         Some(Value::Str(s)) => {
@@ -473,7 +470,7 @@ fn setrange(ctx: &mut Ctx, a: &Args) {
     if offset + val.len() as i64 > MAX_STRING {
         return ctx.reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     }
-    let entry = ctx.db().get_or_create(key, now, || Value::Str(StrValue::Bytes { data: Vec::new(), raw: true }));
+    let entry = ctx.db().get_or_create(key, now, || Value::Str(StrValue::Raw(Vec::new())));
     let Value::Str(s) = &mut entry.value else { return ctx.reply.error(err::WRONGTYPE) };
     let data = s.make_raw();
     let end = offset as usize + val.len();

@@ -14,16 +14,24 @@ use crate::resp::parse_i64;
 /// An element of a collection (list item, set member, hash field or value, zset member).
 pub type Elem = Box<[u8]>;
 
-/// A string value: integers that print back identically are kept as integers (Redis's `int` encoding).
+/// A string value, in the smallest form that holds it: integers that print back identically are kept
+/// as integers (Redis's `int` encoding), short strings inline in the entry (no allocation), up to 44
+/// bytes in an exact-size box (both `embstr`), longer or modified-in-place strings in a growable
+/// vector (`raw`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum StrValue {
-    /// Canonical decimal of an i64 (`OBJECT ENCODING` says `int`).
+    /// Canonical decimal of an i64.
     Int(i64),
-    /// Bytes; `raw` is true once the string was modified in place (APPEND, SETRANGE) or is longer than
-    /// 44 bytes, which Redis reports as `raw` instead of `embstr`.
-    Bytes { data: Vec<u8>, raw: bool },
+    /// Up to [`INLINE_STR`] bytes stored in place.
+    Inline { len: u8, buf: [u8; INLINE_STR] },
+    /// Up to [`EMBSTR_MAX`] bytes.
+    Emb(Box<[u8]>),
+    /// Longer strings, and strings grown by APPEND or SETRANGE.
+    Raw(Vec<u8>),
 }
 
+/// Longest string stored inline.
+pub const INLINE_STR: usize = 22;
 /// Longest string Redis stores as `embstr`.
 pub const EMBSTR_MAX: usize = 44;
 
@@ -35,15 +43,31 @@ impl StrValue {
                 return StrValue::Int(n);
             }
         }
-        StrValue::Bytes { data: b.to_vec(), raw: b.len() > EMBSTR_MAX }
+        if b.len() <= INLINE_STR {
+            let mut buf = [0u8; INLINE_STR];
+            buf[..b.len()].copy_from_slice(b);
+            StrValue::Inline { len: b.len() as u8, buf }
+        } else if b.len() <= EMBSTR_MAX {
+            StrValue::Emb(b.into())
+        } else {
+            StrValue::Raw(b.to_vec())
+        }
     }
 
-    /// Length in bytes of the string form. O(1) for bytes, O(digits) for integers.
-    pub fn len(&self) -> usize {
+    /// The string's bytes; integers are formatted into `tmp`. O(1).
+    #[inline]
+    pub fn as_bytes<'a>(&'a self, tmp: &'a mut itoa::Buffer) -> &'a [u8] {
         match self {
-            StrValue::Int(n) => itoa::Buffer::new().format(*n).len(),
-            StrValue::Bytes { data, .. } => data.len(),
+            StrValue::Int(n) => tmp.format(*n).as_bytes(),
+            StrValue::Inline { len, buf } => &buf[..*len as usize],
+            StrValue::Emb(b) => b,
+            StrValue::Raw(v) => v,
         }
+    }
+
+    /// Length in bytes of the string form. O(1).
+    pub fn len(&self) -> usize {
+        self.as_bytes(&mut itoa::Buffer::new()).len()
     }
 
     /// Whether the string is empty.
@@ -53,23 +77,18 @@ impl StrValue {
 
     /// Calls `f` with the string's bytes (integers are formatted on the stack).
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
-        match self {
-            StrValue::Int(n) => f(itoa::Buffer::new().format(*n).as_bytes()),
-            StrValue::Bytes { data, .. } => f(data),
-        }
+        f(self.as_bytes(&mut itoa::Buffer::new()))
     }
 
-    /// The string's bytes as an owned vector, for in-place edits (APPEND, SETRANGE). Marks it raw.
+    /// The string's bytes as a growable vector, for in-place edits (APPEND, SETRANGE); it is `raw`
+    /// from then on, as in Redis.
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
-        if let StrValue::Int(n) = *self {
-            *self = StrValue::Bytes { data: itoa::Buffer::new().format(n).as_bytes().to_vec(), raw: true };
+        if !matches!(self, StrValue::Raw(_)) {
+            *self = StrValue::Raw(self.with_bytes(|b| b.to_vec()));
         }
         match self {
-            StrValue::Bytes { data, raw } => {
-                *raw = true;
-                data
-            }
-            StrValue::Int(_) => unreachable!("converted above"),
+            StrValue::Raw(v) => v,
+            _ => unreachable!("converted above"),
         }
     }
 
@@ -77,8 +96,8 @@ impl StrValue {
     pub fn encoding(&self) -> &'static str {
         match self {
             StrValue::Int(_) => "int",
-            StrValue::Bytes { raw: true, .. } => "raw",
-            StrValue::Bytes { .. } => "embstr",
+            StrValue::Inline { .. } | StrValue::Emb(_) => "embstr",
+            StrValue::Raw(_) => "raw",
         }
     }
 }
@@ -133,14 +152,15 @@ pub struct ZSetValue {
     pub listpack: bool,
 }
 
-/// A value stored under a key.
+/// A value stored under a key. Collections are boxed so that an entry stays one cache line
+/// (key 24 + value 32 + deadline 8 bytes) and a small string needs no other allocation.
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(StrValue),
-    List(ListValue),
-    Set(SetValue),
-    Hash(HashValue),
-    ZSet(ZSetValue),
+    List(Box<ListValue>),
+    Set(Box<SetValue>),
+    Hash(Box<HashValue>),
+    ZSet(Box<ZSetValue>),
 }
 
 impl Value {
@@ -198,12 +218,36 @@ impl Value {
     /// Rough heap footprint in bytes, for INFO and MEMORY-style accounting. O(1) for strings, O(n) else.
     pub fn approx_size(&self) -> usize {
         match self {
-            Value::Str(StrValue::Int(_)) => 0,
-            Value::Str(StrValue::Bytes { data, .. }) => data.capacity(),
+            Value::Str(StrValue::Raw(v)) => v.capacity(),
+            Value::Str(StrValue::Emb(b)) => b.len(),
+            Value::Str(_) => 0,
             Value::List(l) => l.items.iter().map(|e| e.len() + 16).sum(),
             Value::Set(s) => s.members.iter().map(|e| e.len() + 32).sum(),
             Value::Hash(h) => h.fields.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
             Value::ZSet(z) => z.scores.keys().map(|e| 2 * e.len() + 80).sum(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Value>(), 32);
+        assert_eq!(std::mem::size_of::<crate::store::Entry>(), 64);
+    }
+
+    #[test]
+    fn string_encodings() {
+        assert_eq!(StrValue::from_bytes(b"123").encoding(), "int");
+        assert_eq!(StrValue::from_bytes(b"0123").encoding(), "embstr");
+        assert_eq!(StrValue::from_bytes(&[b'a'; 44]).encoding(), "embstr");
+        assert_eq!(StrValue::from_bytes(&[b'a'; 45]).encoding(), "raw");
+        let mut s = StrValue::from_bytes(b"12");
+        s.make_raw().push(b'x');
+        assert_eq!(s.encoding(), "raw");
+        assert_eq!(s.with_bytes(|b| b.to_vec()), b"12x");
     }
 }
