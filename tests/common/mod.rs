@@ -203,6 +203,12 @@ impl Diff {
         String::from_utf8_lossy(&ra).into_owned()
     }
 
+    /// Sends `args` to both without comparing (replies that differ by nature: client ids, time).
+    pub fn both(&mut self, args: &[&str]) {
+        self.a.call(args);
+        self.b.call(args);
+    }
+
     /// Runs every command of a script (one command per line, whitespace-separated, no quoting).
     pub fn script(&mut self, script: &str) {
         for line in script.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
