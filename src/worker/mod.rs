@@ -163,6 +163,7 @@ impl Worker {
                 }
             }
             self.now = unix_ms();
+            self.refresh_params();
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER_TOKEN => self.accept(),
@@ -899,7 +900,6 @@ impl Worker {
 
     fn cron(&mut self) {
         self.last_cron = Instant::now();
-        self.refresh_params();
         let effort = self.shared.params.get_i64("active-expire-effort").clamp(1, 10) as usize;
         self.ks.active_expire(self.now, EXPIRE_BUDGET * effort);
         let s = &self.shared.stats[self.id];
