@@ -4,8 +4,8 @@
 
 use indexmap::IndexMap;
 
-use super::{cmd, flag::*, parse_f64, Args, Command, Ctx, Exec, KeySpec};
-use crate::resp::reply::format_human_double;
+use super::{cmd, flag::*, Args, Command, Ctx, Exec, KeySpec};
+use crate::resp::reply::{long_double_incr, IncrError};
 use crate::resp::{err, parse_i64, Reply};
 use crate::store::{Elem, HashValue, Keyspace, Value};
 
@@ -261,33 +261,24 @@ fn hincrby(ctx: &mut Ctx, a: &Args) {
     ctx.reply.int(next);
 }
 
-/// HINCRBYFLOAT key field increment. O(1).
+/// HINCRBYFLOAT key field increment: long double arithmetic, as Redis. O(1).
 fn hincrbyfloat(ctx: &mut Ctx, a: &Args) {
-    let Some(by) = parse_f64(a.get(3)) else { return ctx.reply.error(err::NOT_FLOAT) };
-    if by.is_infinite() {
-        return ctx.reply.error("ERR value is NaN or Infinity");
-    }
     let l = ctx.ks.limits;
-    let f = a.get(2);
-    let Ok(h) = write(ctx, a.get(1)) else { return ctx.reply.error(err::WRONGTYPE) };
-    let cur = match h.fields.get(f) {
-        None => 0.0,
-        Some(v) => match parse_f64(v) {
-            Some(x) => x,
-            None => {
-                ctx.db().remove_if_empty(a.get(1));
-                return ctx.reply.error("ERR hash value is not a float");
-            }
-        },
+    let (key, f) = (a.get(1), a.get(2));
+    let current = match read(ctx.ks, ctx.db, ctx.now, key) {
+        Err(()) => return ctx.reply.error(err::WRONGTYPE),
+        Ok(h) => h.and_then(|h| h.fields.get(f).map(|v| v.to_vec())),
     };
-    let next = cur + by;
-    if !next.is_finite() {
-        ctx.db().remove_if_empty(a.get(1));
-        return ctx.reply.error("ERR increment would produce NaN or Infinity");
-    }
-    let text = format_human_double(next);
-    h.put(f, text.as_bytes(), l.hash_max_listpack_entries, l.hash_max_listpack_value);
-    ctx.reply.bulk(text.as_bytes());
+    let text = match long_double_incr(current.as_deref(), a.get(3), true) {
+        Ok(t) => t,
+        Err(IncrError::BadCurrent) => return ctx.reply.error("ERR hash value is not a float"),
+        Err(IncrError::BadIncrement) => return ctx.reply.error(err::NOT_FLOAT),
+        Err(IncrError::InfiniteIncrement) => return ctx.reply.error("ERR value is NaN or Infinity"),
+        Err(IncrError::NotFinite) => return ctx.reply.error("ERR increment would produce NaN or Infinity"),
+    };
+    let Ok(h) = write(ctx, key) else { return ctx.reply.error(err::WRONGTYPE) };
+    h.put(f, &text, l.hash_max_listpack_entries, l.hash_max_listpack_value);
+    ctx.reply.bulk(&text);
 }
 
 /// HSTRLEN key field. O(1).

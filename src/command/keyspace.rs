@@ -148,7 +148,7 @@ fn copy(ctx: &mut Ctx, a: &Args) {
 
 /// MOVE key db. O(1).
 fn move_(ctx: &mut Ctx, a: &Args) {
-    let Some(n) = a.int(2) else { return ctx.reply.error(err::DB_INDEX) };
+    let Some(n) = a.int(2) else { return ctx.reply.error(err::NOT_INT) };
     if n < 0 || n as usize >= ctx.ks.dbs.len() {
         return ctx.reply.error(err::DB_INDEX);
     }

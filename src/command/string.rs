@@ -1,7 +1,7 @@
 //! The string command family: GET/SET and friends, counters, ranges.
 
-use super::{cmd, flag::*, int_arg, parse_f64, Args, Combine, Command, Ctx, Exec, KeySpec};
-use crate::resp::reply::format_human_double;
+use super::{cmd, flag::*, int_arg, Args, Combine, Command, Ctx, Exec, KeySpec};
+use crate::resp::reply::{long_double_incr, IncrError};
 use crate::resp::{err, parse_i64};
 use crate::store::{StrValue, Value};
 
@@ -361,29 +361,23 @@ fn decrby(ctx: &mut Ctx, a: &Args) {
     incr_by(ctx, a.get(1), -by)
 }
 
-/// INCRBYFLOAT key increment. O(1).
+/// INCRBYFLOAT key increment: long double arithmetic, as Redis. O(1).
 fn incrbyfloat(ctx: &mut Ctx, a: &Args) {
-    let Some(by) = parse_f64(a.get(2)) else {
-        return ctx.reply.error(err::NOT_FLOAT);
-    };
     let key = a.get(1);
     let now = ctx.now;
     let current = match ctx.db().peek(key, now).map(|e| &e.value) {
-        None => 0.0,
-        Some(Value::Str(s)) => match s.with_bytes(parse_f64) {
-            Some(v) => v,
-            None => return ctx.reply.error(err::NOT_FLOAT),
-        },
+        None => None,
+        Some(Value::Str(s)) => Some(s.with_bytes(|b| b.to_vec())),
         Some(_) => return ctx.reply.error(err::WRONGTYPE),
     };
-    let next = current + by;
-    if !next.is_finite() {
-        return ctx.reply.error("ERR increment would produce NaN or Infinity");
-    }
-    let text = format_human_double(next);
+    let text = match long_double_incr(current.as_deref(), a.get(2), false) {
+        Ok(t) => t,
+        Err(IncrError::NotFinite) => return ctx.reply.error("ERR increment would produce NaN or Infinity"),
+        Err(_) => return ctx.reply.error(err::NOT_FLOAT),
+    };
     let entry = ctx.db().get_or_create(key, now, || Value::Str(StrValue::Int(0)));
-    entry.value = Value::Str(StrValue::from_bytes(text.as_bytes()));
-    ctx.reply.bulk(text.as_bytes());
+    entry.value = Value::Str(StrValue::text(&text));
+    ctx.reply.bulk(&text);
 }
 
 /// APPEND key value: new length. O(1) amortised.

@@ -207,6 +207,53 @@ pub fn format_double(d: f64, tmp: &mut [u8; 64]) -> &[u8] {
     &tmp[..(n.max(0) as usize).min(tmp.len() - 1)]
 }
 
+/// Why a long double increment failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncrError {
+    /// The current value is not a number.
+    BadCurrent,
+    /// The increment is not a number.
+    BadIncrement,
+    /// The increment itself is infinite (rejected by HINCRBYFLOAT).
+    InfiniteIncrement,
+    /// The result would be NaN or infinite.
+    NotFinite,
+}
+
+extern "C" {
+    fn rustis_ld_incr(
+        cur: *const u8,
+        cur_len: usize,
+        incr: *const u8,
+        incr_len: usize,
+        check_incr_finite: i32,
+        out: *mut u8,
+        out_cap: usize,
+    ) -> i32;
+}
+
+/// `current + increment` computed and printed exactly as Redis's INCRBYFLOAT does: C long double
+/// arithmetic, `%.17Lf`, trailing zeros removed. `current` is None for a missing value.
+pub fn long_double_incr(current: Option<&[u8]>, increment: &[u8], reject_infinite_increment: bool) -> Result<Vec<u8>, IncrError> {
+    let mut out = vec![0u8; 5 * 1024 + 64];
+    let (cp, cl) = current.map(|c| (c.as_ptr(), c.len())).unwrap_or((std::ptr::null(), 0));
+    // SAFETY: the C function reads exactly cl/incr.len() bytes from the given pointers (copying them
+    // into its own NUL-terminated buffer) and writes at most out.len() bytes into out.
+    let n = unsafe {
+        rustis_ld_incr(cp, cl, increment.as_ptr(), increment.len(), reject_infinite_increment as i32, out.as_mut_ptr(), out.len())
+    };
+    match n {
+        -1 => Err(IncrError::BadCurrent),
+        -2 => Err(IncrError::BadIncrement),
+        -5 => Err(IncrError::InfiniteIncrement),
+        n if n < 0 => Err(IncrError::NotFinite),
+        n => {
+            out.truncate(n as usize);
+            Ok(out)
+        }
+    }
+}
+
 /// Formats a double as INCRBYFLOAT stores it: plain decimal notation, shortest form that round-trips,
 /// no exponent and no trailing zeros (Redis prints its long double with `%.17Lf` and trims zeros).
 pub fn format_human_double(d: f64) -> String {
@@ -244,5 +291,16 @@ mod tests {
         assert_eq!(format_human_double(3.0), "3");
         assert_eq!(format_human_double(-0.0), "0");
         assert_eq!(format_human_double(1e20), "100000000000000000000");
+    }
+
+    #[test]
+    fn long_double_increments_match_redis() {
+        assert_eq!(long_double_incr(Some(b"10.5"), b"0.1", false).unwrap(), b"10.6");
+        assert_eq!(long_double_incr(Some(b"5.6"), b"1e3", false).unwrap(), b"1005.59999999999999998");
+        assert_eq!(long_double_incr(None, b"3", false).unwrap(), b"3");
+        assert_eq!(long_double_incr(Some(b"abc"), b"1", false), Err(IncrError::BadCurrent));
+        assert_eq!(long_double_incr(Some(b"1"), b" 1", false), Err(IncrError::BadIncrement));
+        assert_eq!(long_double_incr(Some(b"1"), b"inf", false), Err(IncrError::NotFinite));
+        assert_eq!(long_double_incr(Some(b"1"), b"inf", true), Err(IncrError::InfiniteIncrement));
     }
 }

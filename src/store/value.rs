@@ -43,6 +43,12 @@ impl StrValue {
                 return StrValue::Int(n);
             }
         }
+        Self::text(b)
+    }
+
+    /// A string value that Redis stores as a string even when it looks like an integer (the results of
+    /// INCRBYFLOAT are `embstr`, not `int`).
+    pub fn text(b: &[u8]) -> Self {
         if b.len() <= INLINE_STR {
             let mut buf = [0u8; INLINE_STR];
             buf[..b.len()].copy_from_slice(b);

@@ -331,7 +331,7 @@ impl Worker {
                         if spans.is_empty() {
                             pos = p + consumed;
                             if !one.is_empty() {
-                                self.dispatch(k, &Args::new(&scratch, &one), usize::MAX);
+                                self.dispatch_guarded(k, &Args::new(&scratch, &one), usize::MAX);
                             }
                             continue 'outer;
                         }
@@ -362,7 +362,7 @@ impl Worker {
                 }
                 pos = end;
                 if b > a {
-                    self.dispatch(k, &Args::new(&rbuf, &all[a..b]), owner);
+                    self.dispatch_guarded(k, &Args::new(&rbuf, &all[a..b]), owner);
                 }
             }
             if let Some(e) = error {
@@ -464,6 +464,16 @@ impl Worker {
     }
 
     // ---------------------------------------------------------------------------------------- routing
+
+    /// [`Worker::dispatch`], with a last line of defence: a bug that panics in a handler answers that
+    /// client with an error instead of taking the worker, and every client on it, down.
+    fn dispatch_guarded(&mut self, k: usize, args: &Args, arg1_owner: usize) {
+        let run = std::panic::AssertUnwindSafe(|| self.dispatch(k, args, arg1_owner));
+        if std::panic::catch_unwind(run).is_err() {
+            eprintln!("worker {}: internal error while executing a command", self.id);
+            self.reply_error(k, "ERR internal error");
+        }
+    }
 
     /// Routes one command: connection commands and local keys run now; foreign keys are batched.
     /// `arg1_owner` is the owner of argument 1 when the caller already computed it (else usize::MAX).
@@ -638,7 +648,7 @@ impl Worker {
             ranges.push(s..data.len());
         }
         let key_dbs: Vec<(usize, usize)> =
-            keys.iter().map(|&i| (if i == 2 { copy_db.unwrap_or(db) } else { db }, i)).collect();
+            keys.iter().map(|&i| (if i == 2 { copy_db.filter(|&d| d < self.ks.dbs.len()).unwrap_or(db) } else { db }, i)).collect();
         let nkeys = key_dbs.len();
         let coord = Coord { cmd: ci, db, resp3, data, ranges, keys: key_dbs.clone(), fetched: (0..nkeys).map(|_| None).collect(), missing: nkeys };
         let seq = conn.push_slot(Slot::Coord(Box::new(coord)));
@@ -780,7 +790,10 @@ impl Worker {
                 continue;
             }
             while let Some(mut batch) = self.mail.recv(src, self.id) {
-                self.handle_batch(src, &mut batch);
+                let run = std::panic::AssertUnwindSafe(|| self.handle_batch(src, &mut batch));
+                if std::panic::catch_unwind(run).is_err() {
+                    eprintln!("worker {}: internal error while executing a batch from worker {src}", self.id);
+                }
                 batch.clear();
                 if self.pool.len() < 2 * self.n {
                     self.pool.push(batch);
