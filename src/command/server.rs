@@ -572,7 +572,7 @@ fn command(c: &mut ConnCtx, a: &Args) {
                 command_docs(&mut c.reply, cmd);
             }
         }
-        b"getkeys" | b"getkeysandflags" if a.len() >= 3 => {
+        b"getkeys" | b"getkeysandflags" if a.len() >= 4 => {
             let Some((_, cmd)) = table.lookup(a.get(2)) else {
                 return c.reply.error("ERR Invalid command specified");
             };

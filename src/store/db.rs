@@ -174,7 +174,7 @@ impl Default for EncodingLimits {
     fn default() -> Self {
         EncodingLimits {
             set_max_intset_entries: 512,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,

@@ -51,6 +51,8 @@ const EXPIRE_BUDGET: usize = 20_000;
 /// Counters kept locally and published to [`Shared`] once per iteration.
 #[derive(Default)]
 struct LocalStats {
+    /// Something ran on this shard since the last publication.
+    executed: bool,
     commands: u64,
     net_in: u64,
     net_out: u64,
@@ -181,9 +183,10 @@ impl Worker {
             }
             self.drain_inbox();
             self.resume();
+            // Statistics first: a client that sees a reply must see its effect in INFO too.
+            self.publish_stats();
             self.send_outboxes();
             self.flush_all();
-            self.publish_stats();
             if self.last_cron.elapsed() >= CRON_INTERVAL {
                 self.cron();
             }
@@ -479,6 +482,7 @@ impl Worker {
     /// `arg1_owner` is the owner of argument 1 when the caller already computed it (else usize::MAX).
     fn dispatch(&mut self, k: usize, args: &Args, arg1_owner: usize) {
         self.stats.commands += 1;
+        self.stats.executed = true;
         let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
             return self.reply_error(k, &unknown_command_error(args));
         };
@@ -804,6 +808,7 @@ impl Worker {
 
     /// Executes the requests of a batch from `src` (replying in one batch) and delivers its replies.
     fn handle_batch(&mut self, src: usize, batch: &mut Batch) {
+        self.stats.executed = true;
         let Batch { data, ranges, requests, responses } = batch;
         // Keys to prefetch, PREFETCH_BATCH requests ahead of execution.
         let key_of = |req: &mailbox::Request| {
@@ -895,7 +900,7 @@ impl Worker {
 
     fn publish_stats(&mut self) {
         let s = &self.shared.stats[self.id];
-        if self.stats.commands != 0 || self.stats.net_in != 0 || self.stats.connections != 0 {
+        if std::mem::take(&mut self.stats.executed) || self.stats.net_in != 0 || self.stats.connections != 0 {
             s.commands.fetch_add(std::mem::take(&mut self.stats.commands), Ordering::Relaxed);
             s.net_input_bytes.fetch_add(std::mem::take(&mut self.stats.net_in), Ordering::Relaxed);
             s.net_output_bytes.fetch_add(std::mem::take(&mut self.stats.net_out), Ordering::Relaxed);
