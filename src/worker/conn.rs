@@ -109,6 +109,11 @@ impl Conn {
         self.wbuf.len() - self.wpos
     }
 
+    /// Reply bytes held for this client: unwritten output plus replies waiting behind a remote one.
+    pub fn pending_output(&self) -> usize {
+        self.unwritten() + self.spill.len()
+    }
+
     /// Reads once into the spare capacity of the read buffer without zeroing it. Returns the byte count
     /// (0 is end of stream) and whether the read filled the room offered: a shorter read means the
     /// socket is drained (epoll(7): for stream sockets a partial read shows the edge was consumed), which

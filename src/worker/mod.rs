@@ -40,7 +40,7 @@ const CRON_INTERVAL: Duration = Duration::from_millis(100);
 /// read its replies must not grow our memory without bound).
 const OUTPUT_PAUSE: usize = 16 << 20;
 /// Pending reply slots above which a connection's input waits for replies to come back.
-const MAX_SLOTS: usize = 64 * 1024;
+const MAX_SLOTS: usize = 4096;
 /// Output held back while a connection still waits for replies from other workers.
 const DEFER_WRITE_MAX: usize = 64 * 1024;
 /// Requests parsed ahead of execution so their keys' table slots can be prefetched together.
@@ -252,7 +252,7 @@ impl Worker {
 
     /// Whether connection input must wait (and why it will be resumed).
     fn input_blocked(&self, conn: &Conn) -> bool {
-        conn.closing || conn.stalled || self.ring_full || conn.unwritten() > OUTPUT_PAUSE || conn.slots.len() > MAX_SLOTS
+        conn.closing || conn.stalled || self.ring_full || conn.pending_output() > OUTPUT_PAUSE || conn.slots.len() > MAX_SLOTS
     }
 
     /// Reads and executes a connection's input until its socket is drained or its input must wait.
@@ -265,7 +265,7 @@ impl Worker {
                 self.queue_flush(k);
                 return;
             }
-            let blocked = conn.stalled || self.ring_full || conn.unwritten() > OUTPUT_PAUSE || conn.slots.len() > MAX_SLOTS;
+            let blocked = conn.stalled || self.ring_full || conn.pending_output() > OUTPUT_PAUSE || conn.slots.len() > MAX_SLOTS;
             if blocked {
                 conn.queued_resume = true;
                 if self.ring_full {
@@ -780,7 +780,7 @@ impl Worker {
     fn after_delivery(&mut self, k: usize) {
         self.queue_flush(k);
         if let Some(c) = self.conns.get(k) {
-            if c.queued_resume && !c.stalled && c.slots.len() < MAX_SLOTS / 2 && c.unwritten() <= OUTPUT_PAUSE {
+            if c.queued_resume && !c.stalled && c.slots.len() < MAX_SLOTS / 2 && c.pending_output() <= OUTPUT_PAUSE {
                 self.schedule_resume(k);
             }
         }
