@@ -8,11 +8,20 @@ fn pipeline(cmds: usize, value: &[u8]) -> Vec<u8> {
     for i in 0..cmds {
         let key = format!("key:{i:012}");
         if i % 2 == 0 {
-            v.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n", key.len(), value.len()).as_bytes());
+            v.extend_from_slice(
+                format!(
+                    "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n",
+                    key.len(),
+                    value.len()
+                )
+                .as_bytes(),
+            );
             v.extend_from_slice(value);
             v.extend_from_slice(b"\r\n");
         } else {
-            v.extend_from_slice(format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes());
+            v.extend_from_slice(
+                format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes(),
+            );
         }
     }
     v
@@ -20,7 +29,9 @@ fn pipeline(cmds: usize, value: &[u8]) -> Vec<u8> {
 
 fn parse_all(buf: &[u8]) -> usize {
     let (mut args, mut scratch, mut pos, mut n) = (Vec::new(), Vec::new(), 0, 0);
-    while let Ok(Parsed::Command { consumed, .. }) = parse_command(&buf[pos..], &mut args, &mut scratch, 512 << 20) {
+    while let Ok(Parsed::Command { consumed, .. }) =
+        parse_command(&buf[pos..], &mut args, &mut scratch, 512 << 20)
+    {
         pos += consumed;
         n += args.len();
     }
@@ -29,7 +40,10 @@ fn parse_all(buf: &[u8]) -> usize {
 
 fn bench_parser(c: &mut Criterion) {
     let mut g = c.benchmark_group("parse");
-    for (name, value) in [("pipeline64_get_set_3B", vec![b'x'; 3]), ("pipeline64_get_set_4KB", vec![b'x'; 4096])] {
+    for (name, value) in [
+        ("pipeline64_get_set_3B", vec![b'x'; 3]),
+        ("pipeline64_get_set_4KB", vec![b'x'; 4096]),
+    ] {
         let buf = pipeline(64, &value);
         g.throughput(Throughput::Elements(64));
         g.bench_function(name, |b| b.iter(|| parse_all(black_box(&buf))));

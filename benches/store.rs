@@ -4,7 +4,9 @@ use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion
 use rustis::store::{Db, StrValue, Value};
 
 fn keys(n: usize) -> Vec<Vec<u8>> {
-    (0..n).map(|i| format!("key:{i:012}").into_bytes()).collect()
+    (0..n)
+        .map(|i| format!("key:{i:012}").into_bytes())
+        .collect()
 }
 
 fn filled(ks: &[Vec<u8>]) -> Db {
@@ -26,7 +28,9 @@ fn bench_table(c: &mut Criterion) {
             black_box(db.get(&ks[i], 1).is_some())
         })
     });
-    let misses = (0..n).map(|i| format!("miss:{i:012}").into_bytes()).collect::<Vec<_>>();
+    let misses = (0..n)
+        .map(|i| format!("miss:{i:012}").into_bytes())
+        .collect::<Vec<_>>();
     c.bench_function("get_miss_1M", |b| {
         b.iter(|| {
             i = (i + 7919) % n;
@@ -41,12 +45,16 @@ fn bench_table(c: &mut Criterion) {
     });
     let small = keys(100_000);
     c.bench_function("set_new_100k", |b| {
-        b.iter_batched(Db::default, |mut db| {
-            for k in &small {
-                db.set(k, Value::Str(StrValue::from_bytes(b"xxx")), 0);
-            }
-            db
-        }, BatchSize::LargeInput)
+        b.iter_batched(
+            Db::default,
+            |mut db| {
+                for k in &small {
+                    db.set(k, Value::Str(StrValue::from_bytes(b"xxx")), 0);
+                }
+                db
+            },
+            BatchSize::LargeInput,
+        )
     });
 }
 

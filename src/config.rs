@@ -10,7 +10,11 @@ use clap::Parser;
 
 /// Command-line options.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "rustis", version, about = "A Redis-compatible in-memory key-value server: one event loop per core.")]
+#[command(
+    name = "rustis",
+    version,
+    about = "A Redis-compatible in-memory key-value server: one event loop per core."
+)]
 pub struct Cli {
     /// TCP port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 6379)]
@@ -37,7 +41,11 @@ impl Cli {
     pub fn worker_count(&self) -> usize {
         self.threads
             .filter(|&n| n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            })
             .min(256)
     }
 }
@@ -66,19 +74,40 @@ const PARAMS: &[(&str, &str, Kind)] = &[
     ("port", "6379", Kind::Immutable),
     ("databases", "16", Kind::Immutable),
     ("maxclients", "10000", Kind::Int(1, 1_000_000)),
-    ("loglevel", "notice", Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"])),
+    (
+        "loglevel",
+        "notice",
+        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+    ),
     ("proto-max-bulk-len", "536870912", Kind::Memory),
     ("client-query-buffer-limit", "1073741824", Kind::Memory),
     ("hz", "10", Kind::Int(1, 500)),
     ("maxmemory", "0", Kind::Memory),
-    ("maxmemory-policy", "noeviction", Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"])),
+    (
+        "maxmemory-policy",
+        "noeviction",
+        Kind::Enum(&[
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "noeviction",
+        ]),
+    ),
     ("maxmemory-samples", "5", Kind::Int(1, 64)),
     ("timeout", "0", Kind::Int(0, i32::MAX as i64)),
     ("tcp-keepalive", "300", Kind::Int(0, i32::MAX as i64)),
     ("tcp-backlog", "511", Kind::Immutable),
     ("save", "", Kind::Text),
     ("appendonly", "no", Kind::Bool),
-    ("appendfsync", "everysec", Kind::Enum(&["always", "everysec", "no"])),
+    (
+        "appendfsync",
+        "everysec",
+        Kind::Enum(&["always", "everysec", "no"]),
+    ),
     ("dir", "/tmp", Kind::Text),
     ("dbfilename", "dump.rdb", Kind::Text),
     ("requirepass", "", Kind::Text),
@@ -97,8 +126,16 @@ const PARAMS: &[(&str, &str, Kind)] = &[
     ("latency-monitor-threshold", "0", Kind::Int(0, i64::MAX)),
     ("busy-reply-threshold", "5000", Kind::Int(0, i64::MAX)),
     ("lua-time-limit", "5000", Kind::Int(0, i64::MAX)),
-    ("list-max-listpack-size", "-2", Kind::Int(i32::MIN as i64, i32::MAX as i64)),
-    ("list-max-ziplist-size", "-2", Kind::Int(i32::MIN as i64, i32::MAX as i64)),
+    (
+        "list-max-listpack-size",
+        "-2",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+    ),
+    (
+        "list-max-ziplist-size",
+        "-2",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+    ),
     ("list-compress-depth", "0", Kind::Int(0, i32::MAX as i64)),
     ("set-max-intset-entries", "512", Kind::Int(0, i64::MAX)),
     ("hash-max-listpack-entries", "512", Kind::Int(0, i64::MAX)),
@@ -127,10 +164,18 @@ const ALIASES: &[(&str, &str)] = &[
 /// Parses a Redis memory size: digits with an optional b/k/kb/m/mb/g/gb suffix (any case).
 pub fn parse_memory(s: &str) -> Option<i64> {
     let lower = s.to_ascii_lowercase();
-    let (digits, mul) = [("gb", 1i64 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000), ("b", 1)]
-        .iter()
-        .find_map(|(suf, m)| lower.strip_suffix(suf).map(|d| (d.to_string(), *m)))
-        .unwrap_or((lower.clone(), 1));
+    let (digits, mul) = [
+        ("gb", 1i64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, m)| lower.strip_suffix(suf).map(|d| (d.to_string(), *m)))
+    .unwrap_or((lower.clone(), 1));
     let n: i64 = digits.parse().ok()?;
     if n < 0 {
         return None;
@@ -162,7 +207,9 @@ pub enum SetError {
 
 /// The index of a parameter by name (case-insensitive).
 fn index_of(name: &str) -> Option<usize> {
-    PARAMS.iter().position(|(n, _, _)| n.eq_ignore_ascii_case(name))
+    PARAMS
+        .iter()
+        .position(|(n, _, _)| n.eq_ignore_ascii_case(name))
 }
 
 impl Params {
@@ -209,7 +256,9 @@ impl Params {
         PARAMS
             .iter()
             .zip(values.iter())
-            .filter(|((n, _, _), _)| crate::command::keyspace::glob_match(pattern, n.as_bytes(), true))
+            .filter(|((n, _, _), _)| {
+                crate::command::keyspace::glob_match(pattern, n.as_bytes(), true)
+            })
             .map(|((n, _, _), v)| (*n, v.clone()))
             .collect()
     }
@@ -222,13 +271,19 @@ impl Params {
         let stored = match kind {
             Kind::Immutable => return Err(invalid("can't set immutable config")),
             Kind::Int(lo, hi) => {
-                let n: i64 = value.parse().map_err(|_| invalid("argument couldn't be parsed into an integer"))?;
+                let n: i64 = value
+                    .parse()
+                    .map_err(|_| invalid("argument couldn't be parsed into an integer"))?;
                 if n < lo || n > hi {
-                    return Err(invalid(&format!("argument must be between {lo} and {hi} inclusive")));
+                    return Err(invalid(&format!(
+                        "argument must be between {lo} and {hi} inclusive"
+                    )));
                 }
                 n.to_string()
             }
-            Kind::Memory => parse_memory(value).ok_or_else(|| invalid("argument must be a memory value"))?.to_string(),
+            Kind::Memory => parse_memory(value)
+                .ok_or_else(|| invalid("argument must be a memory value"))?
+                .to_string(),
             Kind::Bool => match value.to_ascii_lowercase().as_str() {
                 "yes" | "no" => value.to_ascii_lowercase(),
                 _ => return Err(invalid("argument must be 'yes' or 'no'")),
@@ -236,8 +291,12 @@ impl Params {
             Kind::Enum(words) => {
                 let v = value.to_ascii_lowercase();
                 if !words.contains(&v.as_str()) {
-                    return Err(invalid("argument(s) must be one of the following: ".to_string().as_str())
-                        .with_words(words));
+                    return Err(invalid(
+                        "argument(s) must be one of the following: "
+                            .to_string()
+                            .as_str(),
+                    )
+                    .with_words(words));
                 }
                 v
             }
@@ -253,7 +312,13 @@ impl Params {
             values[*i] = v.clone();
             let name = PARAMS[*i].0;
             for (a, b) in ALIASES {
-                let other = if *a == name { Some(*b) } else if *b == name { Some(*a) } else { None };
+                let other = if *a == name {
+                    Some(*b)
+                } else if *b == name {
+                    Some(*a)
+                } else {
+                    None
+                };
                 if let Some(j) = other.and_then(index_of) {
                     values[j] = v.clone();
                 }

@@ -15,7 +15,11 @@ const fn crc16_table() -> [u16; 256] {
         let mut crc = (i as u16) << 8;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
             bit += 1;
         }
         table[i] = crc;
@@ -28,7 +32,9 @@ static CRC16: [u16; 256] = crc16_table();
 
 /// CRC16-XMODEM of `data`. O(len).
 pub fn crc16(data: &[u8]) -> u16 {
-    data.iter().fold(0u16, |crc, &b| (crc << 8) ^ CRC16[((crc >> 8) as u8 ^ b) as usize])
+    data.iter().fold(0u16, |crc, &b| {
+        (crc << 8) ^ CRC16[((crc >> 8) as u8 ^ b) as usize]
+    })
 }
 
 /// The hash slot of `key`: CRC16 of the first non-empty `{...}` section if there is one, else of the key.
@@ -58,7 +64,10 @@ mod tests {
     fn redis_cluster_vectors() {
         assert_eq!(key_slot(b"somekey"), 11058);
         assert_eq!(key_slot(b"foo{hash_tag}"), 2515);
-        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"{user1000}.followers"));
+        assert_eq!(
+            key_slot(b"{user1000}.following"),
+            key_slot(b"{user1000}.followers")
+        );
         assert_eq!(key_slot(b"foo{}{bar}"), crc16(b"foo{}{bar}") & 16383);
         assert_eq!(crc16(b"123456789"), 0x31C3);
     }

@@ -3,7 +3,8 @@
 use clap::Parser;
 
 #[global_allocator]
-static GLOBAL: rustis::alloc::Counting<mimalloc::MiMalloc> = rustis::alloc::Counting(mimalloc::MiMalloc);
+static GLOBAL: rustis::alloc::Counting<mimalloc::MiMalloc> =
+    rustis::alloc::Counting(mimalloc::MiMalloc);
 
 /// mimalloc's `mi_option_purge_delay` (v3 option index): milliseconds before freed memory is returned
 /// to the OS.

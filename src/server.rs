@@ -93,7 +93,10 @@ impl Shared {
 
 /// Current Unix time in milliseconds.
 pub fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// A running server: its address and worker threads.
@@ -136,11 +139,17 @@ pub fn raise_fd_limit(maxclients: usize) {
     let want = (maxclients + 64) as libc::rlim_t;
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= want {
             return;
         }
-        let mut new = libc::rlimit { rlim_cur: want, rlim_max: lim.rlim_max.max(want) };
+        let mut new = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: lim.rlim_max.max(want),
+        };
         if libc::setrlimit(libc::RLIMIT_NOFILE, &new) != 0 {
             new.rlim_cur = lim.rlim_max.min(want);
             new.rlim_max = lim.rlim_max;
@@ -166,10 +175,12 @@ pub fn install_signal_handlers() {
 /// Binds every worker's listener on the same address (SO_REUSEPORT) and starts the workers.
 pub fn start(cli: &Cli) -> io::Result<Server> {
     let workers = cli.worker_count();
-    let ip: std::net::IpAddr = cli
-        .bind
-        .parse()
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("invalid --bind address '{}'", cli.bind)))?;
+    let ip: std::net::IpAddr = cli.bind.parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid --bind address '{}'", cli.bind),
+        )
+    })?;
     let first = listener(SocketAddr::new(ip, cli.port))?;
     let addr = first.local_addr()?;
     let mut listeners = vec![first];
@@ -191,13 +202,20 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         databases: cli.databases.max(1),
         addr,
         started: Instant::now(),
-        run_id: format!("{:016x}{:016x}{:08x}", rnd.wrapping_mul(0x9e37_79b9_7f4a_7c15), rnd.rotate_left(17), rnd as u32),
+        run_id: format!(
+            "{:016x}{:016x}{:08x}",
+            rnd.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            rnd.rotate_left(17),
+            rnd as u32
+        ),
         next_client_id: AtomicU64::new(1),
         shutdown: AtomicBool::new(false),
         clients: Mutex::new(BTreeMap::new()),
         stats: (0..workers)
             .map(|_| WorkerStats {
-                keys: (0..cli.databases.max(1)).map(|_| Default::default()).collect(),
+                keys: (0..cli.databases.max(1))
+                    .map(|_| Default::default())
+                    .collect(),
                 ..Default::default()
             })
             .collect(),
@@ -205,9 +223,21 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
     });
     let mut threads = Vec::with_capacity(workers);
     for (id, (poll, l)) in polls.into_iter().zip(listeners).enumerate() {
-        let worker = Worker::new(id, poll, mio::net::TcpListener::from_std(l), shared.clone(), mail.clone())?;
-        let t = std::thread::Builder::new().name(format!("rustis-w{id}")).spawn(move || worker.run())?;
+        let worker = Worker::new(
+            id,
+            poll,
+            mio::net::TcpListener::from_std(l),
+            shared.clone(),
+            mail.clone(),
+        )?;
+        let t = std::thread::Builder::new()
+            .name(format!("rustis-w{id}"))
+            .spawn(move || worker.run())?;
         threads.push(t);
     }
-    Ok(Server { addr, shared, threads })
+    Ok(Server {
+        addr,
+        shared,
+        threads,
+    })
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 /// Sends raw bytes; returns what came back within a short wait and whether the server closed.
 fn exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     s.write_all(bytes).unwrap();
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
@@ -18,7 +19,10 @@ fn exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {
         match s.read(&mut buf) {
             Ok(0) => return (out, true),
             Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
                 return (out, false)
             }
             Err(_) => return (out, true),
@@ -68,10 +72,16 @@ fn protocol_errors_match_redis_and_close() {
 fn oversized_inline_and_header_lines() {
     let redis = common::start_redis();
     let rustis = common::start_rustis(2);
-    for case in [vec![b'a'; 70 * 1024], [b"*1\r\n$".as_slice(), &vec![b'1'; 70 * 1024]].concat()] {
+    for case in [
+        vec![b'a'; 70 * 1024],
+        [b"*1\r\n$".as_slice(), &vec![b'1'; 70 * 1024]].concat(),
+    ] {
         let want = exchange(redis.port, &case);
         let got = exchange(rustis.port, &case);
-        assert_eq!(String::from_utf8_lossy(&got.0), String::from_utf8_lossy(&want.0));
+        assert_eq!(
+            String::from_utf8_lossy(&got.0),
+            String::from_utf8_lossy(&want.0)
+        );
         assert_eq!(got.1, want.1);
         alive(rustis.port);
     }
@@ -82,7 +92,8 @@ fn split_frames_byte_by_byte() {
     let rustis = common::start_rustis(2);
     let mut s = TcpStream::connect(("127.0.0.1", rustis.port)).unwrap();
     s.set_nodelay(true).unwrap();
-    let req = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$3\r\nkey\r\nPING\r\n";
+    let req =
+        b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$3\r\nkey\r\nPING\r\n";
     for b in req.iter() {
         s.write_all(&[*b]).unwrap();
         std::thread::sleep(Duration::from_micros(200));
@@ -125,7 +136,9 @@ fn garbage_and_abandoned_pipelines_leave_the_server_serving() {
 fn a_client_that_never_reads_does_not_block_others() {
     let rustis = common::start_rustis(2);
     let mut greedy = TcpStream::connect(("127.0.0.1", rustis.port)).unwrap();
-    greedy.set_write_timeout(Some(Duration::from_millis(500))).unwrap();
+    greedy
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let mut setup = common::Conn::new(rustis.port);
     setup.call(&["SET", "big", &"x".repeat(64 * 1024)]);
     let req = common::encode(&[b"GET", b"big"]);

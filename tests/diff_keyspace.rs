@@ -180,7 +180,12 @@ fn keys_scan_dbsize_flush_swapdb() {
             let mut keys = Vec::new();
             let mut cursor = "0".to_string();
             loop {
-                let mut args = vec!["SCAN".to_string(), cursor.clone(), "COUNT".into(), "7".into()];
+                let mut args = vec![
+                    "SCAN".to_string(),
+                    cursor.clone(),
+                    "COUNT".into(),
+                    "7".into(),
+                ];
                 if let Some(p) = pattern {
                     args.extend(["MATCH".into(), p.to_string()]);
                 }
@@ -191,7 +196,14 @@ fn keys_scan_dbsize_flush_swapdb() {
                 let r = String::from_utf8(conn.call(&a)).unwrap();
                 let parts: Vec<&str> = r.split("\r\n").collect();
                 cursor = parts[2].to_string();
-                keys.extend(parts[4..].iter().skip(1).step_by(2).filter(|s| !s.is_empty()).map(|s| s.to_string()));
+                keys.extend(
+                    parts[4..]
+                        .iter()
+                        .skip(1)
+                        .step_by(2)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| s.to_string()),
+                );
                 if cursor == "0" {
                     break;
                 }

@@ -69,8 +69,19 @@ fn info_and_command_shapes() {
     let d = Diff::new();
     let mut b = common::Conn::new(d.rustis.port);
     let info = String::from_utf8(b.call(&["INFO"])).unwrap();
-    for field in ["# Server", "redis_version:", "tcp_port:", "# Clients", "connected_clients:", "# Memory", "used_memory:",
-        "# Stats", "total_commands_processed:", "keyspace_hits:", "# Keyspace"] {
+    for field in [
+        "# Server",
+        "redis_version:",
+        "tcp_port:",
+        "# Clients",
+        "connected_clients:",
+        "# Memory",
+        "used_memory:",
+        "# Stats",
+        "total_commands_processed:",
+        "keyspace_hits:",
+        "# Keyspace",
+    ] {
         assert!(info.contains(field), "INFO lacks {field}");
     }
     b.call(&["SET", "a", "1"]);
@@ -89,10 +100,16 @@ fn info_and_command_shapes() {
     let id = String::from_utf8(b.call(&["CLIENT", "ID"])).unwrap();
     assert!(id.starts_with(':'));
     let hello = String::from_utf8(b.call(&["HELLO", "3"])).unwrap();
-    assert!(hello.starts_with("%7\r\n") && hello.contains("proto\r\n:3"), "{hello}");
+    assert!(
+        hello.starts_with("%7\r\n") && hello.contains("proto\r\n:3"),
+        "{hello}"
+    );
     let info3 = String::from_utf8(b.call(&["INFO", "server"])).unwrap();
     assert!(info3.starts_with('='), "RESP3 INFO is a verbatim string");
-    assert_eq!(b.call(&["CLIENT", "SETINFO", "LIB-NAME", "mylib"]), b"+OK\r\n");
+    assert_eq!(
+        b.call(&["CLIENT", "SETINFO", "LIB-NAME", "mylib"]),
+        b"+OK\r\n"
+    );
     let me = String::from_utf8(b.call(&["CLIENT", "INFO"])).unwrap();
     assert!(me.contains("lib-name=mylib"), "{me}");
 }

@@ -115,13 +115,24 @@ fn random_members() {
         ",
     );
     let mut b = common::Conn::new(d.rustis.port);
-    b.call(&["SADD", "r", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "x"]);
+    b.call(&[
+        "SADD", "r", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "x",
+    ]);
     let distinct = String::from_utf8(b.call(&["SRANDMEMBER", "r", "5"])).unwrap();
     assert!(distinct.starts_with("*5\r\n"));
-    let mut seen: Vec<&str> = distinct.split("\r\n").skip(2).step_by(2).filter(|s| !s.is_empty()).collect();
+    let mut seen: Vec<&str> = distinct
+        .split("\r\n")
+        .skip(2)
+        .step_by(2)
+        .filter(|s| !s.is_empty())
+        .collect();
     seen.sort();
     seen.dedup();
-    assert_eq!(seen.len(), 5, "SRANDMEMBER with a positive count returns distinct members");
+    assert_eq!(
+        seen.len(),
+        5,
+        "SRANDMEMBER with a positive count returns distinct members"
+    );
     let rep = String::from_utf8(b.call(&["SRANDMEMBER", "r", "-20"])).unwrap();
     assert!(rep.starts_with("*20\r\n"));
     let popped = String::from_utf8(b.call(&["SPOP", "r", "4"])).unwrap();

@@ -6,7 +6,10 @@ mod common;
 use redis::Commands;
 
 fn client(port: u16) -> redis::Connection {
-    redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap()
+    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap()
 }
 
 fn owner_of(key: &str, workers: usize) -> usize {
@@ -24,7 +27,10 @@ fn keys_spread_over_every_worker() {
             per_worker[owner_of(k, workers)] += 1;
             let _: () = con.set(k, format!("value-{k}")).unwrap();
         }
-        assert!(per_worker.iter().all(|&n| n > 100), "keys land on every worker: {per_worker:?}");
+        assert!(
+            per_worker.iter().all(|&n| n > 100),
+            "keys land on every worker: {per_worker:?}"
+        );
         for k in &keys {
             let v: String = con.get(k).unwrap();
             assert_eq!(v, format!("value-{k}"));
@@ -32,7 +38,10 @@ fn keys_spread_over_every_worker() {
         let n: usize = redis::cmd("DBSIZE").query(&mut con).unwrap();
         assert_eq!(n, 1000);
         let all: Vec<Option<String>> = con.mget(&keys[..50]).unwrap();
-        assert!(all.iter().enumerate().all(|(i, v)| v.as_deref() == Some(format!("value-key:{i}").as_str())));
+        assert!(all
+            .iter()
+            .enumerate()
+            .all(|(i, v)| v.as_deref() == Some(format!("value-key:{i}").as_str())));
         let deleted: usize = con.del(&keys[..100]).unwrap();
         assert_eq!(deleted, 100);
         let exists: usize = con.exists(&keys[..200]).unwrap();
@@ -56,14 +65,21 @@ fn deep_pipeline_keeps_order_across_workers() {
     assert_eq!(replies.len(), 10_000);
     for (i, pair) in replies.chunks(2).enumerate() {
         assert_eq!(pair[0], redis::Value::Okay);
-        assert_eq!(pair[1], redis::Value::Int(i as i64 + 1), "reply {i} out of order");
+        assert_eq!(
+            pair[1],
+            redis::Value::Int(i as i64 + 1),
+            "reply {i} out of order"
+        );
     }
     let mut pipe = redis::pipe();
     for i in 0..10_000 {
         pipe.cmd("GET").arg(format!("p{}", i % 5000));
     }
     let values: Vec<i64> = pipe.query(&mut con).unwrap();
-    assert!(values.iter().enumerate().all(|(i, v)| *v == (i % 5000) as i64 + 1));
+    assert!(values
+        .iter()
+        .enumerate()
+        .all(|(i, v)| *v == (i % 5000) as i64 + 1));
 }
 
 #[test]
@@ -98,7 +114,15 @@ fn many_connections_count_exactly() {
 fn databases_and_multi_key_commands() {
     let server = common::start_rustis(2);
     let mut con = client(server.port);
-    let _: () = redis::cmd("MSET").arg("a").arg(1).arg("b").arg(2).arg("c").arg(3).query(&mut con).unwrap();
+    let _: () = redis::cmd("MSET")
+        .arg("a")
+        .arg(1)
+        .arg("b")
+        .arg(2)
+        .arg("c")
+        .arg(3)
+        .query(&mut con)
+        .unwrap();
     let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
     let none: Option<i64> = con.get("a").unwrap();
     assert_eq!(none, None);
@@ -106,12 +130,21 @@ fn databases_and_multi_key_commands() {
     let _: () = redis::cmd("SELECT").arg(0).query(&mut con).unwrap();
     let a: i64 = con.get("a").unwrap();
     assert_eq!(a, 1);
-    let _: () = redis::cmd("RENAME").arg("a").arg("renamed").query(&mut con).unwrap();
+    let _: () = redis::cmd("RENAME")
+        .arg("a")
+        .arg("renamed")
+        .query(&mut con)
+        .unwrap();
     let r: i64 = con.get("renamed").unwrap();
     assert_eq!(r, 1);
     let _: usize = con.sadd("s1", &["x", "y", "z"]).unwrap();
     let _: usize = con.sadd("s2", &["y", "z", "w"]).unwrap();
-    let n: usize = redis::cmd("SINTERSTORE").arg("dst").arg("s1").arg("s2").query(&mut con).unwrap();
+    let n: usize = redis::cmd("SINTERSTORE")
+        .arg("dst")
+        .arg("s1")
+        .arg("s2")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(n, 2);
     let mut members: Vec<String> = con.smembers("dst").unwrap();
     members.sort();

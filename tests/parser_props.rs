@@ -7,8 +7,14 @@ use rustis::resp::{parse_command, Parsed, Source};
 /// Parses every complete command of `buf`; returns them and the bytes consumed.
 fn parse_prefix(buf: &[u8]) -> (Vec<Vec<Vec<u8>>>, usize) {
     let (mut args, mut scratch, mut pos, mut out) = (Vec::new(), Vec::new(), 0, Vec::new());
-    while let Ok(Parsed::Command { consumed, source }) = parse_command(&buf[pos..], &mut args, &mut scratch, 512 << 20) {
-        let base = if source == Source::Input { &buf[pos..] } else { &scratch[..] };
+    while let Ok(Parsed::Command { consumed, source }) =
+        parse_command(&buf[pos..], &mut args, &mut scratch, 512 << 20)
+    {
+        let base = if source == Source::Input {
+            &buf[pos..]
+        } else {
+            &scratch[..]
+        };
         if !args.is_empty() {
             out.push(args.iter().map(|r| base[r.clone()].to_vec()).collect());
         }

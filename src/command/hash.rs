@@ -35,7 +35,12 @@ pub fn commands() -> Vec<Command> {
 }
 
 /// The hash at `key`: Ok(None) if absent, Err(()) for another type. Borrows only the keyspace.
-fn read<'k>(ks: &'k mut Keyspace, db: usize, now: u64, key: &[u8]) -> Result<Option<&'k mut HashValue>, ()> {
+fn read<'k>(
+    ks: &'k mut Keyspace,
+    db: usize,
+    now: u64,
+    key: &[u8],
+) -> Result<Option<&'k mut HashValue>, ()> {
     match ks.dbs[db].get(key, now).map(|e| &mut e.value) {
         None => Ok(None),
         Some(Value::Hash(h)) => Ok(Some(h)),
@@ -84,7 +89,12 @@ fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Result<&'k mut HashValue, ()> {
         None | Some(Value::Hash(_)) => {}
         Some(_) => return Err(()),
     }
-    let e = d.get_or_create(key, now, || Value::Hash(Box::new(HashValue { fields: IndexMap::default(), listpack: true })));
+    let e = d.get_or_create(key, now, || {
+        Value::Hash(Box::new(HashValue {
+            fields: IndexMap::default(),
+            listpack: true,
+        }))
+    });
     match &mut e.value {
         Value::Hash(h) => Ok(h),
         _ => Err(()),
@@ -93,7 +103,9 @@ fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Result<&'k mut HashValue, ()> {
 
 fn set_pairs(ctx: &mut Ctx, a: &Args, name: &str) -> Option<i64> {
     if a.len() % 2 == 1 {
-        ctx.reply.error(&format!("ERR wrong number of arguments for '{name}' command"));
+        ctx.reply.error(&format!(
+            "ERR wrong number of arguments for '{name}' command"
+        ));
         return None;
     }
     let l = ctx.ks.limits;
@@ -103,7 +115,12 @@ fn set_pairs(ctx: &mut Ctx, a: &Args, name: &str) -> Option<i64> {
     };
     let mut added = 0;
     for i in (2..a.len()).step_by(2) {
-        if h.put(a.get(i), a.get(i + 1), l.hash_max_listpack_entries, l.hash_max_listpack_value) {
+        if h.put(
+            a.get(i),
+            a.get(i + 1),
+            l.hash_max_listpack_entries,
+            l.hash_max_listpack_value,
+        ) {
             added += 1;
         }
     }
@@ -205,7 +222,9 @@ fn hlen(ctx: &mut Ctx, a: &Args) {
 fn hexists(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(h) => ctx.reply.int(h.is_some_and(|h| h.fields.contains_key(a.get(2))) as i64),
+        Ok(h) => ctx
+            .reply
+            .int(h.is_some_and(|h| h.fields.contains_key(a.get(2))) as i64),
     }
 }
 
@@ -239,10 +258,14 @@ fn hvals(ctx: &mut Ctx, a: &Args) {
 
 /// HINCRBY key field increment. O(1).
 fn hincrby(ctx: &mut Ctx, a: &Args) {
-    let Some(by) = a.int(3) else { return ctx.reply.error(err::NOT_INT) };
+    let Some(by) = a.int(3) else {
+        return ctx.reply.error(err::NOT_INT);
+    };
     let l = ctx.ks.limits;
     let f = a.get(2);
-    let Ok(h) = write(ctx, a.get(1)) else { return ctx.reply.error(err::WRONGTYPE) };
+    let Ok(h) = write(ctx, a.get(1)) else {
+        return ctx.reply.error(err::WRONGTYPE);
+    };
     let cur = match h.fields.get(f) {
         None => 0,
         Some(v) => match parse_i64(v) {
@@ -257,7 +280,12 @@ fn hincrby(ctx: &mut Ctx, a: &Args) {
         ctx.db().remove_if_empty(a.get(1));
         return ctx.reply.error(err::OVERFLOW);
     };
-    h.put(f, itoa::Buffer::new().format(next).as_bytes(), l.hash_max_listpack_entries, l.hash_max_listpack_value);
+    h.put(
+        f,
+        itoa::Buffer::new().format(next).as_bytes(),
+        l.hash_max_listpack_entries,
+        l.hash_max_listpack_value,
+    );
     ctx.reply.int(next);
 }
 
@@ -273,11 +301,24 @@ fn hincrbyfloat(ctx: &mut Ctx, a: &Args) {
         Ok(t) => t,
         Err(IncrError::BadCurrent) => return ctx.reply.error("ERR hash value is not a float"),
         Err(IncrError::BadIncrement) => return ctx.reply.error(err::NOT_FLOAT),
-        Err(IncrError::InfiniteIncrement) => return ctx.reply.error("ERR value is NaN or Infinity"),
-        Err(IncrError::NotFinite) => return ctx.reply.error("ERR increment would produce NaN or Infinity"),
+        Err(IncrError::InfiniteIncrement) => {
+            return ctx.reply.error("ERR value is NaN or Infinity")
+        }
+        Err(IncrError::NotFinite) => {
+            return ctx
+                .reply
+                .error("ERR increment would produce NaN or Infinity")
+        }
     };
-    let Ok(h) = write(ctx, key) else { return ctx.reply.error(err::WRONGTYPE) };
-    h.put(f, &text, l.hash_max_listpack_entries, l.hash_max_listpack_value);
+    let Ok(h) = write(ctx, key) else {
+        return ctx.reply.error(err::WRONGTYPE);
+    };
+    h.put(
+        f,
+        &text,
+        l.hash_max_listpack_entries,
+        l.hash_max_listpack_value,
+    );
     ctx.reply.bulk(&text);
 }
 
@@ -285,7 +326,11 @@ fn hincrbyfloat(ctx: &mut Ctx, a: &Args) {
 fn hstrlen(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(h) => ctx.reply.int(h.and_then(|h| h.fields.get(a.get(2))).map(|v| v.len()).unwrap_or(0) as i64),
+        Ok(h) => ctx.reply.int(
+            h.and_then(|h| h.fields.get(a.get(2)))
+                .map(|v| v.len())
+                .unwrap_or(0) as i64,
+        ),
     }
 }
 
@@ -306,7 +351,9 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) {
     let (count, with_values) = match a.len() {
         2 => (None, false),
         3 | 4 => {
-            let Some(c) = a.int(2) else { return ctx.reply.error(err::NOT_INT) };
+            let Some(c) = a.int(2) else {
+                return ctx.reply.error(err::NOT_INT);
+            };
             if a.len() == 4 && !a.is(3, "withvalues") {
                 return ctx.reply.error(err::SYNTAX);
             }
@@ -317,22 +364,28 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) {
     let mut rng = ctx.ks.random();
     let h = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return if count.is_some() { ctx.reply.array(0) } else { ctx.reply.null() },
+        Ok(None) => {
+            return if count.is_some() {
+                ctx.reply.array(0)
+            } else {
+                ctx.reply.null()
+            }
+        }
         Ok(Some(h)) => h,
     };
     let len = h.fields.len();
     let mut next = || {
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((rng >> 33) as usize) % len.max(1)
     };
     let elems = |n: usize, r: bool| if with_values && !r { n * 2 } else { n };
     match count {
-        None => {
-            match h.fields.get_index(next()) {
-                Some((f, _)) => ctx.reply.bulk(f),
-                None => ctx.reply.null(),
-            }
-        }
+        None => match h.fields.get_index(next()) {
+            Some((f, _)) => ctx.reply.bulk(f),
+            None => ctx.reply.null(),
+        },
         Some(c) if c < 0 => {
             let n = c.unsigned_abs() as usize;
             let resp3 = ctx.reply.resp3();
@@ -370,7 +423,10 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) {
 /// HSCAN key cursor [MATCH pattern] [COUNT count]. A listpack-encoded hash is returned whole with
 /// cursor 0 (as Redis does); a larger one is walked from its last index down.
 fn hscan(ctx: &mut Ctx, a: &Args) {
-    let Some(cursor) = std::str::from_utf8(a.get(2)).ok().and_then(|s| s.parse::<u64>().ok()) else {
+    let Some(cursor) = std::str::from_utf8(a.get(2))
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
         return ctx.reply.error("ERR invalid cursor");
     };
     let (mut pattern, mut count) = (None, 10usize);
@@ -408,7 +464,11 @@ fn hscan(ctx: &mut Ctx, a: &Args) {
         0
     } else {
         let len = h.fields.len();
-        let mut pos = if cursor == 0 { len } else { (cursor as usize).min(len) };
+        let mut pos = if cursor == 0 {
+            len
+        } else {
+            (cursor as usize).min(len)
+        };
         let mut visited = 0;
         while pos > 0 && visited < count {
             pos -= 1;

@@ -43,7 +43,10 @@ pub fn commands() -> Vec<Command> {
 fn del(ctx: &mut Ctx, a: &Args) {
     let now = ctx.now;
     let db = ctx.db();
-    let n = a.iter_from(1).filter(|k| db.remove(k, now).is_some()).count();
+    let n = a
+        .iter_from(1)
+        .filter(|k| db.remove(k, now).is_some())
+        .count();
     ctx.reply.int(n as i64);
 }
 
@@ -58,7 +61,11 @@ fn exists(ctx: &mut Ctx, a: &Args) {
 /// TYPE key. O(1).
 fn type_(ctx: &mut Ctx, a: &Args) {
     let now = ctx.now;
-    let t = ctx.db().get(a.get(1), now).map(|e| e.value.type_name()).unwrap_or("none");
+    let t = ctx
+        .db()
+        .get(a.get(1), now)
+        .map(|e| e.value.type_name())
+        .unwrap_or("none");
     ctx.reply.simple(t);
 }
 
@@ -78,7 +85,11 @@ fn rename_generic(ctx: &mut Ctx, a: &Args, nx: bool) {
     }
     if let Some(e) = db.remove(src, now) {
         db.remove(dst, now);
-        db.put(Entry { key: dst.into(), value: e.value, expire_at: e.expire_at });
+        db.put(Entry {
+            key: dst.into(),
+            value: e.value,
+            expire_at: e.expire_at,
+        });
     }
     if nx {
         ctx.reply.int(1)
@@ -118,7 +129,9 @@ fn copy(ctx: &mut Ctx, a: &Args) {
         if a.is(i, "replace") {
             replace = true;
         } else if a.is(i, "db") && i + 1 < a.len() {
-            let Some(n) = int_arg(&mut ctx.reply, a, i + 1) else { return };
+            let Some(n) = int_arg(&mut ctx.reply, a, i + 1) else {
+                return;
+            };
             if n < 0 || n as usize >= ctx.ks.dbs.len() {
                 return ctx.reply.error(err::DB_INDEX);
             }
@@ -131,10 +144,14 @@ fn copy(ctx: &mut Ctx, a: &Args) {
     }
     let (src, dst) = (a.get(1), a.get(2));
     if src == dst && target == ctx.db {
-        return ctx.reply.error("ERR source and destination objects are the same");
+        return ctx
+            .reply
+            .error("ERR source and destination objects are the same");
     }
     let now = ctx.now;
-    let Some(e) = ctx.db().peek(src, now).cloned() else { return ctx.reply.int(0) };
+    let Some(e) = ctx.db().peek(src, now).cloned() else {
+        return ctx.reply.int(0);
+    };
     let tdb = &mut ctx.ks.dbs[target];
     if tdb.get(dst, now).is_some() {
         if !replace {
@@ -142,19 +159,27 @@ fn copy(ctx: &mut Ctx, a: &Args) {
         }
         tdb.remove(dst, now);
     }
-    tdb.put(Entry { key: dst.into(), value: e.value, expire_at: e.expire_at });
+    tdb.put(Entry {
+        key: dst.into(),
+        value: e.value,
+        expire_at: e.expire_at,
+    });
     ctx.reply.int(1);
 }
 
 /// MOVE key db. O(1).
 fn move_(ctx: &mut Ctx, a: &Args) {
-    let Some(n) = a.int(2) else { return ctx.reply.error(err::NOT_INT) };
+    let Some(n) = a.int(2) else {
+        return ctx.reply.error(err::NOT_INT);
+    };
     if n < 0 || n as usize >= ctx.ks.dbs.len() {
         return ctx.reply.error(err::DB_INDEX);
     }
     let target = n as usize;
     if target == ctx.db {
-        return ctx.reply.error("ERR source and destination objects are the same");
+        return ctx
+            .reply
+            .error("ERR source and destination objects are the same");
     }
     let now = ctx.now;
     let key = a.get(1);
@@ -194,7 +219,9 @@ fn keys(ctx: &mut Ctx, a: &Args) {
     let found: Vec<&[u8]> = db
         .table
         .iter()
-        .filter(|e| (e.expire_at == 0 || e.expire_at > now) && (all || glob_match(pat, &e.key, false)))
+        .filter(|e| {
+            (e.expire_at == 0 || e.expire_at > now) && (all || glob_match(pat, &e.key, false))
+        })
         .map(|e| &*e.key)
         .collect();
     ctx.reply.array(found.len());
@@ -206,7 +233,10 @@ fn keys(ctx: &mut Ctx, a: &Args) {
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] on the shard the cursor names.
 /// The global cursor is `local * workers + worker`. O(COUNT) per call.
 fn scan(ctx: &mut Ctx, a: &Args) {
-    let Some(cursor) = std::str::from_utf8(a.get(1)).ok().and_then(|s| s.parse::<u64>().ok()) else {
+    let Some(cursor) = std::str::from_utf8(a.get(1))
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
         return ctx.reply.error("ERR invalid cursor");
     };
     let (mut pattern, mut count, mut typ) = (None, 10i64, None);
@@ -218,7 +248,9 @@ fn scan(ctx: &mut Ctx, a: &Args) {
         if a.is(i, "match") {
             pattern = Some(a.get(i + 1));
         } else if a.is(i, "count") {
-            let Some(c) = int_arg(&mut ctx.reply, a, i + 1) else { return };
+            let Some(c) = int_arg(&mut ctx.reply, a, i + 1) else {
+                return;
+            };
             if c < 1 {
                 return ctx.reply.error(err::SYNTAX);
             }
@@ -244,7 +276,10 @@ fn scan(ctx: &mut Ctx, a: &Args) {
             if pattern.is_some_and(|p| !glob_match(p, &e.key, false)) {
                 return;
             }
-            if typ.as_deref().is_some_and(|t| t != e.value.type_name().as_bytes()) {
+            if typ
+                .as_deref()
+                .is_some_and(|t| t != e.value.type_name().as_bytes())
+            {
                 return;
             }
             found.push(e.key.clone());
@@ -271,7 +306,9 @@ fn scan(ctx: &mut Ctx, a: &Args) {
 
 /// EXPIRE-family core: `at_ms` is the new deadline; `cmd` names the command in errors. O(1).
 fn expire_generic(ctx: &mut Ctx, a: &Args, unit: i64, absolute: bool, name: &str) {
-    let Some(v) = int_arg(&mut ctx.reply, a, 2) else { return };
+    let Some(v) = int_arg(&mut ctx.reply, a, 2) else {
+        return;
+    };
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in a.iter_from(3) {
         match opt.to_ascii_lowercase().as_slice() {
@@ -279,24 +316,43 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, unit: i64, absolute: bool, name: &str
             b"xx" => xx = true,
             b"gt" => gt = true,
             b"lt" => lt = true,
-            _ => return ctx.reply.error(&format!("ERR Unsupported option {}", String::from_utf8_lossy(opt))),
+            _ => {
+                return ctx.reply.error(&format!(
+                    "ERR Unsupported option {}",
+                    String::from_utf8_lossy(opt)
+                ))
+            }
         }
     }
     if nx && (xx || gt || lt) {
-        return ctx.reply.error("ERR NX and XX, GT or LT options at the same time are not compatible");
+        return ctx
+            .reply
+            .error("ERR NX and XX, GT or LT options at the same time are not compatible");
     }
     if gt && lt {
-        return ctx.reply.error("ERR GT and LT options at the same time are not compatible");
+        return ctx
+            .reply
+            .error("ERR GT and LT options at the same time are not compatible");
     }
     let now = ctx.now as i64;
-    let at = v.checked_mul(unit).and_then(|ms| if absolute { Some(ms) } else { ms.checked_add(now) });
+    let at = v.checked_mul(unit).and_then(|ms| {
+        if absolute {
+            Some(ms)
+        } else {
+            ms.checked_add(now)
+        }
+    });
     let Some(at) = at else {
-        return ctx.reply.error(&format!("ERR invalid expire time in '{name}' command"));
+        return ctx
+            .reply
+            .error(&format!("ERR invalid expire time in '{name}' command"));
     };
     let key = a.get(1);
     let nowu = ctx.now;
     let db = ctx.db();
-    let Some(e) = db.get(key, nowu) else { return ctx.reply.int(0) };
+    let Some(e) = db.get(key, nowu) else {
+        return ctx.reply.int(0);
+    };
     let current = e.expire_at;
     let ok = if nx {
         current == 0
@@ -436,15 +492,24 @@ fn object(ctx: &mut Ctx, a: &Args) {
         }
         return;
     }
-    if !matches!(sub.as_slice(), b"encoding" | b"refcount" | b"idletime" | b"freq") {
-        return ctx.reply.error(&super::unknown_subcommand_error(a, "object"));
+    if !matches!(
+        sub.as_slice(),
+        b"encoding" | b"refcount" | b"idletime" | b"freq"
+    ) {
+        return ctx
+            .reply
+            .error(&super::unknown_subcommand_error(a, "object"));
     }
     if a.len() != 3 {
         let name = String::from_utf8_lossy(&sub).into_owned();
-        return ctx.reply.error(&format!("ERR wrong number of arguments for 'object|{name}' command"));
+        return ctx.reply.error(&format!(
+            "ERR wrong number of arguments for 'object|{name}' command"
+        ));
     }
     let now = ctx.now;
-    let Some(e) = ctx.db().get(a.get(2), now) else { return ctx.reply.null() };
+    let Some(e) = ctx.db().get(a.get(2), now) else {
+        return ctx.reply.null();
+    };
     match sub.as_slice() {
         b"encoding" => {
             let enc = e.value.encoding();
@@ -491,8 +556,12 @@ fn flushall(ctx: &mut Ctx, a: &Args) {
 
 /// SWAPDB index1 index2 on one shard. O(1).
 fn swapdb(ctx: &mut Ctx, a: &Args) {
-    let Some(x) = parse_i64(a.get(1)) else { return ctx.reply.error("ERR invalid first DB index") };
-    let Some(y) = parse_i64(a.get(2)) else { return ctx.reply.error("ERR invalid second DB index") };
+    let Some(x) = parse_i64(a.get(1)) else {
+        return ctx.reply.error("ERR invalid first DB index");
+    };
+    let Some(y) = parse_i64(a.get(2)) else {
+        return ctx.reply.error("ERR invalid second DB index");
+    };
     let n = ctx.ks.dbs.len() as i64;
     if x < 0 || x >= n || y < 0 || y >= n {
         return ctx.reply.error(err::DB_INDEX);
@@ -503,7 +572,13 @@ fn swapdb(ctx: &mut Ctx, a: &Args) {
 
 /// Redis's glob matching (`stringmatchlen`): `*`, `?`, `[...]` with ranges and `^`, `\` escapes.
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
-    let eq = |a: u8, b: u8| if nocase { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     let (mut p, mut i) = (0usize, 0usize);
     // Backtracking point for the last '*': (pattern index after '*', string index).
     let mut star: Option<(usize, usize)> = None;
@@ -577,26 +652,26 @@ pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
                         continue;
                     }
                 }
-                b'\\' if p + 1 < pattern.len() && i < s.len() => {
-                    if eq(pattern[p + 1], s[i]) {
-                        p += 2;
-                        i += 1;
-                        continue;
-                    }
+                b'\\' if p + 1 < pattern.len() && i < s.len() && eq(pattern[p + 1], s[i]) => {
+                    p += 2;
+                    i += 1;
+                    continue;
                 }
-                c if i < s.len() && c != b'*' && c != b'?' && c != b'[' && c != b'\\' => {
-                    if eq(c, s[i]) {
-                        p += 1;
-                        i += 1;
-                        continue;
-                    }
+                c if i < s.len()
+                    && c != b'*'
+                    && c != b'?'
+                    && c != b'['
+                    && c != b'\\'
+                    && eq(c, s[i]) =>
+                {
+                    p += 1;
+                    i += 1;
+                    continue;
                 }
-                b'\\' if p + 1 == pattern.len() && i < s.len() => {
-                    if eq(b'\\', s[i]) {
-                        p += 1;
-                        i += 1;
-                        continue;
-                    }
+                b'\\' if p + 1 == pattern.len() && i < s.len() && eq(b'\\', s[i]) => {
+                    p += 1;
+                    i += 1;
+                    continue;
                 }
                 _ => {}
             }

@@ -34,7 +34,12 @@ pub fn commands() -> Vec<Command> {
 
 /// The list at `key`: Ok(None) if absent, Err(()) if the key holds another type. Borrows only the
 /// keyspace, so the caller can still reply while holding the list.
-fn read<'k>(ks: &'k mut Keyspace, db: usize, now: u64, key: &[u8]) -> Result<Option<&'k mut ListValue>, ()> {
+fn read<'k>(
+    ks: &'k mut Keyspace,
+    db: usize,
+    now: u64,
+    key: &[u8],
+) -> Result<Option<&'k mut ListValue>, ()> {
     match ks.dbs[db].get(key, now).map(|e| &mut e.value) {
         None => Ok(None),
         Some(Value::List(l)) => Ok(Some(l)),
@@ -57,7 +62,9 @@ fn push(ctx: &mut Ctx, a: &Args, left: bool, create: bool) {
         return ctx.reply.int(0);
     }
     let e = db.get_or_create(key, now, || Value::List(Box::default()));
-    let Value::List(l) = &mut e.value else { return ctx.reply.error(err::WRONGTYPE) };
+    let Value::List(l) = &mut e.value else {
+        return ctx.reply.error(err::WRONGTYPE);
+    };
     for v in a.iter_from(2) {
         if left {
             l.items.push_front(v.into());
@@ -96,7 +103,11 @@ fn pop_n(ctx: &mut Ctx, key: &[u8], left: bool, count: usize) -> Vec<Elem> {
     let mut out = Vec::new();
     if let Some(Value::List(l)) = db.get(key, now).map(|e| &mut e.value) {
         for _ in 0..count {
-            match if left { l.items.pop_front() } else { l.items.pop_back() } {
+            match if left {
+                l.items.pop_front()
+            } else {
+                l.items.pop_back()
+            } {
                 Some(v) => out.push(v),
                 None => break,
             }
@@ -110,7 +121,9 @@ fn pop_n(ctx: &mut Ctx, key: &[u8], left: bool, count: usize) -> Vec<Elem> {
 fn pop(ctx: &mut Ctx, a: &Args, left: bool) {
     if a.len() > 3 {
         let name = if left { "lpop" } else { "rpop" };
-        return ctx.reply.error(&format!("ERR wrong number of arguments for '{name}' command"));
+        return ctx.reply.error(&format!(
+            "ERR wrong number of arguments for '{name}' command"
+        ));
     }
     let count = if a.len() == 3 {
         match a.int(2) {
@@ -123,7 +136,13 @@ fn pop(ctx: &mut Ctx, a: &Args, left: bool) {
     let key = a.get(1);
     match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return if count.is_some() { ctx.reply.null_array() } else { ctx.reply.null() },
+        Ok(None) => {
+            return if count.is_some() {
+                ctx.reply.null_array()
+            } else {
+                ctx.reply.null()
+            }
+        }
         Ok(Some(_)) => {}
     }
     match count {
@@ -173,7 +192,9 @@ fn clamp_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
 
 /// LRANGE key start stop. O(S+N).
 fn lrange(ctx: &mut Ctx, a: &Args) {
-    let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else { return ctx.reply.error(err::NOT_INT) };
+    let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else {
+        return ctx.reply.error(err::NOT_INT);
+    };
     let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
         Ok(None) => return ctx.reply.array(0),
@@ -209,7 +230,9 @@ fn index_of(i: i64, len: usize) -> Option<usize> {
 
 /// LINDEX key index. O(1).
 fn lindex(ctx: &mut Ctx, a: &Args) {
-    let Some(i) = int_arg(&mut ctx.reply, a, 2) else { return };
+    let Some(i) = int_arg(&mut ctx.reply, a, 2) else {
+        return;
+    };
     let v = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
         Ok(None) => None,
@@ -223,7 +246,9 @@ fn lindex(ctx: &mut Ctx, a: &Args) {
 
 /// LSET key index element. O(1).
 fn lset(ctx: &mut Ctx, a: &Args) {
-    let Some(i) = int_arg(&mut ctx.reply, a, 2) else { return };
+    let Some(i) = int_arg(&mut ctx.reply, a, 2) else {
+        return;
+    };
     let val = a.get(3);
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
@@ -240,13 +265,19 @@ fn lset(ctx: &mut Ctx, a: &Args) {
 
 /// LREM key count element. O(N).
 fn lrem(ctx: &mut Ctx, a: &Args) {
-    let Some(count) = int_arg(&mut ctx.reply, a, 2) else { return };
+    let Some(count) = int_arg(&mut ctx.reply, a, 2) else {
+        return;
+    };
     let (key, val) = (a.get(1), a.get(3));
     let removed = match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
         Ok(None) => 0,
         Ok(Some(l)) => {
-            let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+            let limit = if count == 0 {
+                usize::MAX
+            } else {
+                count.unsigned_abs() as usize
+            };
             let mut removed = 0;
             let mut kept: VecDeque<Elem> = VecDeque::with_capacity(l.items.len());
             if count >= 0 {
@@ -276,7 +307,9 @@ fn lrem(ctx: &mut Ctx, a: &Args) {
 
 /// LTRIM key start stop. O(N) in the removed elements.
 fn ltrim(ctx: &mut Ctx, a: &Args) {
-    let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else { return ctx.reply.error(err::NOT_INT) };
+    let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else {
+        return ctx.reply.error(err::NOT_INT);
+    };
     let key = a.get(1);
     match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
@@ -325,7 +358,9 @@ fn lpos(ctx: &mut Ctx, a: &Args) {
         if i + 1 >= a.len() {
             return ctx.reply.error(err::SYNTAX);
         }
-        let Some(v) = int_arg(&mut ctx.reply, a, i + 1) else { return };
+        let Some(v) = int_arg(&mut ctx.reply, a, i + 1) else {
+            return;
+        };
         if a.is(i, "rank") {
             if v == 0 {
                 return ctx.reply.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
@@ -352,7 +387,13 @@ fn lpos(ctx: &mut Ctx, a: &Args) {
     let val = a.get(2);
     let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return if count.is_some() { ctx.reply.array(0) } else { ctx.reply.null() },
+        Ok(None) => {
+            return if count.is_some() {
+                ctx.reply.array(0)
+            } else {
+                ctx.reply.null()
+            }
+        }
         Ok(Some(l)) => l,
     };
     let len = l.items.len();
@@ -361,7 +402,11 @@ fn lpos(ctx: &mut Ctx, a: &Args) {
         Some(c) => c as usize,
         None => 1,
     };
-    let limit = if maxlen == 0 { len } else { (maxlen as usize).min(len) };
+    let limit = if maxlen == 0 {
+        len
+    } else {
+        (maxlen as usize).min(len)
+    };
     let mut skip = rank.unsigned_abs() - 1;
     let mut found = Vec::new();
     for step in 0..limit {
@@ -415,8 +460,12 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: boo
         Some(_) => return ctx.reply.error(err::WRONGTYPE),
     }
     let v = pop_n(ctx, src, from_left, 1);
-    let Some(v) = v.into_iter().next() else { return ctx.reply.null() };
-    let e = ctx.db().get_or_create(dst, now, || Value::List(Box::default()));
+    let Some(v) = v.into_iter().next() else {
+        return ctx.reply.null();
+    };
+    let e = ctx
+        .db()
+        .get_or_create(dst, now, || Value::List(Box::default()));
     if let Value::List(l) = &mut e.value {
         if to_left {
             l.items.push_front(v.clone());
@@ -429,7 +478,9 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: boo
 
 /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT. O(1).
 fn lmove(ctx: &mut Ctx, a: &Args) {
-    let (Some(from), Some(to)) = (side(a, 3), side(a, 4)) else { return ctx.reply.error(err::SYNTAX) };
+    let (Some(from), Some(to)) = (side(a, 3), side(a, 4)) else {
+        return ctx.reply.error(err::SYNTAX);
+    };
     move_one(ctx, a.get(1), a.get(2), from, to)
 }
 
@@ -445,13 +496,17 @@ fn lmpop(ctx: &mut Ctx, a: &Args) {
         _ => return ctx.reply.error("ERR numkeys should be greater than 0"),
     };
     if numkeys > a.len().saturating_sub(2) {
-        return ctx.reply.error("ERR Number of keys can't be greater than number of args");
+        return ctx
+            .reply
+            .error("ERR Number of keys can't be greater than number of args");
     }
     let where_at = 2 + numkeys;
     if where_at >= a.len() {
         return ctx.reply.error(err::SYNTAX);
     }
-    let Some(left) = side(a, where_at) else { return ctx.reply.error(err::SYNTAX) };
+    let Some(left) = side(a, where_at) else {
+        return ctx.reply.error(err::SYNTAX);
+    };
     let mut count = 1usize;
     let mut i = where_at + 1;
     let mut seen_count = false;

@@ -53,12 +53,17 @@ impl<'a> Args<'a> {
 
     /// Iterates the arguments from index `from`.
     pub fn iter_from(&self, from: usize) -> impl Iterator<Item = &'a [u8]> + '_ {
-        self.ranges[from.min(self.ranges.len())..].iter().map(|r| &self.buf[r.clone()])
+        self.ranges[from.min(self.ranges.len())..]
+            .iter()
+            .map(|r| &self.buf[r.clone()])
     }
 
     /// The arguments from index `from` on, as a command of their own (COMMAND GETKEYS).
     pub fn skip(&self, from: usize) -> Args<'a> {
-        Args { buf: self.buf, ranges: &self.ranges[from.min(self.ranges.len())..] }
+        Args {
+            buf: self.buf,
+            ranges: &self.ranges[from.min(self.ranges.len())..],
+        }
     }
 
     /// The arguments at `indices`, as a command of their own (fan-out sub-commands). `ranges` is
@@ -69,7 +74,10 @@ impl<'a> Args<'a> {
     {
         ranges.clear();
         ranges.extend(indices.iter().map(|&i| self.ranges[i].clone()));
-        Args { buf: self.buf, ranges }
+        Args {
+            buf: self.buf,
+            ranges,
+        }
     }
 
     /// Argument `i` parsed as a Redis integer.
@@ -218,7 +226,17 @@ pub const fn cmd(
     summary: &'static str,
     complexity: &'static str,
 ) -> Command {
-    Command { name, arity, flags, keys, exec, group, since, summary, complexity }
+    Command {
+        name,
+        arity,
+        flags,
+        keys,
+        exec,
+        group,
+        since,
+        summary,
+        complexity,
+    }
 }
 
 impl Command {
@@ -355,7 +373,10 @@ pub fn unknown_command_error(args: &Args) -> String {
 pub fn unknown_subcommand_error(args: &Args, parent: &str) -> String {
     let sub = String::from_utf8_lossy(args.get(1));
     let sub: String = sub.chars().take(128).collect();
-    format!("ERR unknown subcommand '{sub}'. Try {} HELP.", parent.to_ascii_uppercase())
+    format!(
+        "ERR unknown subcommand '{sub}'. Try {} HELP.",
+        parent.to_ascii_uppercase()
+    )
 }
 
 /// Parses a float argument as Redis's `getDoubleFromObject` does (`inf`, `-inf`, `+inf` accepted; NaN,

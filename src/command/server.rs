@@ -73,7 +73,9 @@ fn ping(c: &mut ConnCtx, a: &Args) {
     match a.len() {
         1 => c.reply.simple("PONG"),
         2 => c.reply.bulk(a.get(1)),
-        _ => c.reply.error("ERR wrong number of arguments for 'ping' command"),
+        _ => c
+            .reply
+            .error("ERR wrong number of arguments for 'ping' command"),
     }
 }
 
@@ -103,8 +105,14 @@ fn hello(c: &mut ConnCtx, a: &Args) {
     let mut i = 1;
     if a.len() > 1 {
         match a.int(1) {
-            None => return c.reply.error("ERR Protocol version is not an integer or out of range"),
-            Some(v) if !(2..=3).contains(&v) => return c.reply.error("NOPROTO unsupported protocol version"),
+            None => {
+                return c
+                    .reply
+                    .error("ERR Protocol version is not an integer or out of range")
+            }
+            Some(v) if !(2..=3).contains(&v) => {
+                return c.reply.error("NOPROTO unsupported protocol version")
+            }
             Some(v) => proto = v,
         }
         i = 2;
@@ -114,18 +122,24 @@ fn hello(c: &mut ConnCtx, a: &Args) {
         let more = a.len() - i - 1;
         if a.is(i, "auth") && more >= 2 {
             if !a.get(i + 1).eq_ignore_ascii_case(b"default") {
-                return c.reply.error("WRONGPASS invalid username-password pair or user is disabled.");
+                return c
+                    .reply
+                    .error("WRONGPASS invalid username-password pair or user is disabled.");
             }
             i += 3;
         } else if a.is(i, "setname") && more >= 1 {
             if !valid_client_name(a.get(i + 1)) {
-                return c.reply.error("ERR Client names cannot contain spaces, newlines or special characters.");
+                return c.reply.error(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                );
             }
             name = Some(a.get(i + 1).to_vec());
             i += 2;
         } else {
             let opt = String::from_utf8_lossy(a.get(i));
-            return c.reply.error(&format!("ERR Syntax error in HELLO option '{opt}'"));
+            return c
+                .reply
+                .error(&format!("ERR Syntax error in HELLO option '{opt}'"));
         }
     }
     if let Some(n) = name {
@@ -166,7 +180,9 @@ fn select(c: &mut ConnCtx, a: &Args) {
 }
 
 fn time(c: &mut ConnCtx, _: &Args) {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     c.reply.array(2);
     c.reply.bulk(d.as_secs().to_string().as_bytes());
     c.reply.bulk(d.subsec_micros().to_string().as_bytes());
@@ -174,7 +190,9 @@ fn time(c: &mut ConnCtx, _: &Args) {
 
 fn shutdown(c: &mut ConnCtx, a: &Args) {
     for arg in a.iter_from(1) {
-        let ok = ["nosave", "save", "now", "force", "abort"].iter().any(|w| arg.eq_ignore_ascii_case(w.as_bytes()));
+        let ok = ["nosave", "save", "now", "force", "abort"]
+            .iter()
+            .any(|w| arg.eq_ignore_ascii_case(w.as_bytes()));
         if !ok {
             return c.reply.error(err::SYNTAX);
         }
@@ -190,7 +208,9 @@ fn shutdown(c: &mut ConnCtx, a: &Args) {
 fn function(c: &mut ConnCtx, a: &Args) {
     if a.is(1, "flush") {
         if a.len() > 3 || (a.len() == 3 && !a.is(2, "async") && !a.is(2, "sync")) {
-            return c.reply.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+            return c
+                .reply
+                .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         }
         c.reply.ok()
     } else if a.is(1, "list") {
@@ -233,7 +253,9 @@ fn client(c: &mut ConnCtx, a: &Args) {
         }
         (b"setname", 3) => {
             if !valid_client_name(a.get(2)) {
-                return c.reply.error("ERR Client names cannot contain spaces, newlines or special characters.");
+                return c.reply.error(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                );
             }
             c.session.name = a.get(2).to_vec();
             c.publish();
@@ -243,7 +265,9 @@ fn client(c: &mut ConnCtx, a: &Args) {
             let v = String::from_utf8_lossy(a.get(3)).into_owned();
             if !v.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
                 let attr = String::from_utf8_lossy(a.get(2)).to_ascii_lowercase();
-                return c.reply.error(&format!("ERR {attr} cannot contain spaces, newlines or special characters."));
+                return c.reply.error(&format!(
+                    "ERR {attr} cannot contain spaces, newlines or special characters."
+                ));
             }
             if a.is(2, "lib-name") {
                 c.session.lib_name = v;
@@ -257,7 +281,12 @@ fn client(c: &mut ConnCtx, a: &Args) {
             c.reply.ok()
         }
         (b"info", 2) => {
-            let line = c.shared.clients().get(&c.session.id).map(|ci| client_line(ci, c.now)).unwrap_or_default();
+            let line = c
+                .shared
+                .clients()
+                .get(&c.session.id)
+                .map(|ci| client_line(ci, c.now))
+                .unwrap_or_default();
             c.reply.verbatim(line.as_bytes())
         }
         (b"list", _) => {
@@ -266,8 +295,14 @@ fn client(c: &mut ConnCtx, a: &Args) {
             while i < a.len() {
                 if a.is(i, "type") && i + 1 < a.len() {
                     let t = a.get(i + 1).to_ascii_lowercase();
-                    if !matches!(t.as_slice(), b"normal" | b"master" | b"replica" | b"slave" | b"pubsub") {
-                        return c.reply.error(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(a.get(i + 1))));
+                    if !matches!(
+                        t.as_slice(),
+                        b"normal" | b"master" | b"replica" | b"slave" | b"pubsub"
+                    ) {
+                        return c.reply.error(&format!(
+                            "ERR Unknown client type '{}'",
+                            String::from_utf8_lossy(a.get(i + 1))
+                        ));
                     }
                     if t != b"normal" {
                         return c.reply.verbatim(b"");
@@ -320,7 +355,9 @@ fn client(c: &mut ConnCtx, a: &Args) {
         }
         (b"id" | b"getname" | b"setname" | b"setinfo" | b"info" | b"help", _) => {
             let name = String::from_utf8_lossy(&sub).into_owned();
-            c.reply.error(&format!("ERR wrong number of arguments for 'client|{name}' command"))
+            c.reply.error(&format!(
+                "ERR wrong number of arguments for 'client|{name}' command"
+            ))
         }
         _ => c.reply.error(&unknown_subcommand_error(a, "client")),
     }
@@ -346,7 +383,7 @@ fn config(c: &mut ConnCtx, a: &Args) {
                 c.reply.bulk(v.as_bytes());
             }
         }
-        b"set" if a.len() >= 4 && a.len() % 2 == 0 => {
+        b"set" if a.len() >= 4 && a.len().is_multiple_of(2) => {
             let mut changes = Vec::new();
             for i in (2..a.len()).step_by(2) {
                 let name = String::from_utf8_lossy(a.get(i)).into_owned();
@@ -359,10 +396,14 @@ fn config(c: &mut ConnCtx, a: &Args) {
                         changes.push(ch)
                     }
                     Err(SetError::Unknown(n)) => {
-                        return c.reply.error(&format!("ERR Unknown option or number of arguments for CONFIG SET - '{n}'"))
+                        return c.reply.error(&format!(
+                            "ERR Unknown option or number of arguments for CONFIG SET - '{n}'"
+                        ))
                     }
                     Err(SetError::Invalid(n, why)) => {
-                        return c.reply.error(&format!("ERR CONFIG SET failed (possibly related to argument '{n}') - {why}"))
+                        return c.reply.error(&format!(
+                            "ERR CONFIG SET failed (possibly related to argument '{n}') - {why}"
+                        ))
                     }
                 }
             }
@@ -374,7 +415,9 @@ fn config(c: &mut ConnCtx, a: &Args) {
             *base = stat_totals(c.shared);
             c.reply.ok()
         }
-        b"rewrite" if a.len() == 2 => c.reply.error("ERR The server is running without a config file"),
+        b"rewrite" if a.len() == 2 => c
+            .reply
+            .error("ERR The server is running without a config file"),
         b"help" if a.len() == 2 => {
             let lines = [
                 "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -396,7 +439,9 @@ fn config(c: &mut ConnCtx, a: &Args) {
         }
         b"get" | b"set" | b"resetstat" | b"rewrite" | b"help" => {
             let name = String::from_utf8_lossy(&sub).into_owned();
-            c.reply.error(&format!("ERR wrong number of arguments for 'config|{name}' command"))
+            c.reply.error(&format!(
+                "ERR wrong number of arguments for 'config|{name}' command"
+            ))
         }
         _ => c.reply.error(&unknown_subcommand_error(a, "config")),
     }
@@ -406,7 +451,13 @@ fn config(c: &mut ConnCtx, a: &Args) {
 
 fn acl_categories(cmd: &Command) -> Vec<&'static str> {
     let mut cats = Vec::new();
-    cats.push(if cmd.is_write() { "@write" } else if cmd.flags & READONLY != 0 { "@read" } else { "" });
+    cats.push(if cmd.is_write() {
+        "@write"
+    } else if cmd.flags & READONLY != 0 {
+        "@read"
+    } else {
+        ""
+    });
     cats.push(match cmd.group {
         "string" => "@string",
         "list" => "@list",
@@ -422,7 +473,11 @@ fn acl_categories(cmd: &Command) -> Vec<&'static str> {
         cats.push("@admin");
         cats.push("@dangerous");
     }
-    cats.push(if cmd.flags & FAST != 0 { "@fast" } else { "@slow" });
+    cats.push(if cmd.flags & FAST != 0 {
+        "@fast"
+    } else {
+        "@slow"
+    });
     cats.retain(|c| !c.is_empty());
     cats
 }
@@ -436,7 +491,11 @@ fn command_info(r: &mut Reply, cmd: &Command) {
     r.array(10);
     r.bulk(cmd.name.as_bytes());
     r.int(cmd.arity as i64);
-    let flags: Vec<&str> = NAMES.iter().filter(|(b, _)| cmd.flags & b != 0).map(|(_, n)| *n).collect();
+    let flags: Vec<&str> = NAMES
+        .iter()
+        .filter(|(b, _)| cmd.flags & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
     r.set(flags.len());
     for f in flags {
         r.simple(f);
@@ -450,14 +509,18 @@ fn command_info(r: &mut Reply, cmd: &Command) {
         r.simple(c);
     }
     r.array(0); // tips
-    // Key specs: one index/range spec when positions are fixed; keynum-based otherwise.
+                // Key specs: one index/range spec when positions are fixed; keynum-based otherwise.
     match cmd.keys {
         KeySpec::None => r.array(0),
         KeySpec::Range(f, l, s) => {
             r.array(1);
             r.map(3);
             r.bulk(b"flags");
-            let access: &[&str] = if cmd.is_write() { &["RW", "UPDATE"] } else { &["RO", "ACCESS"] };
+            let access: &[&str] = if cmd.is_write() {
+                &["RW", "UPDATE"]
+            } else {
+                &["RO", "ACCESS"]
+            };
             r.array(access.len());
             for x in access {
                 r.simple(x);
@@ -565,7 +628,9 @@ fn command(c: &mut ConnCtx, a: &Args) {
             let found: Vec<&Command> = if a.len() == 2 {
                 table.commands.iter().collect()
             } else {
-                a.iter_from(2).filter_map(|n| table.lookup(n).map(|(_, c)| c)).collect()
+                a.iter_from(2)
+                    .filter_map(|n| table.lookup(n).map(|(_, c)| c))
+                    .collect()
             };
             c.reply.map(found.len());
             for cmd in found {
@@ -578,7 +643,9 @@ fn command(c: &mut ConnCtx, a: &Args) {
             };
             let inner = a.skip(2);
             if !cmd.arity_ok(inner.len()) {
-                return c.reply.error("ERR Invalid number of arguments specified for command");
+                return c
+                    .reply
+                    .error("ERR Invalid number of arguments specified for command");
             }
             let mut keys = Vec::new();
             cmd.key_indices(&inner, &mut keys);
@@ -623,7 +690,9 @@ fn command(c: &mut ConnCtx, a: &Args) {
         }
         b"count" | b"getkeys" | b"getkeysandflags" => {
             let name = String::from_utf8_lossy(&sub).into_owned();
-            c.reply.error(&format!("ERR wrong number of arguments for 'command|{name}' command"))
+            c.reply.error(&format!(
+                "ERR wrong number of arguments for 'command|{name}' command"
+            ))
         }
         _ => c.reply.error(&unknown_subcommand_error(a, "command")),
     }
@@ -669,7 +738,11 @@ fn human_bytes(n: u64) -> String {
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map(|pages| pages * 4096)
         .unwrap_or(0)
 }
@@ -686,7 +759,19 @@ fn cpu_times() -> (f64, f64) {
 
 /// Builds the INFO text for the requested sections (`default` when none).
 pub fn info_text(s: &Shared, sections: &[String]) -> String {
-    const DEFAULT: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+    const DEFAULT: &[&str] = &[
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "modules",
+        "errorstats",
+        "cluster",
+        "keyspace",
+    ];
     let all = sections.iter().any(|x| x == "all" || x == "everything");
     let wanted = |name: &str| {
         if sections.is_empty() || sections.iter().any(|x| x == "default") {
@@ -724,7 +809,11 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         section("Server", b);
     }
     if wanted("clients") {
-        let connected: u64 = s.stats.iter().map(|w| w.connected_clients.load(Ordering::Relaxed)).sum();
+        let connected: u64 = s
+            .stats
+            .iter()
+            .map(|w| w.connected_clients.load(Ordering::Relaxed))
+            .sum();
         section(
             "Clients",
             format!(
@@ -738,7 +827,11 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         // Heap bytes counted by the allocator wrapper: the sum of every worker's net bytes and of the
         // other threads'. Without the wrapper (library use, tests), the resident size stands in.
         let used = if crate::alloc::active() {
-            let workers: i64 = s.stats.iter().map(|w| w.used_memory.load(Ordering::Relaxed) as i64).sum();
+            let workers: i64 = s
+                .stats
+                .iter()
+                .map(|w| w.used_memory.load(Ordering::Relaxed) as i64)
+                .sum();
             (workers + crate::alloc::retired_bytes() as i64).max(1) as u64
         } else {
             rss.max(1)
@@ -746,7 +839,13 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         let maxmem = s.params.get_i64("maxmemory") as u64;
         let total = std::fs::read_to_string("/proc/meminfo")
             .ok()
-            .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<u64>().ok())))
+            .and_then(|m| {
+                m.lines().next().and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|k| k.parse::<u64>().ok())
+                })
+            })
             .unwrap_or(0)
             * 1024;
         section(
@@ -817,7 +916,10 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
 }
 
 fn info(c: &mut ConnCtx, a: &Args) {
-    let sections: Vec<String> = a.iter_from(1).map(|x| String::from_utf8_lossy(x).to_ascii_lowercase()).collect();
+    let sections: Vec<String> = a
+        .iter_from(1)
+        .map(|x| String::from_utf8_lossy(x).to_ascii_lowercase())
+        .collect();
     let text = info_text(c.shared, &sections);
     c.reply.verbatim(text.as_bytes());
 }

@@ -36,7 +36,12 @@ pub fn commands() -> Vec<Command> {
 }
 
 /// The set at `key`: Ok(None) if absent, Err(()) for another type. Borrows only the keyspace.
-fn read<'k>(ks: &'k mut Keyspace, db: usize, now: u64, key: &[u8]) -> Result<Option<&'k mut SetValue>, ()> {
+fn read<'k>(
+    ks: &'k mut Keyspace,
+    db: usize,
+    now: u64,
+    key: &[u8],
+) -> Result<Option<&'k mut SetValue>, ()> {
     match ks.dbs[db].get(key, now).map(|e| &mut e.value) {
         None => Ok(None),
         Some(Value::Set(s)) => Ok(Some(s)),
@@ -70,7 +75,10 @@ impl SetValue {
 
 /// A new, empty set whose encoding starts as Redis's would for its first member.
 fn new_set(first: &[u8]) -> SetValue {
-    SetValue { members: IndexSet::default(), intset: is_int(first) }
+    SetValue {
+        members: IndexSet::default(),
+        intset: is_int(first),
+    }
 }
 
 fn reply_members<'a>(r: &mut Reply, members: impl ExactSizeIterator<Item = &'a Elem>) {
@@ -92,7 +100,9 @@ fn sadd(ctx: &mut Ctx, a: &Args) {
     }
     let first = a.get(2);
     let e = db.get_or_create(key, now, || Value::Set(Box::new(new_set(first))));
-    let Value::Set(s) = &mut e.value else { return ctx.reply.error(err::WRONGTYPE) };
+    let Value::Set(s) = &mut e.value else {
+        return ctx.reply.error(err::WRONGTYPE);
+    };
     let added = a.iter_from(2).filter(|m| s.add(m, max)).count();
     ctx.reply.int(added as i64);
 }
@@ -122,7 +132,9 @@ fn smembers(ctx: &mut Ctx, a: &Args) {
 fn scard(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(s) => ctx.reply.int(s.map(|s| s.members.len()).unwrap_or(0) as i64),
+        Ok(s) => ctx
+            .reply
+            .int(s.map(|s| s.members.len()).unwrap_or(0) as i64),
     }
 }
 
@@ -130,7 +142,9 @@ fn scard(ctx: &mut Ctx, a: &Args) {
 fn sismember(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(s) => ctx.reply.int(s.is_some_and(|s| s.members.contains(a.get(2))) as i64),
+        Ok(s) => ctx
+            .reply
+            .int(s.is_some_and(|s| s.members.contains(a.get(2))) as i64),
     }
 }
 
@@ -141,7 +155,8 @@ fn smismember(ctx: &mut Ctx, a: &Args) {
         Ok(s) => {
             ctx.reply.array(a.len() - 2);
             for m in a.iter_from(2) {
-                ctx.reply.int(s.as_ref().is_some_and(|s| s.members.contains(m)) as i64);
+                ctx.reply
+                    .int(s.as_ref().is_some_and(|s| s.members.contains(m)) as i64);
             }
         }
     }
@@ -188,7 +203,12 @@ enum Op {
 
 /// Computes the set operation over the keys at `keys`; Err(()) if one holds another type.
 /// O(total members) for union/diff, O(smallest * keys) for intersection.
-fn compute(ctx: &mut Ctx, a: &Args, keys: std::ops::Range<usize>, op: Op) -> Result<(Vec<Elem>, bool), ()> {
+fn compute(
+    ctx: &mut Ctx,
+    a: &Args,
+    keys: std::ops::Range<usize>,
+    op: Op,
+) -> Result<(Vec<Elem>, bool), ()> {
     let now = ctx.now;
     let db = ctx.db();
     let mut sets: Vec<Option<&SetValue>> = Vec::with_capacity(keys.len());
@@ -208,7 +228,12 @@ fn compute(ctx: &mut Ctx, a: &Args, keys: std::ops::Range<usize>, op: Op) -> Res
                 let mut sets: Vec<&SetValue> = sets.into_iter().flatten().collect();
                 sets.sort_by_key(|s| s.members.len());
                 let (first, rest) = sets.split_first().map(|(f, r)| (*f, r)).ok_or(())?;
-                first.members.iter().filter(|m| rest.iter().all(|s| s.members.contains(*m))).cloned().collect()
+                first
+                    .members
+                    .iter()
+                    .filter(|m| rest.iter().all(|s| s.members.contains(*m)))
+                    .cloned()
+                    .collect()
             }
         }
         Op::Union => {
@@ -219,9 +244,12 @@ fn compute(ctx: &mut Ctx, a: &Args, keys: std::ops::Range<usize>, op: Op) -> Res
             u.into_iter().collect()
         }
         Op::Diff => match sets.split_first() {
-            Some((Some(first), rest)) => {
-                first.members.iter().filter(|m| !rest.iter().flatten().any(|s| s.members.contains(*m))).cloned().collect()
-            }
+            Some((Some(first), rest)) => first
+                .members
+                .iter()
+                .filter(|m| !rest.iter().flatten().any(|s| s.members.contains(*m)))
+                .cloned()
+                .collect(),
             _ => Vec::new(),
         },
     };
@@ -298,7 +326,9 @@ fn sintercard(ctx: &mut Ctx, a: &Args) {
         _ => return ctx.reply.error("ERR numkeys should be greater than 0"),
     };
     if numkeys > a.len() - 2 {
-        return ctx.reply.error("ERR Number of keys can't be greater than number of args");
+        return ctx
+            .reply
+            .error("ERR Number of keys can't be greater than number of args");
     }
     let mut limit = 0usize;
     let mut i = 2 + numkeys;
@@ -317,7 +347,11 @@ fn sintercard(ctx: &mut Ctx, a: &Args) {
     match compute(ctx, a, 2..2 + numkeys, Op::Inter) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
         Ok((v, _)) => {
-            let n = if limit > 0 { v.len().min(limit) } else { v.len() };
+            let n = if limit > 0 {
+                v.len().min(limit)
+            } else {
+                v.len()
+            };
             ctx.reply.int(n as i64)
         }
     }
@@ -327,7 +361,10 @@ fn sintercard(ctx: &mut Ctx, a: &Args) {
 /// cursor 0, as Redis does; a larger one is walked from its last index down, so members moved by
 /// removals during the scan (swap-remove moves the last member down) are never skipped.
 fn sscan(ctx: &mut Ctx, a: &Args) {
-    let Some(cursor) = std::str::from_utf8(a.get(2)).ok().and_then(|s| s.parse::<u64>().ok()) else {
+    let Some(cursor) = std::str::from_utf8(a.get(2))
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
         return ctx.reply.error("ERR invalid cursor");
     };
     let (mut pattern, mut count) = (None, 10usize);
@@ -363,7 +400,11 @@ fn sscan(ctx: &mut Ctx, a: &Args) {
         (0, s.ordered().into_iter().filter(|m| keep(m)).collect())
     } else {
         let len = s.members.len();
-        let mut pos = if cursor == 0 { len } else { (cursor as usize).min(len) };
+        let mut pos = if cursor == 0 {
+            len
+        } else {
+            (cursor as usize).min(len)
+        };
         let mut found = Vec::new();
         let mut visited = 0;
         while pos > 0 && visited < count {
@@ -403,13 +444,21 @@ fn spop(ctx: &mut Ctx, a: &Args) {
     let mut rng = ks.random();
     let s = match read(ks, db, now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return if count.is_some() { ctx.reply.set(0) } else { ctx.reply.null() },
+        Ok(None) => {
+            return if count.is_some() {
+                ctx.reply.set(0)
+            } else {
+                ctx.reply.null()
+            }
+        }
         Ok(Some(s)) => s,
     };
     let n = count.unwrap_or(1).min(s.members.len());
     let mut popped = Vec::with_capacity(n);
     for _ in 0..n {
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let i = ((rng >> 33) as usize) % s.members.len();
         if let Some(m) = s.members.swap_remove_index(i) {
             popped.push(m);
@@ -444,12 +493,20 @@ fn srandmember(ctx: &mut Ctx, a: &Args) {
     let mut rng = ks.random();
     let s = match read(ks, db, now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return if count.is_some() { ctx.reply.array(0) } else { ctx.reply.null() },
+        Ok(None) => {
+            return if count.is_some() {
+                ctx.reply.array(0)
+            } else {
+                ctx.reply.null()
+            }
+        }
         Ok(Some(s)) => s,
     };
     let len = s.members.len();
     let mut next = || {
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((rng >> 33) as usize) % len
     };
     match count {

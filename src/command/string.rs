@@ -99,12 +99,21 @@ enum Ttl {
 
 /// Parses an expire argument for `command` (`unit_ms` is 1 or 1000; `absolute` for EXAT/PXAT).
 /// Replies the error and returns None when invalid.
-fn expire_arg(ctx: &mut Ctx, arg: &[u8], unit_ms: i64, absolute: bool, command: &str) -> Option<u64> {
+fn expire_arg(
+    ctx: &mut Ctx,
+    arg: &[u8],
+    unit_ms: i64,
+    absolute: bool,
+    command: &str,
+) -> Option<u64> {
     let Some(v) = parse_i64(arg) else {
         ctx.reply.error(err::NOT_INT);
         return None;
     };
-    let invalid = |ctx: &mut Ctx| ctx.reply.error(&format!("ERR invalid expire time in '{command}' command"));
+    let invalid = |ctx: &mut Ctx| {
+        ctx.reply
+            .error(&format!("ERR invalid expire time in '{command}' command"))
+    };
     if v <= 0 {
         invalid(ctx);
         return None;
@@ -113,7 +122,11 @@ fn expire_arg(ctx: &mut Ctx, arg: &[u8], unit_ms: i64, absolute: bool, command: 
         invalid(ctx);
         return None;
     };
-    let at = if absolute { Some(ms) } else { ms.checked_add(ctx.now as i64) };
+    let at = if absolute {
+        Some(ms)
+    } else {
+        ms.checked_add(ctx.now as i64)
+    };
     match at {
         Some(at) if at > 0 => Some(at as u64),
         _ => {
@@ -156,10 +169,19 @@ fn set(ctx: &mut Ctx, a: &Args) {
         } else if a.is(i, "keepttl") && !expire_set {
             ttl = Ttl::Keep;
             expire_set = true;
-        } else if (a.is(i, "ex") || a.is(i, "px") || a.is(i, "exat") || a.is(i, "pxat")) && !expire_set && has_next {
-            let unit = if a.is(i, "ex") || a.is(i, "exat") { 1000 } else { 1 };
+        } else if (a.is(i, "ex") || a.is(i, "px") || a.is(i, "exat") || a.is(i, "pxat"))
+            && !expire_set
+            && has_next
+        {
+            let unit = if a.is(i, "ex") || a.is(i, "exat") {
+                1000
+            } else {
+                1
+            };
             let absolute = a.is(i, "exat") || a.is(i, "pxat");
-            let Some(at) = expire_arg(ctx, a.get(i + 1), unit, absolute, "set") else { return };
+            let Some(at) = expire_arg(ctx, a.get(i + 1), unit, absolute, "set") else {
+                return;
+            };
             ttl = Ttl::At(at);
             expire_set = true;
             i += 1;
@@ -171,7 +193,13 @@ fn set(ctx: &mut Ctx, a: &Args) {
     let key = a.get(1);
     let now = ctx.now;
     // Only NX, XX and GET need to look at the current value; a plain SET just overwrites it.
-    let existing = if nx || xx || get { ctx.db().peek(key, now).map(|e| matches!(e.value, Value::Str(_))) } else { None };
+    let existing = if nx || xx || get {
+        ctx.db()
+            .peek(key, now)
+            .map(|e| matches!(e.value, Value::Str(_)))
+    } else {
+        None
+    };
     if get {
         if existing == Some(false) {
             return ctx.reply.error(err::WRONGTYPE);
@@ -205,7 +233,9 @@ fn setnx(ctx: &mut Ctx, a: &Args) {
 }
 
 fn setex_generic(ctx: &mut Ctx, a: &Args, unit: i64, name: &str) {
-    let Some(at) = expire_arg(ctx, a.get(2), unit, false, name) else { return };
+    let Some(at) = expire_arg(ctx, a.get(2), unit, false, name) else {
+        return;
+    };
     store(ctx, a.get(1), a.get(3), Ttl::At(at));
     ctx.reply.ok();
 }
@@ -222,14 +252,18 @@ fn psetex(ctx: &mut Ctx, a: &Args) {
 
 /// GETSET key value. O(1).
 fn getset(ctx: &mut Ctx, a: &Args) {
-    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else { return };
+    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else {
+        return;
+    };
     reply_str(ctx, old.as_ref());
     store(ctx, a.get(1), a.get(2), Ttl::Clear);
 }
 
 /// GETDEL key. O(1).
 fn getdel(ctx: &mut Ctx, a: &Args) {
-    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else { return };
+    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else {
+        return;
+    };
     reply_str(ctx, old.as_ref());
     if old.is_some() {
         let now = ctx.now;
@@ -246,10 +280,19 @@ fn getex(ctx: &mut Ctx, a: &Args) {
         let has_next = i + 1 < a.len();
         if a.is(i, "persist") && !seen {
             ttl = Ttl::Clear;
-        } else if (a.is(i, "ex") || a.is(i, "px") || a.is(i, "exat") || a.is(i, "pxat")) && !seen && has_next {
-            let unit = if a.is(i, "ex") || a.is(i, "exat") { 1000 } else { 1 };
+        } else if (a.is(i, "ex") || a.is(i, "px") || a.is(i, "exat") || a.is(i, "pxat"))
+            && !seen
+            && has_next
+        {
+            let unit = if a.is(i, "ex") || a.is(i, "exat") {
+                1000
+            } else {
+                1
+            };
             let absolute = a.is(i, "exat") || a.is(i, "pxat");
-            let Some(at) = expire_arg(ctx, a.get(i + 1), unit, absolute, "getex") else { return };
+            let Some(at) = expire_arg(ctx, a.get(i + 1), unit, absolute, "getex") else {
+                return;
+            };
             ttl = Ttl::At(at);
             i += 1;
         } else {
@@ -258,7 +301,9 @@ fn getex(ctx: &mut Ctx, a: &Args) {
         seen = true;
         i += 1;
     }
-    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else { return };
+    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else {
+        return;
+    };
     reply_str(ctx, old.as_ref());
     if old.is_none() {
         return;
@@ -293,8 +338,10 @@ fn mget(ctx: &mut Ctx, a: &Args) {
 
 /// MSET key value [key value ...]. O(N).
 fn mset(ctx: &mut Ctx, a: &Args) {
-    if a.len() % 2 == 0 {
-        return ctx.reply.error("ERR wrong number of arguments for 'mset' command");
+    if a.len().is_multiple_of(2) {
+        return ctx
+            .reply
+            .error("ERR wrong number of arguments for 'mset' command");
     }
     for i in (1..a.len()).step_by(2) {
         store(ctx, a.get(i), a.get(i + 1), Ttl::Clear);
@@ -304,11 +351,16 @@ fn mset(ctx: &mut Ctx, a: &Args) {
 
 /// MSETNX key value [key value ...]: all or nothing. O(N).
 fn msetnx(ctx: &mut Ctx, a: &Args) {
-    if a.len() % 2 == 0 {
-        return ctx.reply.error("ERR wrong number of arguments for 'msetnx' command");
+    if a.len().is_multiple_of(2) {
+        return ctx
+            .reply
+            .error("ERR wrong number of arguments for 'msetnx' command");
     }
     let now = ctx.now;
-    if (1..a.len()).step_by(2).any(|i| ctx.db().peek(a.get(i), now).is_some()) {
+    if (1..a.len())
+        .step_by(2)
+        .any(|i| ctx.db().peek(a.get(i), now).is_some())
+    {
         return ctx.reply.int(0);
     }
     for i in (1..a.len()).step_by(2) {
@@ -320,7 +372,9 @@ fn msetnx(ctx: &mut Ctx, a: &Args) {
 /// Adds `by` to the integer at `key` (created as 0), keeping its TTL. O(1).
 fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
     let now = ctx.now;
-    let entry = ctx.db().get_or_create(key, now, || Value::Str(StrValue::Int(0)));
+    let entry = ctx
+        .db()
+        .get_or_create(key, now, || Value::Str(StrValue::Int(0)));
     let current = match &entry.value {
         Value::Str(StrValue::Int(n)) => *n,
         Value::Str(s) => match s.with_bytes(parse_i64) {
@@ -348,13 +402,17 @@ fn decr(ctx: &mut Ctx, a: &Args) {
 
 /// INCRBY key increment. O(1).
 fn incrby(ctx: &mut Ctx, a: &Args) {
-    let Some(by) = int_arg(&mut ctx.reply, a, 2) else { return };
+    let Some(by) = int_arg(&mut ctx.reply, a, 2) else {
+        return;
+    };
     incr_by(ctx, a.get(1), by)
 }
 
 /// DECRBY key decrement. O(1).
 fn decrby(ctx: &mut Ctx, a: &Args) {
-    let Some(by) = int_arg(&mut ctx.reply, a, 2) else { return };
+    let Some(by) = int_arg(&mut ctx.reply, a, 2) else {
+        return;
+    };
     if by == i64::MIN {
         return ctx.reply.error("ERR decrement would overflow");
     }
@@ -372,10 +430,16 @@ fn incrbyfloat(ctx: &mut Ctx, a: &Args) {
     };
     let text = match long_double_incr(current.as_deref(), a.get(2), false) {
         Ok(t) => t,
-        Err(IncrError::NotFinite) => return ctx.reply.error("ERR increment would produce NaN or Infinity"),
+        Err(IncrError::NotFinite) => {
+            return ctx
+                .reply
+                .error("ERR increment would produce NaN or Infinity")
+        }
         Err(_) => return ctx.reply.error(err::NOT_FLOAT),
     };
-    let entry = ctx.db().get_or_create(key, now, || Value::Str(StrValue::Int(0)));
+    let entry = ctx
+        .db()
+        .get_or_create(key, now, || Value::Str(StrValue::Int(0)));
     entry.value = Value::Str(StrValue::text(&text));
     ctx.reply.bulk(&text);
 }
@@ -392,7 +456,9 @@ fn append(ctx: &mut Ctx, a: &Args) {
         }
         Some(Value::Str(s)) => {
             if (s.len() + tail.len()) as i64 > MAX_STRING {
-                return ctx.reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+                return ctx
+                    .reply
+                    .error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
             }
             let data = s.make_raw();
             data.extend_from_slice(tail);
@@ -405,12 +471,9 @@ fn append(ctx: &mut Ctx, a: &Args) {
 
 /// STRLEN key. O(1).
 fn strlen(ctx: &mut Ctx, a: &Args) {
-    match read_str(ctx, a.get(1)) {
-        Ok(s) => {
-            let n = s.map(|s| s.len()).unwrap_or(0) as i64;
-            ctx.reply.int(n)
-        }
-        Err(()) => {}
+    if let Ok(s) = read_str(ctx, a.get(1)) {
+        let n = s.map(|s| s.len()).unwrap_or(0) as i64;
+        ctx.reply.int(n)
     }
 }
 
@@ -419,8 +482,12 @@ fn getrange(ctx: &mut Ctx, a: &Args) {
     let (Some(mut start), Some(mut end)) = (a.int(2), a.int(3)) else {
         return ctx.reply.error(err::NOT_INT);
     };
-    let Ok(s) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else { return };
-    let Some(s) = s else { return ctx.reply.bulk(b"") };
+    let Ok(s) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else {
+        return;
+    };
+    let Some(s) = s else {
+        return ctx.reply.bulk(b"");
+    };
     s.with_bytes(|b| {
         let len = b.len() as i64;
         if start < 0 && end < 0 && start > end {
@@ -447,7 +514,9 @@ fn getrange(ctx: &mut Ctx, a: &Args) {
 
 /// SETRANGE key offset value: new length. O(M) in the written length.
 fn setrange(ctx: &mut Ctx, a: &Args) {
-    let Some(offset) = int_arg(&mut ctx.reply, a, 2) else { return };
+    let Some(offset) = int_arg(&mut ctx.reply, a, 2) else {
+        return;
+    };
     if offset < 0 {
         return ctx.reply.error("ERR offset is out of range");
     }
@@ -462,10 +531,16 @@ fn setrange(ctx: &mut Ctx, a: &Args) {
         return ctx.reply.int(existing.unwrap_or(0) as i64);
     }
     if offset + val.len() as i64 > MAX_STRING {
-        return ctx.reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return ctx
+            .reply
+            .error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     }
-    let entry = ctx.db().get_or_create(key, now, || Value::Str(StrValue::Raw(Vec::new())));
-    let Value::Str(s) = &mut entry.value else { return ctx.reply.error(err::WRONGTYPE) };
+    let entry = ctx
+        .db()
+        .get_or_create(key, now, || Value::Str(StrValue::Raw(Vec::new())));
+    let Value::Str(s) = &mut entry.value else {
+        return ctx.reply.error(err::WRONGTYPE);
+    };
     let data = s.make_raw();
     let end = offset as usize + val.len();
     if data.len() < end {

@@ -43,7 +43,12 @@ pub fn commands() -> Vec<Command> {
 }
 
 /// The sorted set at `key`: Ok(None) if absent, Err(()) for another type. Borrows only the keyspace.
-fn read<'k>(ks: &'k mut Keyspace, db: usize, now: u64, key: &[u8]) -> Result<Option<&'k mut ZSetValue>, ()> {
+fn read<'k>(
+    ks: &'k mut Keyspace,
+    db: usize,
+    now: u64,
+    key: &[u8],
+) -> Result<Option<&'k mut ZSetValue>, ()> {
     match ks.dbs[db].get(key, now).map(|e| &mut e.value) {
         None => Ok(None),
         Some(Value::ZSet(z)) => Ok(Some(z)),
@@ -90,13 +95,18 @@ impl ZSetValue {
     /// 0-based rank of `member` in ascending order. O(rank).
     fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = *self.scores.get(member)?;
-        Some(self.sorted.range(..(Score(score), Elem::from(member))).count())
+        Some(
+            self.sorted
+                .range(..(Score(score), Elem::from(member)))
+                .count(),
+        )
     }
 }
 
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]. O(M log N).
 fn zadd(ctx: &mut Ctx, a: &Args) {
-    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) = (false, false, false, false, false, false);
+    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
+        (false, false, false, false, false, false);
     let mut i = 2;
     while i < a.len() {
         let w = a.get(i).to_ascii_lowercase();
@@ -112,21 +122,29 @@ fn zadd(ctx: &mut Ctx, a: &Args) {
         i += 1;
     }
     let pairs = a.len() - i;
-    if pairs == 0 || pairs % 2 != 0 {
+    if pairs == 0 || !pairs.is_multiple_of(2) {
         return ctx.reply.error(err::SYNTAX);
     }
     if nx && xx {
-        return ctx.reply.error("ERR XX and NX options at the same time are not compatible");
+        return ctx
+            .reply
+            .error("ERR XX and NX options at the same time are not compatible");
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
-        return ctx.reply.error("ERR GT, LT, and/or NX options at the same time are not compatible");
+    if (nx && (gt || lt)) || (gt && lt) {
+        return ctx
+            .reply
+            .error("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if incr && pairs > 2 {
-        return ctx.reply.error("ERR INCR option supports a single increment-element pair");
+        return ctx
+            .reply
+            .error("ERR INCR option supports a single increment-element pair");
     }
     let mut items = Vec::with_capacity(pairs / 2);
     for j in (i..a.len()).step_by(2) {
-        let Some(s) = parse_f64(a.get(j)) else { return ctx.reply.error(err::NOT_FLOAT) };
+        let Some(s) = parse_f64(a.get(j)) else {
+            return ctx.reply.error(err::NOT_FLOAT);
+        };
         items.push((s, a.get(j + 1)));
     }
     let key = a.get(1);
@@ -139,14 +157,26 @@ fn zadd(ctx: &mut Ctx, a: &Args) {
         Some(_) => return ctx.reply.error(err::WRONGTYPE),
     };
     if !exists && xx {
-        return if incr { ctx.reply.null() } else { ctx.reply.int(0) };
+        return if incr {
+            ctx.reply.null()
+        } else {
+            ctx.reply.int(0)
+        };
     }
     let longest = items.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
     let entry = ctx.ks.dbs[db].get_or_create(key, now, || {
-        let listpack = l.zset_max_listpack_entries != 0 && l.zset_max_listpack_entries >= items.len() && longest <= l.zset_max_listpack_value;
-        Value::ZSet(Box::new(ZSetValue { scores: IndexMap::default(), sorted: Default::default(), listpack }))
+        let listpack = l.zset_max_listpack_entries != 0
+            && l.zset_max_listpack_entries >= items.len()
+            && longest <= l.zset_max_listpack_value;
+        Value::ZSet(Box::new(ZSetValue {
+            scores: IndexMap::default(),
+            sorted: Default::default(),
+            listpack,
+        }))
     });
-    let Value::ZSet(z) = &mut entry.value else { return ctx.reply.error(err::WRONGTYPE) };
+    let Value::ZSet(z) = &mut entry.value else {
+        return ctx.reply.error(err::WRONGTYPE);
+    };
     let (mut added, mut updated) = (0, 0);
     let mut result = None;
     for (s, m) in items {
@@ -179,7 +209,11 @@ fn zadd(ctx: &mut Ctx, a: &Args) {
             }
         }
     }
-    z.check_encoding(l.zset_max_listpack_entries, l.zset_max_listpack_value, longest);
+    z.check_encoding(
+        l.zset_max_listpack_entries,
+        l.zset_max_listpack_value,
+        longest,
+    );
     ctx.db().remove_if_empty(key);
     if incr {
         match result {
@@ -193,7 +227,9 @@ fn zadd(ctx: &mut Ctx, a: &Args) {
 
 /// ZINCRBY key increment member. O(log N).
 fn zincrby(ctx: &mut Ctx, a: &Args) {
-    let Some(by) = parse_f64(a.get(2)) else { return ctx.reply.error(err::NOT_FLOAT) };
+    let Some(by) = parse_f64(a.get(2)) else {
+        return ctx.reply.error(err::NOT_FLOAT);
+    };
     let (key, m) = (a.get(1), a.get(3));
     let l = ctx.ks.limits;
     let now = ctx.now;
@@ -204,16 +240,26 @@ fn zincrby(ctx: &mut Ctx, a: &Args) {
     }
     let entry = ctx.ks.dbs[db].get_or_create(key, now, || {
         let listpack = l.zset_max_listpack_entries != 0 && m.len() <= l.zset_max_listpack_value;
-        Value::ZSet(Box::new(ZSetValue { scores: IndexMap::default(), sorted: Default::default(), listpack }))
+        Value::ZSet(Box::new(ZSetValue {
+            scores: IndexMap::default(),
+            sorted: Default::default(),
+            listpack,
+        }))
     });
-    let Value::ZSet(z) = &mut entry.value else { return ctx.reply.error(err::WRONGTYPE) };
+    let Value::ZSet(z) = &mut entry.value else {
+        return ctx.reply.error(err::WRONGTYPE);
+    };
     let new = z.scores.get(m).copied().unwrap_or(0.0) + by;
     if new.is_nan() {
         ctx.db().remove_if_empty(key);
         return ctx.reply.error("ERR resulting score is not a number (NaN)");
     }
     z.put(m, new);
-    z.check_encoding(l.zset_max_listpack_entries, l.zset_max_listpack_value, m.len());
+    z.check_encoding(
+        l.zset_max_listpack_entries,
+        l.zset_max_listpack_value,
+        m.len(),
+    );
     ctx.reply.double(new);
 }
 
@@ -267,7 +313,10 @@ fn zcard(ctx: &mut Ctx, a: &Args) {
 fn rank_generic(ctx: &mut Ctx, a: &Args, rev: bool) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(z) => match z.and_then(|z| z.rank(a.get(2)).map(|r| if rev { z.scores.len() - 1 - r } else { r })) {
+        Ok(z) => match z.and_then(|z| {
+            z.rank(a.get(2))
+                .map(|r| if rev { z.scores.len() - 1 - r } else { r })
+        }) {
             Some(r) => ctx.reply.int(r as i64),
             None => ctx.reply.null(),
         },
@@ -338,7 +387,8 @@ fn below_max(m: &[u8], max: &LexBound) -> bool {
 }
 
 fn in_score(s: f64, min: ScoreBound, max: ScoreBound) -> bool {
-    (if min.excl { s > min.v } else { s >= min.v }) && (if max.excl { s < max.v } else { s <= max.v })
+    (if min.excl { s > min.v } else { s >= min.v })
+        && (if max.excl { s < max.v } else { s <= max.v })
 }
 
 /// What a range selects.
@@ -350,9 +400,19 @@ enum Sel {
 
 /// Members selected by `sel`, in ascending order or descending when `rev`, after LIMIT.
 /// O(log N + M) for score ranges from the low end, O(N) at worst otherwise.
-fn select<'z>(z: &'z ZSetValue, sel: &Sel, rev: bool, offset: i64, count: i64) -> Vec<(&'z Elem, f64)> {
+fn select<'z>(
+    z: &'z ZSetValue,
+    sel: &Sel,
+    rev: bool,
+    offset: i64,
+    count: i64,
+) -> Vec<(&'z Elem, f64)> {
     let len = z.sorted.len() as i64;
-    let take = if count < 0 { usize::MAX } else { count as usize };
+    let take = if count < 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     if offset < 0 {
         return Vec::new();
     }
@@ -370,15 +430,30 @@ fn select<'z>(z: &'z ZSetValue, sel: &Sel, rev: bool, offset: i64, count: i64) -
             }
             let n = (e - s + 1) as usize;
             if rev {
-                z.sorted.iter().rev().skip(s as usize).take(n).map(|(sc, m)| (m, sc.0)).collect()
+                z.sorted
+                    .iter()
+                    .rev()
+                    .skip(s as usize)
+                    .take(n)
+                    .map(|(sc, m)| (m, sc.0))
+                    .collect()
             } else {
-                z.sorted.iter().skip(s as usize).take(n).map(|(sc, m)| (m, sc.0)).collect()
+                z.sorted
+                    .iter()
+                    .skip(s as usize)
+                    .take(n)
+                    .map(|(sc, m)| (m, sc.0))
+                    .collect()
             }
         }
         Sel::Score(min, max) => {
             let (min, max) = (*min, *max);
             if rev {
-                let upper = if max.v == f64::INFINITY { Bound::Unbounded } else { Bound::Excluded((Score(max.v.next_up()), Elem::default())) };
+                let upper = if max.v == f64::INFINITY {
+                    Bound::Unbounded
+                } else {
+                    Bound::Excluded((Score(max.v.next_up()), Elem::default()))
+                };
                 z.sorted
                     .range((Bound::Unbounded, upper))
                     .rev()
@@ -389,7 +464,11 @@ fn select<'z>(z: &'z ZSetValue, sel: &Sel, rev: bool, offset: i64, count: i64) -
                     .map(|(sc, m)| (m, sc.0))
                     .collect()
             } else {
-                let lower = if min.v == f64::NEG_INFINITY { Bound::Unbounded } else { Bound::Included((Score(min.v), Elem::default())) };
+                let lower = if min.v == f64::NEG_INFINITY {
+                    Bound::Unbounded
+                } else {
+                    Bound::Included((Score(min.v), Elem::default()))
+                };
                 z.sorted
                     .range((lower, Bound::Unbounded))
                     .skip_while(|(s, _)| !in_score(s.0, min, max) && s.0 <= max.v)
@@ -401,8 +480,16 @@ fn select<'z>(z: &'z ZSetValue, sel: &Sel, rev: bool, offset: i64, count: i64) -
             }
         }
         Sel::Lex(min, max) => {
-            let it: Box<dyn Iterator<Item = &(Score, Elem)>> = if rev { Box::new(z.sorted.iter().rev()) } else { Box::new(z.sorted.iter()) };
-            it.filter(|(_, m)| above_min(m, min) && below_max(m, max)).skip(skip).take(take).map(|(sc, m)| (m, sc.0)).collect()
+            let it: Box<dyn Iterator<Item = &(Score, Elem)>> = if rev {
+                Box::new(z.sorted.iter().rev())
+            } else {
+                Box::new(z.sorted.iter())
+            };
+            it.filter(|(_, m)| above_min(m, min) && below_max(m, max))
+                .skip(skip)
+                .take(take)
+                .map(|(sc, m)| (m, sc.0))
+                .collect()
         }
     }
 }
@@ -416,7 +503,11 @@ fn reply_range(r: &mut Reply, items: &[(&Elem, f64)], with_scores: bool) {
             r.double(*s);
         }
     } else {
-        r.array(if with_scores { items.len() * 2 } else { items.len() });
+        r.array(if with_scores {
+            items.len() * 2
+        } else {
+            items.len()
+        });
         for (m, s) in items {
             r.bulk(m);
             if with_scores {
@@ -462,7 +553,9 @@ fn range_command(ctx: &mut Ctx, a: &Args, mut kind: u8, mut rev: bool, opts: usi
         if a.is(i, "withscores") {
             with_scores = true;
         } else if a.is(i, "limit") && i + 2 < a.len() {
-            let (Some(o), Some(c)) = (a.int(i + 1), a.int(i + 2)) else { return ctx.reply.error(err::NOT_INT) };
+            let (Some(o), Some(c)) = (a.int(i + 1), a.int(i + 2)) else {
+                return ctx.reply.error(err::NOT_INT);
+            };
             limit = Some((o, c));
             i += 2;
         } else if generic && a.is(i, "byscore") {
@@ -477,18 +570,27 @@ fn range_command(ctx: &mut Ctx, a: &Args, mut kind: u8, mut rev: bool, opts: usi
         i += 1;
     }
     if generic && limit.is_some() && kind == b'r' {
-        return ctx.reply.error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+        return ctx.reply.error(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        );
     }
     if with_scores && kind == b'l' {
         return if generic {
-            ctx.reply.error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+            ctx.reply
+                .error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
         } else {
             ctx.reply.error(err::SYNTAX)
         };
     }
     // ZRANGE ... BYSCORE|BYLEX REV takes max then min, as the ZREV* forms do.
-    let (lo, hi) = if rev && kind != b'r' { (a.get(3), a.get(2)) } else { (a.get(2), a.get(3)) };
-    let Some(sel) = parse_sel(&mut ctx.reply, kind, lo, hi) else { return };
+    let (lo, hi) = if rev && kind != b'r' {
+        (a.get(3), a.get(2))
+    } else {
+        (a.get(2), a.get(3))
+    };
+    let Some(sel) = parse_sel(&mut ctx.reply, kind, lo, hi) else {
+        return;
+    };
     let (offset, count) = limit.unwrap_or((0, -1));
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
@@ -531,7 +633,9 @@ fn zrevrangebylex(ctx: &mut Ctx, a: &Args) {
 }
 
 fn count_generic(ctx: &mut Ctx, a: &Args, kind: u8) {
-    let Some(sel) = parse_sel(&mut ctx.reply, kind, a.get(2), a.get(3)) else { return };
+    let Some(sel) = parse_sel(&mut ctx.reply, kind, a.get(2), a.get(3)) else {
+        return;
+    };
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
         Ok(None) => ctx.reply.int(0),
@@ -553,13 +657,18 @@ fn zlexcount(ctx: &mut Ctx, a: &Args) {
 }
 
 fn remrange(ctx: &mut Ctx, a: &Args, kind: u8) {
-    let Some(sel) = parse_sel(&mut ctx.reply, kind, a.get(2), a.get(3)) else { return };
+    let Some(sel) = parse_sel(&mut ctx.reply, kind, a.get(2), a.get(3)) else {
+        return;
+    };
     let key = a.get(1);
     let n = match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
         Ok(None) => 0,
         Ok(Some(z)) => {
-            let victims: Vec<Elem> = select(z, &sel, false, 0, -1).into_iter().map(|(m, _)| m.clone()).collect();
+            let victims: Vec<Elem> = select(z, &sel, false, 0, -1)
+                .into_iter()
+                .map(|(m, _)| m.clone())
+                .collect();
             for m in &victims {
                 z.del(m);
             }
@@ -605,7 +714,11 @@ fn zpop(ctx: &mut Ctx, a: &Args, max: bool) {
         Ok(Some(z)) => {
             let mut out = Vec::new();
             for _ in 0..count {
-                let next = if max { z.sorted.pop_last() } else { z.sorted.pop_first() };
+                let next = if max {
+                    z.sorted.pop_last()
+                } else {
+                    z.sorted.pop_first()
+                };
                 let Some((s, m)) = next else { break };
                 z.scores.swap_remove(&m);
                 out.push((m, s.0));

@@ -76,7 +76,11 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     if s == b"0" {
         return Some(0);
     }
-    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    let (neg, digits) = if s[0] == b'-' {
+        (true, &s[1..])
+    } else {
+        (false, s)
+    };
     if digits.is_empty() || digits[0] == b'0' {
         return None;
     }
@@ -107,17 +111,26 @@ fn parse_multibulk(
 ) -> Result<Parsed, ProtocolError> {
     let Some(cr) = line_end(buf, 1) else {
         if buf.len() > INLINE_MAX_SIZE {
-            return Err(ProtocolError("Protocol error: too big mbulk count string".into()));
+            return Err(ProtocolError(
+                "Protocol error: too big mbulk count string".into(),
+            ));
         }
         return Ok(Parsed::Incomplete);
     };
     let count = match parse_i64(&buf[1..cr]) {
         Some(n) if n <= i32::MAX as i64 => n,
-        _ => return Err(ProtocolError("Protocol error: invalid multibulk length".into())),
+        _ => {
+            return Err(ProtocolError(
+                "Protocol error: invalid multibulk length".into(),
+            ))
+        }
     };
     let mut pos = cr + 2;
     if count <= 0 {
-        return Ok(Parsed::Command { consumed: pos, source: Source::Input });
+        return Ok(Parsed::Command {
+            consumed: pos,
+            source: Source::Input,
+        });
     }
     for _ in 0..count {
         if pos >= buf.len() {
@@ -125,13 +138,17 @@ fn parse_multibulk(
         }
         let Some(cr) = line_end(buf, pos) else {
             if buf.len() - pos > INLINE_MAX_SIZE {
-                return Err(ProtocolError("Protocol error: too big bulk count string".into()));
+                return Err(ProtocolError(
+                    "Protocol error: too big bulk count string".into(),
+                ));
             }
             return Ok(Parsed::Incomplete);
         };
         if buf[pos] != b'$' {
             let got = buf[pos] as char;
-            return Err(ProtocolError(format!("Protocol error: expected '$', got '{got}'")));
+            return Err(ProtocolError(format!(
+                "Protocol error: expected '$', got '{got}'"
+            )));
         }
         let len = match parse_i64(&buf[pos + 1..cr]) {
             Some(n) if n >= 0 && (n as u64) <= max_bulk_len as u64 => n as usize,
@@ -146,7 +163,10 @@ fn parse_multibulk(
         args.push(start..end);
         pos = end + 2;
     }
-    Ok(Parsed::Command { consumed: pos, source: Source::Input })
+    Ok(Parsed::Command {
+        consumed: pos,
+        source: Source::Input,
+    })
 }
 
 fn parse_inline(
@@ -156,7 +176,9 @@ fn parse_inline(
 ) -> Result<Parsed, ProtocolError> {
     let Some(nl) = memchr::memchr(b'\n', buf) else {
         if buf.len() > INLINE_MAX_SIZE {
-            return Err(ProtocolError("Protocol error: too big inline request".into()));
+            return Err(ProtocolError(
+                "Protocol error: too big inline request".into(),
+            ));
         }
         return Ok(Parsed::Incomplete);
     };
@@ -166,9 +188,14 @@ fn parse_inline(
     }
     scratch.clear();
     if !split_args(line, args, scratch) {
-        return Err(ProtocolError("Protocol error: unbalanced quotes in request".into()));
+        return Err(ProtocolError(
+            "Protocol error: unbalanced quotes in request".into(),
+        ));
     }
-    Ok(Parsed::Command { consumed: nl + 1, source: Source::Scratch })
+    Ok(Parsed::Command {
+        consumed: nl + 1,
+        source: Source::Scratch,
+    })
 }
 
 fn is_space(c: u8) -> bool {
@@ -283,7 +310,11 @@ mod tests {
             match parse_command(buf, &mut args, &mut scratch, 512 << 20)? {
                 Parsed::Incomplete => return Ok(out),
                 Parsed::Command { consumed, source } => {
-                    let base = if source == Source::Input { buf } else { &scratch[..] };
+                    let base = if source == Source::Input {
+                        buf
+                    } else {
+                        &scratch[..]
+                    };
                     let cmd: Vec<Vec<u8>> = args.iter().map(|r| base[r.clone()].to_vec()).collect();
                     if !cmd.is_empty() {
                         out.push(cmd);
@@ -300,7 +331,8 @@ mod tests {
 
     #[test]
     fn multibulk_pipeline() {
-        let got = parse_all(b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n").unwrap();
+        let got =
+            parse_all(b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n").unwrap();
         assert_eq!(got, vec![strs(&["PING"]), strs(&["SET", "k", ""])]);
     }
 
@@ -308,31 +340,64 @@ mod tests {
     fn incomplete_frames_wait() {
         let full = b"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n";
         for cut in 0..full.len() {
-            assert_eq!(parse_all(&full[..cut]).unwrap(), Vec::<Vec<Vec<u8>>>::new(), "cut {cut}");
+            assert_eq!(
+                parse_all(&full[..cut]).unwrap(),
+                Vec::<Vec<Vec<u8>>>::new(),
+                "cut {cut}"
+            );
         }
     }
 
     #[test]
     fn inline_with_quotes() {
         let got = parse_all(b"SET \"a b\" 'c\\'d' \"\\x41\\n\"\r\nPING\n").unwrap();
-        assert_eq!(got, vec![vec![b"SET".to_vec(), b"a b".to_vec(), b"c'd".to_vec(), b"A\n".to_vec()], strs(&["PING"])]);
+        assert_eq!(
+            got,
+            vec![
+                vec![
+                    b"SET".to_vec(),
+                    b"a b".to_vec(),
+                    b"c'd".to_vec(),
+                    b"A\n".to_vec()
+                ],
+                strs(&["PING"])
+            ]
+        );
     }
 
     #[test]
     fn protocol_errors_use_redis_text() {
         let e = |b: &[u8]| parse_all(b).unwrap_err().0;
         assert_eq!(e(b"*x\r\n"), "Protocol error: invalid multibulk length");
-        assert_eq!(e(b"*1\r\n+foo\r\n"), "Protocol error: expected '$', got '+'");
+        assert_eq!(
+            e(b"*1\r\n+foo\r\n"),
+            "Protocol error: expected '$', got '+'"
+        );
         assert_eq!(e(b"*1\r\n$-2\r\n"), "Protocol error: invalid bulk length");
-        assert_eq!(e(b"*1\r\n$999999999999\r\n"), "Protocol error: invalid bulk length");
-        assert_eq!(e(b"SET \"abc\r\n"), "Protocol error: unbalanced quotes in request");
-        assert_eq!(e(b"SET \"abc\"d\r\n"), "Protocol error: unbalanced quotes in request");
-        assert_eq!(e(&vec![b'a'; INLINE_MAX_SIZE + 1]), "Protocol error: too big inline request");
+        assert_eq!(
+            e(b"*1\r\n$999999999999\r\n"),
+            "Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            e(b"SET \"abc\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            e(b"SET \"abc\"d\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            e(&vec![b'a'; INLINE_MAX_SIZE + 1]),
+            "Protocol error: too big inline request"
+        );
     }
 
     #[test]
     fn empty_requests_are_consumed() {
-        assert_eq!(parse_all(b"*0\r\n*-1\r\n\r\n  \r\n").unwrap(), Vec::<Vec<Vec<u8>>>::new());
+        assert_eq!(
+            parse_all(b"*0\r\n*-1\r\n\r\n  \r\n").unwrap(),
+            Vec::<Vec<Vec<u8>>>::new()
+        );
     }
 
     #[test]

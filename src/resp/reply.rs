@@ -81,7 +81,10 @@ impl<'a> Reply<'a> {
     /// An error; `msg` carries its code (`ERR ...`, `WRONGTYPE ...`). Line breaks become spaces, as in Redis.
     pub fn error(&mut self, msg: &str) {
         self.out.push(b'-');
-        self.out.extend(msg.bytes().map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        self.out.extend(
+            msg.bytes()
+                .map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
         self.out.extend_from_slice(b"\r\n");
     }
 
@@ -202,7 +205,12 @@ pub fn format_double(d: f64, tmp: &mut [u8; 64]) -> &[u8] {
     // SAFETY: the format string is NUL-terminated, takes exactly one double, and snprintf never writes
     // more than tmp.len() bytes (including the terminating NUL).
     let n = unsafe {
-        libc::snprintf(tmp.as_mut_ptr() as *mut libc::c_char, tmp.len(), c"%.17g".as_ptr(), d)
+        libc::snprintf(
+            tmp.as_mut_ptr() as *mut libc::c_char,
+            tmp.len(),
+            c"%.17g".as_ptr(),
+            d,
+        )
     };
     &tmp[..(n.max(0) as usize).min(tmp.len() - 1)]
 }
@@ -234,13 +242,27 @@ extern "C" {
 
 /// `current + increment` computed and printed exactly as Redis's INCRBYFLOAT does: C long double
 /// arithmetic, `%.17Lf`, trailing zeros removed. `current` is None for a missing value.
-pub fn long_double_incr(current: Option<&[u8]>, increment: &[u8], reject_infinite_increment: bool) -> Result<Vec<u8>, IncrError> {
+pub fn long_double_incr(
+    current: Option<&[u8]>,
+    increment: &[u8],
+    reject_infinite_increment: bool,
+) -> Result<Vec<u8>, IncrError> {
     let mut out = vec![0u8; 5 * 1024 + 64];
-    let (cp, cl) = current.map(|c| (c.as_ptr(), c.len())).unwrap_or((std::ptr::null(), 0));
+    let (cp, cl) = current
+        .map(|c| (c.as_ptr(), c.len()))
+        .unwrap_or((std::ptr::null(), 0));
     // SAFETY: the C function reads exactly cl/incr.len() bytes from the given pointers (copying them
     // into its own NUL-terminated buffer) and writes at most out.len() bytes into out.
     let n = unsafe {
-        rustis_ld_incr(cp, cl, increment.as_ptr(), increment.len(), reject_infinite_increment as i32, out.as_mut_ptr(), out.len())
+        rustis_ld_incr(
+            cp,
+            cl,
+            increment.as_ptr(),
+            increment.len(),
+            reject_infinite_increment as i32,
+            out.as_mut_ptr(),
+            out.len(),
+        )
     };
     match n {
         -1 => Err(IncrError::BadCurrent),
@@ -281,7 +303,10 @@ mod tests {
         assert_eq!(enc(true, |r| r.map(2)), "%2\r\n");
         assert_eq!(enc(false, |r| r.double(1.5)), "$3\r\n1.5\r\n");
         assert_eq!(enc(true, |r| r.double(f64::INFINITY)), ",inf\r\n");
-        assert_eq!(enc(false, |r| r.double(0.1)), "$19\r\n0.10000000000000001\r\n");
+        assert_eq!(
+            enc(false, |r| r.double(0.1)),
+            "$19\r\n0.10000000000000001\r\n"
+        );
         assert_eq!(enc(false, |r| r.error("ERR a\r\nb")), "-ERR a  b\r\n");
     }
 
@@ -295,12 +320,30 @@ mod tests {
 
     #[test]
     fn long_double_increments_match_redis() {
-        assert_eq!(long_double_incr(Some(b"10.5"), b"0.1", false).unwrap(), b"10.6");
-        assert_eq!(long_double_incr(Some(b"5.6"), b"1e3", false).unwrap(), b"1005.59999999999999998");
+        assert_eq!(
+            long_double_incr(Some(b"10.5"), b"0.1", false).unwrap(),
+            b"10.6"
+        );
+        assert_eq!(
+            long_double_incr(Some(b"5.6"), b"1e3", false).unwrap(),
+            b"1005.59999999999999998"
+        );
         assert_eq!(long_double_incr(None, b"3", false).unwrap(), b"3");
-        assert_eq!(long_double_incr(Some(b"abc"), b"1", false), Err(IncrError::BadCurrent));
-        assert_eq!(long_double_incr(Some(b"1"), b" 1", false), Err(IncrError::BadIncrement));
-        assert_eq!(long_double_incr(Some(b"1"), b"inf", false), Err(IncrError::NotFinite));
-        assert_eq!(long_double_incr(Some(b"1"), b"inf", true), Err(IncrError::InfiniteIncrement));
+        assert_eq!(
+            long_double_incr(Some(b"abc"), b"1", false),
+            Err(IncrError::BadCurrent)
+        );
+        assert_eq!(
+            long_double_incr(Some(b"1"), b" 1", false),
+            Err(IncrError::BadIncrement)
+        );
+        assert_eq!(
+            long_double_incr(Some(b"1"), b"inf", false),
+            Err(IncrError::NotFinite)
+        );
+        assert_eq!(
+            long_double_incr(Some(b"1"), b"inf", true),
+            Err(IncrError::InfiniteIncrement)
+        );
     }
 }

@@ -60,7 +60,11 @@ impl Db {
         if expire_at != 0 {
             self.expires += 1;
         }
-        let old = self.table.insert(Entry { key: key.into(), value, expire_at });
+        let old = self.table.insert(Entry {
+            key: key.into(),
+            value,
+            expire_at,
+        });
         if let Some(o) = &old {
             if o.expire_at != 0 {
                 self.expires -= 1;
@@ -75,7 +79,11 @@ impl Db {
         if at != 0 {
             self.expires += 1;
         }
-        let old = self.table.insert(Entry { key, value, expire_at: at });
+        let old = self.table.insert(Entry {
+            key,
+            value,
+            expire_at: at,
+        });
         if let Some(o) = &old {
             if o.expire_at != 0 {
                 self.expires -= 1;
@@ -85,11 +93,20 @@ impl Db {
     }
 
     /// The live entry for `key`, created with `make()` and no TTL when absent (or expired). O(1).
-    pub fn get_or_create(&mut self, key: &[u8], now: u64, make: impl FnOnce() -> Value) -> &mut Entry {
+    pub fn get_or_create(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        make: impl FnOnce() -> Value,
+    ) -> &mut Entry {
         if self.table.get(key).is_some_and(|e| is_expired(e, now)) {
             self.remove_entry(key);
         }
-        self.table.get_or_insert_with(key, || Entry { key: key.into(), value: make(), expire_at: 0 })
+        self.table.get_or_insert_with(key, || Entry {
+            key: key.into(),
+            value: make(),
+            expire_at: 0,
+        })
     }
 
     /// Removes `key` if it is live; returns its entry. O(1).
@@ -112,14 +129,20 @@ impl Db {
 
     /// Deletes `key` if its value is an empty collection (Redis never keeps empty collections). O(1).
     pub fn remove_if_empty(&mut self, key: &[u8]) {
-        if self.table.get(key).is_some_and(|e| e.value.is_empty_collection()) {
+        if self
+            .table
+            .get(key)
+            .is_some_and(|e| e.value.is_empty_collection())
+        {
             self.remove_entry(key);
         }
     }
 
     /// Sets or clears (`at == 0`) the deadline of a live key. Returns false when the key is absent. O(1).
     pub fn set_expire(&mut self, key: &[u8], at: u64, now: u64) -> bool {
-        let Some(e) = self.get(key, now) else { return false };
+        let Some(e) = self.get(key, now) else {
+            return false;
+        };
         let before = e.expire_at != 0;
         e.expire_at = at;
         match (before, at != 0) {
@@ -150,7 +173,9 @@ impl Db {
                 break;
             }
             self.expire_cursor = (self.expire_cursor + 1) % segments;
-            let (r, e) = self.table.remove_where_in_segment(self.expire_cursor, |e| is_expired(e, now));
+            let (r, e) = self
+                .table
+                .remove_where_in_segment(self.expire_cursor, |e| is_expired(e, now));
             removed += r;
             examined += e;
         }

@@ -36,7 +36,10 @@ impl From<&[u8]> for Key {
         if b.len() <= INLINE_KEY {
             let mut buf = [0u8; INLINE_KEY];
             buf[..b.len()].copy_from_slice(b);
-            Key(Repr::Inline { len: b.len() as u8, buf })
+            Key(Repr::Inline {
+                len: b.len() as u8,
+                buf,
+            })
         } else {
             Key(Repr::Heap(b.into()))
         }

@@ -5,7 +5,7 @@ pub mod key;
 pub mod table;
 pub mod value;
 
-pub use key::Key;
 pub use db::{Db, EncodingLimits, Keyspace, ShardStats};
+pub use key::Key;
 pub use table::{Entry, Table};
 pub use value::{Elem, HashValue, ListValue, Score, SetValue, StrValue, Value, ZSetValue};

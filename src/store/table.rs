@@ -69,11 +69,21 @@ struct Segment {
 
 impl Segment {
     fn new(depth: u32) -> Self {
-        Segment { depth, len: 0, tags: Vec::new(), slots: Vec::new() }
+        Segment {
+            depth,
+            len: 0,
+            tags: Vec::new(),
+            slots: Vec::new(),
+        }
     }
 
     fn with_capacity(depth: u32, cap: usize) -> Self {
-        Segment { depth, len: 0, tags: vec![EMPTY; cap], slots: (0..cap).map(|_| None).collect() }
+        Segment {
+            depth,
+            len: 0,
+            tags: vec![EMPTY; cap],
+            slots: (0..cap).map(|_| None).collect(),
+        }
     }
 
     #[inline]
@@ -144,7 +154,13 @@ impl Segment {
         self.tags[pos] = EMPTY;
         self.len -= 1;
         let cap = self.cap();
-        let dist = |from: usize, to: usize| if to >= from { to - from } else { to + cap - from };
+        let dist = |from: usize, to: usize| {
+            if to >= from {
+                to - from
+            } else {
+                to + cap - from
+            }
+        };
         let mut hole = pos;
         let mut j = pos;
         loop {
@@ -348,7 +364,10 @@ impl Table {
         }
         let bit = 1u64 << old_depth;
         let entries = self.segments[s].take_all();
-        let hashed: Vec<(u64, Entry)> = entries.into_iter().map(|e| (self.hasher.hash_one(e.key.as_bytes()), e)).collect();
+        let hashed: Vec<(u64, Entry)> = entries
+            .into_iter()
+            .map(|e| (self.hasher.hash_one(e.key.as_bytes()), e))
+            .collect();
         let high = hashed.iter().filter(|(h, _)| h & bit != 0).count();
         let mut lo = Segment::with_capacity(old_depth + 1, capacity_for(hashed.len() - high));
         let mut hi = Segment::with_capacity(old_depth + 1, capacity_for(high));
@@ -371,7 +390,10 @@ impl Table {
 
     /// Removes every entry. O(n) deallocation.
     pub fn clear(&mut self) {
-        *self = Table { hasher: self.hasher.clone(), ..Table::new() };
+        *self = Table {
+            hasher: self.hasher.clone(),
+            ..Table::new()
+        };
     }
 
     /// Iterates every entry (KEYS). O(n).
@@ -426,8 +448,14 @@ impl Table {
 
     /// Removes the entries of segment `seg` for which `pred` holds; returns how many, and how many
     /// entries were examined. O(SEGMENT_CAP).
-    pub fn remove_where_in_segment(&mut self, seg: usize, mut pred: impl FnMut(&Entry) -> bool) -> (usize, usize) {
-        let Some(s) = self.segments.get_mut(seg) else { return (0, 0) };
+    pub fn remove_where_in_segment(
+        &mut self,
+        seg: usize,
+        mut pred: impl FnMut(&Entry) -> bool,
+    ) -> (usize, usize) {
+        let Some(s) = self.segments.get_mut(seg) else {
+            return (0, 0);
+        };
         let examined = s.len;
         if !s.iter().any(&mut pred) {
             return (0, examined);
@@ -454,7 +482,11 @@ mod tests {
     use crate::store::value::StrValue;
 
     fn entry(k: &str) -> Entry {
-        Entry { key: k.as_bytes().into(), value: Value::Str(StrValue::Int(1)), expire_at: 0 }
+        Entry {
+            key: k.as_bytes().into(),
+            value: Value::Str(StrValue::Int(1)),
+            expire_at: 0,
+        }
     }
 
     #[test]
@@ -483,7 +515,11 @@ mod tests {
             assert!(t.remove(format!("k{i}").as_bytes()).is_some());
         }
         for i in 0..5_000 {
-            assert_eq!(t.get(format!("k{i}").as_bytes()).is_some(), i % 3 != 0, "k{i}");
+            assert_eq!(
+                t.get(format!("k{i}").as_bytes()).is_some(),
+                i % 3 != 0,
+                "k{i}"
+            );
         }
         let (removed, _) = (0..t.segment_count()).fold((0, 0), |acc, s| {
             let (r, e) = t.remove_where_in_segment(s, |e| e.key.ends_with(b"1"));

@@ -52,7 +52,10 @@ impl StrValue {
         if b.len() <= INLINE_STR {
             let mut buf = [0u8; INLINE_STR];
             buf[..b.len()].copy_from_slice(b);
-            StrValue::Inline { len: b.len() as u8, buf }
+            StrValue::Inline {
+                len: b.len() as u8,
+                buf,
+            }
         } else if b.len() <= EMBSTR_MAX {
             StrValue::Emb(b.into())
         } else {

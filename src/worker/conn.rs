@@ -135,7 +135,12 @@ impl Conn {
         // SAFETY: recv writes at most spare.len() bytes into memory we own; we only extend the length
         // by what it reports written.
         let n = unsafe {
-            libc::recv(self.sock.as_raw_fd(), spare.as_mut_ptr() as *mut libc::c_void, spare.len(), 0)
+            libc::recv(
+                self.sock.as_raw_fd(),
+                spare.as_mut_ptr() as *mut libc::c_void,
+                spare.len(),
+                0,
+            )
         };
         if n < 0 {
             return Err(io::Error::last_os_error());
@@ -181,7 +186,8 @@ impl Conn {
         if self.slots.is_empty() {
             &mut self.wbuf
         } else {
-            self.slots.push_back(Slot::Ready(self.spill.len()..usize::MAX));
+            self.slots
+                .push_back(Slot::Ready(self.spill.len()..usize::MAX));
             &mut self.spill
         }
     }

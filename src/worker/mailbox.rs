@@ -95,7 +95,14 @@ impl Batch {
     }
 
     /// Appends a request whose arguments are `args` (copied into the batch).
-    pub fn push_request<'a>(&mut self, origin: Origin, db: usize, resp3: bool, op: Op, args: impl Iterator<Item = &'a [u8]>) {
+    pub fn push_request<'a>(
+        &mut self,
+        origin: Origin,
+        db: usize,
+        resp3: bool,
+        op: Op,
+        args: impl Iterator<Item = &'a [u8]>,
+    ) {
         let first = self.ranges.len() as u32;
         for a in args {
             let start = self.data.len();
@@ -103,7 +110,14 @@ impl Batch {
             self.ranges.push(start..self.data.len());
         }
         let args = first..self.ranges.len() as u32;
-        self.requests.push(Request { origin, db: db as u16, resp3, txid: 0, op, args });
+        self.requests.push(Request {
+            origin,
+            db: db as u16,
+            resp3,
+            txid: 0,
+            op,
+            args,
+        });
     }
 }
 
@@ -120,9 +134,13 @@ impl Mailboxes {
     pub fn new(workers: usize, wakers: Vec<Waker>) -> Self {
         Mailboxes {
             workers,
-            rings: (0..workers * workers).map(|_| ArrayQueue::new(RING_CAPACITY)).collect(),
+            rings: (0..workers * workers)
+                .map(|_| ArrayQueue::new(RING_CAPACITY))
+                .collect(),
             wakers,
-            parked: (0..workers).map(|_| CachePadded::new(AtomicBool::new(false))).collect(),
+            parked: (0..workers)
+                .map(|_| CachePadded::new(AtomicBool::new(false)))
+                .collect(),
         }
     }
 

@@ -73,6 +73,8 @@ pub struct Worker {
     /// The batch being filled for each other worker this iteration.
     outbox: Vec<Option<Box<Batch>>>,
     /// Emptied batches kept for reuse.
+    #[allow(clippy::vec_box)]
+    // batches travel through the rings boxed; the pool keeps them boxed
     pool: Vec<Box<Batch>>,
     /// A ring was full at the last send: input is not executed until it drains.
     ring_full: bool,
@@ -97,13 +99,22 @@ pub struct Worker {
 
 /// Unknown slab keys and stale client ids mean the connection is gone; its replies are dropped.
 fn live(conns: &mut Slab<Conn>, token: u32, client: u64) -> Option<&mut Conn> {
-    conns.get_mut(token as usize).filter(|c| c.session.id == client)
+    conns
+        .get_mut(token as usize)
+        .filter(|c| c.session.id == client)
 }
 
 impl Worker {
     /// A worker with its poll (whose waker is in `mail`) and listener.
-    pub fn new(id: usize, poll: Poll, mut listener: TcpListener, shared: Arc<Shared>, mail: Arc<Mailboxes>) -> io::Result<Self> {
-        poll.registry().register(&mut listener, LISTENER_TOKEN, Interest::READABLE)?;
+    pub fn new(
+        id: usize,
+        poll: Poll,
+        mut listener: TcpListener,
+        shared: Arc<Shared>,
+        mail: Arc<Mailboxes>,
+    ) -> io::Result<Self> {
+        poll.registry()
+            .register(&mut listener, LISTENER_TOKEN, Interest::READABLE)?;
         let n = shared.workers;
         let ks = Keyspace::new(shared.databases, unix_ms() ^ ((id as u64 + 1) << 40));
         Ok(Worker {
@@ -206,7 +217,12 @@ impl Worker {
                     return;
                 }
             };
-            let connected: u64 = self.shared.stats.iter().map(|s| s.connected_clients.load(Ordering::Relaxed)).sum();
+            let connected: u64 = self
+                .shared
+                .stats
+                .iter()
+                .map(|s| s.connected_clients.load(Ordering::Relaxed))
+                .sum();
             if connected >= self.shared.params.maxclients.load(Ordering::Relaxed) {
                 use std::io::Write;
                 let _ = sock.write(b"-ERR max number of clients reached\r\n");
@@ -216,7 +232,12 @@ impl Worker {
             let _ = sock.set_nodelay(true);
             let entry = self.conns.vacant_entry();
             let k = entry.key();
-            if self.poll.registry().register(&mut sock, Token(k + CONN_BASE), Interest::READABLE).is_err() {
+            if self
+                .poll
+                .registry()
+                .register(&mut sock, Token(k + CONN_BASE), Interest::READABLE)
+                .is_err()
+            {
                 continue;
             }
             let id = self.shared.next_client_id.fetch_add(1, Ordering::Relaxed);
@@ -232,11 +253,21 @@ impl Worker {
             };
             self.shared.clients().insert(
                 id,
-                ClientInfo { id, addr: peer.to_string(), laddr, fd: session.fd, resp: 2, created_ms: self.now, ..Default::default() },
+                ClientInfo {
+                    id,
+                    addr: peer.to_string(),
+                    laddr,
+                    fd: session.fd,
+                    resp: 2,
+                    created_ms: self.now,
+                    ..Default::default()
+                },
             );
             entry.insert(Conn::new(sock, session));
             self.stats.connections += 1;
-            self.shared.stats[self.id].connected_clients.fetch_add(1, Ordering::Relaxed);
+            self.shared.stats[self.id]
+                .connected_clients
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -247,12 +278,18 @@ impl Worker {
         let mut conn = self.conns.remove(k);
         let _ = self.poll.registry().deregister(&mut conn.sock);
         self.shared.clients().remove(&conn.session.id);
-        self.shared.stats[self.id].connected_clients.fetch_sub(1, Ordering::Relaxed);
+        self.shared.stats[self.id]
+            .connected_clients
+            .fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Whether connection input must wait (and why it will be resumed).
     fn input_blocked(&self, conn: &Conn) -> bool {
-        conn.closing || conn.stalled || self.ring_full || conn.pending_output() > OUTPUT_PAUSE || conn.slots.len() > MAX_SLOTS
+        conn.closing
+            || conn.stalled
+            || self.ring_full
+            || conn.pending_output() > OUTPUT_PAUSE
+            || conn.slots.len() > MAX_SLOTS
     }
 
     /// Reads and executes a connection's input until its socket is drained or its input must wait.
@@ -260,12 +297,17 @@ impl Worker {
         let mut drained = false;
         loop {
             self.process(k);
-            let Some(conn) = self.conns.get_mut(k) else { return };
+            let Some(conn) = self.conns.get_mut(k) else {
+                return;
+            };
             if conn.closing {
                 self.queue_flush(k);
                 return;
             }
-            let blocked = conn.stalled || self.ring_full || conn.pending_output() > OUTPUT_PAUSE || conn.slots.len() > MAX_SLOTS;
+            let blocked = conn.stalled
+                || self.ring_full
+                || conn.pending_output() > OUTPUT_PAUSE
+                || conn.slots.len() > MAX_SLOTS;
             if blocked {
                 conn.queued_resume = true;
                 if self.ring_full {
@@ -284,7 +326,10 @@ impl Worker {
                     drained = short;
                     self.stats.net_in += n as u64;
                     if conn.unparsed() > self.query_limit {
-                        eprintln!("closing client that reached max query buffer length (id={})", conn.session.id);
+                        eprintln!(
+                            "closing client that reached max query buffer length (id={})",
+                            conn.session.id
+                        );
                         return self.close(k);
                     }
                 }
@@ -303,7 +348,9 @@ impl Worker {
     /// Requests are taken [`PREFETCH_BATCH`] at a time: the table slot of each one's key is prefetched
     /// before any executes, so the cache misses of a pipeline overlap instead of adding up.
     fn process(&mut self, k: usize) {
-        let Some(conn) = self.conns.get_mut(k) else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
         let rbuf = std::mem::take(&mut conn.rbuf);
         let mut pos = conn.rpos;
         let db = conn.session.db;
@@ -323,13 +370,19 @@ impl Worker {
             while spans.len() < PREFETCH_BATCH && p < rbuf.len() {
                 match parse_command(&rbuf[p..], &mut one, &mut scratch, self.max_bulk) {
                     Ok(Parsed::Incomplete) => break,
-                    Ok(Parsed::Command { consumed, source: Source::Input }) => {
+                    Ok(Parsed::Command {
+                        consumed,
+                        source: Source::Input,
+                    }) => {
                         let first = all.len();
                         all.extend(one.iter().map(|r| r.start + p..r.end + p));
                         p += consumed;
                         spans.push((first, all.len(), p, usize::MAX));
                     }
-                    Ok(Parsed::Command { consumed, source: Source::Scratch }) => {
+                    Ok(Parsed::Command {
+                        consumed,
+                        source: Source::Scratch,
+                    }) => {
                         // An inline command's arguments live in the scratch buffer: run it alone.
                         if spans.is_empty() {
                             pos = p + consumed;
@@ -351,7 +404,11 @@ impl Worker {
                 for (a, b, _, owner) in spans.iter_mut() {
                     if *b - *a >= 2 {
                         let key = &rbuf[all[*a + 1].clone()];
-                        *owner = if self.n == 1 { 0 } else { slot_owner(key_slot(key), self.n) };
+                        *owner = if self.n == 1 {
+                            0
+                        } else {
+                            slot_owner(key_slot(key), self.n)
+                        };
                         if *owner == self.id {
                             table.prefetch(key);
                         }
@@ -426,7 +483,9 @@ impl Worker {
 
     /// Writes a connection's output; closes it if it asked to be closed and everything is out.
     fn flush(&mut self, k: usize) {
-        let Some(conn) = self.conns.get_mut(k) else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
         conn.queued_flush = false;
         if !conn.slots.is_empty() && conn.unwritten() < DEFER_WRITE_MAX && !conn.want_write {
             // Replies are still coming from other workers: write once they are all here (the delivery
@@ -440,8 +499,17 @@ impl Worker {
         let pending = conn.unwritten() > 0;
         if pending != conn.want_write {
             conn.want_write = pending;
-            let interest = if pending { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
-            if self.poll.registry().reregister(&mut conn.sock, Token(k + CONN_BASE), interest).is_err() {
+            let interest = if pending {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if self
+                .poll
+                .registry()
+                .reregister(&mut conn.sock, Token(k + CONN_BASE), interest)
+                .is_err()
+            {
                 return self.close(k);
             }
         }
@@ -473,7 +541,10 @@ impl Worker {
     fn dispatch_guarded(&mut self, k: usize, args: &Args, arg1_owner: usize) {
         let run = std::panic::AssertUnwindSafe(|| self.dispatch(k, args, arg1_owner));
         if std::panic::catch_unwind(run).is_err() {
-            eprintln!("worker {}: internal error while executing a command", self.id);
+            eprintln!(
+                "worker {}: internal error while executing a command",
+                self.id
+            );
             self.reply_error(k, "ERR internal error");
         }
     }
@@ -498,7 +569,11 @@ impl Worker {
                 let mut owner = None;
                 let mut spread = false;
                 for &i in &keys {
-                    let o = if i == 1 && arg1_owner != usize::MAX { arg1_owner } else { slot_owner(key_slot(args.get(i)), self.n) };
+                    let o = if i == 1 && arg1_owner != usize::MAX {
+                        arg1_owner
+                    } else {
+                        slot_owner(key_slot(args.get(i)), self.n)
+                    };
                     match owner {
                         None => owner = Some(o),
                         Some(p) if p != o => spread = true,
@@ -546,15 +621,24 @@ impl Worker {
     }
 
     fn exec_conn(&mut self, k: usize, f: ConnFn, args: &Args) {
-        let Some(conn) = self.conns.get_mut(k) else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
         let resp3 = conn.session.resp3;
         let out = if conn.slots.is_empty() {
             &mut conn.wbuf
         } else {
-            conn.slots.push_back(Slot::Ready(conn.spill.len()..usize::MAX));
+            conn.slots
+                .push_back(Slot::Ready(conn.spill.len()..usize::MAX));
             &mut conn.spill
         };
-        let mut ctx = ConnCtx { session: &mut conn.session, reply: Reply::new(out, resp3), shared: &self.shared, worker: self.id, now: self.now };
+        let mut ctx = ConnCtx {
+            session: &mut conn.session,
+            reply: Reply::new(out, resp3),
+            shared: &self.shared,
+            worker: self.id,
+            now: self.now,
+        };
         f(&mut ctx, args);
         conn.end_reply();
         if conn.session.quit {
@@ -563,9 +647,18 @@ impl Worker {
     }
 
     fn exec_local(&mut self, k: usize, f: KeyedFn, args: &Args) {
-        let Some(conn) = self.conns.get_mut(k) else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
         let (db, resp3) = (conn.session.db, conn.session.resp3);
-        let mut ctx = Ctx { ks: &mut self.ks, db, now: self.now, reply: Reply::new(conn.reply_target(), resp3), worker: self.id, workers: self.n };
+        let mut ctx = Ctx {
+            ks: &mut self.ks,
+            db,
+            now: self.now,
+            reply: Reply::new(conn.reply_target(), resp3),
+            worker: self.id,
+            workers: self.n,
+        };
         f(&mut ctx, args);
         conn.end_reply();
     }
@@ -578,23 +671,52 @@ impl Worker {
 
     /// Sends a command to the owner of its keys and reserves its reply slot.
     fn forward(&mut self, k: usize, dest: usize, ci: usize, args: &Args, _part: u32) {
-        let Some(conn) = self.conns.get_mut(k) else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
         let seq = conn.push_slot(Slot::Waiting);
-        let origin = Origin { token: k as u32, client: conn.session.id, seq, part: 0 };
+        let origin = Origin {
+            token: k as u32,
+            client: conn.session.id,
+            seq,
+            part: 0,
+        };
         let (db, resp3) = (conn.session.db, conn.session.resp3);
-        self.batch_for(dest).push_request(origin, db, resp3, Op::Exec(ci as u16), args.iter_from(0));
+        self.batch_for(dest).push_request(
+            origin,
+            db,
+            resp3,
+            Op::Exec(ci as u16),
+            args.iter_from(0),
+        );
     }
 
     /// Splits a multi-key command into one sub-command per key group, run by each key's owner.
     #[allow(clippy::too_many_arguments)]
-    fn fanout(&mut self, k: usize, ci: usize, f: KeyedFn, combine: Combine, step: usize, keys: &[usize], args: &Args) {
+    fn fanout(
+        &mut self,
+        k: usize,
+        ci: usize,
+        f: KeyedFn,
+        combine: Combine,
+        step: usize,
+        keys: &[usize],
+        args: &Args,
+    ) {
         if keys.last().is_some_and(|&i| i + step > args.len()) {
             return self.reply_error(k, &TABLE.get(ci).arity_error());
         }
-        let Some(conn) = self.conns.get_mut(k) else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
         let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
         let parts = keys.len();
-        let seq = conn.push_slot(Slot::Gather(Gather { combine, parts: vec![None; parts], missing: parts, resp3 }));
+        let seq = conn.push_slot(Slot::Gather(Gather {
+            combine,
+            parts: vec![None; parts],
+            missing: parts,
+            resp3,
+        }));
         let mut sub = std::mem::take(&mut self.sub_args);
         for (part, &i) in keys.iter().enumerate() {
             let owner = slot_owner(key_slot(args.get(i)), self.n);
@@ -607,12 +729,30 @@ impl Worker {
             let sub_args = args.pick(&idx[..width + 1], &mut sub);
             if owner == self.id {
                 let mut out = Vec::new();
-                let mut ctx = Ctx { ks: &mut self.ks, db, now: self.now, reply: Reply::new(&mut out, resp3), worker: self.id, workers: self.n };
+                let mut ctx = Ctx {
+                    ks: &mut self.ks,
+                    db,
+                    now: self.now,
+                    reply: Reply::new(&mut out, resp3),
+                    worker: self.id,
+                    workers: self.n,
+                };
                 f(&mut ctx, &sub_args);
                 self.fill_part(k, client, seq, part, out);
             } else {
-                let origin = Origin { token: k as u32, client, seq, part: part as u32 };
-                self.batch_for(owner).push_request(origin, db, resp3, Op::Exec(ci as u16), sub_args.iter_from(0));
+                let origin = Origin {
+                    token: k as u32,
+                    client,
+                    seq,
+                    part: part as u32,
+                };
+                self.batch_for(owner).push_request(
+                    origin,
+                    db,
+                    resp3,
+                    Op::Exec(ci as u16),
+                    sub_args.iter_from(0),
+                );
             }
         }
         self.sub_args = sub;
@@ -620,19 +760,44 @@ impl Worker {
 
     /// Runs a command on every shard and combines the replies.
     fn broadcast(&mut self, k: usize, ci: usize, f: KeyedFn, combine: Combine, args: &Args) {
-        let Some(conn) = self.conns.get_mut(k) else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
         let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
         let n = self.n;
-        let seq = conn.push_slot(Slot::Gather(Gather { combine, parts: vec![None; n], missing: n, resp3 }));
+        let seq = conn.push_slot(Slot::Gather(Gather {
+            combine,
+            parts: vec![None; n],
+            missing: n,
+            resp3,
+        }));
         for w in 0..n {
             if w == self.id {
                 let mut out = Vec::new();
-                let mut ctx = Ctx { ks: &mut self.ks, db, now: self.now, reply: Reply::new(&mut out, resp3), worker: self.id, workers: n };
+                let mut ctx = Ctx {
+                    ks: &mut self.ks,
+                    db,
+                    now: self.now,
+                    reply: Reply::new(&mut out, resp3),
+                    worker: self.id,
+                    workers: n,
+                };
                 f(&mut ctx, args);
                 self.fill_part(k, client, seq, w, out);
             } else {
-                let origin = Origin { token: k as u32, client, seq, part: w as u32 };
-                self.batch_for(w).push_request(origin, db, resp3, Op::Exec(ci as u16), args.iter_from(0));
+                let origin = Origin {
+                    token: k as u32,
+                    client,
+                    seq,
+                    part: w as u32,
+                };
+                self.batch_for(w).push_request(
+                    origin,
+                    db,
+                    resp3,
+                    Op::Exec(ci as u16),
+                    args.iter_from(0),
+                );
             }
         }
     }
@@ -640,10 +805,16 @@ impl Worker {
     /// A command whose keys live on several workers: fetch copies of its keys, run it here on the
     /// copies, write the results back. The connection's later commands wait until it is done.
     fn coordinate(&mut self, k: usize, ci: usize, keys: &[usize], args: &Args) {
-        let Some(conn) = self.conns.get_mut(k) else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
         let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
         let cmd = TABLE.get(ci);
-        let copy_db = if cmd.name == "copy" { crate::command::keyspace::copy_target_db(args) } else { None };
+        let copy_db = if cmd.name == "copy" {
+            crate::command::keyspace::copy_target_db(args)
+        } else {
+            None
+        };
         let mut data = Vec::new();
         let mut ranges = Vec::with_capacity(args.len());
         for a in args.iter_from(0) {
@@ -651,10 +822,30 @@ impl Worker {
             data.extend_from_slice(a);
             ranges.push(s..data.len());
         }
-        let key_dbs: Vec<(usize, usize)> =
-            keys.iter().map(|&i| (if i == 2 { copy_db.filter(|&d| d < self.ks.dbs.len()).unwrap_or(db) } else { db }, i)).collect();
+        let key_dbs: Vec<(usize, usize)> = keys
+            .iter()
+            .map(|&i| {
+                (
+                    if i == 2 {
+                        copy_db.filter(|&d| d < self.ks.dbs.len()).unwrap_or(db)
+                    } else {
+                        db
+                    },
+                    i,
+                )
+            })
+            .collect();
         let nkeys = key_dbs.len();
-        let coord = Coord { cmd: ci, db, resp3, data, ranges, keys: key_dbs.clone(), fetched: (0..nkeys).map(|_| None).collect(), missing: nkeys };
+        let coord = Coord {
+            cmd: ci,
+            db,
+            resp3,
+            data,
+            ranges,
+            keys: key_dbs.clone(),
+            fetched: (0..nkeys).map(|_| None).collect(),
+            missing: nkeys,
+        };
         let seq = conn.push_slot(Slot::Coord(Box::new(coord)));
         conn.stalled = true;
         for (part, (kdb, i)) in key_dbs.into_iter().enumerate() {
@@ -664,8 +855,19 @@ impl Worker {
                 let e = self.ks.dbs[kdb].peek(key, self.now).cloned().map(Box::new);
                 self.fill_fetch(k, client, seq, part, e);
             } else {
-                let origin = Origin { token: k as u32, client, seq, part: part as u32 };
-                self.batch_for(owner).push_request(origin, kdb, resp3, Op::Fetch, std::iter::once(key));
+                let origin = Origin {
+                    token: k as u32,
+                    client,
+                    seq,
+                    part: part as u32,
+                };
+                self.batch_for(owner).push_request(
+                    origin,
+                    kdb,
+                    resp3,
+                    Op::Fetch,
+                    std::iter::once(key),
+                );
             }
         }
     }
@@ -673,8 +875,12 @@ impl Worker {
     // -------------------------------------------------------------------------------- reply delivery
 
     fn fill_part(&mut self, k: usize, client: u64, seq: u64, part: usize, bytes: Vec<u8>) {
-        let Some(conn) = live(&mut self.conns, k as u32, client) else { return };
-        let Some(Slot::Gather(g)) = conn.slot_mut(seq) else { return };
+        let Some(conn) = live(&mut self.conns, k as u32, client) else {
+            return;
+        };
+        let Some(Slot::Gather(g)) = conn.slot_mut(seq) else {
+            return;
+        };
         if let Some(p) = g.parts.get_mut(part) {
             if p.is_none() {
                 g.missing -= 1;
@@ -692,9 +898,20 @@ impl Worker {
         }
     }
 
-    fn fill_fetch(&mut self, k: usize, client: u64, seq: u64, part: usize, entry: Option<Box<Entry>>) {
-        let Some(conn) = live(&mut self.conns, k as u32, client) else { return };
-        let Some(Slot::Coord(c)) = conn.slot_mut(seq) else { return };
+    fn fill_fetch(
+        &mut self,
+        k: usize,
+        client: u64,
+        seq: u64,
+        part: usize,
+        entry: Option<Box<Entry>>,
+    ) {
+        let Some(conn) = live(&mut self.conns, k as u32, client) else {
+            return;
+        };
+        let Some(Slot::Coord(c)) = conn.slot_mut(seq) else {
+            return;
+        };
         if let Some(f) = c.fetched.get_mut(part) {
             *f = entry;
             c.missing -= 1;
@@ -705,9 +922,15 @@ impl Worker {
     }
 
     fn finish_coord(&mut self, k: usize, seq: u64) {
-        let Some(conn) = self.conns.get_mut(k) else { return };
-        let Some(slot) = conn.slot_mut(seq) else { return };
-        let Slot::Coord(mut c) = std::mem::replace(slot, Slot::Waiting) else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
+        let Some(slot) = conn.slot_mut(seq) else {
+            return;
+        };
+        let Slot::Coord(mut c) = std::mem::replace(slot, Slot::Waiting) else {
+            return;
+        };
         let mut temp = Keyspace::new(self.shared.databases, self.ks.random());
         temp.limits = self.ks.limits;
         for ((db, _), e) in c.keys.iter().zip(c.fetched.iter_mut()) {
@@ -719,7 +942,14 @@ impl Worker {
         let mut out = Vec::new();
         if let Exec::Keyed(f) | Exec::Fanout(f, _) = cmd.exec {
             let args = Args::new(&c.data, &c.ranges);
-            let mut ctx = Ctx { ks: &mut temp, db: c.db, now: self.now, reply: Reply::new(&mut out, c.resp3), worker: self.id, workers: self.n };
+            let mut ctx = Ctx {
+                ks: &mut temp,
+                db: c.db,
+                now: self.now,
+                reply: Reply::new(&mut out, c.resp3),
+                worker: self.id,
+                workers: self.n,
+            };
             f(&mut ctx, &args);
         }
         if cmd.is_write() {
@@ -735,13 +965,21 @@ impl Worker {
                 if owner == self.id {
                     apply(&mut self.ks, db, key, result);
                 } else {
-                    let origin = Origin { token: k as u32, client: 0, seq: 0, part: 0 };
+                    let origin = Origin {
+                        token: k as u32,
+                        client: 0,
+                        seq: 0,
+                        part: 0,
+                    };
                     let op = Op::Apply(result.map(Box::new));
-                    self.batch_for(owner).push_request(origin, db, false, op, std::iter::once(key));
+                    self.batch_for(owner)
+                        .push_request(origin, db, false, op, std::iter::once(key));
                 }
             }
         }
-        let Some(conn) = self.conns.get_mut(k) else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
         let ready = conn.ready_slot(&out);
         if let Some(slot) = conn.slot_mut(seq) {
             *slot = ready;
@@ -754,7 +992,9 @@ impl Worker {
 
     /// Places a forwarded command's reply in its slot and moves ready replies to the output.
     fn deliver(&mut self, origin: Origin, bytes: &[u8]) {
-        let Some(conn) = live(&mut self.conns, origin.token, origin.client) else { return };
+        let Some(conn) = live(&mut self.conns, origin.token, origin.client) else {
+            return;
+        };
         match conn.slot_mut(origin.seq) {
             Some(Slot::Waiting) => {
                 if origin.seq == conn.head_seq {
@@ -769,7 +1009,13 @@ impl Worker {
                 }
             }
             Some(Slot::Gather(_)) => {
-                return self.fill_part(origin.token as usize, origin.client, origin.seq, origin.part as usize, bytes.to_vec());
+                return self.fill_part(
+                    origin.token as usize,
+                    origin.client,
+                    origin.seq,
+                    origin.part as usize,
+                    bytes.to_vec(),
+                );
             }
             _ => return,
         }
@@ -780,7 +1026,11 @@ impl Worker {
     fn after_delivery(&mut self, k: usize) {
         self.queue_flush(k);
         if let Some(c) = self.conns.get(k) {
-            if c.queued_resume && !c.stalled && c.slots.len() < MAX_SLOTS / 2 && c.pending_output() <= OUTPUT_PAUSE {
+            if c.queued_resume
+                && !c.stalled
+                && c.slots.len() < MAX_SLOTS / 2
+                && c.pending_output() <= OUTPUT_PAUSE
+            {
                 self.schedule_resume(k);
             }
         }
@@ -796,7 +1046,10 @@ impl Worker {
             while let Some(mut batch) = self.mail.recv(src, self.id) {
                 let run = std::panic::AssertUnwindSafe(|| self.handle_batch(src, &mut batch));
                 if std::panic::catch_unwind(run).is_err() {
-                    eprintln!("worker {}: internal error while executing a batch from worker {src}", self.id);
+                    eprintln!(
+                        "worker {}: internal error while executing a batch from worker {src}",
+                        self.id
+                    );
                 }
                 batch.clear();
                 if self.pool.len() < 2 * self.n {
@@ -809,39 +1062,71 @@ impl Worker {
     /// Executes the requests of a batch from `src` (replying in one batch) and delivers its replies.
     fn handle_batch(&mut self, src: usize, batch: &mut Batch) {
         self.stats.executed = true;
-        let Batch { data, ranges, requests, responses } = batch;
+        let Batch {
+            data,
+            ranges,
+            requests,
+            responses,
+        } = batch;
         // Keys to prefetch, PREFETCH_BATCH requests ahead of execution.
         let key_of = |req: &mailbox::Request| {
-            (req.args.end - req.args.start >= 2).then(|| (req.db as usize, ranges[req.args.start as usize + 1].clone()))
+            (req.args.end - req.args.start >= 2)
+                .then(|| (req.db as usize, ranges[req.args.start as usize + 1].clone()))
         };
         let ahead: Vec<Option<(usize, Range<usize>)>> = requests.iter().map(key_of).collect();
         for (i, req) in requests.drain(..).enumerate() {
             if i % PREFETCH_BATCH == 0 {
-                for (db, r) in ahead[i..(i + PREFETCH_BATCH).min(ahead.len())].iter().flatten() {
+                for (db, r) in ahead[i..(i + PREFETCH_BATCH).min(ahead.len())]
+                    .iter()
+                    .flatten()
+                {
                     if let Some(db) = self.ks.dbs.get(*db) {
                         db.table.prefetch(&data[r.clone()]);
                     }
                 }
             }
-            let args = Args::new(data, &ranges[req.args.start as usize..req.args.end as usize]);
+            let args = Args::new(
+                data,
+                &ranges[req.args.start as usize..req.args.end as usize],
+            );
             let db = (req.db as usize).min(self.ks.dbs.len() - 1);
             match req.op {
                 Op::Exec(ci) => {
                     let f = match TABLE.get(ci as usize).exec {
-                        Exec::Keyed(f) | Exec::Fanout(f, _) | Exec::Broadcast(f, _) | Exec::Cursor(f) => f,
+                        Exec::Keyed(f)
+                        | Exec::Fanout(f, _)
+                        | Exec::Broadcast(f, _)
+                        | Exec::Cursor(f) => f,
                         Exec::Conn(_) => continue,
                     };
                     let pool = &mut self.pool;
-                    let out = self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
+                    let out =
+                        self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
                     let start = out.data.len();
-                    let mut ctx = Ctx { ks: &mut self.ks, db, now: self.now, reply: Reply::new(&mut out.data, req.resp3), worker: self.id, workers: self.n };
+                    let mut ctx = Ctx {
+                        ks: &mut self.ks,
+                        db,
+                        now: self.now,
+                        reply: Reply::new(&mut out.data, req.resp3),
+                        worker: self.id,
+                        workers: self.n,
+                    };
                     f(&mut ctx, &args);
                     let end = out.data.len();
-                    out.responses.push(mailbox::Response { origin: req.origin, body: Body::Bytes(start..end) });
+                    out.responses.push(mailbox::Response {
+                        origin: req.origin,
+                        body: Body::Bytes(start..end),
+                    });
                 }
                 Op::Fetch => {
-                    let e = self.ks.dbs[db].peek(args.get(0), self.now).cloned().map(Box::new);
-                    let resp = mailbox::Response { origin: req.origin, body: Body::Entry(e) };
+                    let e = self.ks.dbs[db]
+                        .peek(args.get(0), self.now)
+                        .cloned()
+                        .map(Box::new);
+                    let resp = mailbox::Response {
+                        origin: req.origin,
+                        body: Body::Entry(e),
+                    };
                     self.batch_for(src).responses.push(resp);
                 }
                 Op::Apply(e) => apply(&mut self.ks, db, args.get(0), e.map(|b| *b)),
@@ -862,7 +1147,9 @@ impl Worker {
         let was_full = self.ring_full;
         self.ring_full = false;
         for dest in 0..self.n {
-            let Some(b) = self.outbox[dest].take() else { continue };
+            let Some(b) = self.outbox[dest].take() else {
+                continue;
+            };
             if b.is_empty() {
                 self.outbox[dest] = Some(b);
                 continue;
@@ -900,33 +1187,54 @@ impl Worker {
 
     fn publish_stats(&mut self) {
         let s = &self.shared.stats[self.id];
-        if std::mem::take(&mut self.stats.executed) || self.stats.net_in != 0 || self.stats.connections != 0 {
-            s.commands.fetch_add(std::mem::take(&mut self.stats.commands), Ordering::Relaxed);
-            s.net_input_bytes.fetch_add(std::mem::take(&mut self.stats.net_in), Ordering::Relaxed);
-            s.net_output_bytes.fetch_add(std::mem::take(&mut self.stats.net_out), Ordering::Relaxed);
-            s.total_connections.fetch_add(std::mem::take(&mut self.stats.connections), Ordering::Relaxed);
-            s.rejected_connections.fetch_add(std::mem::take(&mut self.stats.rejected), Ordering::Relaxed);
+        if std::mem::take(&mut self.stats.executed)
+            || self.stats.net_in != 0
+            || self.stats.connections != 0
+        {
+            s.commands
+                .fetch_add(std::mem::take(&mut self.stats.commands), Ordering::Relaxed);
+            s.net_input_bytes
+                .fetch_add(std::mem::take(&mut self.stats.net_in), Ordering::Relaxed);
+            s.net_output_bytes
+                .fetch_add(std::mem::take(&mut self.stats.net_out), Ordering::Relaxed);
+            s.total_connections.fetch_add(
+                std::mem::take(&mut self.stats.connections),
+                Ordering::Relaxed,
+            );
+            s.rejected_connections
+                .fetch_add(std::mem::take(&mut self.stats.rejected), Ordering::Relaxed);
             for (db, (keys, expires)) in self.ks.dbs.iter().zip(&s.keys) {
                 keys.store(db.len() as u64, Ordering::Relaxed);
                 expires.store(db.expires() as u64, Ordering::Relaxed);
             }
-            s.keyspace_hits.store(self.ks.stats.keyspace_hits, Ordering::Relaxed);
-            s.keyspace_misses.store(self.ks.stats.keyspace_misses, Ordering::Relaxed);
-            s.expired_keys.store(self.ks.stats.expired_keys, Ordering::Relaxed);
+            s.keyspace_hits
+                .store(self.ks.stats.keyspace_hits, Ordering::Relaxed);
+            s.keyspace_misses
+                .store(self.ks.stats.keyspace_misses, Ordering::Relaxed);
+            s.expired_keys
+                .store(self.ks.stats.expired_keys, Ordering::Relaxed);
         }
     }
 
     fn cron(&mut self) {
         self.last_cron = Instant::now();
-        let effort = self.shared.params.get_i64("active-expire-effort").clamp(1, 10) as usize;
+        let effort = self
+            .shared
+            .params
+            .get_i64("active-expire-effort")
+            .clamp(1, 10) as usize;
         self.ks.active_expire(self.now, EXPIRE_BUDGET * effort);
         let s = &self.shared.stats[self.id];
         for (db, (keys, expires)) in self.ks.dbs.iter().zip(&s.keys) {
             keys.store(db.len() as u64, Ordering::Relaxed);
             expires.store(db.expires() as u64, Ordering::Relaxed);
         }
-        s.expired_keys.store(self.ks.stats.expired_keys, Ordering::Relaxed);
-        s.used_memory.store(crate::alloc::thread_net_bytes() as i64 as u64, Ordering::Relaxed);
+        s.expired_keys
+            .store(self.ks.stats.expired_keys, Ordering::Relaxed);
+        s.used_memory.store(
+            crate::alloc::thread_net_bytes() as i64 as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// Stops: writes what was already computed (best effort, bounded), then returns.
@@ -978,7 +1286,11 @@ fn split_array_reply(b: &[u8]) -> Option<(i64, &[u8])> {
 
 /// Combines the parts of a gathered reply. An error part wins.
 fn combine(g: &mut Gather) -> Vec<u8> {
-    let parts: Vec<Vec<u8>> = g.parts.iter_mut().map(|p| p.take().unwrap_or_default()).collect();
+    let parts: Vec<Vec<u8>> = g
+        .parts
+        .iter_mut()
+        .map(|p| p.take().unwrap_or_default())
+        .collect();
     if let Some(e) = parts.iter().find(|p| p.first() == Some(&b'-')) {
         return e.clone();
     }
@@ -988,15 +1300,22 @@ fn combine(g: &mut Gather) -> Vec<u8> {
         Combine::SumInts => r.int(parts.iter().filter_map(|p| parse_int_reply(p)).sum()),
         Combine::AllOk => r.ok(),
         Combine::ConcatArrays => {
-            let split: Vec<(i64, &[u8])> = parts.iter().filter_map(|p| split_array_reply(p)).collect();
+            let split: Vec<(i64, &[u8])> =
+                parts.iter().filter_map(|p| split_array_reply(p)).collect();
             r.array(split.iter().map(|(n, _)| *n as usize).sum());
             for (_, body) in split {
                 r.raw(body);
             }
         }
         Combine::AnyNonNull => {
-            let pick = parts.iter().find(|p| p.as_slice() != b"$-1\r\n" && p.as_slice() != b"_\r\n");
-            r.raw(pick.or(parts.first()).map(|v| v.as_slice()).unwrap_or(b"$-1\r\n"));
+            let pick = parts
+                .iter()
+                .find(|p| p.as_slice() != b"$-1\r\n" && p.as_slice() != b"_\r\n");
+            r.raw(
+                pick.or(parts.first())
+                    .map(|v| v.as_slice())
+                    .unwrap_or(b"$-1\r\n"),
+            );
         }
     }
     out

@@ -34,7 +34,10 @@ pub fn start_rustis(threads: usize) -> Rustis {
         loglevel: "warning".into(),
     };
     let server = rustis::server::start(&cli).expect("start rustis");
-    Rustis { port: server.addr.port(), server: Some(server) }
+    Rustis {
+        port: server.addr.port(),
+        server: Some(server),
+    }
 }
 
 /// A redis-server child on a free port, killed on drop.
@@ -51,7 +54,11 @@ impl Drop for Redis {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts a real redis-server. Panics when it is missing: differential tests must not be skipped.
@@ -59,11 +66,24 @@ pub fn start_redis() -> Redis {
     for _ in 0..5 {
         let port = free_port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server is required for differential tests (apt-get install redis-server)");
+            .expect(
+                "redis-server is required for differential tests (apt-get install redis-server)",
+            );
         let mut r = Redis { port, child };
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -91,7 +111,10 @@ impl Conn {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s.set_nodelay(true).unwrap();
-        Conn { reader: BufReader::new(s.try_clone().unwrap()), writer: s }
+        Conn {
+            reader: BufReader::new(s.try_clone().unwrap()),
+            writer: s,
+        }
     }
 
     /// Sends raw bytes.
@@ -148,7 +171,12 @@ fn read_line<R: BufRead>(r: &mut R, out: &mut Vec<u8>) -> Vec<u8> {
 
 fn read_value<R: BufRead>(r: &mut R, out: &mut Vec<u8>) {
     let line = read_line(r, out);
-    let n = || std::str::from_utf8(&line[1..]).unwrap().parse::<i64>().unwrap();
+    let n = || {
+        std::str::from_utf8(&line[1..])
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+    };
     match line[0] {
         b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => {}
         b'$' | b'=' | b'!' => {
@@ -169,7 +197,11 @@ fn read_value<R: BufRead>(r: &mut R, out: &mut Vec<u8>) {
                 read_value(r, out);
             }
         }
-        c => panic!("unexpected reply type {:?} in {:?}", c as char, String::from_utf8_lossy(&line)),
+        c => panic!(
+            "unexpected reply type {:?} in {:?}",
+            c as char,
+            String::from_utf8_lossy(&line)
+        ),
     }
 }
 
@@ -188,7 +220,12 @@ impl Diff {
         let rustis = start_rustis(2);
         let a = Conn::new(redis.port);
         let b = Conn::new(rustis.port);
-        Diff { redis, rustis, a, b }
+        Diff {
+            redis,
+            rustis,
+            a,
+            b,
+        }
     }
 
     /// Sends `args` to both and asserts identical raw replies; returns the reply.
@@ -211,7 +248,11 @@ impl Diff {
 
     /// Runs every command of a script (one command per line, whitespace-separated, no quoting).
     pub fn script(&mut self, script: &str) {
-        for line in script.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in script
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let args: Vec<&str> = line.split_whitespace().collect();
             self.check(&args);
         }
@@ -222,7 +263,11 @@ impl Diff {
     pub fn check_unordered(&mut self, args: &[&str]) {
         let ra = self.a.call(args);
         let rb = self.b.call(args);
-        assert_eq!(sorted_elements(&rb), sorted_elements(&ra), "unordered reply differs for {args:?}");
+        assert_eq!(
+            sorted_elements(&rb),
+            sorted_elements(&ra),
+            "unordered reply differs for {args:?}"
+        );
     }
 }
 
@@ -231,7 +276,11 @@ pub fn sorted_elements(reply: &[u8]) -> Vec<String> {
     let s = String::from_utf8_lossy(reply).into_owned();
     let mut lines: Vec<&str> = s.split("\r\n").collect();
     let header = lines.remove(0).to_string();
-    let mut elems: Vec<String> = lines.chunks(2).filter(|c| c.len() == 2).map(|c| format!("{}\r\n{}", c[0], c[1])).collect();
+    let mut elems: Vec<String> = lines
+        .chunks(2)
+        .filter(|c| c.len() == 2)
+        .map(|c| format!("{}\r\n{}", c[0], c[1]))
+        .collect();
     elems.sort();
     elems.insert(0, header);
     elems
