@@ -4,7 +4,9 @@
 
 use indexmap::IndexMap;
 
-use super::{cmd, flag::*, Args, Command, Ctx, Exec, KeySpec};
+use super::{
+    cmd, distinct_indices, flag::*, parse_scan, scan_down, Args, Command, Ctx, Exec, KeySpec,
+};
 use crate::resp::reply::{long_double_incr, IncrError};
 use crate::resp::{err, parse_i64, Reply};
 use crate::store::{Elem, HashValue, Keyspace, Value};
@@ -406,13 +408,8 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) {
                 }
                 return;
             }
-            let mut picked: ahash::HashMap<usize, usize> = Default::default();
-            for k in 0..n {
-                let j = k + next() % (len - k);
-                let vj = *picked.get(&j).unwrap_or(&j);
-                let vk = *picked.get(&k).unwrap_or(&k);
-                picked.insert(j, vk);
-                if let Some((f, v)) = h.fields.get_index(vj) {
+            for i in distinct_indices(len, n, || next() as u64) {
+                if let Some((f, v)) = h.fields.get_index(i) {
                     reply_field(&mut ctx.reply, f, v, with_values);
                 }
             }
@@ -423,31 +420,9 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) {
 /// HSCAN key cursor [MATCH pattern] [COUNT count]. A listpack-encoded hash is returned whole with
 /// cursor 0 (as Redis does); a larger one is walked from its last index down.
 fn hscan(ctx: &mut Ctx, a: &Args) {
-    let Some(cursor) = std::str::from_utf8(a.get(2))
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    else {
-        return ctx.reply.error("ERR invalid cursor");
+    let Some(o) = parse_scan(&mut ctx.reply, a, 2, false) else {
+        return;
     };
-    let (mut pattern, mut count) = (None, 10usize);
-    let mut i = 3;
-    while i < a.len() {
-        if i + 1 >= a.len() {
-            return ctx.reply.error(err::SYNTAX);
-        }
-        if a.is(i, "match") {
-            pattern = Some(a.get(i + 1));
-        } else if a.is(i, "count") {
-            match a.int(i + 1) {
-                Some(c) if c >= 1 => count = c as usize,
-                Some(_) => return ctx.reply.error(err::SYNTAX),
-                None => return ctx.reply.error(err::NOT_INT),
-            }
-        } else {
-            return ctx.reply.error(err::SYNTAX);
-        }
-        i += 2;
-    }
     let h = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
         Ok(None) => {
@@ -457,29 +432,16 @@ fn hscan(ctx: &mut Ctx, a: &Args) {
         }
         Ok(Some(h)) => h,
     };
-    let keep = |f: &Elem| pattern.is_none_or(|p| super::keyspace::glob_match(p, f, false));
     let mut found: Vec<(&Elem, &Elem)> = Vec::new();
     let next = if h.listpack {
-        found.extend(h.fields.iter().filter(|(f, _)| keep(f)));
+        found.extend(h.fields.iter().filter(|(f, _)| o.matches(f)));
         0
     } else {
-        let len = h.fields.len();
-        let mut pos = if cursor == 0 {
-            len
-        } else {
-            (cursor as usize).min(len)
-        };
-        let mut visited = 0;
-        while pos > 0 && visited < count {
-            pos -= 1;
-            visited += 1;
-            if let Some((f, v)) = h.fields.get_index(pos) {
-                if keep(f) {
-                    found.push((f, v));
-                }
+        scan_down(h.fields.len(), o.cursor, o.count, |i| {
+            if let Some(fv) = h.fields.get_index(i).filter(|(f, _)| o.matches(f)) {
+                found.push(fv);
             }
-        }
-        pos as u64
+        })
     };
     ctx.reply.array(2);
     ctx.reply.bulk(next.to_string().as_bytes());

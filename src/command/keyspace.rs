@@ -233,35 +233,10 @@ fn keys(ctx: &mut Ctx, a: &Args) {
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] on the shard the cursor names.
 /// The global cursor is `local * workers + worker`. O(COUNT) per call.
 fn scan(ctx: &mut Ctx, a: &Args) {
-    let Some(cursor) = std::str::from_utf8(a.get(1))
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    else {
-        return ctx.reply.error("ERR invalid cursor");
+    let Some(o) = super::parse_scan(&mut ctx.reply, a, 1, true) else {
+        return;
     };
-    let (mut pattern, mut count, mut typ) = (None, 10i64, None);
-    let mut i = 2;
-    while i < a.len() {
-        if i + 1 >= a.len() {
-            return ctx.reply.error(err::SYNTAX);
-        }
-        if a.is(i, "match") {
-            pattern = Some(a.get(i + 1));
-        } else if a.is(i, "count") {
-            let Some(c) = int_arg(&mut ctx.reply, a, i + 1) else {
-                return;
-            };
-            if c < 1 {
-                return ctx.reply.error(err::SYNTAX);
-            }
-            count = c;
-        } else if a.is(i, "type") {
-            typ = Some(a.get(i + 1).to_ascii_lowercase());
-        } else {
-            return ctx.reply.error(err::SYNTAX);
-        }
-        i += 2;
-    }
+    let (cursor, count, typ) = (o.cursor, o.count as i64, o.typ.as_deref());
     let workers = ctx.workers.max(1) as u64;
     let mut local = cursor / workers;
     let now = ctx.now;
@@ -273,13 +248,10 @@ fn scan(ctx: &mut Ctx, a: &Args) {
             if e.expire_at != 0 && e.expire_at <= now {
                 return;
             }
-            if pattern.is_some_and(|p| !glob_match(p, &e.key, false)) {
+            if !o.matches(&e.key) {
                 return;
             }
-            if typ
-                .as_deref()
-                .is_some_and(|t| t != e.value.type_name().as_bytes())
-            {
+            if typ.is_some_and(|t| t != e.value.type_name().as_bytes()) {
                 return;
             }
             found.push(e.key.clone());

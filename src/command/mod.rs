@@ -411,3 +411,106 @@ pub fn int_arg(ctx: &mut Reply, args: &Args, i: usize) -> Option<i64> {
     }
     v
 }
+
+/// The options of SCAN, SSCAN, HSCAN: `cursor [MATCH pattern] [COUNT count] [TYPE type]`.
+pub struct ScanOptions<'a> {
+    pub cursor: u64,
+    pub pattern: Option<&'a [u8]>,
+    pub count: usize,
+    /// Lower-cased TYPE filter (SCAN only).
+    pub typ: Option<Vec<u8>>,
+}
+
+impl ScanOptions<'_> {
+    /// Whether `name` matches the MATCH pattern (or there is none).
+    pub fn matches(&self, name: &[u8]) -> bool {
+        self.pattern
+            .is_none_or(|p| keyspace::glob_match(p, name, false))
+    }
+}
+
+/// Parses the cursor at `at` and the options after it, replying Redis's error and returning None when
+/// they are invalid. TYPE is accepted only when `allow_type`.
+pub fn parse_scan<'a>(
+    r: &mut Reply,
+    a: &Args<'a>,
+    at: usize,
+    allow_type: bool,
+) -> Option<ScanOptions<'a>> {
+    let Some(cursor) = std::str::from_utf8(a.get(at))
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
+        r.error("ERR invalid cursor");
+        return None;
+    };
+    let mut o = ScanOptions {
+        cursor,
+        pattern: None,
+        count: 10,
+        typ: None,
+    };
+    let mut i = at + 1;
+    while i < a.len() {
+        if i + 1 >= a.len() {
+            r.error(err::SYNTAX);
+            return None;
+        }
+        if a.is(i, "match") {
+            o.pattern = Some(a.get(i + 1));
+        } else if a.is(i, "count") {
+            match a.int(i + 1) {
+                Some(c) if c >= 1 => o.count = c as usize,
+                Some(_) => {
+                    r.error(err::SYNTAX);
+                    return None;
+                }
+                None => {
+                    r.error(err::NOT_INT);
+                    return None;
+                }
+            }
+        } else if allow_type && a.is(i, "type") {
+            o.typ = Some(a.get(i + 1).to_ascii_lowercase());
+        } else {
+            r.error(err::SYNTAX);
+            return None;
+        }
+        i += 2;
+    }
+    Some(o)
+}
+
+/// One SSCAN/HSCAN step over an indexed collection of `len` elements, from the highest index down:
+/// a swap-remove during the scan moves the last element into a visited position, never an unvisited
+/// one into a visited position, so no element present throughout is missed. Cursor 0 starts at the top;
+/// the returned cursor is the next index + 1, 0 when done. O(count).
+pub fn scan_down(len: usize, cursor: u64, count: usize, mut visit: impl FnMut(usize)) -> u64 {
+    let mut pos = if cursor == 0 {
+        len
+    } else {
+        (cursor as usize).min(len)
+    };
+    let mut visited = 0;
+    while pos > 0 && visited < count {
+        pos -= 1;
+        visited += 1;
+        visit(pos);
+    }
+    pos as u64
+}
+
+/// `n` distinct random indices below `len` (n <= len): a partial Fisher-Yates shuffle that only
+/// remembers the swapped positions. O(n) time and space.
+pub fn distinct_indices(len: usize, n: usize, mut random: impl FnMut() -> u64) -> Vec<usize> {
+    let mut swapped: ahash::HashMap<usize, usize> = Default::default();
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n.min(len) {
+        let j = k + (random() as usize) % (len - k);
+        let vj = *swapped.get(&j).unwrap_or(&j);
+        let vk = *swapped.get(&k).unwrap_or(&k);
+        swapped.insert(j, vk);
+        out.push(vj);
+    }
+    out
+}

@@ -5,7 +5,10 @@
 use ahash::RandomState;
 use indexmap::IndexSet;
 
-use super::{cmd, flag::*, keys_numkeys_at_1, Args, Command, Ctx, Exec, KeySpec};
+use super::{
+    cmd, distinct_indices, flag::*, keys_numkeys_at_1, parse_scan, scan_down, Args, Command, Ctx,
+    Exec, KeySpec,
+};
 use crate::resp::{err, parse_i64, Reply};
 use crate::store::{Elem, Keyspace, SetValue, Value};
 
@@ -361,31 +364,9 @@ fn sintercard(ctx: &mut Ctx, a: &Args) {
 /// cursor 0, as Redis does; a larger one is walked from its last index down, so members moved by
 /// removals during the scan (swap-remove moves the last member down) are never skipped.
 fn sscan(ctx: &mut Ctx, a: &Args) {
-    let Some(cursor) = std::str::from_utf8(a.get(2))
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    else {
-        return ctx.reply.error("ERR invalid cursor");
+    let Some(o) = parse_scan(&mut ctx.reply, a, 2, false) else {
+        return;
     };
-    let (mut pattern, mut count) = (None, 10usize);
-    let mut i = 3;
-    while i < a.len() {
-        if i + 1 >= a.len() {
-            return ctx.reply.error(err::SYNTAX);
-        }
-        if a.is(i, "match") {
-            pattern = Some(a.get(i + 1));
-        } else if a.is(i, "count") {
-            match a.int(i + 1) {
-                Some(c) if c >= 1 => count = c as usize,
-                Some(_) => return ctx.reply.error(err::SYNTAX),
-                None => return ctx.reply.error(err::NOT_INT),
-            }
-        } else {
-            return ctx.reply.error(err::SYNTAX);
-        }
-        i += 2;
-    }
     let s = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
         Ok(None) => {
@@ -395,28 +376,16 @@ fn sscan(ctx: &mut Ctx, a: &Args) {
         }
         Ok(Some(s)) => s,
     };
-    let keep = |m: &Elem| pattern.is_none_or(|p| super::keyspace::glob_match(p, m, false));
-    let (next, found): (u64, Vec<&Elem>) = if s.intset {
-        (0, s.ordered().into_iter().filter(|m| keep(m)).collect())
+    let mut found: Vec<&Elem> = Vec::new();
+    let next = if s.intset {
+        found.extend(s.ordered().into_iter().filter(|m| o.matches(m)));
+        0
     } else {
-        let len = s.members.len();
-        let mut pos = if cursor == 0 {
-            len
-        } else {
-            (cursor as usize).min(len)
-        };
-        let mut found = Vec::new();
-        let mut visited = 0;
-        while pos > 0 && visited < count {
-            pos -= 1;
-            visited += 1;
-            if let Some(m) = s.members.get_index(pos) {
-                if keep(m) {
-                    found.push(m);
-                }
+        scan_down(s.members.len(), o.cursor, o.count, |i| {
+            if let Some(m) = s.members.get_index(i).filter(|m| o.matches(m)) {
+                found.push(m);
             }
-        }
-        (pos as u64, found)
+        })
     };
     ctx.reply.array(2);
     ctx.reply.bulk(next.to_string().as_bytes());
@@ -537,15 +506,9 @@ fn srandmember(ctx: &mut Ctx, a: &Args) {
                 }
                 return;
             }
-            // Partial Fisher-Yates over indices: n distinct picks in O(n) extra space.
-            let mut picked: ahash::HashMap<usize, usize> = Default::default();
             ctx.reply.array(n);
-            for k in 0..n {
-                let j = k + next() % (len - k);
-                let vj = *picked.get(&j).unwrap_or(&j);
-                let vk = *picked.get(&k).unwrap_or(&k);
-                picked.insert(j, vk);
-                if let Some(m) = s.members.get_index(vj) {
+            for i in distinct_indices(len, n, || next() as u64) {
+                if let Some(m) = s.members.get_index(i) {
                     ctx.reply.bulk(m);
                 }
             }
