@@ -153,3 +153,62 @@ fn databases_and_multi_key_commands() {
     let a: String = con.get("a").unwrap();
     assert_eq!(a, "db3");
 }
+
+#[test]
+fn large_values_are_served_intact_from_every_worker() {
+    let server = common::start_rustis(2);
+    let mut con = client(server.port);
+    let sizes = [1023usize, 1024, 4096, 100_000, 1_000_000];
+    let mut pipe = redis::pipe();
+    for (i, size) in sizes.iter().enumerate() {
+        for k in 0..8 {
+            let value: Vec<u8> = (0..*size).map(|j| (j * 31 + i * 7 + k) as u8).collect();
+            pipe.cmd("SET")
+                .arg(format!("big:{i}:{k}"))
+                .arg(value)
+                .ignore();
+        }
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    // Interleave small and large replies, local and forwarded, in one pipeline.
+    let mut pipe = redis::pipe();
+    for (i, _) in sizes.iter().enumerate() {
+        for k in 0..8 {
+            pipe.cmd("GET").arg(format!("big:{i}:{k}"));
+            pipe.cmd("PING");
+        }
+    }
+    let replies: Vec<redis::Value> = pipe.query(&mut con).unwrap();
+    let mut it = replies.into_iter();
+    for (i, size) in sizes.iter().enumerate() {
+        for k in 0..8 {
+            let expected: Vec<u8> = (0..*size).map(|j| (j * 31 + i * 7 + k) as u8).collect();
+            match it.next() {
+                Some(redis::Value::BulkString(v)) => {
+                    assert!(v == expected, "value big:{i}:{k} corrupted")
+                }
+                other => panic!("unexpected reply {other:?}"),
+            }
+            assert!(matches!(it.next(), Some(redis::Value::SimpleString(ref s)) if s == "PONG"));
+        }
+    }
+    let vals: Vec<Vec<u8>> = redis::cmd("MGET")
+        .arg("big:2:0")
+        .arg("big:2:1")
+        .arg("big:3:5")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(vals[2].len(), 100_000);
+    let n: usize = redis::cmd("APPEND")
+        .arg("big:2:0")
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(n, 4097);
+    let enc: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg("big:2:0")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(enc, "raw");
+}

@@ -63,6 +63,7 @@ fn read_str<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c StrValue>, ()
 fn reply_str(ctx: &mut Ctx, s: Option<&StrValue>) {
     match s {
         None => ctx.reply.null(),
+        Some(StrValue::Shared(b)) => ctx.reply.bulk_shared(b),
         Some(s) => ctx.reply.bulk(s.as_bytes(&mut itoa::Buffer::new())),
     }
 }
@@ -79,6 +80,7 @@ fn get(ctx: &mut Ctx, a: &Args) {
         Some(e) => {
             ctx.ks.stats.keyspace_hits += 1;
             match &e.value {
+                Value::Str(StrValue::Shared(b)) => ctx.reply.bulk_shared(b),
                 Value::Str(s) => ctx.reply.bulk(s.as_bytes(&mut itoa::Buffer::new())),
                 _ => ctx.reply.error(err::WRONGTYPE),
             }
@@ -330,6 +332,7 @@ fn mget(ctx: &mut Ctx, a: &Args) {
     let db = ctx.db;
     for key in a.iter_from(1) {
         match ctx.ks.dbs[db].get(key, now).map(|e| &e.value) {
+            Some(Value::Str(StrValue::Shared(b))) => ctx.reply.bulk_shared(b),
             Some(Value::Str(s)) => ctx.reply.bulk(s.as_bytes(&mut itoa::Buffer::new())),
             _ => ctx.reply.null(),
         }

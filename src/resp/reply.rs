@@ -16,9 +16,21 @@ pub mod err {
     pub const POSITIVE: &str = "ERR value is out of range, must be positive";
 }
 
+/// A large value shared with the keyspace instead of copied into an output buffer.
+pub type SharedValue = std::sync::Arc<[u8]>;
+
+/// Large values to send at byte offsets of an output buffer: `(offset, value)` means the value's bytes
+/// go out right before the buffer byte at `offset`. Offsets never decrease.
+pub type Refs = Vec<(usize, SharedValue)>;
+
+/// Values shorter than this are copied into the output; longer ones are referenced and written with
+/// `writev` straight from the keyspace (no copy in user space).
+pub const ZERO_COPY_MIN: usize = 1024;
+
 /// A reply being written for one command into an output buffer.
 pub struct Reply<'a> {
     out: &'a mut Vec<u8>,
+    refs: Option<&'a mut Refs>,
     resp3: bool,
 }
 
@@ -26,7 +38,35 @@ impl<'a> Reply<'a> {
     /// Starts writing replies into `out` for a client speaking RESP3 when `resp3`.
     #[inline]
     pub fn new(out: &'a mut Vec<u8>, resp3: bool) -> Self {
-        Reply { out, resp3 }
+        Reply {
+            out,
+            refs: None,
+            resp3,
+        }
+    }
+
+    /// Like [`Reply::new`], with a list where large values are referenced instead of copied.
+    #[inline]
+    pub fn with_refs(out: &'a mut Vec<u8>, refs: &'a mut Refs, resp3: bool) -> Self {
+        Reply {
+            out,
+            refs: Some(refs),
+            resp3,
+        }
+    }
+
+    /// A bulk string whose bytes are shared with the keyspace: referenced when the output supports it,
+    /// copied otherwise.
+    pub fn bulk_shared(&mut self, value: &SharedValue) {
+        if value.len() < ZERO_COPY_MIN || self.refs.is_none() {
+            return self.bulk(value);
+        }
+        self.header(b'$', value.len() as i64);
+        let at = self.out.len();
+        if let Some(refs) = self.refs.as_deref_mut() {
+            refs.push((at, value.clone()));
+        }
+        self.out.extend_from_slice(b"\r\n");
     }
 
     /// Whether the client speaks RESP3 (a few replies differ in content, not only in form).

@@ -10,6 +10,7 @@ use ahash::RandomState;
 use indexmap::{IndexMap, IndexSet};
 
 use crate::resp::parse_i64;
+use crate::resp::reply::{SharedValue, ZERO_COPY_MIN};
 
 /// An element of a collection (list item, set member, hash field or value, zset member).
 pub type Elem = Box<[u8]>;
@@ -26,8 +27,10 @@ pub enum StrValue {
     Inline { len: u8, buf: [u8; INLINE_STR] },
     /// Up to [`EMBSTR_MAX`] bytes.
     Emb(Box<[u8]>),
-    /// Longer strings, and strings grown by APPEND or SETRANGE.
+    /// Strings grown by APPEND or SETRANGE, and strings up to [`ZERO_COPY_MIN`] bytes.
     Raw(Vec<u8>),
+    /// Large strings, reference-counted so that replies reference them instead of copying them.
+    Shared(SharedValue),
 }
 
 /// Longest string stored inline.
@@ -58,8 +61,10 @@ impl StrValue {
             }
         } else if b.len() <= EMBSTR_MAX {
             StrValue::Emb(b.into())
-        } else {
+        } else if b.len() < ZERO_COPY_MIN {
             StrValue::Raw(b.to_vec())
+        } else {
+            StrValue::Shared(b.into())
         }
     }
 
@@ -71,6 +76,7 @@ impl StrValue {
             StrValue::Inline { len, buf } => &buf[..*len as usize],
             StrValue::Emb(b) => b,
             StrValue::Raw(v) => v,
+            StrValue::Shared(b) => b,
         }
     }
 
@@ -106,7 +112,7 @@ impl StrValue {
         match self {
             StrValue::Int(_) => "int",
             StrValue::Inline { .. } | StrValue::Emb(_) => "embstr",
-            StrValue::Raw(_) => "raw",
+            StrValue::Raw(_) | StrValue::Shared(_) => "raw",
         }
     }
 }
@@ -229,6 +235,7 @@ impl Value {
         match self {
             Value::Str(StrValue::Raw(v)) => v.capacity(),
             Value::Str(StrValue::Emb(b)) => b.len(),
+            Value::Str(StrValue::Shared(b)) => b.len(),
             Value::Str(_) => 0,
             Value::List(l) => l.items.iter().map(|e| e.len() + 16).sum(),
             Value::Set(s) => s.members.iter().map(|e| e.len() + 32).sum(),
@@ -254,6 +261,11 @@ mod tests {
         assert_eq!(StrValue::from_bytes(b"0123").encoding(), "embstr");
         assert_eq!(StrValue::from_bytes(&[b'a'; 44]).encoding(), "embstr");
         assert_eq!(StrValue::from_bytes(&[b'a'; 45]).encoding(), "raw");
+        assert_eq!(StrValue::from_bytes(&[b'a'; 4096]).encoding(), "raw");
+        assert!(matches!(
+            StrValue::from_bytes(&[b'a'; 4096]),
+            StrValue::Shared(_)
+        ));
         let mut s = StrValue::from_bytes(b"12");
         s.make_raw().push(b'x');
         assert_eq!(s.encoding(), "raw");

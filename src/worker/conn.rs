@@ -2,7 +2,7 @@
 //! that keep replies in request order when some are computed by other workers.
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
+use std::io;
 use std::ops::Range;
 use std::os::fd::AsRawFd;
 
@@ -10,6 +10,7 @@ use mio::net::TcpStream;
 
 use crate::command::server::Session;
 use crate::command::Combine;
+use crate::resp::reply::Refs;
 use crate::store::Entry;
 
 /// A reply that is not yet written because an earlier one is still being computed elsewhere.
@@ -58,10 +59,17 @@ pub struct Conn {
     /// Bytes to write start at `wpos`.
     pub wbuf: Vec<u8>,
     pub wpos: usize,
+    /// Large values written between bytes of `wbuf` (zero-copy); those before `wref_head` are sent, and
+    /// `wref_done` bytes of the one at `wref_head`.
+    pub wrefs: Refs,
+    pub wref_head: usize,
+    pub wref_done: usize,
     /// Reply slots in request order; the first has sequence number `head_seq`.
     pub slots: VecDeque<Slot>,
     /// Bytes of ready replies that wait behind an earlier one: one buffer, no allocation per reply.
     pub spill: Vec<u8>,
+    /// Large values referenced from `spill`.
+    pub spill_refs: Refs,
     pub head_seq: u64,
     /// Registered for WRITABLE (only after a write would block).
     pub want_write: bool,
@@ -88,8 +96,12 @@ impl Conn {
             rpos: 0,
             wbuf: Vec::new(),
             wpos: 0,
+            wrefs: Vec::new(),
+            wref_head: 0,
+            wref_done: 0,
             slots: VecDeque::new(),
             spill: Vec::new(),
+            spill_refs: Vec::new(),
             head_seq: 0,
             want_write: false,
             queued_flush: false,
@@ -109,9 +121,20 @@ impl Conn {
         self.wbuf.len() - self.wpos
     }
 
-    /// Reply bytes held for this client: unwritten output plus replies waiting behind a remote one.
-    pub fn pending_output(&self) -> usize {
-        self.unwritten() + self.spill.len()
+    /// Reply bytes held for this client: unwritten output and replies waiting behind a remote one,
+    /// referenced values included (counted up to `cap`, which is all callers compare with).
+    pub fn pending_output(&self, cap: usize) -> usize {
+        let mut n = self.unwritten() + self.spill.len();
+        for (_, v) in self.wrefs[self.wref_head..]
+            .iter()
+            .chain(self.spill_refs.iter())
+        {
+            if n > cap {
+                break;
+            }
+            n += v.len();
+        }
+        n
     }
 
     /// Reads once into the spare capacity of the read buffer without zeroing it. Returns the byte count
@@ -150,28 +173,71 @@ impl Conn {
         Ok((n as usize, (n as usize) < room))
     }
 
-    /// Writes pending output until done or the socket would block. Returns bytes written.
+    /// Writes pending output, buffer bytes and referenced values interleaved in one `writev` per
+    /// round, until done or the socket would block. Returns bytes written.
     pub fn write_pending(&mut self) -> io::Result<usize> {
+        const MAX_IOV: usize = 64;
         let mut total = 0;
         while self.wpos < self.wbuf.len() {
-            match self.sock.write(&self.wbuf[self.wpos..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.wpos += n;
-                    total += n;
+            let mut iov = [libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            }; MAX_IOV];
+            let mut n = 0;
+            let mut cur = self.wpos;
+            let mut all_refs = true;
+            for (i, (off, v)) in self.wrefs[self.wref_head..].iter().enumerate() {
+                if n + 2 > MAX_IOV {
+                    all_refs = false;
+                    break;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if e.kind() == io::ErrorKind::WouldBlock {
-                        break;
-                    }
-                    return Err(e);
+                if *off > cur {
+                    let part = &self.wbuf[cur..*off];
+                    iov[n] = libc::iovec {
+                        iov_base: part.as_ptr() as *mut libc::c_void,
+                        iov_len: part.len(),
+                    };
+                    n += 1;
+                    cur = *off;
+                }
+                let part = &v[if i == 0 { self.wref_done } else { 0 }..];
+                iov[n] = libc::iovec {
+                    iov_base: part.as_ptr() as *mut libc::c_void,
+                    iov_len: part.len(),
+                };
+                n += 1;
+            }
+            if all_refs && cur < self.wbuf.len() && n < MAX_IOV {
+                let part = &self.wbuf[cur..];
+                iov[n] = libc::iovec {
+                    iov_base: part.as_ptr() as *mut libc::c_void,
+                    iov_len: part.len(),
+                };
+                n += 1;
+            }
+            // SAFETY: every iovec points into wbuf or a referenced value, all alive and unmodified
+            // for the duration of the call; n <= MAX_IOV.
+            let w = unsafe { libc::writev(self.sock.as_raw_fd(), iov.as_ptr(), n as libc::c_int) };
+            if w < 0 {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => break,
+                    _ => return Err(e),
                 }
             }
+            if w == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.consume(w as usize);
+            total += w as usize;
         }
         if self.wpos == self.wbuf.len() {
             self.wbuf.clear();
             self.wpos = 0;
+            self.wrefs.clear();
+            self.wref_head = 0;
+            self.wref_done = 0;
             if self.wbuf.capacity() > 1 << 20 {
                 self.wbuf.shrink_to(64 * 1024);
             }
@@ -179,16 +245,57 @@ impl Conn {
         Ok(total)
     }
 
+    /// Advances the write position by `n` bytes across buffer bytes and referenced values.
+    fn consume(&mut self, mut n: usize) {
+        while n > 0 {
+            let next_ref = self
+                .wrefs
+                .get(self.wref_head)
+                .map(|r| r.0)
+                .unwrap_or(self.wbuf.len());
+            if self.wpos < next_ref {
+                let t = n.min(next_ref - self.wpos);
+                self.wpos += t;
+                n -= t;
+                continue;
+            }
+            let Some((_, v)) = self.wrefs.get(self.wref_head) else {
+                break;
+            };
+            let t = n.min(v.len() - self.wref_done);
+            self.wref_done += t;
+            n -= t;
+            if self.wref_done == v.len() {
+                self.wref_head += 1;
+                self.wref_done = 0;
+            }
+        }
+    }
+
+    /// Appends a reply (bytes and the values they reference, at offsets relative to `base`) to the
+    /// output.
+    pub fn push_output(
+        &mut self,
+        bytes: &[u8],
+        refs: &[(usize, crate::resp::reply::SharedValue)],
+        base: usize,
+    ) {
+        let at = self.wbuf.len();
+        self.wbuf.extend_from_slice(bytes);
+        self.wrefs
+            .extend(refs.iter().map(|(off, v)| (at + off - base, v.clone())));
+    }
+
     /// Where the reply of the command being executed goes: straight to the output buffer when no
     /// earlier reply is outstanding, else the spill buffer behind a new ready slot, which
     /// [`Conn::end_reply`] closes once the reply is written.
-    pub fn reply_target(&mut self) -> &mut Vec<u8> {
+    pub fn reply_target(&mut self) -> (&mut Vec<u8>, &mut Refs) {
         if self.slots.is_empty() {
-            &mut self.wbuf
+            (&mut self.wbuf, &mut self.wrefs)
         } else {
             self.slots
                 .push_back(Slot::Ready(self.spill.len()..usize::MAX));
-            &mut self.spill
+            (&mut self.spill, &mut self.spill_refs)
         }
     }
 
@@ -203,10 +310,18 @@ impl Conn {
         }
     }
 
-    /// A ready slot holding a copy of `bytes`.
-    pub fn ready_slot(&mut self, bytes: &[u8]) -> Slot {
+    /// A ready slot holding a copy of `bytes` (and the values they reference, offsets relative to
+    /// `base`).
+    pub fn ready_slot(
+        &mut self,
+        bytes: &[u8],
+        refs: &[(usize, crate::resp::reply::SharedValue)],
+        base: usize,
+    ) -> Slot {
         let start = self.spill.len();
         self.spill.extend_from_slice(bytes);
+        self.spill_refs
+            .extend(refs.iter().map(|(off, v)| (start + off - base, v.clone())));
         Slot::Ready(start..self.spill.len())
     }
 
@@ -229,12 +344,21 @@ impl Conn {
                 break;
             }
             let r = r.clone();
-            self.wbuf.extend_from_slice(&self.spill[r]);
+            let at = self.wbuf.len();
+            self.wbuf.extend_from_slice(&self.spill[r.clone()]);
+            let first = self.spill_refs.partition_point(|(off, _)| *off < r.start);
+            for (off, v) in self.spill_refs[first..]
+                .iter()
+                .take_while(|(off, _)| *off < r.end)
+            {
+                self.wrefs.push((at + off - r.start, v.clone()));
+            }
             self.slots.pop_front();
             self.head_seq += 1;
         }
         if self.slots.is_empty() {
             self.spill.clear();
+            self.spill_refs.clear();
         }
     }
 }

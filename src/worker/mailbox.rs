@@ -12,6 +12,7 @@ use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
 use mio::Waker;
 
+use crate::resp::reply::Refs;
 use crate::store::Entry;
 
 /// Batches a ring holds before its producer must wait (backpressure, never loss).
@@ -76,6 +77,8 @@ pub struct Batch {
     pub data: Vec<u8>,
     /// Argument ranges into `data`.
     pub ranges: Vec<Range<usize>>,
+    /// Large values the replies in `data` reference instead of copying (zero-copy GET).
+    pub refs: Refs,
     pub requests: Vec<Request>,
     pub responses: Vec<Response>,
 }
@@ -90,6 +93,7 @@ impl Batch {
     pub fn clear(&mut self) {
         self.data.clear();
         self.ranges.clear();
+        self.refs.clear();
         self.requests.clear();
         self.responses.clear();
     }

@@ -22,6 +22,7 @@ use slab::Slab;
 use crate::command::server::{ConnCtx, Session};
 use crate::command::{unknown_command_error, Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
 use crate::keyslot::{key_slot, slot_owner};
+use crate::resp::reply::SharedValue;
 use crate::resp::{parse_command, Parsed, Reply, Source};
 use crate::server::{unix_ms, ClientInfo, Shared};
 use crate::store::{Entry, Keyspace};
@@ -288,7 +289,7 @@ impl Worker {
         conn.closing
             || conn.stalled
             || self.ring_full
-            || conn.pending_output() > OUTPUT_PAUSE
+            || conn.pending_output(OUTPUT_PAUSE) > OUTPUT_PAUSE
             || conn.slots.len() > MAX_SLOTS
     }
 
@@ -306,7 +307,7 @@ impl Worker {
             }
             let blocked = conn.stalled
                 || self.ring_full
-                || conn.pending_output() > OUTPUT_PAUSE
+                || conn.pending_output(OUTPUT_PAUSE) > OUTPUT_PAUSE
                 || conn.slots.len() > MAX_SLOTS;
             if blocked {
                 conn.queued_resume = true;
@@ -428,7 +429,8 @@ impl Worker {
             if let Some(e) = error {
                 if let Some(conn) = self.conns.get_mut(k) {
                     let resp3 = conn.session.resp3;
-                    Reply::new(conn.reply_target(), resp3).error(&format!("ERR {}", e.0));
+                    let (out, refs) = conn.reply_target();
+                    Reply::with_refs(out, refs, resp3).error(&format!("ERR {}", e.0));
                     conn.end_reply();
                     conn.closing = true;
                     conn.drain_ready();
@@ -615,7 +617,8 @@ impl Worker {
     fn reply_error(&mut self, k: usize, msg: &str) {
         if let Some(conn) = self.conns.get_mut(k) {
             let resp3 = conn.session.resp3;
-            Reply::new(conn.reply_target(), resp3).error(msg);
+            let (out, refs) = conn.reply_target();
+            Reply::with_refs(out, refs, resp3).error(msg);
             conn.end_reply();
         }
     }
@@ -655,7 +658,10 @@ impl Worker {
             ks: &mut self.ks,
             db,
             now: self.now,
-            reply: Reply::new(conn.reply_target(), resp3),
+            reply: {
+                let (out, refs) = conn.reply_target();
+                Reply::with_refs(out, refs, resp3)
+            },
             worker: self.id,
             workers: self.n,
         };
@@ -889,7 +895,7 @@ impl Worker {
         }
         if g.missing == 0 {
             let out = combine(g);
-            let ready = conn.ready_slot(&out);
+            let ready = conn.ready_slot(&out, &[], 0);
             if let Some(slot) = conn.slot_mut(seq) {
                 *slot = ready;
             }
@@ -980,7 +986,7 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(k) else {
             return;
         };
-        let ready = conn.ready_slot(&out);
+        let ready = conn.ready_slot(&out, &[], 0);
         if let Some(slot) = conn.slot_mut(seq) {
             *slot = ready;
         }
@@ -991,30 +997,39 @@ impl Worker {
     }
 
     /// Places a forwarded command's reply in its slot and moves ready replies to the output.
-    fn deliver(&mut self, origin: Origin, bytes: &[u8]) {
+    /// `refs` are the large values the reply references, at offsets relative to `base`.
+    fn deliver(
+        &mut self,
+        origin: Origin,
+        bytes: &[u8],
+        refs: &[(usize, SharedValue)],
+        base: usize,
+    ) {
         let Some(conn) = live(&mut self.conns, origin.token, origin.client) else {
             return;
         };
         match conn.slot_mut(origin.seq) {
             Some(Slot::Waiting) => {
                 if origin.seq == conn.head_seq {
-                    conn.wbuf.extend_from_slice(bytes);
+                    conn.push_output(bytes, refs, base);
                     conn.slots.pop_front();
                     conn.head_seq += 1;
                 } else {
-                    let ready = conn.ready_slot(bytes);
+                    let ready = conn.ready_slot(bytes, refs, base);
                     if let Some(s) = conn.slot_mut(origin.seq) {
                         *s = ready;
                     }
                 }
             }
             Some(Slot::Gather(_)) => {
+                // Parts are combined byte-wise: inline the referenced values.
+                let flat = flatten(bytes, refs, base);
                 return self.fill_part(
                     origin.token as usize,
                     origin.client,
                     origin.seq,
                     origin.part as usize,
-                    bytes.to_vec(),
+                    flat,
                 );
             }
             _ => return,
@@ -1029,7 +1044,7 @@ impl Worker {
             if c.queued_resume
                 && !c.stalled
                 && c.slots.len() < MAX_SLOTS / 2
-                && c.pending_output() <= OUTPUT_PAUSE
+                && c.pending_output(OUTPUT_PAUSE) <= OUTPUT_PAUSE
             {
                 self.schedule_resume(k);
             }
@@ -1065,6 +1080,7 @@ impl Worker {
         let Batch {
             data,
             ranges,
+            refs,
             requests,
             responses,
         } = batch;
@@ -1107,7 +1123,7 @@ impl Worker {
                         ks: &mut self.ks,
                         db,
                         now: self.now,
-                        reply: Reply::new(&mut out.data, req.resp3),
+                        reply: Reply::with_refs(&mut out.data, &mut out.refs, req.resp3),
                         worker: self.id,
                         workers: self.n,
                     };
@@ -1132,9 +1148,22 @@ impl Worker {
                 Op::Apply(e) => apply(&mut self.ks, db, args.get(0), e.map(|b| *b)),
             }
         }
+        // Replies were appended in order, and so were the values they reference: walk both together.
+        let mut next_ref = 0;
         for resp in responses.drain(..) {
             match resp.body {
-                Body::Bytes(r) => self.deliver(resp.origin, &data[r]),
+                Body::Bytes(r) => {
+                    let first = next_ref;
+                    while next_ref < refs.len() && refs[next_ref].0 < r.end {
+                        next_ref += 1;
+                    }
+                    self.deliver(
+                        resp.origin,
+                        &data[r.clone()],
+                        &refs[first..next_ref],
+                        r.start,
+                    )
+                }
                 Body::Entry(e) => {
                     let o = resp.origin;
                     self.fill_fetch(o.token as usize, o.client, o.seq, o.part as usize, e)
@@ -1268,6 +1297,21 @@ fn apply(ks: &mut Keyspace, db: usize, key: &[u8], entry: Option<Entry>) {
             ks.dbs[db].remove(key, 0);
         }
     }
+}
+
+/// A reply with its referenced values copied in place.
+fn flatten(bytes: &[u8], refs: &[(usize, SharedValue)], base: usize) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(bytes.len() + refs.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut cur = 0;
+    for (off, v) in refs {
+        let at = off - base;
+        out.extend_from_slice(&bytes[cur..at]);
+        out.extend_from_slice(v);
+        cur = at;
+    }
+    out.extend_from_slice(&bytes[cur..]);
+    out
 }
 
 /// Parses `:<n>\r\n`.
