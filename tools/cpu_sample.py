@@ -1,30 +1,40 @@
 #!/usr/bin/env python3
-"""Server CPU per request: runs a command (a load) and reports the CPU seconds a PID used meanwhile.
+"""CPU seconds (utime + stime, all threads) a process uses, from /proc/PID/stat.
 
-    python3 tools/cpu_sample.py PID -- redis-benchmark -p 6379 -t get -P 64 -n 1000000 -q
+    python3 tools/cpu_sample.py PID                  # CPU seconds used so far
+    python3 tools/cpu_sample.py PID -- CMD [ARGS...]  # CPU seconds PID used while CMD ran
+    python3 tools/cpu_sample.py 1234 -- bash tools/load.sh 6379 -t get -P 64 -n 1000000
 
-Prints utime+stime used by PID during the command, from /proc/PID/stat.
+With -n N requests in the load, the server's CPU per request is the printed figure divided by N
+times the number of tests. benchmark.py reads the same counters around each of its runs.
 """
 
 import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmark.py holds the /proc reader
 
 from benchmark import cpu_seconds  # noqa: E402
 
 
-def main() -> int:
-    if len(sys.argv) < 4 or sys.argv[2] != "--":
+def main(argv: list) -> int:
+    if not argv or not argv[0].isdigit() or (len(argv) > 1 and (argv[1] != "--" or len(argv) < 3)):
         print(__doc__, file=sys.stderr)
         return 2
-    pid = int(sys.argv[1])
-    before = cpu_seconds(pid)
-    rc = subprocess.run(sys.argv[3:], timeout=900).returncode
-    print(f"server cpu seconds: {cpu_seconds(pid) - before:.2f}")
+    pid = int(argv[0])
+    try:
+        before = cpu_seconds(pid)
+    except FileNotFoundError:
+        print(f"no process {pid}", file=sys.stderr)
+        return 1
+    if len(argv) == 1:
+        print(f"{before:.2f}")
+        return 0
+    rc = subprocess.run(argv[2:], timeout=900).returncode
+    print(f"cpu seconds used by {pid}: {cpu_seconds(pid) - before:.2f}")
     return rc
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
