@@ -297,7 +297,8 @@ fn keys_numkeys(args: &Args, at: usize, out: &mut Vec<usize>) {
         return;
     }
     if let Some(n) = args.int(at) {
-        if n > 0 && (at as i64 + n) < args.len() as i64 {
+        // n < len - at - 1 + 1, written so that a huge numkeys cannot overflow.
+        if n > 0 && (n as u64) < (args.len() - at) as u64 {
             out.extend(at + 1..at + 1 + n as usize);
         }
     }
@@ -437,10 +438,7 @@ pub fn parse_scan<'a>(
     at: usize,
     allow_type: bool,
 ) -> Option<ScanOptions<'a>> {
-    let Some(cursor) = std::str::from_utf8(a.get(at))
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    else {
+    let Some(cursor) = parse_cursor(a.get(at)) else {
         r.error("ERR invalid cursor");
         return None;
     };
@@ -513,4 +511,54 @@ pub fn distinct_indices(len: usize, n: usize, mut random: impl FnMut() -> u64) -
         out.push(vj);
     }
     out
+}
+
+/// Parses a SCAN cursor as Redis does, with C's `strtoul`: optional sign (a negative value wraps), an
+/// empty string is 0, no leading space, no trailing bytes, no overflow.
+pub fn parse_cursor(b: &[u8]) -> Option<u64> {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        Some(c) if c.is_ascii_whitespace() => return None,
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        // strtoul parsed nothing: the whole string must be empty for Redis to accept it.
+        return if b.is_empty() { Some(0) } else { None };
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+5"), Some(5));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b" 5"), None);
+        assert_eq!(parse_cursor(b"5x"), None);
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+    }
+
+    #[test]
+    fn huge_numkeys_do_not_overflow() {
+        let buf = b"lmpop9223372036854775807aLEFT";
+        let ranges = [0..5, 5..24, 24..25, 25..29];
+        let mut out = Vec::new();
+        keys_numkeys_at_1(&Args::new(buf, &ranges), &mut out);
+        assert!(out.is_empty());
+        keys_dest_numkeys_at_2(&Args::new(buf, &ranges), &mut out);
+        assert_eq!(out, vec![1]);
+    }
 }

@@ -600,9 +600,7 @@ impl Worker {
             }
             Exec::Broadcast(f, combine) => self.broadcast(k, ci, f, combine, args),
             Exec::Cursor(f) => {
-                let target = std::str::from_utf8(args.get(1))
-                    .ok()
-                    .and_then(|s| s.parse::<u64>().ok())
+                let target = crate::command::parse_cursor(args.get(1))
                     .map(|c| (c % self.n as u64) as usize)
                     .unwrap_or(self.id);
                 if target == self.id {
