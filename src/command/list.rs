@@ -1,39 +1,44 @@
 //! The list command family. Lists are deques: O(1) at both ends, O(1) indexing.
+//!
+//! Every handler follows the order in which Redis 7.0 validates (argument errors, key lookup, type
+//! check, then the remaining arguments), because that order decides which error a client sees, and
+//! writes its reply straight into the output buffer: elements are only allocated when stored.
 
 use std::collections::VecDeque;
 
-use super::{cmd, flag::*, int_arg, keys_numkeys_at_1, Args, Command, Ctx, Exec, KeySpec};
+use super::{cmd, flag::*, int_arg, Args, Command, Ctx, Exec, KeySpec};
 use crate::resp::err;
 use crate::store::{Elem, Keyspace, ListValue, Value};
 
-/// The list commands.
+/// The list commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
 pub fn commands() -> Vec<Command> {
     use Exec::Keyed;
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
+    const PUSH: &str = "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.";
     vec![
-        cmd("lpush", -3, W | FAST, K(1, 1, 1), Keyed(lpush), "list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
-        cmd("rpush", -3, W | FAST, K(1, 1, 1), Keyed(rpush), "list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
-        cmd("lpushx", -3, W | FAST, K(1, 1, 1), Keyed(lpushx), "list", "2.2.0", "Prepends one or more elements to a list only when the list exists.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
-        cmd("rpushx", -3, W | FAST, K(1, 1, 1), Keyed(rpushx), "list", "2.2.0", "Appends an element to a list only when the list exists.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
-        cmd("lpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(lpop), "list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", "O(N) where N is the number of elements returned"),
-        cmd("rpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(rpop), "list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", "O(N) where N is the number of elements returned"),
-        cmd("lrange", 4, READONLY, K(1, 1, 1), Keyed(lrange), "list", "1.0.0", "Returns a range of elements from a list.", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range."),
-        cmd("llen", 2, READONLY | FAST, K(1, 1, 1), Keyed(llen), "list", "1.0.0", "Returns the length of a list.", "O(1)"),
-        cmd("lindex", 3, READONLY, K(1, 1, 1), Keyed(lindex), "list", "1.0.0", "Returns an element from a list by its index.", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1)."),
-        cmd("lset", 4, W, K(1, 1, 1), Keyed(lset), "list", "1.0.0", "Sets the value of an element in a list by its index.", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1)."),
-        cmd("lrem", 4, WRITE, K(1, 1, 1), Keyed(lrem), "list", "1.0.0", "Removes elements from a list. Deletes the list if the last element was removed.", "O(N+M) where N is the length of the list and M is the number of elements removed."),
-        cmd("ltrim", 4, WRITE, K(1, 1, 1), Keyed(ltrim), "list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", "O(N) where N is the number of elements to be removed by the operation."),
-        cmd("linsert", 5, W, K(1, 1, 1), Keyed(linsert), "list", "2.2.0", "Inserts an element before or after another element in a list.", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N)."),
-        cmd("lpos", -3, READONLY, K(1, 1, 1), Keyed(lpos), "list", "6.0.6", "Returns the index of matching elements in a list.", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time."),
-        cmd("lmove", 5, W, K(1, 2, 1), Keyed(lmove), "list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", "O(1)"),
-        cmd("rpoplpush", 3, W, K(1, 2, 1), Keyed(rpoplpush), "list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", "O(1)"),
-        cmd("lmpop", -4, WRITE, KeySpec::Custom(keys_numkeys_at_1), Keyed(lmpop), "list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+        cmd("lpush", -3, W | FAST, K(1, 1, 1), Keyed(lpush), "list", "1.0.0", "Prepend one or multiple elements to a list", PUSH),
+        cmd("rpush", -3, W | FAST, K(1, 1, 1), Keyed(rpush), "list", "1.0.0", "Append one or multiple elements to a list", PUSH),
+        cmd("lpushx", -3, W | FAST, K(1, 1, 1), Keyed(lpushx), "list", "2.2.0", "Prepend an element to a list, only if the list exists", PUSH),
+        cmd("rpushx", -3, W | FAST, K(1, 1, 1), Keyed(rpushx), "list", "2.2.0", "Append an element to a list, only if the list exists", PUSH),
+        cmd("lpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(lpop), "list", "1.0.0", "Remove and get the first elements in a list", "O(N) where N is the number of elements returned"),
+        cmd("rpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(rpop), "list", "1.0.0", "Remove and get the last elements in a list", "O(N) where N is the number of elements returned"),
+        cmd("lrange", 4, READONLY, K(1, 1, 1), Keyed(lrange), "list", "1.0.0", "Get a range of elements from a list", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range."),
+        cmd("llen", 2, READONLY | FAST, K(1, 1, 1), Keyed(llen), "list", "1.0.0", "Get the length of a list", "O(1)"),
+        cmd("lindex", 3, READONLY, K(1, 1, 1), Keyed(lindex), "list", "1.0.0", "Get an element from a list by its index", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1)."),
+        cmd("lset", 4, W, K(1, 1, 1), Keyed(lset), "list", "1.0.0", "Set the value of an element in a list by its index", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1)."),
+        cmd("lrem", 4, WRITE, K(1, 1, 1), Keyed(lrem), "list", "1.0.0", "Remove elements from a list", "O(N+M) where N is the length of the list and M is the number of elements removed."),
+        cmd("ltrim", 4, WRITE, K(1, 1, 1), Keyed(ltrim), "list", "1.0.0", "Trim a list to the specified range", "O(N) where N is the number of elements to be removed by the operation."),
+        cmd("linsert", 5, W, K(1, 1, 1), Keyed(linsert), "list", "2.2.0", "Insert an element before or after another element in a list", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N)."),
+        cmd("lpos", -3, READONLY, K(1, 1, 1), Keyed(lpos), "list", "6.0.6", "Return the index of matching elements on a list", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time."),
+        cmd("lmove", 5, W, K(1, 2, 1), Keyed(lmove), "list", "6.2.0", "Pop an element from a list, push it to another list and return it", "O(1)"),
+        cmd("rpoplpush", 3, W, K(1, 2, 1), Keyed(rpoplpush), "list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it", "O(1)"),
+        cmd("lmpop", -4, WRITE, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(lmpop), "list", "7.0.0", "Pop elements from a list", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
     ]
 }
 
 /// The list at `key`: Ok(None) if absent, Err(()) if the key holds another type. Borrows only the
-/// keyspace, so the caller can still reply while holding the list.
+/// keyspace, so the caller can still write to `ctx.reply` while holding the list.
 fn read<'k>(
     ks: &'k mut Keyspace,
     db: usize,
@@ -47,77 +52,78 @@ fn read<'k>(
     }
 }
 
-/// Pushes every element from index 2 on; `create` when the key may be created. Replies the length.
+/// Removes one element from the head (`left`) or the tail. O(1).
+#[inline]
+fn pop_end(l: &mut ListValue, left: bool) -> Option<Elem> {
+    if left {
+        l.items.pop_front()
+    } else {
+        l.items.pop_back()
+    }
+}
+
+/// Adds one element at the head (`left`) or the tail. O(1) amortized.
+#[inline]
+fn push_end(l: &mut ListValue, v: Elem, left: bool) {
+    if left {
+        l.items.push_front(v)
+    } else {
+        l.items.push_back(v)
+    }
+}
+
+/// Pushes every element from index 2 on, at the head (`left`) or the tail; `create` when a missing key
+/// may be created (LPUSH/RPUSH) rather than left alone (LPUSHX/RPUSHX). Replies the new length.
 /// O(N) in the elements pushed.
 fn push(ctx: &mut Ctx, a: &Args, left: bool, create: bool) {
     let key = a.get(1);
-    let now = ctx.now;
-    let db = ctx.db();
-    let exists = match db.get(key, now).map(|e| &e.value) {
-        None => false,
-        Some(Value::List(_)) => true,
+    let db = &mut ctx.ks.dbs[ctx.db];
+    // One lookup when the list exists (the common case); a missing key is inserted whole.
+    match db.get(key, ctx.now).map(|e| &mut e.value) {
+        Some(Value::List(l)) => {
+            l.items.reserve(a.len() - 2);
+            for v in a.iter_from(2) {
+                push_end(l, v.into(), left);
+            }
+            return ctx.reply.int(l.items.len() as i64);
+        }
         Some(_) => return ctx.reply.error(err::WRONGTYPE),
-    };
-    if !exists && !create {
-        return ctx.reply.int(0);
+        None if !create => return ctx.reply.int(0),
+        None => {}
     }
-    let e = db.get_or_create(key, now, || Value::List(Box::default()));
-    let Value::List(l) = &mut e.value else {
-        return ctx.reply.error(err::WRONGTYPE);
+    let mut l = ListValue {
+        items: VecDeque::with_capacity(a.len() - 2),
     };
     for v in a.iter_from(2) {
-        if left {
-            l.items.push_front(v.into());
-        } else {
-            l.items.push_back(v.into());
-        }
+        push_end(&mut l, v.into(), left);
     }
     let n = l.items.len() as i64;
+    db.set(key, Value::List(Box::new(l)), 0);
     ctx.reply.int(n);
 }
 
-/// LPUSH key element [element ...].
+/// LPUSH key element [element ...]. O(N) in the elements pushed.
 fn lpush(ctx: &mut Ctx, a: &Args) {
     push(ctx, a, true, true)
 }
 
-/// RPUSH key element [element ...].
+/// RPUSH key element [element ...]. O(N) in the elements pushed.
 fn rpush(ctx: &mut Ctx, a: &Args) {
     push(ctx, a, false, true)
 }
 
-/// LPUSHX key element [element ...].
+/// LPUSHX key element [element ...]. O(N) in the elements pushed.
 fn lpushx(ctx: &mut Ctx, a: &Args) {
     push(ctx, a, true, false)
 }
 
-/// RPUSHX key element [element ...].
+/// RPUSHX key element [element ...]. O(N) in the elements pushed.
 fn rpushx(ctx: &mut Ctx, a: &Args) {
     push(ctx, a, false, false)
 }
 
-/// Pops up to `count` elements from one end of the list at `key`, deleting it when emptied.
-fn pop_n(ctx: &mut Ctx, key: &[u8], left: bool, count: usize) -> Vec<Elem> {
-    let now = ctx.now;
-    let db = ctx.db();
-    let mut out = Vec::new();
-    if let Some(Value::List(l)) = db.get(key, now).map(|e| &mut e.value) {
-        for _ in 0..count {
-            match if left {
-                l.items.pop_front()
-            } else {
-                l.items.pop_back()
-            } {
-                Some(v) => out.push(v),
-                None => break,
-            }
-        }
-    }
-    db.remove_if_empty(key);
-    out
-}
-
-/// LPOP/RPOP key [count]. O(N) in the elements returned.
+/// LPOP/RPOP key [count]. Without a count: the element or a null bulk. With one: an array (empty for
+/// count 0), or a null array when the key is missing. O(N) in the elements returned.
 fn pop(ctx: &mut Ctx, a: &Args, left: bool) {
     if a.len() > 3 {
         let name = if left { "lpop" } else { "rpop" };
@@ -126,6 +132,7 @@ fn pop(ctx: &mut Ctx, a: &Args, left: bool) {
         ));
     }
     let count = if a.len() == 3 {
+        // getPositiveLongFromObjectOrReply: a non-integer gets the same error as a negative count.
         match a.int(2) {
             Some(n) if n >= 0 => Some(n as usize),
             _ => return ctx.reply.error(err::POSITIVE),
@@ -134,33 +141,28 @@ fn pop(ctx: &mut Ctx, a: &Args, left: bool) {
         None
     };
     let key = a.get(1);
-    match read(ctx.ks, ctx.db, ctx.now, key) {
+    let l = match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => {
-            return if count.is_some() {
-                ctx.reply.null_array()
-            } else {
-                ctx.reply.null()
-            }
-        }
-        Ok(Some(_)) => {}
-    }
+        Ok(None) if count.is_some() => return ctx.reply.null_array(),
+        Ok(None) => return ctx.reply.null(),
+        Ok(Some(l)) => l,
+    };
     match count {
-        None => {
-            let v = pop_n(ctx, key, left, 1);
-            match v.first() {
-                Some(x) => ctx.reply.bulk(x),
-                None => ctx.reply.null(),
-            }
-        }
+        None => match pop_end(l, left) {
+            Some(v) => ctx.reply.bulk(&v),
+            None => ctx.reply.null(),
+        },
         Some(n) => {
-            let v = pop_n(ctx, key, left, n);
-            ctx.reply.array(v.len());
-            for x in &v {
-                ctx.reply.bulk(x);
+            let n = n.min(l.items.len());
+            ctx.reply.array(n);
+            for _ in 0..n {
+                if let Some(v) = pop_end(l, left) {
+                    ctx.reply.bulk(&v);
+                }
             }
         }
     }
+    ctx.db().remove_if_empty(key);
 }
 
 /// LPOP key [count].
@@ -173,24 +175,19 @@ fn rpop(ctx: &mut Ctx, a: &Args) {
     pop(ctx, a, false)
 }
 
-/// Clamps Redis start/stop indices to a list of `len`; None when the range is empty.
+/// Clamps Redis start/stop indices (negative from the end) to a list of `len`, as LRANGE and LTRIM do;
+/// None when the range is empty. O(1), no overflow for any i64.
 fn clamp_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
     let len = len as i64;
-    let mut s = if start < 0 { len + start } else { start };
-    let mut e = if stop < 0 { len + stop } else { stop };
-    if s < 0 {
-        s = 0;
-    }
+    let s = if start < 0 { len + start } else { start }.max(0);
+    let e = if stop < 0 { len + stop } else { stop };
     if s > e || s >= len {
         return None;
     }
-    if e >= len {
-        e = len - 1;
-    }
-    Some((s as usize, e as usize))
+    Some((s as usize, e.min(len - 1) as usize))
 }
 
-/// LRANGE key start stop. O(S+N).
+/// LRANGE key start stop. O(S+N): S the start offset, N the elements returned.
 fn lrange(ctx: &mut Ctx, a: &Args) {
     let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else {
         return ctx.reply.error(err::NOT_INT);
@@ -216,91 +213,89 @@ fn llen(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
         Ok(l) => {
-            let n = l.map(|l| l.items.len()).unwrap_or(0) as i64;
+            let n = l.map_or(0, |l| l.items.len()) as i64;
             ctx.reply.int(n)
         }
     }
 }
 
-/// Resolves a possibly negative index against `len`.
+/// Resolves a possibly negative index against `len`; None when outside the list. O(1).
 fn index_of(i: i64, len: usize) -> Option<usize> {
     let i = if i < 0 { len as i64 + i } else { i };
     (i >= 0 && (i as usize) < len).then_some(i as usize)
 }
 
-/// LINDEX key index. O(1).
+/// LINDEX key index. The key is looked up before the index is parsed, as in Redis. O(1).
 fn lindex(ctx: &mut Ctx, a: &Args) {
+    let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
+        Err(()) => return ctx.reply.error(err::WRONGTYPE),
+        Ok(None) => return ctx.reply.null(),
+        Ok(Some(l)) => l,
+    };
     let Some(i) = int_arg(&mut ctx.reply, a, 2) else {
         return;
     };
-    let v = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => None,
-        Ok(Some(l)) => index_of(i, l.items.len()).map(|i| l.items[i].clone()),
-    };
-    match v {
-        Some(v) => ctx.reply.bulk(&v),
+    match index_of(i, l.items.len()) {
+        Some(i) => ctx.reply.bulk(&l.items[i]),
         None => ctx.reply.null(),
     }
 }
 
-/// LSET key index element. O(1).
+/// LSET key index element. The key is looked up before the index is parsed, as in Redis. O(1).
 fn lset(ctx: &mut Ctx, a: &Args) {
+    let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
+        Err(()) => return ctx.reply.error(err::WRONGTYPE),
+        Ok(None) => return ctx.reply.error(err::NO_SUCH_KEY),
+        Ok(Some(l)) => l,
+    };
     let Some(i) = int_arg(&mut ctx.reply, a, 2) else {
         return;
     };
-    let val = a.get(3);
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => ctx.reply.error(err::NO_SUCH_KEY),
-        Ok(Some(l)) => match index_of(i, l.items.len()) {
-            None => ctx.reply.error(err::OUT_OF_RANGE),
-            Some(i) => {
-                l.items[i] = val.into();
-                ctx.reply.ok()
-            }
-        },
+    match index_of(i, l.items.len()) {
+        None => ctx.reply.error(err::OUT_OF_RANGE),
+        Some(i) => {
+            l.items[i] = a.get(3).into();
+            ctx.reply.ok()
+        }
     }
 }
 
-/// LREM key count element. O(N).
+/// LREM key count element: the first `count` matches from the head (count > 0), the last `-count`
+/// from the tail (count < 0), or all of them (0). In place, no allocation. O(N).
 fn lrem(ctx: &mut Ctx, a: &Args) {
     let Some(count) = int_arg(&mut ctx.reply, a, 2) else {
         return;
     };
     let (key, val) = (a.get(1), a.get(3));
-    let removed = match read(ctx.ks, ctx.db, ctx.now, key) {
+    let l = match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => 0,
-        Ok(Some(l)) => {
-            let limit = if count == 0 {
-                usize::MAX
-            } else {
-                count.unsigned_abs() as usize
-            };
-            let mut removed = 0;
-            let mut kept: VecDeque<Elem> = VecDeque::with_capacity(l.items.len());
-            if count >= 0 {
-                for x in l.items.drain(..) {
-                    if removed < limit && &*x == val {
-                        removed += 1;
-                    } else {
-                        kept.push_back(x);
-                    }
-                }
-            } else {
-                for x in l.items.drain(..).rev() {
-                    if removed < limit && &*x == val {
-                        removed += 1;
-                    } else {
-                        kept.push_front(x);
-                    }
-                }
-            }
-            l.items = kept;
-            removed
-        }
+        Ok(None) => return ctx.reply.int(0),
+        Ok(Some(l)) => l,
     };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
+    };
+    // From the tail: keep the first (matches - limit) matches, remove the rest.
+    let mut keep = if count < 0 {
+        let matches = l.items.iter().filter(|x| ***x == *val).count();
+        matches.saturating_sub(limit)
+    } else {
+        0
+    };
+    let mut removed = 0usize;
+    l.items.retain(|x| {
+        if removed >= limit || **x != *val {
+            return true;
+        }
+        if keep > 0 {
+            keep -= 1;
+            return true;
+        }
+        removed += 1;
+        false
+    });
     ctx.db().remove_if_empty(key);
     ctx.reply.int(removed as i64);
 }
@@ -313,7 +308,7 @@ fn ltrim(ctx: &mut Ctx, a: &Args) {
     let key = a.get(1);
     match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => {}
+        Ok(None) => return ctx.reply.ok(),
         Ok(Some(l)) => match clamp_range(start, stop, l.items.len()) {
             None => l.items.clear(),
             Some((s, e)) => {
@@ -326,7 +321,8 @@ fn ltrim(ctx: &mut Ctx, a: &Args) {
     ctx.reply.ok();
 }
 
-/// LINSERT key BEFORE|AFTER pivot element. O(N).
+/// LINSERT key BEFORE|AFTER pivot element. Replies the new length, -1 without the pivot, 0 without the
+/// key. O(N) to find the pivot, then O(min(i, N-i)) to insert.
 fn linsert(ctx: &mut Ctx, a: &Args) {
     let after = if a.is(2, "after") {
         true
@@ -336,49 +332,50 @@ fn linsert(ctx: &mut Ctx, a: &Args) {
         return ctx.reply.error(err::SYNTAX);
     };
     let (pivot, val) = (a.get(3), a.get(4));
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => ctx.reply.int(0),
-        Ok(Some(l)) => match l.items.iter().position(|x| &**x == pivot) {
-            None => ctx.reply.int(-1),
-            Some(p) => {
-                l.items.insert(if after { p + 1 } else { p }, val.into());
-                let n = l.items.len() as i64;
-                ctx.reply.int(n)
-            }
-        },
+    let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
+        Err(()) => return ctx.reply.error(err::WRONGTYPE),
+        Ok(None) => return ctx.reply.int(0),
+        Ok(Some(l)) => l,
+    };
+    match l.items.iter().position(|x| **x == *pivot) {
+        None => ctx.reply.int(-1),
+        Some(p) => {
+            l.items.insert(if after { p + 1 } else { p }, val.into());
+            let n = l.items.len() as i64;
+            ctx.reply.int(n)
+        }
     }
 }
 
-/// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]. O(N).
+/// Redis's error for LPOS RANK 0.
+const RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+
+/// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]. Options are validated before the key
+/// is looked up; a repeated option overrides the earlier one. O(N), O(MAXLEN) with MAXLEN.
 fn lpos(ctx: &mut Ctx, a: &Args) {
-    let (mut rank, mut count, mut maxlen) = (1i64, None::<i64>, 0i64);
+    let (mut rank, mut count, mut maxlen) = (1i64, None::<u64>, 0u64);
     let mut i = 3;
     while i < a.len() {
-        if i + 1 >= a.len() {
-            return ctx.reply.error(err::SYNTAX);
-        }
-        let Some(v) = int_arg(&mut ctx.reply, a, i + 1) else {
-            return;
-        };
-        if a.is(i, "rank") {
+        let more = i + 1 < a.len();
+        if more && a.is(i, "rank") {
+            let Some(v) = int_arg(&mut ctx.reply, a, i + 1) else {
+                return;
+            };
             if v == 0 {
-                return ctx.reply.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
-            }
-            if v == i64::MIN {
-                return ctx.reply.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+                return ctx.reply.error(RANK_ZERO);
             }
             rank = v;
-        } else if a.is(i, "count") {
-            if v < 0 {
-                return ctx.reply.error("ERR COUNT can't be negative");
+        } else if more && a.is(i, "count") {
+            // A non-integer gets the option's own message (getPositiveLongFromObjectOrReply).
+            match a.int(i + 1) {
+                Some(v) if v >= 0 => count = Some(v as u64),
+                _ => return ctx.reply.error("ERR COUNT can't be negative"),
             }
-            count = Some(v);
-        } else if a.is(i, "maxlen") {
-            if v < 0 {
-                return ctx.reply.error("ERR MAXLEN can't be negative");
+        } else if more && a.is(i, "maxlen") {
+            match a.int(i + 1) {
+                Some(v) if v >= 0 => maxlen = v as u64,
+                _ => return ctx.reply.error("ERR MAXLEN can't be negative"),
             }
-            maxlen = v;
         } else {
             return ctx.reply.error(err::SYNTAX);
         }
@@ -387,55 +384,62 @@ fn lpos(ctx: &mut Ctx, a: &Args) {
     let val = a.get(2);
     let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => {
-            return if count.is_some() {
-                ctx.reply.array(0)
-            } else {
-                ctx.reply.null()
-            }
-        }
+        Ok(None) if count.is_some() => return ctx.reply.array(0),
+        Ok(None) => return ctx.reply.null(),
         Ok(Some(l)) => l,
     };
     let len = l.items.len();
+    // Redis negates a negative rank in a C long: RANK -9223372036854775808 stays negative, so every match
+    // qualifies (like RANK -1) and the COUNT test, computed with the same overflow, never stops the scan.
+    let min_rank = rank == i64::MIN;
+    let skip = if min_rank { 0 } else { rank.unsigned_abs() - 1 };
     let want = match count {
-        Some(0) => usize::MAX,
-        Some(c) => c as usize,
+        Some(_) if min_rank => u64::MAX,
+        Some(0) => u64::MAX,
+        Some(c) => c,
         None => 1,
     };
     let limit = if maxlen == 0 {
         len
     } else {
-        (maxlen as usize).min(len)
+        usize::try_from(maxlen).map_or(len, |m| m.min(len))
     };
-    let mut skip = rank.unsigned_abs() - 1;
-    let mut found = Vec::new();
+    let (mut seen, mut found) = (0u64, 0u64);
+    let mut first = None;
+    let mut indices: Vec<usize> = Vec::new();
     for step in 0..limit {
         let idx = if rank > 0 { step } else { len - 1 - step };
-        if &*l.items[idx] == val {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            found.push(idx as i64);
-            if found.len() >= want {
-                break;
-            }
+        if *l.items[idx] != *val {
+            continue;
+        }
+        seen += 1;
+        if seen <= skip {
+            continue;
+        }
+        found += 1;
+        if count.is_some() {
+            indices.push(idx);
+        } else {
+            first = Some(idx);
+        }
+        if found >= want {
+            break;
         }
     }
     if count.is_some() {
-        ctx.reply.array(found.len());
-        for x in found {
-            ctx.reply.int(x);
+        ctx.reply.array(indices.len());
+        for x in indices {
+            ctx.reply.int(x as i64);
         }
     } else {
-        match found.first() {
-            Some(&x) => ctx.reply.int(x),
+        match first {
+            Some(x) => ctx.reply.int(x as i64),
             None => ctx.reply.null(),
         }
     }
 }
 
-/// Parses LEFT|RIGHT.
+/// Parses LEFT|RIGHT: Some(true) for LEFT.
 fn side(a: &Args, i: usize) -> Option<bool> {
     if a.is(i, "left") {
         Some(true)
@@ -446,34 +450,44 @@ fn side(a: &Args, i: usize) -> Option<bool> {
     }
 }
 
-/// Moves one element from `src` (end `from_left`) to `dst` (end `to_left`). Replies it or null.
+/// Moves one element from `src` (its head when `from_left`) to `dst` (its head when `to_left`) and
+/// replies it, or null when `src` is missing. Both types are checked before anything changes; a list
+/// moved onto itself is rotated in place, so it keeps its TTL as in Redis. O(1).
 fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) {
     let now = ctx.now;
-    let db = ctx.db();
+    let db = &mut ctx.ks.dbs[ctx.db];
     match db.get(src, now).map(|e| &e.value) {
         None => return ctx.reply.null(),
         Some(Value::List(_)) => {}
         Some(_) => return ctx.reply.error(err::WRONGTYPE),
     }
+    if src == dst {
+        if let Some(Value::List(l)) = db.get(src, now).map(|e| &mut e.value) {
+            if let Some(v) = pop_end(l, from_left) {
+                ctx.reply.bulk(&v);
+                push_end(l, v, to_left);
+                return;
+            }
+        }
+        return ctx.reply.null();
+    }
     match db.get(dst, now).map(|e| &e.value) {
         None | Some(Value::List(_)) => {}
         Some(_) => return ctx.reply.error(err::WRONGTYPE),
     }
-    let v = pop_n(ctx, src, from_left, 1);
-    let Some(v) = v.into_iter().next() else {
+    let v = match db.get(src, now).map(|e| &mut e.value) {
+        Some(Value::List(l)) => pop_end(l, from_left),
+        _ => None,
+    };
+    let Some(v) = v else {
         return ctx.reply.null();
     };
-    let e = ctx
-        .db()
-        .get_or_create(dst, now, || Value::List(Box::default()));
-    if let Value::List(l) = &mut e.value {
-        if to_left {
-            l.items.push_front(v.clone());
-        } else {
-            l.items.push_back(v.clone());
-        }
-    }
+    db.remove_if_empty(src);
     ctx.reply.bulk(&v);
+    let e = db.get_or_create(dst, now, || Value::List(Box::default()));
+    if let Value::List(l) = &mut e.value {
+        push_end(l, v, to_left);
+    }
 }
 
 /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT. O(1).
@@ -489,55 +503,74 @@ fn rpoplpush(ctx: &mut Ctx, a: &Args) {
     move_one(ctx, a.get(1), a.get(2), false, true)
 }
 
-/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]. O(N+M).
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list, replying
+/// `[key, [elements]]`, or a null array when every list is missing. Validation follows Redis 7.0:
+/// numkeys, then the position of LEFT|RIGHT (a syntax error when numkeys runs past the arguments),
+/// then COUNT (once). O(N+M): N keys examined, M elements popped.
 fn lmpop(ctx: &mut Ctx, a: &Args) {
     let numkeys = match a.int(1) {
-        Some(n) if n > 0 => n as usize,
+        Some(n) if n > 0 => n as u64,
         _ => return ctx.reply.error("ERR numkeys should be greater than 0"),
     };
-    if numkeys > a.len().saturating_sub(2) {
-        return ctx
-            .reply
-            .error("ERR Number of keys can't be greater than number of args");
-    }
-    let where_at = 2 + numkeys;
-    if where_at >= a.len() {
-        return ctx.reply.error(err::SYNTAX);
-    }
+    let where_at = match usize::try_from(numkeys).ok().and_then(|n| n.checked_add(2)) {
+        Some(w) if w < a.len() => w,
+        _ => return ctx.reply.error(err::SYNTAX),
+    };
     let Some(left) = side(a, where_at) else {
         return ctx.reply.error(err::SYNTAX);
     };
-    let mut count = 1usize;
+    let mut count = None;
     let mut i = where_at + 1;
-    let mut seen_count = false;
     while i < a.len() {
-        if a.is(i, "count") && i + 1 < a.len() && !seen_count {
+        if count.is_none() && i + 1 < a.len() && a.is(i, "count") {
             match a.int(i + 1) {
-                Some(n) if n > 0 => count = n as usize,
+                Some(n) if n > 0 => count = Some(n as u64),
                 _ => return ctx.reply.error("ERR count should be greater than 0"),
             }
-            seen_count = true;
             i += 2;
         } else {
             return ctx.reply.error(err::SYNTAX);
         }
     }
+    let count = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
     for k in 2..where_at {
         let key = a.get(k);
-        match read(ctx.ks, ctx.db, ctx.now, key) {
+        let l = match read(ctx.ks, ctx.db, ctx.now, key) {
             Err(()) => return ctx.reply.error(err::WRONGTYPE),
             Ok(None) => continue,
-            Ok(Some(_)) => {
-                let v = pop_n(ctx, key, left, count);
-                ctx.reply.array(2);
-                ctx.reply.bulk(key);
-                ctx.reply.array(v.len());
-                for x in &v {
-                    ctx.reply.bulk(x);
-                }
-                return;
+            Ok(Some(l)) if l.items.is_empty() => continue,
+            Ok(Some(l)) => l,
+        };
+        let n = count.min(l.items.len());
+        ctx.reply.array(2);
+        ctx.reply.bulk(key);
+        ctx.reply.array(n);
+        for _ in 0..n {
+            if let Some(v) = pop_end(l, left) {
+                ctx.reply.bulk(&v);
             }
         }
+        ctx.db().remove_if_empty(key);
+        return;
     }
     ctx.reply.null_array();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_clamp_like_redis() {
+        assert_eq!(clamp_range(0, -1, 3), Some((0, 2)));
+        assert_eq!(clamp_range(-100, 100, 3), Some((0, 2)));
+        assert_eq!(clamp_range(2, 1, 3), None);
+        assert_eq!(clamp_range(3, 10, 3), None);
+        assert_eq!(clamp_range(i64::MIN, i64::MAX, 3), Some((0, 2)));
+        assert_eq!(clamp_range(i64::MIN, i64::MIN, 3), None);
+        assert_eq!(clamp_range(0, -1, 0), None);
+        assert_eq!(index_of(-1, 3), Some(2));
+        assert_eq!(index_of(i64::MIN, 3), None);
+        assert_eq!(index_of(i64::MAX, 3), None);
+    }
 }

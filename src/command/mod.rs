@@ -442,23 +442,37 @@ pub fn parse_scan<'a>(
         r.error("ERR invalid cursor");
         return None;
     };
+    parse_scan_options(r, a, cursor, at + 1, allow_type)
+}
+
+/// Parses the MATCH/COUNT/TYPE options from argument `from` on (SSCAN and HSCAN parse them after the key
+/// lookup, as Redis does, so a missing key answers an empty scan whatever the options).
+pub fn parse_scan_options<'a>(
+    r: &mut Reply,
+    a: &Args<'a>,
+    cursor: u64,
+    from: usize,
+    allow_type: bool,
+) -> Option<ScanOptions<'a>> {
     let mut o = ScanOptions {
         cursor,
         pattern: None,
         count: 10,
         typ: None,
     };
-    let mut i = at + 1;
+    let mut i = from;
     while i < a.len() {
         if i + 1 >= a.len() {
             r.error(err::SYNTAX);
             return None;
         }
         if a.is(i, "match") {
-            o.pattern = Some(a.get(i + 1));
+            let p = a.get(i + 1);
+            // "*" matches everything: skip matching, as Redis does.
+            o.pattern = (p != b"*").then_some(p);
         } else if a.is(i, "count") {
             match a.int(i + 1) {
-                Some(c) if c >= 1 => o.count = c as usize,
+                Some(c) if c >= 1 => o.count = usize::try_from(c).unwrap_or(usize::MAX),
                 Some(_) => {
                     r.error(err::SYNTAX);
                     return None;
@@ -514,8 +528,10 @@ pub fn distinct_indices(len: usize, n: usize, mut random: impl FnMut() -> u64) -
 }
 
 /// Parses a SCAN cursor as Redis does, with C's `strtoul`: optional sign (a negative value wraps), an
-/// empty string is 0, no leading space, no trailing bytes, no overflow.
+/// empty string is 0, no leading space, no trailing bytes, no overflow; the text ends at a NUL byte.
 pub fn parse_cursor(b: &[u8]) -> Option<u64> {
+    // C reads the string up to its first NUL byte.
+    let b = b.iter().position(|&c| c == 0).map_or(b, |p| &b[..p]);
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         Some(b'+') => (false, &b[1..]),
@@ -549,6 +565,8 @@ mod tests {
         assert_eq!(parse_cursor(b" 5"), None);
         assert_eq!(parse_cursor(b"5x"), None);
         assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_cursor(b"12\0junk"), Some(12));
+        assert_eq!(parse_cursor(b"-"), None);
     }
 
     #[test]

@@ -1,44 +1,52 @@
 //! The set command family. A set is an insertion-ordered hash set: O(1) membership and O(1) random
-//! member (SPOP, SRANDMEMBER). While Redis would keep it as an intset (all members integers, at most
-//! set-max-intset-entries), members are listed in ascending numeric order, as Redis lists an intset.
+//! member by index (SPOP, SRANDMEMBER). While Redis 7.0 would keep it as an intset (every member a
+//! canonical integer, at most set-max-intset-entries of them), members are listed in ascending numeric
+//! order, as Redis lists an intset; once converted it stays a hashtable, as in Redis.
+//!
+//! Handlers validate in Redis 7.0's order (arguments, key lookup, type check, remaining options), check
+//! the type of every key before modifying anything, and write replies straight into the output.
 
-use ahash::RandomState;
+use std::ops::Range;
+
 use indexmap::IndexSet;
 
 use super::{
-    cmd, distinct_indices, flag::*, keys_numkeys_at_1, parse_scan, scan_down, Args, Command, Ctx,
-    Exec, KeySpec,
+    cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, scan_down, Args, Command,
+    Ctx, Exec, KeySpec,
 };
 use crate::resp::{err, parse_i64, Reply};
-use crate::store::{Elem, Keyspace, SetValue, Value};
+use crate::store::{Db, Elem, Keyspace, SetValue, Value};
 
-/// The set commands.
+/// The set commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
 pub fn commands() -> Vec<Command> {
     use Exec::Keyed;
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
+    const INTER: &str = "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.";
+    const TOTAL: &str = "O(N) where N is the total number of elements in all given sets.";
     vec![
-        cmd("sadd", -3, W | FAST, K(1, 1, 1), Keyed(sadd), "set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
-        cmd("srem", -3, WRITE | FAST, K(1, 1, 1), Keyed(srem), "set", "1.0.0", "Removes one or more members from a set. Deletes the set if the last member was removed.", "O(N) where N is the number of members to be removed."),
-        cmd("smembers", 2, READONLY, K(1, 1, 1), Keyed(smembers), "set", "1.0.0", "Returns all members of a set.", "O(N) where N is the set cardinality."),
-        cmd("scard", 2, READONLY | FAST, K(1, 1, 1), Keyed(scard), "set", "1.0.0", "Returns the number of members in a set.", "O(1)"),
-        cmd("sismember", 3, READONLY | FAST, K(1, 1, 1), Keyed(sismember), "set", "1.0.0", "Determines whether a member belongs to a set.", "O(1)"),
-        cmd("smismember", -3, READONLY | FAST, K(1, 1, 1), Keyed(smismember), "set", "6.2.0", "Determines whether multiple members belong to a set.", "O(N) where N is the number of elements being checked for membership"),
-        cmd("smove", 4, WRITE | FAST, K(1, 2, 1), Keyed(smove), "set", "1.0.0", "Moves a member from one set to another.", "O(1)"),
-        cmd("sinter", -2, READONLY, K(1, -1, 1), Keyed(sinter), "set", "1.0.0", "Returns the intersect of multiple sets.", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
-        cmd("sunion", -2, READONLY, K(1, -1, 1), Keyed(sunion), "set", "1.0.0", "Returns the union of multiple sets.", "O(N) where N is the total number of elements in all given sets."),
-        cmd("sdiff", -2, READONLY, K(1, -1, 1), Keyed(sdiff), "set", "1.0.0", "Returns the difference of multiple sets.", "O(N) where N is the total number of elements in all given sets."),
-        cmd("sinterstore", -3, W, K(1, -1, 1), Keyed(sinterstore), "set", "1.0.0", "Stores the intersect of multiple sets in a key.", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
-        cmd("sunionstore", -3, W, K(1, -1, 1), Keyed(sunionstore), "set", "1.0.0", "Stores the union of multiple sets in a key.", "O(N) where N is the total number of elements in all given sets."),
-        cmd("sdiffstore", -3, W, K(1, -1, 1), Keyed(sdiffstore), "set", "1.0.0", "Stores the difference of multiple sets in a key.", "O(N) where N is the total number of elements in all given sets."),
-        cmd("sintercard", -3, READONLY, KeySpec::Custom(keys_numkeys_at_1), Keyed(sintercard), "set", "7.0.0", "Returns the number of members of the intersect of multiple sets.", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
-        cmd("sscan", -3, READONLY, K(1, 1, 1), Keyed(sscan), "set", "2.8.0", "Iterates over members of a set.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
-        cmd("spop", -2, WRITE | FAST, K(1, 1, 1), Keyed(spop), "set", "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count."),
+        cmd("sadd", -3, W | FAST, K(1, 1, 1), Keyed(sadd), "set", "1.0.0", "Add one or more members to a set", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+        cmd("srem", -3, WRITE | FAST, K(1, 1, 1), Keyed(srem), "set", "1.0.0", "Remove one or more members from a set", "O(N) where N is the number of members to be removed."),
+        cmd("smembers", 2, READONLY, K(1, 1, 1), Keyed(smembers), "set", "1.0.0", "Get all the members in a set", "O(N) where N is the set cardinality."),
+        cmd("scard", 2, READONLY | FAST, K(1, 1, 1), Keyed(scard), "set", "1.0.0", "Get the number of members in a set", "O(1)"),
+        cmd("sismember", 3, READONLY | FAST, K(1, 1, 1), Keyed(sismember), "set", "1.0.0", "Determine if a given value is a member of a set", "O(1)"),
+        cmd("smismember", -3, READONLY | FAST, K(1, 1, 1), Keyed(smismember), "set", "6.2.0", "Returns the membership associated with the given elements for a set", "O(N) where N is the number of elements being checked for membership"),
+        cmd("smove", 4, WRITE | FAST, K(1, 2, 1), Keyed(smove), "set", "1.0.0", "Move a member from one set to another", "O(1)"),
+        cmd("sinter", -2, READONLY, K(1, -1, 1), Keyed(sinter), "set", "1.0.0", "Intersect multiple sets", INTER),
+        cmd("sunion", -2, READONLY, K(1, -1, 1), Keyed(sunion), "set", "1.0.0", "Add multiple sets", TOTAL),
+        cmd("sdiff", -2, READONLY, K(1, -1, 1), Keyed(sdiff), "set", "1.0.0", "Subtract multiple sets", TOTAL),
+        cmd("sinterstore", -3, W, K(1, -1, 1), Keyed(sinterstore), "set", "1.0.0", "Intersect multiple sets and store the resulting set in a key", INTER),
+        cmd("sunionstore", -3, W, K(1, -1, 1), Keyed(sunionstore), "set", "1.0.0", "Add multiple sets and store the resulting set in a key", TOTAL),
+        cmd("sdiffstore", -3, W, K(1, -1, 1), Keyed(sdiffstore), "set", "1.0.0", "Subtract multiple sets and store the resulting set in a key", TOTAL),
+        cmd("sintercard", -3, READONLY, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(sintercard), "set", "7.0.0", "Intersect multiple sets and return the cardinality of the result", INTER),
+        cmd("sscan", -3, READONLY, K(1, 1, 1), Keyed(sscan), "set", "2.8.0", "Incrementally iterate Set elements", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+        cmd("spop", -2, WRITE | FAST, K(1, 1, 1), Keyed(spop), "set", "1.0.0", "Remove and return one or multiple random members from a set", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count."),
         cmd("srandmember", -2, READONLY, K(1, 1, 1), Keyed(srandmember), "set", "1.0.0", "Get one or multiple random members from a set", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count."),
     ]
 }
 
-/// The set at `key`: Ok(None) if absent, Err(()) for another type. Borrows only the keyspace.
+/// The set at `key`: Ok(None) if absent, Err(()) for another type. Borrows only the keyspace, so the
+/// caller can still write to `ctx.reply` while holding the set.
 fn read<'k>(
     ks: &'k mut Keyspace,
     db: usize,
@@ -52,70 +60,114 @@ fn read<'k>(
     }
 }
 
+/// Whether Redis stores `m` in an intset: a canonical decimal i64 (`string2ll`).
+#[inline]
 fn is_int(m: &[u8]) -> bool {
-    m.len() <= 20 && parse_i64(m).is_some()
+    parse_i64(m).is_some()
+}
+
+/// The intset size limit in force: set-max-intset-entries, capped at 2^30 as Redis caps it.
+fn intset_max(ctx: &Ctx) -> usize {
+    ctx.ks.limits.set_max_intset_entries.min(1 << 30)
 }
 
 impl SetValue {
-    /// Adds a member, keeping the intset flag as Redis would convert. Returns whether it was new. O(1).
+    /// An empty set in the encoding Redis's `setTypeCreate` picks for its first member.
+    fn for_first(first: &[u8]) -> SetValue {
+        SetValue {
+            members: IndexSet::default(),
+            intset: is_int(first),
+        }
+    }
+
+    /// Adds a member, converting the encoding as Redis's `setTypeAdd` does: a non-integer converts an
+    /// intset, and so does an integer that was new and took it past `max_intset`. Returns whether the
+    /// member was new. O(1); allocates only the stored member.
     fn add(&mut self, m: &[u8], max_intset: usize) -> bool {
         let added = self.members.insert(m.into());
-        if self.intset && (!is_int(m) || self.members.len() > max_intset) {
+        if self.intset && (!is_int(m) || (added && self.members.len() > max_intset)) {
             self.intset = false;
         }
         added
     }
+}
 
-    /// Members in the order Redis lists them: ascending for an intset, table order otherwise.
-    fn ordered(&self) -> Vec<&Elem> {
-        let mut v: Vec<&Elem> = self.members.iter().collect();
-        if self.intset {
-            v.sort_by_key(|m| parse_i64(m).unwrap_or(0));
+/// Replies every member of `s` (a RESP3 set when `as_set`, else an array): ascending for an intset as
+/// Redis iterates one, table order otherwise. O(N), O(N log N) for an intset.
+fn reply_all(r: &mut Reply, s: &SetValue, as_set: bool) {
+    let n = s.members.len();
+    if as_set {
+        r.set(n)
+    } else {
+        r.array(n)
+    }
+    if s.intset {
+        let mut v: Vec<(i64, &Elem)> = s
+            .members
+            .iter()
+            .map(|m| (parse_i64(m).unwrap_or(0), m))
+            .collect();
+        v.sort_unstable_by_key(|p| p.0);
+        for (_, m) in v {
+            r.bulk(m);
         }
-        v
+    } else {
+        for m in &s.members {
+            r.bulk(m);
+        }
     }
 }
 
-/// A new, empty set whose encoding starts as Redis's would for its first member.
-fn new_set(first: &[u8]) -> SetValue {
-    SetValue {
-        members: IndexSet::default(),
-        intset: is_int(first),
+/// A small random generator (wyrand) seeded once from the shard's: a handler holding a set borrows the
+/// keyspace, so it cannot call `Keyspace::random` for every pick.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = (self.0 as u128).wrapping_mul((self.0 ^ 0xe703_7ed1_a0b4_28db) as u128);
+        ((t >> 64) as u64) ^ (t as u64)
+    }
+
+    /// A uniform index below `n` (0 when `n` is 0), by multiply-shift.
+    fn below(&mut self, n: usize) -> usize {
+        ((self.next() as u128 * n as u128) >> 64) as usize
     }
 }
 
-fn reply_members<'a>(r: &mut Reply, members: impl ExactSizeIterator<Item = &'a Elem>) {
-    r.set(members.len());
-    for m in members {
-        r.bulk(m);
-    }
-}
-
-/// SADD key member [member ...]. O(N).
+/// SADD key member [member ...]. O(N) in the members given.
 fn sadd(ctx: &mut Ctx, a: &Args) {
     let key = a.get(1);
-    let max = ctx.ks.limits.set_max_intset_entries;
-    let now = ctx.now;
-    let db = ctx.db();
-    match db.get(key, now).map(|e| &e.value) {
-        None | Some(Value::Set(_)) => {}
+    let max = intset_max(ctx);
+    let db = &mut ctx.ks.dbs[ctx.db];
+    // One lookup when the set exists (the common case); a missing key is inserted whole.
+    match db.get(key, ctx.now).map(|e| &mut e.value) {
+        Some(Value::Set(s)) => {
+            let mut added = 0i64;
+            for m in a.iter_from(2) {
+                added += s.add(m, max) as i64;
+            }
+            return ctx.reply.int(added);
+        }
         Some(_) => return ctx.reply.error(err::WRONGTYPE),
+        None => {}
     }
-    let first = a.get(2);
-    let e = db.get_or_create(key, now, || Value::Set(Box::new(new_set(first))));
-    let Value::Set(s) = &mut e.value else {
-        return ctx.reply.error(err::WRONGTYPE);
-    };
-    let added = a.iter_from(2).filter(|m| s.add(m, max)).count();
-    ctx.reply.int(added as i64);
+    let mut s = SetValue::for_first(a.get(2));
+    s.members.reserve(a.len() - 2);
+    for m in a.iter_from(2) {
+        s.add(m, max);
+    }
+    let n = s.members.len() as i64;
+    db.set(key, Value::Set(Box::new(s)), 0);
+    ctx.reply.int(n);
 }
 
-/// SREM key member [member ...]. O(N).
+/// SREM key member [member ...]. Deletes the key when the set empties. O(N) in the members given.
 fn srem(ctx: &mut Ctx, a: &Args) {
     let key = a.get(1);
     let removed = match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => 0,
+        Ok(None) => return ctx.reply.int(0),
         Ok(Some(s)) => a.iter_from(2).filter(|m| s.members.swap_remove(*m)).count(),
     };
     ctx.db().remove_if_empty(key);
@@ -127,7 +179,7 @@ fn smembers(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
         Ok(None) => ctx.reply.set(0),
-        Ok(Some(s)) => reply_members(&mut ctx.reply, s.ordered().into_iter()),
+        Ok(Some(s)) => reply_all(&mut ctx.reply, s, true),
     }
 }
 
@@ -135,9 +187,7 @@ fn smembers(ctx: &mut Ctx, a: &Args) {
 fn scard(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(s) => ctx
-            .reply
-            .int(s.map(|s| s.members.len()).unwrap_or(0) as i64),
+        Ok(s) => ctx.reply.int(s.map_or(0, |s| s.members.len()) as i64),
     }
 }
 
@@ -151,7 +201,7 @@ fn sismember(ctx: &mut Ctx, a: &Args) {
     }
 }
 
-/// SMISMEMBER key member [member ...]. O(N).
+/// SMISMEMBER key member [member ...]. O(N) in the members given.
 fn smismember(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
@@ -165,38 +215,38 @@ fn smismember(ctx: &mut Ctx, a: &Args) {
     }
 }
 
-/// SMOVE source destination member. O(1).
+/// SMOVE source destination member. As in Redis: 0 when the source is missing (whatever the
+/// destination holds), then both types are checked, then a move onto itself only tests membership.
+/// O(1).
 fn smove(ctx: &mut Ctx, a: &Args) {
     let (src, dst, m) = (a.get(1), a.get(2), a.get(3));
-    let max = ctx.ks.limits.set_max_intset_entries;
+    let max = intset_max(ctx);
     let now = ctx.now;
     let db = ctx.db();
     let src_has = match db.get(src, now).map(|e| &e.value) {
-        None => None,
-        Some(Value::Set(s)) => Some(s.members.contains(m)),
+        None => return ctx.reply.int(0),
+        Some(Value::Set(s)) => s.members.contains(m),
         Some(_) => return ctx.reply.error(err::WRONGTYPE),
     };
     match db.get(dst, now).map(|e| &e.value) {
         None | Some(Value::Set(_)) => {}
         Some(_) => return ctx.reply.error(err::WRONGTYPE),
     }
-    if src_has != Some(true) {
-        return ctx.reply.int(0);
-    }
-    if src == dst {
-        return ctx.reply.int(1);
+    if src == dst || !src_has {
+        return ctx.reply.int(src_has as i64);
     }
     if let Some(Value::Set(s)) = db.get(src, now).map(|e| &mut e.value) {
         s.members.swap_remove(m);
     }
     db.remove_if_empty(src);
-    let e = db.get_or_create(dst, now, || Value::Set(Box::new(new_set(m))));
+    let e = db.get_or_create(dst, now, || Value::Set(Box::new(SetValue::for_first(m))));
     if let Value::Set(s) = &mut e.value {
         s.add(m, max);
     }
     ctx.reply.int(1);
 }
 
+/// A set-algebra operation.
 #[derive(Clone, Copy, PartialEq)]
 enum Op {
     Inter,
@@ -204,313 +254,407 @@ enum Op {
     Diff,
 }
 
-/// Computes the set operation over the keys at `keys`; Err(()) if one holds another type.
-/// O(total members) for union/diff, O(smallest * keys) for intersection.
-fn compute(
-    ctx: &mut Ctx,
+/// The sets at the keys in `keys` (None for a missing key); Err(()) if any key holds another type, as
+/// Redis checks every key before computing. O(K).
+fn lookup<'d>(
+    db: &'d Db,
     a: &Args,
-    keys: std::ops::Range<usize>,
-    op: Op,
-) -> Result<(Vec<Elem>, bool), ()> {
-    let now = ctx.now;
-    let db = ctx.db();
-    let mut sets: Vec<Option<&SetValue>> = Vec::with_capacity(keys.len());
-    for i in keys {
-        match db.peek(a.get(i), now).map(|e| &e.value) {
-            None => sets.push(None),
-            Some(Value::Set(s)) => sets.push(Some(s)),
-            Some(_) => return Err(()),
+    keys: Range<usize>,
+    now: u64,
+) -> Result<Vec<Option<&'d SetValue>>, ()> {
+    keys.map(|i| match db.peek(a.get(i), now).map(|e| &e.value) {
+        None => Ok(None),
+        Some(Value::Set(s)) => Ok(Some(&**s)),
+        Some(_) => Err(()),
+    })
+    .collect()
+}
+
+/// The sets of an intersection, smallest first, or None when one is missing (the result is empty).
+fn by_size<'d>(sets: &[Option<&'d SetValue>]) -> Option<Vec<&'d SetValue>> {
+    let mut v: Vec<&SetValue> = sets.iter().copied().collect::<Option<_>>()?;
+    v.sort_by_key(|s| s.members.len());
+    Some(v)
+}
+
+/// Whether `m` of the smallest set is in every other set of an intersection. O(K).
+#[inline]
+fn in_all(m: &Elem, rest: &[&SetValue]) -> bool {
+    rest.iter().all(|s| s.members.contains(m))
+}
+
+/// The members of the result, by reference (nothing is copied), in the order Redis would list them
+/// when that order is determined: ascending when Redis iterates an intset, that is the smallest set for
+/// an intersection, the result set built by SUNION/SDIFF otherwise (an intset while every member is an
+/// integer and there are at most `max_intset` of them). O(N*K) for an intersection (N the smallest
+/// cardinality, K the sets), O(total members) for union and difference.
+fn compute<'d>(sets: &[Option<&'d SetValue>], op: Op, max_intset: usize) -> Vec<&'d Elem> {
+    let (mut out, ascending): (Vec<&Elem>, bool) = match op {
+        Op::Inter => match by_size(sets).as_deref() {
+            Some([first, rest @ ..]) => (
+                first.members.iter().filter(|m| in_all(m, rest)).collect(),
+                first.intset,
+            ),
+            _ => (Vec::new(), false),
+        },
+        Op::Union => {
+            // The largest set is taken whole; members of the others are checked against it and against
+            // what was already added from them.
+            let Some(big) = sets.iter().flatten().max_by_key(|s| s.members.len()) else {
+                return Vec::new();
+            };
+            let mut out: Vec<&Elem> = big.members.iter().collect();
+            let mut extra: ahash::HashSet<&[u8]> = Default::default();
+            for s in sets.iter().flatten() {
+                if std::ptr::eq(*s, *big) {
+                    continue;
+                }
+                for m in &s.members {
+                    if !big.members.contains(m) && extra.insert(m) {
+                        out.push(m);
+                    }
+                }
+            }
+            (out, true)
         }
-    }
-    let all_int = sets.iter().flatten().all(|s| s.intset);
-    let out: Vec<Elem> = match op {
-        Op::Inter => {
-            if sets.iter().any(|s| s.is_none()) {
-                Vec::new()
-            } else {
-                let mut sets: Vec<&SetValue> = sets.into_iter().flatten().collect();
-                sets.sort_by_key(|s| s.members.len());
-                let (first, rest) = sets.split_first().map(|(f, r)| (*f, r)).ok_or(())?;
+        Op::Diff => match sets.split_first() {
+            Some((Some(first), rest)) => (
                 first
                     .members
                     .iter()
-                    .filter(|m| rest.iter().all(|s| s.members.contains(*m)))
-                    .cloned()
-                    .collect()
-            }
-        }
-        Op::Union => {
-            let mut u: IndexSet<Elem, RandomState> = IndexSet::default();
-            for s in sets.iter().flatten() {
-                u.extend(s.members.iter().cloned());
-            }
-            u.into_iter().collect()
-        }
-        Op::Diff => match sets.split_first() {
-            Some((Some(first), rest)) => first
-                .members
-                .iter()
-                .filter(|m| !rest.iter().flatten().any(|s| s.members.contains(*m)))
-                .cloned()
-                .collect(),
-            _ => Vec::new(),
+                    .filter(|m| !rest.iter().flatten().any(|s| s.members.contains(*m)))
+                    .collect(),
+                true,
+            ),
+            _ => (Vec::new(), false),
         },
     };
-    Ok((out, all_int))
+    let ascending = match op {
+        Op::Inter => ascending,
+        _ => out.len() <= max_intset && out.iter().all(|m| is_int(m)),
+    };
+    if ascending && out.len() > 1 {
+        out.sort_by_cached_key(|m| parse_i64(m).unwrap_or(0));
+    }
+    out
 }
 
+/// SINTER/SUNION/SDIFF key [key ...]: replies the result as a set.
 fn reply_op(ctx: &mut Ctx, a: &Args, op: Op) {
-    match compute(ctx, a, 1..a.len(), op) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok((mut v, all_int)) => {
-            if all_int {
-                v.sort_by_key(|m| parse_i64(m).unwrap_or(0));
-            }
-            reply_members(&mut ctx.reply, v.iter())
-        }
+    let max = intset_max(ctx);
+    let db = &ctx.ks.dbs[ctx.db];
+    let Ok(sets) = lookup(db, a, 1..a.len(), ctx.now) else {
+        return ctx.reply.error(err::WRONGTYPE);
+    };
+    let out = compute(&sets, op, max);
+    ctx.reply.set(out.len());
+    for m in out {
+        ctx.reply.bulk(m);
     }
 }
 
-/// SINTER key [key ...].
+/// SINTER key [key ...]. O(N*M), N the smallest cardinality, M the sets.
 fn sinter(ctx: &mut Ctx, a: &Args) {
     reply_op(ctx, a, Op::Inter)
 }
 
-/// SUNION key [key ...].
+/// SUNION key [key ...]. O(N), N the members of all sets.
 fn sunion(ctx: &mut Ctx, a: &Args) {
     reply_op(ctx, a, Op::Union)
 }
 
-/// SDIFF key [key ...].
+/// SDIFF key [key ...]. O(N), N the members of all sets.
 fn sdiff(ctx: &mut Ctx, a: &Args) {
     reply_op(ctx, a, Op::Diff)
 }
 
+/// SINTERSTORE/SUNIONSTORE/SDIFFSTORE destination key [key ...]: the result replaces the destination
+/// (any type, TTL dropped), or deletes it when empty; replies its cardinality. The result is encoded as
+/// Redis's, which builds it from an empty intset. The sources are read before the destination is
+/// touched, so the destination may be one of them.
 fn store_op(ctx: &mut Ctx, a: &Args, op: Op) {
-    let (members, _) = match compute(ctx, a, 2..a.len(), op) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(x) => x,
+    let (max, now) = (intset_max(ctx), ctx.now);
+    let db = &mut ctx.ks.dbs[ctx.db];
+    let Ok(sets) = lookup(db, a, 2..a.len(), now) else {
+        return ctx.reply.error(err::WRONGTYPE);
     };
-    let dst = a.get(1);
-    let now = ctx.now;
-    let max = ctx.ks.limits.set_max_intset_entries;
+    let members = compute(&sets, op, max);
     let n = members.len();
-    let db = ctx.db();
-    db.remove(dst, now);
-    if n > 0 {
-        let mut s = new_set(&members[0]);
+    let result = (n > 0).then(|| {
+        let mut s = SetValue {
+            members: IndexSet::with_capacity_and_hasher(n, Default::default()),
+            intset: true,
+        };
         for m in &members {
             s.add(m, max);
         }
-        db.set(dst, Value::Set(Box::new(s)), 0);
+        s
+    });
+    drop(members);
+    drop(sets);
+    let dst = a.get(1);
+    match result {
+        Some(s) => {
+            db.set(dst, Value::Set(Box::new(s)), 0);
+        }
+        None => {
+            db.remove(dst, now);
+        }
     }
     ctx.reply.int(n as i64);
 }
 
-/// SINTERSTORE destination key [key ...].
+/// SINTERSTORE destination key [key ...]. O(N*M), N the smallest cardinality, M the sets.
 fn sinterstore(ctx: &mut Ctx, a: &Args) {
     store_op(ctx, a, Op::Inter)
 }
 
-/// SUNIONSTORE destination key [key ...].
+/// SUNIONSTORE destination key [key ...]. O(N), N the members of all sets.
 fn sunionstore(ctx: &mut Ctx, a: &Args) {
     store_op(ctx, a, Op::Union)
 }
 
-/// SDIFFSTORE destination key [key ...].
+/// SDIFFSTORE destination key [key ...]. O(N), N the members of all sets.
 fn sdiffstore(ctx: &mut Ctx, a: &Args) {
     store_op(ctx, a, Op::Diff)
 }
 
-/// SINTERCARD numkeys key [key ...] [LIMIT limit].
+/// SINTERCARD numkeys key [key ...] [LIMIT limit]: counts the intersection without building it and
+/// stops at the limit (0: none). O(N*M), N the smallest cardinality, M the sets.
 fn sintercard(ctx: &mut Ctx, a: &Args) {
     let numkeys = match a.int(1) {
-        Some(n) if n > 0 => n as usize,
+        Some(n) if n > 0 => n as u64,
         _ => return ctx.reply.error("ERR numkeys should be greater than 0"),
     };
-    if numkeys > a.len() - 2 {
+    if numkeys > (a.len() - 2) as u64 {
         return ctx
             .reply
             .error("ERR Number of keys can't be greater than number of args");
     }
-    let mut limit = 0usize;
-    let mut i = 2 + numkeys;
+    let end = 2 + numkeys as usize;
+    let mut limit = 0u64;
+    let mut i = end;
     while i < a.len() {
-        if a.is(i, "limit") && i + 1 < a.len() {
+        if i + 1 < a.len() && a.is(i, "limit") {
+            // A non-integer gets the option's own message (getPositiveLongFromObjectOrReply).
             match a.int(i + 1) {
-                Some(n) if n >= 0 => limit = n as usize,
-                Some(_) => return ctx.reply.error("ERR LIMIT can't be negative"),
-                None => return ctx.reply.error(err::NOT_INT),
+                Some(n) if n >= 0 => limit = n as u64,
+                _ => return ctx.reply.error("ERR LIMIT can't be negative"),
             }
             i += 2;
         } else {
             return ctx.reply.error(err::SYNTAX);
         }
     }
-    match compute(ctx, a, 2..2 + numkeys, Op::Inter) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok((v, _)) => {
-            let n = if limit > 0 {
-                v.len().min(limit)
-            } else {
-                v.len()
-            };
-            ctx.reply.int(n as i64)
+    let db = &ctx.ks.dbs[ctx.db];
+    let Ok(sets) = lookup(db, a, 2..end, ctx.now) else {
+        return ctx.reply.error(err::WRONGTYPE);
+    };
+    let mut n = 0u64;
+    if let Some([first, rest @ ..]) = by_size(&sets).as_deref() {
+        for m in &first.members {
+            if in_all(m, rest) {
+                n += 1;
+                if n == limit {
+                    break;
+                }
+            }
         }
     }
+    ctx.reply.int(n as i64);
 }
 
-/// SSCAN key cursor [MATCH pattern] [COUNT count]. A compact (intset) set is returned whole with
-/// cursor 0, as Redis does; a larger one is walked from its last index down, so members moved by
-/// removals during the scan (swap-remove moves the last member down) are never skipped.
+/// SSCAN key cursor [MATCH pattern] [COUNT count]. Redis parses the cursor, then looks the key up, then
+/// parses the options. An intset-encoded set is returned whole with cursor 0, as Redis does for its
+/// compact encodings; a larger one is walked from its last index down (see [`scan_down`]), so members
+/// moved by removals during the scan (swap-remove moves the last member down) are never skipped.
+/// O(COUNT) per call; O(N log N) for an intset.
 fn sscan(ctx: &mut Ctx, a: &Args) {
-    let Some(o) = parse_scan(&mut ctx.reply, a, 2, false) else {
-        return;
+    let Some(cursor) = parse_cursor(a.get(2)) else {
+        return ctx.reply.error("ERR invalid cursor");
     };
     let s = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => {
-            ctx.reply.array(2);
-            ctx.reply.bulk(b"0");
-            return ctx.reply.array(0);
-        }
+        Ok(None) => return ctx.reply.raw(b"*2\r\n$1\r\n0\r\n*0\r\n"),
         Ok(Some(s)) => s,
     };
+    let Some(o) = parse_scan_options(&mut ctx.reply, a, cursor, 3, false) else {
+        return;
+    };
+    let (count, matches) = (o.count, |m: &[u8]| o.matches(m));
     let mut found: Vec<&Elem> = Vec::new();
     let next = if s.intset {
-        found.extend(s.ordered().into_iter().filter(|m| o.matches(m)));
+        let mut v: Vec<(i64, &Elem)> = s
+            .members
+            .iter()
+            .filter(|m| matches(m))
+            .map(|m| (parse_i64(m).unwrap_or(0), m))
+            .collect();
+        v.sort_unstable_by_key(|p| p.0);
+        found.extend(v.into_iter().map(|p| p.1));
         0
     } else {
-        scan_down(s.members.len(), o.cursor, o.count, |i| {
-            if let Some(m) = s.members.get_index(i).filter(|m| o.matches(m)) {
+        scan_down(s.members.len(), cursor, count, |i| {
+            if let Some(m) = s.members.get_index(i).filter(|m| matches(m)) {
                 found.push(m);
             }
         })
     };
     ctx.reply.array(2);
-    ctx.reply.bulk(next.to_string().as_bytes());
+    ctx.reply.bulk(itoa::Buffer::new().format(next).as_bytes());
     ctx.reply.array(found.len());
     for m in found {
         ctx.reply.bulk(m);
     }
 }
 
-/// SPOP key [count]. O(1) per member popped.
+/// SPOP key [count]. Without a count: one member or null. With one: a set of min(count, size) distinct
+/// members (the whole set, in Redis's order, when count >= size); the key is deleted when emptied.
+/// O(1) per member popped.
 fn spop(ctx: &mut Ctx, a: &Args) {
     if a.len() > 3 {
         return ctx.reply.error(err::SYNTAX);
     }
     let count = if a.len() == 3 {
+        // getPositiveLongFromObjectOrReply: a non-integer gets the same error as a negative count.
         match a.int(2) {
-            Some(n) if n >= 0 => Some(n as usize),
+            Some(n) if n >= 0 => Some(n as u64),
             _ => return ctx.reply.error(err::POSITIVE),
         }
     } else {
         None
     };
     let key = a.get(1);
-    let (ks, db, now) = (&mut *ctx.ks, ctx.db, ctx.now);
-    let mut rng = ks.random();
-    let s = match read(ks, db, now, key) {
+    let mut rng = Rng(ctx.ks.random());
+    let s = match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => {
-            return if count.is_some() {
-                ctx.reply.set(0)
-            } else {
-                ctx.reply.null()
-            }
-        }
+        Ok(None) if count.is_some() => return ctx.reply.set(0),
+        Ok(None) => return ctx.reply.null(),
         Ok(Some(s)) => s,
     };
-    let n = count.unwrap_or(1).min(s.members.len());
-    let mut popped = Vec::with_capacity(n);
-    for _ in 0..n {
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let i = ((rng >> 33) as usize) % s.members.len();
-        if let Some(m) = s.members.swap_remove_index(i) {
-            popped.push(m);
+    let len = s.members.len();
+    match count {
+        None => match s.members.swap_remove_index(rng.below(len)) {
+            Some(m) => ctx.reply.bulk(&m),
+            None => ctx.reply.null(),
+        },
+        Some(0) => ctx.reply.set(0),
+        Some(n) if n >= len as u64 => {
+            reply_all(&mut ctx.reply, s, true);
+            s.members.clear();
+        }
+        Some(n) => {
+            ctx.reply.set(n as usize);
+            for _ in 0..n {
+                match s.members.swap_remove_index(rng.below(s.members.len())) {
+                    Some(m) => ctx.reply.bulk(&m),
+                    None => ctx.reply.null(),
+                }
+            }
         }
     }
     ctx.db().remove_if_empty(key);
-    match count {
-        None => match popped.first() {
-            Some(m) => ctx.reply.bulk(m),
-            None => ctx.reply.null(),
-        },
-        Some(_) => reply_members(&mut ctx.reply, popped.iter()),
-    }
 }
 
-/// SRANDMEMBER key [count]: distinct members for a positive count, repeats allowed for a negative one.
-/// O(|count|).
+/// SRANDMEMBER key [count]. Without a count: one member or null. A positive count: distinct members
+/// (the whole set, in Redis's order, when count >= size); a negative one: |count| members, repeats
+/// allowed. O(1) without a count, O(|count|) with one.
 fn srandmember(ctx: &mut Ctx, a: &Args) {
     if a.len() > 3 {
         return ctx.reply.error(err::SYNTAX);
     }
     let count = if a.len() == 3 {
         match a.int(2) {
-            Some(n) if n != i64::MIN => Some(n),
-            Some(_) => return ctx.reply.error("ERR value is out of range, must be between -9223372036854775807 and 9223372036854775807"),
+            Some(i64::MIN) => return ctx.reply.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"),
+            Some(n) => Some(n),
             None => return ctx.reply.error(err::NOT_INT),
         }
     } else {
         None
     };
-    let (ks, db, now) = (&mut *ctx.ks, ctx.db, ctx.now);
-    let mut rng = ks.random();
-    let s = match read(ks, db, now, a.get(1)) {
+    let mut rng = Rng(ctx.ks.random());
+    let s = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => {
-            return if count.is_some() {
-                ctx.reply.array(0)
-            } else {
-                ctx.reply.null()
-            }
-        }
+        Ok(None) if count.is_some() => return ctx.reply.array(0),
+        Ok(None) => return ctx.reply.null(),
         Ok(Some(s)) => s,
     };
     let len = s.members.len();
-    let mut next = || {
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((rng >> 33) as usize) % len
-    };
     match count {
-        None => {
-            let i = next();
-            let m = s.members.get_index(i).cloned();
-            match m {
-                Some(m) => ctx.reply.bulk(&m),
-                None => ctx.reply.null(),
+        None => match s.members.get_index(rng.below(len)) {
+            Some(m) => ctx.reply.bulk(m),
+            None => ctx.reply.null(),
+        },
+        Some(0) => ctx.reply.array(0),
+        Some(c) if c < 0 || c == 1 => {
+            let n = usize::try_from(c.unsigned_abs()).unwrap_or(usize::MAX);
+            if len == 0 {
+                return ctx.reply.array(0);
             }
-        }
-        Some(c) if c < 0 => {
-            let n = c.unsigned_abs() as usize;
             ctx.reply.array(n);
             for _ in 0..n {
-                let i = next();
-                if let Some(m) = s.members.get_index(i) {
-                    ctx.reply.bulk(m);
+                match s.members.get_index(rng.below(len)) {
+                    Some(m) => ctx.reply.bulk(m),
+                    None => ctx.reply.null(),
                 }
             }
         }
+        Some(c) if c as u64 >= len as u64 => reply_all(&mut ctx.reply, s, false),
         Some(c) => {
-            let n = (c as usize).min(len);
-            if n == len {
-                ctx.reply.array(n);
-                for m in s.ordered() {
-                    ctx.reply.bulk(m);
-                }
-                return;
-            }
+            let n = c as usize;
             ctx.reply.array(n);
-            for i in distinct_indices(len, n, || next() as u64) {
-                if let Some(m) = s.members.get_index(i) {
-                    ctx.reply.bulk(m);
+            for i in distinct_indices(len, n, || rng.next()) {
+                match s.members.get_index(i) {
+                    Some(m) => ctx.reply.bulk(m),
+                    None => ctx.reply.null(),
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+5"), Some(5));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_cursor(b" 5"), None);
+        assert_eq!(parse_cursor(b"5 "), None);
+        assert_eq!(parse_cursor(b"-"), None);
+        assert_eq!(parse_cursor(b"x"), None);
+        assert_eq!(parse_cursor(b"7\0x"), Some(7));
+    }
+
+    #[test]
+    fn encoding_follows_set_type_add() {
+        let mut s = SetValue::for_first(b"1");
+        assert!(s.intset);
+        assert!(s.add(b"1", 2));
+        assert!(s.add(b"2", 2));
+        assert!(!s.add(b"2", 2));
+        assert!(s.intset, "a repeated member does not convert");
+        assert!(s.add(b"3", 2));
+        assert!(!s.intset, "a third integer converts at limit 2");
+        let mut t = SetValue::for_first(b"1");
+        t.add(b"01", 512);
+        assert!(!t.intset, "non-canonical integers are strings");
+        assert!(!SetValue::for_first(b"a").intset);
+    }
+
+    #[test]
+    fn random_index_stays_below_bound() {
+        let mut r = Rng(42);
+        assert_eq!(r.below(0), 0);
+        for n in [1usize, 2, 3, 1000] {
+            for _ in 0..1000 {
+                assert!(r.below(n) < n);
             }
         }
     }
