@@ -1,7 +1,30 @@
-//! Differential tests of the sorted set family against a real redis-server.
+//! Differential tests of the sorted set family against a real redis-server: every reply, error text
+//! and float format must be byte-identical.
 
 mod common;
 use common::Diff;
+
+/// Sends a command built from owned strings to both servers and compares.
+fn check_owned(d: &mut Diff, args: &[String]) -> String {
+    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    d.check(&a)
+}
+
+/// A deterministic pseudo-random sequence, so failures reproduce.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
 
 #[test]
 fn zadd_flags_and_scores() {
@@ -14,28 +37,48 @@ fn zadd_flags_and_scores() {
         ZADD z NX 10 a 4 e
         ZADD z XX 10 a 4 f
         ZADD z XX CH 11 a 11 a
+        ZADD z CH 12 a 13 a 1 new
         ZADD z GT 5 b
         ZADD z GT 1 b
         ZADD z LT 0 b
         ZADD z GT CH 100 c 1 c
+        ZADD z XX GT CH 2 a 0 a
+        ZADD z XX LT CH 2 a 0 a
+        ZADD z GT 7 brandnew
         ZADD z INCR 5 a
         ZADD z INCR NX 5 a
         ZADD z INCR XX 5 zz
+        ZADD z GT INCR -1 a
+        ZADD z LT INCR -1 a
+        ZADD z LT INCR 0 a
+        ZADD z GT INCR 0 a
         ZADD z INCR 1 a 2 b
+        ZADD z INCR x a x b
         ZADD z NX XX 1 a
+        ZADD z NX XX x a
         ZADD z GT LT 1 a
+        ZADD z GT LT x a
         ZADD z NX GT 1 a
+        ZADD z NX LT 1 a
+        ZADD z nx nx 1 twice
+        ZADD z Ch 1 mixedcase
         ZADD z 1 a 2
+        ZADD z x a 1
+        ZADD z ch 1
         ZADD z
+        ZADD z ch
         ZADD z abc a
+        ZADD z 1 a x b
         ZADD z nan a
         ZADD z inf pos -inf neg
         ZADD z +inf pos2
+        ZADD z INCR -inf pos
+        ZADD z INCR inf pos
         ZSCORE z pos
         ZSCORE z neg
-        ZADD z INCR -inf pos
         ZRANGE z 0 -1 WITHSCORES
         ZADD nosuch XX 1 a
+        ZADD nosuch XX INCR 1 a
         EXISTS nosuch
         ZCARD z
         ZCARD nosuch
@@ -43,25 +86,230 @@ fn zadd_flags_and_scores() {
         ZSCORE nosuch a
         ZMSCORE z a nothere b
         ZMSCORE nosuch a
-        ZINCRBY z 2.5 b
-        ZINCRBY z 1 newm
-        ZINCRBY z x b
-        ZINCRBY nosuch2 3 m
         ZREM z a nothere
         ZREM nosuch a
         ZRANK z b
         ZREVRANK z b
         ZRANK z nothere
         ZRANK nosuch a
-        SET str v
-        ZADD str 1 a
-        ZSCORE str a
-        ZRANGE str 0 1
-        OBJECT ENCODING z
-        ZADD big 1 0123456789012345678901234567890123456789012345678901234567890123456789
-        OBJECT ENCODING big
+        ZREVRANK nosuch a
         ",
     );
+}
+
+#[test]
+fn score_parsing_matches_strtod() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        ZADD z 0x10 hex
+        ZADD z 0x1p-2 hexfrac
+        ZADD z 1e400 big
+        ZADD z -1e400 big
+        ZADD z 1e-400 tiny
+        ZADD z 1e-310 denormal
+        ZADD z .5 dot
+        ZADD z 5. dot2
+        ZADD z 1e5 exp
+        ZADD z infinity inf1
+        ZADD z -Infinity inf2
+        ZADD z INF inf3
+        ZADD z 1x bad
+        ZADD z 0x bad
+        ZADD z - bad
+        ZADD z e5 bad
+        ZINCRBY z nan a
+        ZINCRBY z 0x1p3 hex
+        ZINCRBY z 1e400 hex
+        ZRANGE z 0 -1 WITHSCORES
+        ",
+    );
+    d.check(&["ZADD", "z", " 1", "space"]);
+    d.check(&["ZADD", "z", "1 ", "space"]);
+    d.check(&["ZADD", "z", "", "empty"]);
+    d.check(&["ZADD", "z", "1\u{0}", "nul"]);
+    d.check(&["ZINCRBY", "z", "", "a"]);
+    d.check(&["ZINCRBY", "z", "\t2", "a"]);
+    let long = format!("1{}", "0".repeat(300));
+    d.check(&["ZADD", "z", &long, "long"]);
+    d.check(&["ZSCORE", "z", "long"]);
+}
+
+#[test]
+fn float_formatting() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        ZADD z 1 int 1.1 onepointone 0.1 tenth 1e300 big 1e-5 small 123456789012345678 huge
+        ZADD z 9007199254740993 twopow53 -2.5 neg 3.0 three 1e22 e22 1e21 e21 1e15 e15 1e16 e16
+        ZADD z 4.9e-324 mindenormal 1.7976931348623157e308 max
+        ZRANGE z 0 -1 WITHSCORES
+        ZSCORE z onepointone
+        ZSCORE z int
+        ZSCORE z three
+        ZMSCORE z tenth small huge e21
+        ZINCRBY z 0.2 tenth
+        ZINCRBY z 1e308 max
+        ZINCRBY z -inf max
+        ZINCRBY z 3 fresh
+        ZINCRBY z 0.333333333333333333 fresh
+        ZADD z INCR 0.1 tenth
+        ZPOPMIN z 2
+        ZPOPMAX z
+        ",
+    );
+    d.both(&["HELLO", "3"]);
+    d.script(
+        "
+        ZSCORE z tenth
+        ZSCORE z big
+        ZINCRBY z 1 int
+        ZADD z INCR 1 int
+        ZMSCORE z int nothere big
+        ZRANGE z 0 2 WITHSCORES
+        ZADD z inf infinite -inf neginf
+        ZSCORE z infinite
+        ZSCORE z neginf
+        ",
+    );
+}
+
+#[test]
+fn negative_zero_depends_on_encoding() {
+    let mut d = Diff::new();
+    let long = "x".repeat(70);
+    d.script(
+        "
+        ZADD lp -0 m
+        ZSCORE lp m
+        ZINCRBY lp -0 m
+        ZINCRBY lp -0 n
+        ZSCORE lp n
+        ZADD lp INCR -0 q
+        ZADD lp INCR -0 q
+        ZADD lp CH 0 m
+        ZRANGE lp 0 -1 WITHSCORES
+        ZRANGEBYSCORE lp -0 0 WITHSCORES
+        ZRANGEBYSCORE lp (-0 0
+        ZPOPMIN lp
+        ",
+    );
+    check_owned(
+        &mut d,
+        &["ZADD".into(), "sk".into(), "-0".into(), long.clone()],
+    );
+    d.script(
+        "
+        OBJECT ENCODING sk
+        ZADD sk -0 m2
+        ZSCORE sk m2
+        ZINCRBY sk -0 m3
+        ZSCORE sk m3
+        ZINCRBY sk 0 m3
+        ZRANGE sk 0 -1 WITHSCORES
+        ZADD mix -0 first
+        ",
+    );
+    // Inserted while a listpack (stored as 0), then converted: the score stays 0.
+    check_owned(
+        &mut d,
+        &[
+            "ZADD".into(),
+            "mix".into(),
+            "-0".into(),
+            "a".into(),
+            "1".into(),
+            long,
+        ],
+    );
+    d.script(
+        "
+        OBJECT ENCODING mix
+        ZRANGE mix 0 -1 WITHSCORES
+        ZADD mix -0 b
+        ZSCORE mix b
+        ",
+    );
+}
+
+#[test]
+fn encodings_follow_redis() {
+    let mut d = Diff::new();
+    let long = "x".repeat(65);
+    let at_limit = "y".repeat(64);
+    check_owned(
+        &mut d,
+        &["ZADD".into(), "first_long".into(), "1".into(), long.clone()],
+    );
+    check_owned(
+        &mut d,
+        &["ZADD".into(), "limit".into(), "1".into(), at_limit],
+    );
+    check_owned(
+        &mut d,
+        &[
+            "ZADD".into(),
+            "second_long".into(),
+            "1".into(),
+            "a".into(),
+            "2".into(),
+            long.clone(),
+        ],
+    );
+    d.check(&["ZADD", "xx_long", "1", "a"]);
+    // An XX member that is not added does not convert.
+    check_owned(
+        &mut d,
+        &[
+            "ZADD".into(),
+            "xx_long".into(),
+            "XX".into(),
+            "1".into(),
+            long.clone(),
+        ],
+    );
+    d.script(
+        "
+        OBJECT ENCODING first_long
+        OBJECT ENCODING limit
+        OBJECT ENCODING second_long
+        OBJECT ENCODING xx_long
+        CONFIG SET zset-max-listpack-entries 2
+        ZADD three 1 a 2 b 3 c
+        OBJECT ENCODING three
+        ZADD two 1 a 2 b
+        OBJECT ENCODING two
+        ZADD dup 1 a 1 a 1 a
+        OBJECT ENCODING dup
+        ZADD dup 2 b
+        OBJECT ENCODING dup
+        ZADD dup 3 c
+        OBJECT ENCODING dup
+        ZREM dup c b
+        OBJECT ENCODING dup
+        ZINCRBY incr 1 a
+        ZINCRBY incr 1 b
+        ZINCRBY incr 1 c
+        OBJECT ENCODING incr
+        CONFIG SET zset-max-listpack-entries 0
+        ZADD zero 1 a
+        OBJECT ENCODING zero
+        ZINCRBY zero2 1 a
+        OBJECT ENCODING zero2
+        CONFIG SET zset-max-listpack-entries 128
+        CONFIG SET zset-max-listpack-value 3
+        ZADD val 1 abc
+        OBJECT ENCODING val
+        ZADD val 1 abcd
+        OBJECT ENCODING val
+        CONFIG SET zset-max-listpack-value 64
+        ",
+    );
+    check_owned(
+        &mut d,
+        &["ZINCRBY".into(), "incr_long".into(), "1".into(), long],
+    );
+    d.check(&["OBJECT", "ENCODING", "incr_long"]);
 }
 
 #[test]
@@ -73,48 +321,202 @@ fn ranges() {
         ZRANGE z 0 -1
         ZRANGE z 1 2 WITHSCORES
         ZRANGE z -2 -1
+        ZRANGE z -100 2
         ZRANGE z 3 1
+        ZRANGE z 6 10
+        ZRANGE z 5 5
+        ZRANGE z -1 -2
+        ZRANGE z 0 -7
+        ZRANGE z 0 -6
         ZRANGE z 0 100 REV
+        ZRANGE z 1 2 REV WITHSCORES
+        ZRANGE z -9223372036854775808 9223372036854775807
+        ZRANGE z 0 9223372036854775808
         ZRANGE z (1 4 BYSCORE
         ZRANGE z -inf +inf BYSCORE LIMIT 1 2
         ZRANGE z 5 (2 BYSCORE REV WITHSCORES
         ZRANGE z 5 2 BYSCORE REV LIMIT 0 1
+        ZRANGE z 5 2 BYSCORE REV LIMIT 1 -1
         ZRANGE z 0 -1 LIMIT 0 1
+        ZRANGE z 0 -1 LIMIT 0 -1
+        ZRANGE z 0 -1 LIMIT 5 -1
+        ZRANGE z 0 -1 LIMIT -5 -1 WITHSCORES
+        ZRANGE z 0 -1 LIMIT x 1
+        ZRANGE z 0 -1 LIMIT 1
+        ZRANGE z 0 -1 BYSCORE LIMIT
         ZRANGE z - + BYLEX WITHSCORES
         ZRANGE z x 1 BYSCORE
         ZRANGE z a 1
         ZRANGE z 0 1 FOO
+        ZRANGE z 0 -1 BYSCORE BYSCORE
+        ZRANGE z 0 -1 BYSCORE BYLEX
+        ZRANGE z 0 -1 REV REV
+        ZRANGE z 0 -1 withscores WITHSCORES
+        ZRANGE z 0 -1 rev byscore limit 0 2 withscores
         ZRANGEBYSCORE z 2 4
         ZRANGEBYSCORE z (2 (5 WITHSCORES
         ZRANGEBYSCORE z -inf +inf LIMIT 2 -1
+        ZRANGEBYSCORE z -inf +inf LIMIT -1 5
+        ZRANGEBYSCORE z -inf +inf LIMIT 1 0
+        ZRANGEBYSCORE z -inf +inf LIMIT 5 5
+        ZRANGEBYSCORE z -inf +inf LIMIT 6 5
+        ZRANGEBYSCORE z -inf +inf LIMIT 9223372036854775807 5
+        ZRANGEBYSCORE z -inf +inf LIMIT 0 1 LIMIT 1 1
+        ZRANGEBYSCORE z -inf +inf REV
+        ZRANGEBYSCORE z -inf +inf BYSCORE
         ZRANGEBYSCORE z 4 2
+        ZRANGEBYSCORE z (3 3
+        ZRANGEBYSCORE z 3 (3
+        ZRANGEBYSCORE z 3 3
+        ZRANGEBYSCORE z (1 (1
+        ZRANGEBYSCORE z +inf +inf
+        ZRANGEBYSCORE z (+inf +inf
+        ZRANGEBYSCORE z -inf (-inf
+        ZRANGEBYSCORE z 5 +inf WITHSCORES
+        ZRANGEBYSCORE z 1e400 1e400
+        ZRANGEBYSCORE z 0x1 0x2
+        ZRANGEBYSCORE z nan 1
+        ZRANGEBYSCORE z (nan 1
+        ZRANGEBYSCORE z 1 2x
         ZREVRANGEBYSCORE z 4 2 WITHSCORES
         ZREVRANGEBYSCORE z +inf -inf LIMIT 0 2
+        ZREVRANGEBYSCORE z +inf -inf LIMIT 2 2 WITHSCORES
+        ZREVRANGEBYSCORE z 2 4
+        ZREVRANGEBYSCORE z (5 (2
         ZREVRANGE z 0 1 WITHSCORES
         ZREVRANGE z 0 -1
+        ZREVRANGE z -2 -1
+        ZREVRANGE z 0 -1 LIMIT 0 1
+        ZREVRANGE z 0 -1 LIMIT 0 -1
+        ZREVRANGE z 0 -1 BYSCORE
         ZCOUNT z 2 4
         ZCOUNT z (2 +inf
+        ZCOUNT z -inf +inf
+        ZCOUNT z 5 5
+        ZCOUNT z (5 5
+        ZCOUNT z 3 1
         ZCOUNT z x 1
+        ZCOUNT z 1 x
         ZCOUNT nosuch 0 1
+        ZCOUNT nosuch x 1
         ZRANGE nosuch 0 -1
+        ZRANGE nosuch x 1
+        ZRANGE nosuch 0 -1 LIMIT 0 1
+        ZRANGEBYSCORE nosuch 0 1 WITHSCORES
+        ZRANGEBYLEX nosuch - +
+        ",
+    );
+    d.check(&["ZCOUNT", "z", "", ""]);
+    d.check(&["ZCOUNT", "z", "(", "+inf"]);
+    d.check(&["ZCOUNT", "z", " 1", "2"]);
+    d.check(&["ZCOUNT", "z", "1 ", "2"]);
+    d.check(&["ZCOUNT", "z", "3\u{0}junk", "4"]);
+    d.check(&["ZRANGEBYSCORE", "z", "( 2", "\t4"]);
+}
+
+#[test]
+fn remove_ranges() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        ZADD z 1 a 2 b 3 c 4 d 5 e 5 f 6 g 7 h
         ZREMRANGEBYSCORE z 5 5
+        ZREMRANGEBYSCORE z (6 +inf
+        ZREMRANGEBYSCORE z 10 1
+        ZREMRANGEBYSCORE z x 1
+        ZRANGE z 0 -1 WITHSCORES
         ZREMRANGEBYRANK z 0 0
+        ZREMRANGEBYRANK z -1 -1
+        ZREMRANGEBYRANK z 5 10
+        ZREMRANGEBYRANK z 2 1
+        ZREMRANGEBYRANK z a 1
         ZRANGE z 0 -1 WITHSCORES
         ZREMRANGEBYRANK z 0 -1
         EXISTS z
+        ZREMRANGEBYRANK nosuch 0 -1
+        ZREMRANGEBYSCORE nosuch -inf +inf
+        ZREMRANGEBYLEX nosuch - +
         ZADD l 0 a 0 b 0 c 0 d 0 e
+        ZREMRANGEBYLEX l [a [b
+        ZREMRANGEBYLEX l (c +
+        ZREMRANGEBYLEX l + -
+        ZREMRANGEBYLEX l a b
+        ZRANGE l 0 -1
+        ZREMRANGEBYLEX l - +
+        EXISTS l
+        ",
+    );
+}
+
+#[test]
+fn lex_ranges() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        ZADD l 0 a 0 b 0 c 0 d 0 e 0 aa 0 ab 0 B
         ZRANGEBYLEX l [b (d
         ZRANGEBYLEX l - +
         ZRANGEBYLEX l - + LIMIT 1 2
+        ZRANGEBYLEX l - + LIMIT -1 2
+        ZRANGEBYLEX l - + LIMIT 10 2
+        ZRANGEBYLEX l - + LIMIT 2 -1
+        ZRANGEBYLEX l [a [a
+        ZRANGEBYLEX l (a (a
+        ZRANGEBYLEX l [a (a
+        ZRANGEBYLEX l (a [ab
+        ZRANGEBYLEX l [a [b
+        ZRANGEBYLEX l + -
+        ZRANGEBYLEX l - -
+        ZRANGEBYLEX l + +
+        ZRANGEBYLEX l [z +
+        ZRANGEBYLEX l - [0
+        ZRANGEBYLEX l [ +
+        ZRANGEBYLEX l ( +
+        ZRANGEBYLEX l a c
+        ZRANGEBYLEX l [a c
+        ZRANGEBYLEX l +a +
+        ZRANGEBYLEX l -a +
+        ZRANGEBYLEX l - + WITHSCORES
+        ZRANGEBYLEX l - + BYLEX
+        ZRANGEBYLEX l - + REV
         ZREVRANGEBYLEX l + - LIMIT 0 2
+        ZREVRANGEBYLEX l (d [b
+        ZREVRANGEBYLEX l [b (d
+        ZREVRANGEBYLEX l + - LIMIT 3 100
         ZRANGE l [c + BYLEX
         ZRANGE l + [c BYLEX REV
+        ZRANGE l + [c BYLEX REV LIMIT 1 1
+        ZRANGE l [c + BYLEX LIMIT 0 0
         ZLEXCOUNT l - +
         ZLEXCOUNT l (a [c
+        ZLEXCOUNT l [c (a
         ZLEXCOUNT l a c
-        ZRANGEBYLEX l a c
-        ZREMRANGEBYLEX l [a [b
-        ZRANGE l 0 -1
+        ZLEXCOUNT l [a
+        ZLEXCOUNT nosuch - +
+        ZLEXCOUNT nosuch a b
+        ",
+    );
+    d.check(&["ZRANGEBYLEX", "l", "", "+"]);
+    d.check(&["ZRANGEBYLEX", "l", "-\u{0}x", "+"]);
+    // Mixed scores: undefined in the documentation, but a listpack-encoded set answers deterministically.
+    d.script(
+        "
+        ZADD m 1 c 2 a 3 d 4 b 5 e
+        ZRANGEBYLEX m - +
+        ZRANGEBYLEX m [b +
+        ZRANGEBYLEX m [a [c
+        ZRANGEBYLEX m - [b
+        ZRANGEBYLEX m [c [d
+        ZRANGEBYLEX m (c +
+        ZRANGEBYLEX m [f +
+        ZREVRANGEBYLEX m + [b
+        ZREVRANGEBYLEX m [c -
+        ZREVRANGEBYLEX m [d [b
+        ZREVRANGEBYLEX m (a -
+        ZLEXCOUNT m [b +
+        ZLEXCOUNT m - [c
+        ZREMRANGEBYLEX m [c [d
+        ZRANGE m 0 -1 WITHSCORES
         ",
     );
 }
@@ -132,26 +534,315 @@ fn pops_and_resp3() {
         EXISTS z
         ZPOPMIN nosuch
         ZPOPMIN nosuch 2
+        ZPOPMIN nosuch 0
         ZPOPMAX z -1
         ZPOPMAX z x
         ZPOPMAX z 1 2
+        ZPOPMAX nosuch -1
+        SET s v
+        ZPOPMIN s
+        ZPOPMIN s 0
+        ZPOPMIN s -1
+        ZADD z 1 a 2 b 3 c
+        ZPOPMAX z 2
+        ZPOPMAX z 9223372036854775807
+        EXISTS z
         ",
     );
     d.both(&["HELLO", "3"]);
     d.script(
         "
-        ZADD z 1 a 2.5 b 3 c 4 d
+        ZADD z 1 a 2.5 b 3 c 4 d 5 e
         ZSCORE z b
+        ZSCORE z nothere
         ZMSCORE z a nothere
+        ZRANGE z 0 -1
         ZRANGE z 0 -1 WITHSCORES
+        ZRANGE z 0 1 REV WITHSCORES
         ZRANGEBYSCORE z 1 3 WITHSCORES
+        ZREVRANGEBYSCORE z 3 1 WITHSCORES LIMIT 1 1
+        ZRANGE z 0 -1 BYSCORE WITHSCORES LIMIT 0 2
+        ZRANGE nosuch 0 -1 WITHSCORES
         ZPOPMIN z
+        ZPOPMIN z 1
         ZPOPMIN z 2
+        ZPOPMIN z 0
         ZPOPMAX nosuch
         ZPOPMAX nosuch 1
+        ZPOPMAX z 10
+        EXISTS z
         ZINCRBY z 1 d
         ZADD z INCR 1 d
+        ZADD z XX INCR 1 nothere
         ZRANK z d
+        ZRANK z nothere
+        ZRANK nosuch d
+        ZCARD z
+        ZCOUNT z -inf +inf
         ",
     );
+}
+
+#[test]
+fn wrong_types_and_arity() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        SET s v
+        ZADD s 1 a
+        ZADD s x a
+        ZADD s XX 1 a
+        ZADD s NX XX 1 a
+        ZINCRBY s 1 a
+        ZINCRBY s x a
+        ZREM s a
+        ZSCORE s a
+        ZMSCORE s a
+        ZCARD s
+        ZRANK s a
+        ZREVRANK s a
+        ZCOUNT s 1 2
+        ZCOUNT s x 2
+        ZLEXCOUNT s [a [b
+        ZLEXCOUNT s a b
+        ZPOPMIN s
+        ZPOPMAX s 2
+        ZRANGE s 0 1
+        ZRANGE s x y
+        ZRANGE s 0 1 foo
+        ZRANGEBYSCORE s 0 1
+        ZREVRANGEBYSCORE s 1 0
+        ZREVRANGE s 0 1
+        ZRANGEBYLEX s - +
+        ZRANGEBYLEX s a b
+        ZREVRANGEBYLEX s + -
+        ZREMRANGEBYSCORE s 0 1
+        ZREMRANGEBYSCORE s a b
+        ZREMRANGEBYRANK s 0 1
+        ZREMRANGEBYRANK s a b
+        ZREMRANGEBYLEX s - +
+        ZREMRANGEBYLEX s a b
+        ZADD z
+        ZADD z 1
+        ZINCRBY z 1
+        ZINCRBY z 1 a b
+        ZREM z
+        ZSCORE z
+        ZMSCORE z
+        ZCARD
+        ZCARD z z
+        ZRANK z
+        ZRANK z a b
+        ZREVRANK z a WITHSCORE
+        ZCOUNT z 1
+        ZLEXCOUNT z [a
+        ZPOPMIN
+        ZRANGE z 0
+        ZRANGEBYSCORE z 0
+        ZREVRANGE z 0
+        ZRANGEBYLEX z -
+        ZREMRANGEBYSCORE z 0 1 2
+        ZREMRANGEBYRANK z 0
+        ZREMRANGEBYLEX z -
+        GET s
+        ",
+    );
+}
+
+/// A set large enough to be a skiplist in Redis, then random commands compared reply by reply.
+#[test]
+fn random_operations_on_a_big_set() {
+    let mut d = Diff::new();
+    let mut rng = Lcg(7);
+    let members: Vec<String> = (0..300).map(|i| format!("m{i:03}")).collect();
+    let mut cmd = vec!["ZADD".to_string(), "big".to_string()];
+    for m in &members {
+        // Few distinct scores, so ties are ordered by member.
+        cmd.push(format!("{}", rng.below(50) as f64 / 4.0));
+        cmd.push(m.clone());
+    }
+    check_owned(&mut d, &cmd);
+    d.check(&["OBJECT", "ENCODING", "big"]);
+    let mut lex = vec!["ZADD".to_string(), "lex".to_string()];
+    for m in &members {
+        lex.push("0".into());
+        lex.push(m.clone());
+    }
+    check_owned(&mut d, &lex);
+    for _ in 0..600 {
+        let m = &members[rng.below(members.len() as u64) as usize];
+        let (i, j) = (rng.below(700) as i64 - 350, rng.below(700) as i64 - 350);
+        let (s1, s2) = (rng.below(60) as f64 / 4.0, rng.below(60) as f64 / 4.0);
+        let ex1 = if rng.below(2) == 0 { "(" } else { "" };
+        let ex2 = if rng.below(2) == 0 { "(" } else { "" };
+        let lo = &members[rng.below(members.len() as u64) as usize];
+        let hi = &members[rng.below(members.len() as u64) as usize];
+        let l1 = if rng.below(2) == 0 { "(" } else { "[" };
+        let l2 = if rng.below(2) == 0 { "(" } else { "[" };
+        let (off, cnt) = (rng.below(20), rng.below(30) as i64 - 5);
+        let c: Vec<String> = match rng.below(16) {
+            0 => vec!["ZRANK".into(), "big".into(), m.clone()],
+            1 => vec!["ZREVRANK".into(), "big".into(), m.clone()],
+            2 => vec![
+                "ZRANGE".into(),
+                "big".into(),
+                i.to_string(),
+                j.to_string(),
+                "WITHSCORES".into(),
+            ],
+            3 if i % 2 == 0 => vec![
+                "ZREVRANGE".into(),
+                "big".into(),
+                i.to_string(),
+                j.to_string(),
+            ],
+            3 => vec![
+                "ZRANGE".into(),
+                "big".into(),
+                i.to_string(),
+                j.to_string(),
+                "REV".into(),
+                "WITHSCORES".into(),
+            ],
+            4 => vec![
+                "ZCOUNT".into(),
+                "big".into(),
+                format!("{ex1}{s1}"),
+                format!("{ex2}{s2}"),
+            ],
+            5 => vec![
+                "ZRANGEBYSCORE".into(),
+                "big".into(),
+                format!("{ex1}{s1}"),
+                format!("{ex2}{s2}"),
+                "WITHSCORES".into(),
+                "LIMIT".into(),
+                off.to_string(),
+                cnt.to_string(),
+            ],
+            6 => vec![
+                "ZREVRANGEBYSCORE".into(),
+                "big".into(),
+                format!("{ex2}{s2}"),
+                format!("{ex1}{s1}"),
+                "LIMIT".into(),
+                off.to_string(),
+                cnt.to_string(),
+            ],
+            7 => vec!["ZADD".into(), "big".into(), format!("{s1}"), m.clone()],
+            8 => vec![
+                "ZINCRBY".into(),
+                "big".into(),
+                format!("{}", s1 - 7.0),
+                m.clone(),
+            ],
+            9 => vec!["ZREM".into(), "big".into(), m.clone()],
+            10 => vec![
+                "ZLEXCOUNT".into(),
+                "lex".into(),
+                format!("{l1}{lo}"),
+                format!("{l2}{hi}"),
+            ],
+            11 => vec![
+                "ZRANGEBYLEX".into(),
+                "lex".into(),
+                format!("{l1}{lo}"),
+                format!("{l2}{hi}"),
+                "LIMIT".into(),
+                off.to_string(),
+                cnt.to_string(),
+            ],
+            12 => vec![
+                "ZREVRANGEBYLEX".into(),
+                "lex".into(),
+                format!("{l2}{hi}"),
+                format!("{l1}{lo}"),
+            ],
+            13 => vec![
+                "ZRANGE".into(),
+                "lex".into(),
+                format!("{l1}{lo}"),
+                "+".into(),
+                "BYLEX".into(),
+                "LIMIT".into(),
+                "0".into(),
+                "5".into(),
+            ],
+            14 => vec![
+                "ZREMRANGEBYRANK".into(),
+                "big".into(),
+                (i / 100).to_string(),
+                (i / 100 + 2).to_string(),
+            ],
+            _ => vec![
+                "ZREMRANGEBYSCORE".into(),
+                "big".into(),
+                format!("{ex1}{s1}"),
+                format!("{ex1}{s1}"),
+            ],
+        };
+        check_owned(&mut d, &c);
+    }
+    d.check(&["ZCARD", "big"]);
+    d.check(&["ZRANGE", "big", "0", "-1", "WITHSCORES"]);
+    d.check(&["ZREMRANGEBYLEX", "lex", "[m100", "(m200"]);
+    d.check(&["ZRANGE", "lex", "0", "-1"]);
+    d.check(&["ZPOPMIN", "big", "10"]);
+    d.check(&["ZPOPMAX", "big", "10"]);
+    d.check(&["ZREMRANGEBYSCORE", "big", "-inf", "+inf"]);
+    d.check(&["EXISTS", "big"]);
+}
+
+#[test]
+fn command_metadata_matches() {
+    let mut d = Diff::new();
+    for c in [
+        "zadd",
+        "zincrby",
+        "zrem",
+        "zscore",
+        "zmscore",
+        "zcard",
+        "zrank",
+        "zrevrank",
+        "zcount",
+        "zlexcount",
+        "zpopmin",
+        "zpopmax",
+        "zrange",
+        "zrangebyscore",
+        "zrevrangebyscore",
+        "zrevrange",
+        "zrangebylex",
+        "zrevrangebylex",
+        "zremrangebyscore",
+        "zremrangebyrank",
+        "zremrangebylex",
+    ] {
+        // Name, arity, flags and key positions: the first six elements of COMMAND INFO.
+        let a = d.a.call(&["COMMAND", "INFO", c]);
+        let b = d.b.call(&["COMMAND", "INFO", c]);
+        let head = |r: &[u8]| {
+            let s = String::from_utf8_lossy(r).into_owned();
+            let lines: Vec<&str> = s.split("\r\n").collect();
+            // *1, *N, $len, name, :arity, ~k / *k, flags..., :first, :last, :step
+            let nflags: usize = lines[5][1..].parse().unwrap();
+            lines[..6 + nflags + 3].join("|")
+        };
+        assert_eq!(head(&b), head(&a), "COMMAND INFO {c}");
+        let docs = |r: &[u8]| {
+            let s = String::from_utf8_lossy(r).into_owned();
+            let lines: Vec<&str> = s.split("\r\n").collect();
+            ["summary", "since", "group", "complexity"]
+                .iter()
+                .map(|k| {
+                    let i = lines.iter().position(|l| l == k).unwrap();
+                    lines[i + 2].to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = d.a.call(&["COMMAND", "DOCS", c]);
+        let b = d.b.call(&["COMMAND", "DOCS", c]);
+        assert_eq!(docs(&b), docs(&a), "COMMAND DOCS {c}");
+    }
 }

@@ -14,13 +14,14 @@
 static int parse_ld(const char *s, size_t len, long double *out) {
     char buf[MAX_LD_CHARS + 1];
     char *end;
-    if (len == 0 || len > MAX_LD_CHARS) return 0;
+    if (len == 0 || len >= MAX_LD_CHARS) return 0;
     memcpy(buf, s, len);
     buf[len] = '\0';
     if (isspace((unsigned char)buf[0])) return 0;
     errno = 0;
     long double v = strtold(buf, &end);
-    if (*end != '\0' || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) || isnan(v)) return 0;
+    /* end must be the end of the whole argument: an embedded NUL stops strtold early. */
+    if (end != buf + len || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) || isnan(v)) return 0;
     *out = v;
     return 1;
 }

@@ -1,42 +1,56 @@
 //! The hash command family. A hash is an insertion-ordered map: O(1) field access and O(1) random
-//! field. While Redis would keep it as a listpack, removals preserve insertion order (as a listpack
-//! does), so HGETALL lists fields exactly as Redis does.
-
-use indexmap::IndexMap;
+//! field by index. While Redis would keep it as a listpack, removals preserve insertion order (as a
+//! listpack does), so HGETALL, HKEYS, HVALS and HSCAN list fields exactly as Redis does; once it
+//! converts to a hash table the order is Redis's unspecified one in both servers.
+//!
+//! Errors are checked in Redis 7.0's order (argument parsing, then the key's type, then its contents),
+//! and HINCRBYFLOAT computes in C long double as Redis does, so replies match byte for byte.
 
 use super::{
-    cmd, distinct_indices, flag::*, parse_scan, scan_down, Args, Command, Ctx, Exec, KeySpec,
+    cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, Args, Command, Ctx, Exec,
+    KeySpec,
 };
-use crate::resp::reply::{long_double_incr, IncrError};
 use crate::resp::{err, parse_i64, Reply};
-use crate::store::{Elem, HashValue, Keyspace, Value};
+use crate::store::{Elem, EncodingLimits, HashValue, Keyspace, Value};
 
-/// The hash commands.
+/// The hash commands (Redis 7.0.15's arity, flags, key positions and documentation).
 pub fn commands() -> Vec<Command> {
     use Exec::Keyed;
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
+    const G: &str = "hash";
     vec![
-        cmd("hset", -4, W | FAST, K(1, 1, 1), Keyed(hset), "hash", "2.0.0", "Creates or modifies the value of a field in a hash.", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
-        cmd("hmset", -4, W | FAST, K(1, 1, 1), Keyed(hmset), "hash", "2.0.0", "Sets the values of multiple fields.", "O(N) where N is the number of fields being set."),
-        cmd("hsetnx", 4, W | FAST, K(1, 1, 1), Keyed(hsetnx), "hash", "2.0.0", "Sets the value of a field in a hash only when the field doesn't exist.", "O(1)"),
-        cmd("hget", 3, READONLY | FAST, K(1, 1, 1), Keyed(hget), "hash", "2.0.0", "Returns the value of a field in a hash.", "O(1)"),
-        cmd("hmget", -3, READONLY | FAST, K(1, 1, 1), Keyed(hmget), "hash", "2.0.0", "Returns the values of all fields in a hash.", "O(N) where N is the number of fields being requested."),
-        cmd("hgetall", 2, READONLY, K(1, 1, 1), Keyed(hgetall), "hash", "2.0.0", "Returns all fields and values in a hash.", "O(N) where N is the size of the hash."),
-        cmd("hdel", -3, WRITE | FAST, K(1, 1, 1), Keyed(hdel), "hash", "2.0.0", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", "O(N) where N is the number of fields to be removed."),
-        cmd("hlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(hlen), "hash", "2.0.0", "Returns the number of fields in a hash.", "O(1)"),
-        cmd("hexists", 3, READONLY | FAST, K(1, 1, 1), Keyed(hexists), "hash", "2.0.0", "Determines whether a field exists in a hash.", "O(1)"),
-        cmd("hkeys", 2, READONLY, K(1, 1, 1), Keyed(hkeys), "hash", "2.0.0", "Returns all fields in a hash.", "O(N) where N is the size of the hash."),
-        cmd("hvals", 2, READONLY, K(1, 1, 1), Keyed(hvals), "hash", "2.0.0", "Returns all values in a hash.", "O(N) where N is the size of the hash."),
-        cmd("hincrby", 4, W | FAST, K(1, 1, 1), Keyed(hincrby), "hash", "2.0.0", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", "O(1)"),
-        cmd("hincrbyfloat", 4, W | FAST, K(1, 1, 1), Keyed(hincrbyfloat), "hash", "2.6.0", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", "O(1)"),
-        cmd("hstrlen", 3, READONLY | FAST, K(1, 1, 1), Keyed(hstrlen), "hash", "3.2.0", "Returns the length of the value of a field.", "O(1)"),
-        cmd("hrandfield", -2, READONLY, K(1, 1, 1), Keyed(hrandfield), "hash", "6.2.0", "Returns one or more random fields from a hash.", "O(N) where N is the number of fields returned"),
-        cmd("hscan", -3, READONLY, K(1, 1, 1), Keyed(hscan), "hash", "2.8.0", "Iterates over fields and values of a hash.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
+        cmd("hset", -4, W | FAST, K(1, 1, 1), Keyed(hset), G, "2.0.0", "Set the string value of a hash field", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
+        cmd("hsetnx", 4, W | FAST, K(1, 1, 1), Keyed(hsetnx), G, "2.0.0", "Set the value of a hash field, only if the field does not exist", "O(1)"),
+        cmd("hmset", -4, W | FAST, K(1, 1, 1), Keyed(hmset), G, "2.0.0", "Set multiple hash fields to multiple values", "O(N) where N is the number of fields being set."),
+        cmd("hget", 3, READONLY | FAST, K(1, 1, 1), Keyed(hget), G, "2.0.0", "Get the value of a hash field", "O(1)"),
+        cmd("hmget", -3, READONLY | FAST, K(1, 1, 1), Keyed(hmget), G, "2.0.0", "Get the values of all the given hash fields", "O(N) where N is the number of fields being requested."),
+        cmd("hgetall", 2, READONLY, K(1, 1, 1), Keyed(hgetall), G, "2.0.0", "Get all the fields and values in a hash", "O(N) where N is the size of the hash."),
+        cmd("hdel", -3, WRITE | FAST, K(1, 1, 1), Keyed(hdel), G, "2.0.0", "Delete one or more hash fields", "O(N) where N is the number of fields to be removed."),
+        cmd("hlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(hlen), G, "2.0.0", "Get the number of fields in a hash", "O(1)"),
+        cmd("hexists", 3, READONLY | FAST, K(1, 1, 1), Keyed(hexists), G, "2.0.0", "Determine if a hash field exists", "O(1)"),
+        cmd("hkeys", 2, READONLY, K(1, 1, 1), Keyed(hkeys), G, "2.0.0", "Get all the fields in a hash", "O(N) where N is the size of the hash."),
+        cmd("hvals", 2, READONLY, K(1, 1, 1), Keyed(hvals), G, "2.0.0", "Get all the values in a hash", "O(N) where N is the size of the hash."),
+        cmd("hincrby", 4, W | FAST, K(1, 1, 1), Keyed(hincrby), G, "2.0.0", "Increment the integer value of a hash field by the given number", "O(1)"),
+        cmd("hincrbyfloat", 4, W | FAST, K(1, 1, 1), Keyed(hincrbyfloat), G, "2.6.0", "Increment the float value of a hash field by the given amount", "O(1)"),
+        cmd("hstrlen", 3, READONLY | FAST, K(1, 1, 1), Keyed(hstrlen), G, "3.2.0", "Get the length of the value of a hash field", "O(1)"),
+        cmd("hrandfield", -2, READONLY, K(1, 1, 1), Keyed(hrandfield), G, "6.2.0", "Get one or multiple random fields from a hash", "O(N) where N is the number of fields returned"),
+        cmd("hscan", -3, READONLY, K(1, 1, 1), Keyed(hscan), G, "2.8.0", "Incrementally iterate hash fields and associated values", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
     ]
 }
 
-/// The hash at `key`: Ok(None) if absent, Err(()) for another type. Borrows only the keyspace.
+const NOT_INT_VALUE: &str = "ERR hash value is not an integer";
+const NOT_FLOAT_VALUE: &str = "ERR hash value is not a float";
+const NAN_OR_INF_INCR: &str = "ERR value is NaN or Infinity";
+const NAN_OR_INF_RESULT: &str = "ERR increment would produce NaN or Infinity";
+
+/// Most elements HRANDFIELD with a negative count may reply. Redis has no limit and exhausts its memory
+/// trying to build a reply of billions of fields; Rustis refuses such counts with Redis's out-of-range
+/// error instead of aborting the whole server.
+const MAX_RANDOM_REPLY: u64 = 1 << 26;
+
+/// The hash at `key`: Ok(None) if absent, Err(()) for another type. Borrows only the keyspace, so the
+/// reply can be written while the hash is borrowed.
 fn read<'k>(
     ks: &'k mut Keyspace,
     db: usize,
@@ -50,50 +64,13 @@ fn read<'k>(
     }
 }
 
-impl HashValue {
-    /// Sets a field; returns whether it is new. Converts the encoding as Redis would. O(1).
-    fn put(&mut self, f: &[u8], v: &[u8], max_entries: usize, max_value: usize) -> bool {
-        if f.len() > max_value || v.len() > max_value {
-            self.listpack = false;
-        }
-        let new = match self.fields.get_mut(f) {
-            Some(old) => {
-                *old = v.into();
-                false
-            }
-            None => {
-                self.fields.insert(f.into(), v.into());
-                true
-            }
-        };
-        if self.fields.len() > max_entries {
-            self.listpack = false;
-        }
-        new
-    }
-
-    /// Removes a field, keeping insertion order while listpack-encoded. O(1), O(n) for a listpack.
-    fn del(&mut self, f: &[u8]) -> bool {
-        if self.listpack {
-            self.fields.shift_remove(f).is_some()
-        } else {
-            self.fields.swap_remove(f).is_some()
-        }
-    }
-}
-
-/// The hash at `key`, created empty if absent; Err(()) for another type.
+/// The hash at `key`, created empty (listpack-encoded, as Redis creates it) if absent; Err(()) for
+/// another type. One table lookup. The caller deletes the key again if it leaves it empty.
 fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Result<&'k mut HashValue, ()> {
-    let now = ctx.now;
-    let db = ctx.db;
-    let d = &mut ctx.ks.dbs[db];
-    match d.get(key, now).map(|e| &e.value) {
-        None | Some(Value::Hash(_)) => {}
-        Some(_) => return Err(()),
-    }
-    let e = d.get_or_create(key, now, || {
+    let (now, db) = (ctx.now, ctx.db);
+    let e = ctx.ks.dbs[db].get_or_create(key, now, || {
         Value::Hash(Box::new(HashValue {
-            fields: IndexMap::default(),
+            fields: Default::default(),
             listpack: true,
         }))
     });
@@ -103,6 +80,46 @@ fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Result<&'k mut HashValue, ()> {
     }
 }
 
+impl HashValue {
+    /// Sets a field; returns whether it is new. Converts to a hash table as Redis's `hashTypeSet` does
+    /// (a field or value longer than the value limit, or more fields than the entry limit), never
+    /// back. An overwritten value of the same length is rewritten in place. O(1).
+    fn put_field(&mut self, f: &[u8], v: &[u8], l: &EncodingLimits) -> bool {
+        if f.len() > l.hash_max_listpack_value || v.len() > l.hash_max_listpack_value {
+            self.listpack = false;
+        }
+        let new = match self.fields.get_mut(f) {
+            Some(old) if old.len() == v.len() => {
+                old.copy_from_slice(v);
+                false
+            }
+            Some(old) => {
+                *old = v.into();
+                false
+            }
+            None => {
+                self.fields.insert(f.into(), v.into());
+                true
+            }
+        };
+        if self.fields.len() > l.hash_max_listpack_entries {
+            self.listpack = false;
+        }
+        new
+    }
+
+    /// Removes a field. While listpack-encoded the insertion order is kept (O(N), as deleting from a
+    /// listpack is); afterwards the last field moves into the hole (O(1)).
+    fn del_field(&mut self, f: &[u8]) -> bool {
+        if self.listpack {
+            self.fields.shift_remove(f).is_some()
+        } else {
+            self.fields.swap_remove(f).is_some()
+        }
+    }
+}
+
+/// HSET/HMSET body: sets the pairs from argument 2; None after replying an error. O(N) pairs.
 fn set_pairs(ctx: &mut Ctx, a: &Args, name: &str) -> Option<i64> {
     if a.len() % 2 == 1 {
         ctx.reply.error(&format!(
@@ -117,44 +134,36 @@ fn set_pairs(ctx: &mut Ctx, a: &Args, name: &str) -> Option<i64> {
     };
     let mut added = 0;
     for i in (2..a.len()).step_by(2) {
-        if h.put(
-            a.get(i),
-            a.get(i + 1),
-            l.hash_max_listpack_entries,
-            l.hash_max_listpack_value,
-        ) {
-            added += 1;
-        }
+        added += h.put_field(a.get(i), a.get(i + 1), &l) as i64;
     }
     Some(added)
 }
 
-/// HSET key field value [field value ...]: fields added. O(N).
+/// HSET key field value [field value ...]: the number of fields added. O(N) pairs.
 fn hset(ctx: &mut Ctx, a: &Args) {
     if let Some(n) = set_pairs(ctx, a, "hset") {
         ctx.reply.int(n);
     }
 }
 
-/// HMSET key field value [field value ...]. O(N).
+/// HMSET key field value [field value ...]: `+OK`. O(N) pairs.
 fn hmset(ctx: &mut Ctx, a: &Args) {
     if set_pairs(ctx, a, "hmset").is_some() {
         ctx.reply.ok();
     }
 }
 
-/// HSETNX key field value. O(1).
+/// HSETNX key field value: 1 if the field was set, 0 if it existed (nothing converts then). O(1).
 fn hsetnx(ctx: &mut Ctx, a: &Args) {
     let l = ctx.ks.limits;
-    let (key, f, v) = (a.get(1), a.get(2), a.get(3));
-    match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(Some(h)) if h.fields.contains_key(f) => return ctx.reply.int(0),
-        _ => {}
+    let (f, v) = (a.get(2), a.get(3));
+    let Ok(h) = write(ctx, a.get(1)) else {
+        return ctx.reply.error(err::WRONGTYPE);
+    };
+    if h.fields.contains_key(f) {
+        return ctx.reply.int(0);
     }
-    if let Ok(h) = write(ctx, key) {
-        h.put(f, v, l.hash_max_listpack_entries, l.hash_max_listpack_value);
-    }
+    h.put_field(f, v, &l);
     ctx.reply.int(1);
 }
 
@@ -169,7 +178,7 @@ fn hget(ctx: &mut Ctx, a: &Args) {
     }
 }
 
-/// HMGET key field [field ...]. O(N).
+/// HMGET key field [field ...]: one value or null per field. O(N) fields.
 fn hmget(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
@@ -185,7 +194,7 @@ fn hmget(ctx: &mut Ctx, a: &Args) {
     }
 }
 
-/// HGETALL key. O(N).
+/// HGETALL key: a map in RESP3, a flat array in RESP2. O(N).
 fn hgetall(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
@@ -200,15 +209,18 @@ fn hgetall(ctx: &mut Ctx, a: &Args) {
     }
 }
 
-/// HDEL key field [field ...]. O(N).
+/// HDEL key field [field ...]: fields removed; the key goes with its last field. O(N) fields (times
+/// the listpack size while listpack-encoded, as in Redis).
 fn hdel(ctx: &mut Ctx, a: &Args) {
     let key = a.get(1);
     let n = match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
         Ok(None) => 0,
-        Ok(Some(h)) => a.iter_from(2).filter(|f| h.del(f)).count(),
+        Ok(Some(h)) => a.iter_from(2).filter(|f| h.del_field(f)).count(),
     };
-    ctx.db().remove_if_empty(key);
+    if n > 0 {
+        ctx.db().remove_if_empty(key);
+    }
     ctx.reply.int(n as i64);
 }
 
@@ -216,7 +228,7 @@ fn hdel(ctx: &mut Ctx, a: &Args) {
 fn hlen(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(h) => ctx.reply.int(h.map(|h| h.fields.len()).unwrap_or(0) as i64),
+        Ok(h) => ctx.reply.int(h.map_or(0, |h| h.fields.len()) as i64),
     }
 }
 
@@ -258,81 +270,150 @@ fn hvals(ctx: &mut Ctx, a: &Args) {
     }
 }
 
-/// HINCRBY key field increment. O(1).
+/// HSTRLEN key field: the value's length, 0 when absent. O(1).
+fn hstrlen(ctx: &mut Ctx, a: &Args) {
+    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
+        Err(()) => ctx.reply.error(err::WRONGTYPE),
+        Ok(h) => ctx.reply.int(
+            h.and_then(|h| h.fields.get(a.get(2)))
+                .map_or(0, |v| v.len()) as i64,
+        ),
+    }
+}
+
+/// HINCRBY key field increment: the increment is checked first, then the key's type, then the
+/// current value (a canonical 64-bit integer), then overflow. O(1).
 fn hincrby(ctx: &mut Ctx, a: &Args) {
     let Some(by) = a.int(3) else {
         return ctx.reply.error(err::NOT_INT);
     };
     let l = ctx.ks.limits;
-    let f = a.get(2);
-    let Ok(h) = write(ctx, a.get(1)) else {
+    let (key, f) = (a.get(1), a.get(2));
+    let Ok(h) = write(ctx, key) else {
         return ctx.reply.error(err::WRONGTYPE);
     };
     let cur = match h.fields.get(f) {
         None => 0,
         Some(v) => match parse_i64(v) {
             Some(n) => n,
-            None => {
-                ctx.db().remove_if_empty(a.get(1));
-                return ctx.reply.error("ERR hash value is not an integer");
-            }
+            None => return ctx.reply.error(NOT_INT_VALUE),
         },
     };
+    // A new key has no field yet, so it never fails: no empty hash is left behind.
     let Some(next) = cur.checked_add(by) else {
-        ctx.db().remove_if_empty(a.get(1));
         return ctx.reply.error(err::OVERFLOW);
     };
-    h.put(
-        f,
-        itoa::Buffer::new().format(next).as_bytes(),
-        l.hash_max_listpack_entries,
-        l.hash_max_listpack_value,
-    );
+    h.put_field(f, itoa::Buffer::new().format(next).as_bytes(), &l);
     ctx.reply.int(next);
 }
 
-/// HINCRBYFLOAT key field increment: long double arithmetic, as Redis. O(1).
+extern "C" {
+    /// `cur + incr` in C long double, printed as Redis prints it (src/c/ldouble.c). Returns the length
+    /// written to `out`, or -1 (bad current value), -2 (bad increment), -5 (infinite increment, when
+    /// `check_incr_finite`), another negative (result NaN or infinite).
+    fn rustis_ld_incr(
+        cur: *const u8,
+        cur_len: usize,
+        incr: *const u8,
+        incr_len: usize,
+        check_incr_finite: i32,
+        out: *mut u8,
+        out_cap: usize,
+    ) -> i32;
+}
+
+/// Room for any long double printed with `%.17Lf` (Redis's MAX_LONG_DOUBLE_CHARS is 5 KB).
+const LD_OUT: usize = 5 * 1024 + 64;
+
+/// HINCRBYFLOAT arithmetic into `out`: Ok(length) or the C helper's negative status.
+fn ld_incr(cur: Option<&[u8]>, incr: &[u8], out: &mut [u8; LD_OUT]) -> Result<usize, i32> {
+    // Redis's string2ld also requires strtold to consume every byte (an embedded NUL ends it early)
+    // and fewer than 5 KB; the helper checks neither, so they are checked here, in its order.
+    let unparsable = |b: &[u8]| b.len() >= 5 * 1024 || b.contains(&0);
+    if cur.is_some_and(unparsable) {
+        return Err(-1);
+    }
+    if unparsable(incr) {
+        return Err(-2);
+    }
+    let (cp, cl) = cur.map_or((std::ptr::null(), 0), |c| (c.as_ptr(), c.len()));
+    // SAFETY: the helper reads exactly `cl` and `incr.len()` bytes from the given pointers (copying
+    // them into its own NUL-terminated buffers) and writes at most `out.len()` bytes into `out`.
+    let n = unsafe {
+        rustis_ld_incr(
+            cp,
+            cl,
+            incr.as_ptr(),
+            incr.len(),
+            1,
+            out.as_mut_ptr(),
+            out.len(),
+        )
+    };
+    usize::try_from(n).map_err(|_| n)
+}
+
+/// The error for an HINCRBYFLOAT increment that Redis rejects before looking at the key, if any.
+fn incr_error(incr: &[u8], out: &mut [u8; LD_OUT]) -> Option<&'static str> {
+    match ld_incr(None, incr, out) {
+        Ok(_) => None,
+        Err(-5) => Some(NAN_OR_INF_INCR),
+        Err(_) => Some(err::NOT_FLOAT),
+    }
+}
+
+/// HINCRBYFLOAT key field increment: long double arithmetic and formatting, as Redis. Errors in
+/// Redis's order: the increment (not a float, then NaN or infinite), the key's type, the current value,
+/// the result. O(1) (O(digits) to print).
 fn hincrbyfloat(ctx: &mut Ctx, a: &Args) {
+    let (key, f, incr) = (a.get(1), a.get(2), a.get(3));
+    let mut out = [0u8; LD_OUT];
+    let res = match read(ctx.ks, ctx.db, ctx.now, key) {
+        Err(()) => {
+            let e = incr_error(incr, &mut out).unwrap_or(err::WRONGTYPE);
+            return ctx.reply.error(e);
+        }
+        Ok(h) => ld_incr(
+            h.and_then(|h| h.fields.get(f)).map(|v| &**v),
+            incr,
+            &mut out,
+        ),
+    };
+    let len = match res {
+        Ok(n) => n,
+        Err(-1) => {
+            let e = incr_error(incr, &mut out).unwrap_or(NOT_FLOAT_VALUE);
+            return ctx.reply.error(e);
+        }
+        Err(-2) => return ctx.reply.error(err::NOT_FLOAT),
+        Err(-5) => return ctx.reply.error(NAN_OR_INF_INCR),
+        Err(_) => return ctx.reply.error(NAN_OR_INF_RESULT),
+    };
     let l = ctx.ks.limits;
-    let (key, f) = (a.get(1), a.get(2));
-    let current = match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(h) => h.and_then(|h| h.fields.get(f).map(|v| v.to_vec())),
-    };
-    let text = match long_double_incr(current.as_deref(), a.get(3), true) {
-        Ok(t) => t,
-        Err(IncrError::BadCurrent) => return ctx.reply.error("ERR hash value is not a float"),
-        Err(IncrError::BadIncrement) => return ctx.reply.error(err::NOT_FLOAT),
-        Err(IncrError::InfiniteIncrement) => {
-            return ctx.reply.error("ERR value is NaN or Infinity")
-        }
-        Err(IncrError::NotFinite) => {
-            return ctx
-                .reply
-                .error("ERR increment would produce NaN or Infinity")
-        }
-    };
     let Ok(h) = write(ctx, key) else {
         return ctx.reply.error(err::WRONGTYPE);
     };
-    h.put(
-        f,
-        &text,
-        l.hash_max_listpack_entries,
-        l.hash_max_listpack_value,
-    );
-    ctx.reply.bulk(&text);
+    let text = &out[..len];
+    h.put_field(f, text, &l);
+    ctx.reply.bulk(text);
 }
 
-/// HSTRLEN key field. O(1).
-fn hstrlen(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(h) => ctx.reply.int(
-            h.and_then(|h| h.fields.get(a.get(2)))
-                .map(|v| v.len())
-                .unwrap_or(0) as i64,
-        ),
+/// A small generator seeded from the shard's random source, so the hash can stay borrowed while
+/// fields are drawn.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 ^ (self.0 >> 29)
+    }
+
+    /// A uniform-enough index below `n` (n > 0).
+    fn below(&mut self, n: usize) -> usize {
+        ((self.next() >> 16) as usize) % n.max(1)
     }
 }
 
@@ -348,106 +429,196 @@ fn reply_field(r: &mut Reply, f: &Elem, v: &Elem, with_values: bool) {
     }
 }
 
-/// HRANDFIELD key [count [WITHVALUES]]. O(|count|).
+/// HRANDFIELD key [count [WITHVALUES]]. Without a count: one field or null. A positive count: that
+/// many distinct fields (the whole hash, in its order, when the count reaches its size); a negative
+/// one: |count| fields, repeats allowed. WITHVALUES pairs come as `[field, value]` arrays in RESP3.
+/// Checks in Redis's order: count, syntax, WITHVALUES range, key. O(1) without a count, O(|count|)
+/// with one (each field found by index).
 fn hrandfield(ctx: &mut Ctx, a: &Args) {
-    let (count, with_values) = match a.len() {
-        2 => (None, false),
-        3 | 4 => {
-            let Some(c) = a.int(2) else {
-                return ctx.reply.error(err::NOT_INT);
-            };
-            if a.len() == 4 && !a.is(3, "withvalues") {
-                return ctx.reply.error(err::SYNTAX);
+    let mut count = None;
+    let mut with_values = false;
+    if a.len() >= 3 {
+        let c = match a.int(2) {
+            Some(i64::MIN) => {
+                return ctx.reply.error(
+                    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+                )
             }
-            (Some(c), a.len() == 4)
+            Some(c) => c,
+            None => return ctx.reply.error(err::NOT_INT),
+        };
+        if a.len() > 4 || (a.len() == 4 && !a.is(3, "withvalues")) {
+            return ctx.reply.error(err::SYNTAX);
         }
-        _ => return ctx.reply.error(err::SYNTAX),
-    };
-    let mut rng = ctx.ks.random();
+        if a.len() == 4 {
+            with_values = true;
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
+                return ctx.reply.error("ERR value is out of range");
+            }
+        }
+        if c < 0 && c.unsigned_abs() > MAX_RANDOM_REPLY {
+            return ctx.reply.error("ERR value is out of range");
+        }
+        count = Some(c);
+    }
+    let mut rng = Lcg(ctx.ks.random());
     let h = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => {
-            return if count.is_some() {
-                ctx.reply.array(0)
-            } else {
-                ctx.reply.null()
-            }
-        }
+        Ok(None) if count.is_some() => return ctx.reply.array(0),
+        Ok(None) => return ctx.reply.null(),
         Ok(Some(h)) => h,
     };
     let len = h.fields.len();
-    let mut next = || {
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((rng >> 33) as usize) % len.max(1)
-    };
-    let elems = |n: usize, r: bool| if with_values && !r { n * 2 } else { n };
+    let r = &mut ctx.reply;
+    let flat = with_values && !r.resp3();
+    let header = |n: usize| if flat { 2 * n } else { n };
     match count {
-        None => match h.fields.get_index(next()) {
-            Some((f, _)) => ctx.reply.bulk(f),
-            None => ctx.reply.null(),
+        None => match h.fields.get_index(rng.below(len)) {
+            Some((f, _)) => r.bulk(f),
+            None => r.null(),
         },
+        Some(0) => r.array(0),
         Some(c) if c < 0 => {
             let n = c.unsigned_abs() as usize;
-            let resp3 = ctx.reply.resp3();
-            ctx.reply.array(elems(n, resp3));
+            r.array(header(n));
             for _ in 0..n {
-                if let Some((f, v)) = h.fields.get_index(next()) {
-                    reply_field(&mut ctx.reply, f, v, with_values);
+                if let Some((f, v)) = h.fields.get_index(rng.below(len)) {
+                    reply_field(r, f, v, with_values);
                 }
             }
         }
-        Some(c) => {
-            let n = (c as usize).min(len);
-            let resp3 = ctx.reply.resp3();
-            ctx.reply.array(elems(n, resp3));
-            if n == len {
-                for (f, v) in &h.fields {
-                    reply_field(&mut ctx.reply, f, v, with_values);
-                }
-                return;
+        Some(c) if c as u64 >= len as u64 => {
+            r.array(header(len));
+            for (f, v) in &h.fields {
+                reply_field(r, f, v, with_values);
             }
-            for i in distinct_indices(len, n, || next() as u64) {
+        }
+        Some(c) => {
+            let n = c as usize;
+            r.array(header(n));
+            for i in distinct_indices(len, n, || rng.next()) {
                 if let Some((f, v)) = h.fields.get_index(i) {
-                    reply_field(&mut ctx.reply, f, v, with_values);
+                    reply_field(r, f, v, with_values);
                 }
             }
         }
     }
 }
 
-/// HSCAN key cursor [MATCH pattern] [COUNT count]. A listpack-encoded hash is returned whole with
-/// cursor 0 (as Redis does); a larger one is walked from its last index down.
+/// HSCAN key cursor [MATCH pattern] [COUNT count]. As Redis: the cursor is parsed first, then the key
+/// is looked up (absent: an empty scan, whatever the options), then the options. A listpack-encoded
+/// hash is returned whole with cursor 0, as Redis does for compact encodings; a larger one is walked
+/// from its highest index down, so the swap-removals of HDEL during a scan only ever move an unvisited
+/// field into a visited position's place from above, never hide one. O(count) per call.
 fn hscan(ctx: &mut Ctx, a: &Args) {
-    let Some(o) = parse_scan(&mut ctx.reply, a, 2, false) else {
-        return;
+    let Some(cursor) = parse_cursor(a.get(2)) else {
+        return ctx.reply.error("ERR invalid cursor");
     };
     let h = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => {
-            ctx.reply.array(2);
-            ctx.reply.bulk(b"0");
-            return ctx.reply.array(0);
-        }
+        Ok(None) => return ctx.reply.raw(b"*2\r\n$1\r\n0\r\n*0\r\n"),
         Ok(Some(h)) => h,
     };
-    let mut found: Vec<(&Elem, &Elem)> = Vec::new();
-    let next = if h.listpack {
-        found.extend(h.fields.iter().filter(|(f, _)| o.matches(f)));
-        0
-    } else {
-        scan_down(h.fields.len(), o.cursor, o.count, |i| {
-            if let Some(fv) = h.fields.get_index(i).filter(|(f, _)| o.matches(f)) {
-                found.push(fv);
-            }
-        })
+    let r = &mut ctx.reply;
+    let Some(o) = parse_scan_options(r, a, cursor, 3, false) else {
+        return;
     };
-    ctx.reply.array(2);
-    ctx.reply.bulk(next.to_string().as_bytes());
-    ctx.reply.array(found.len() * 2);
-    for (f, v) in found {
-        ctx.reply.bulk(f);
-        ctx.reply.bulk(v);
+    let (count, matches) = (o.count, |f: &[u8]| o.matches(f));
+    let len = h.fields.len();
+    // The indices visited by this call, highest first: all of them for a listpack.
+    let (next, lo, hi) = if h.listpack {
+        (0, 0, len)
+    } else {
+        let top = if cursor == 0 {
+            len
+        } else {
+            usize::try_from(cursor).unwrap_or(usize::MAX).min(len)
+        };
+        let lo = top.saturating_sub(count);
+        (lo as u64, lo, top)
+    };
+    let visit = || {
+        (lo..hi)
+            .rev()
+            .filter_map(|i| h.fields.get_index(i))
+            .filter(|(f, _)| matches(f))
+    };
+    let listpack = h.listpack;
+    let found = visit().count();
+    r.array(2);
+    r.bulk(itoa::Buffer::new().format(next).as_bytes());
+    r.array(2 * found);
+    if listpack {
+        // A listpack scan keeps the hash's order.
+        for (f, v) in h.fields.iter().filter(|(f, _)| matches(f)) {
+            r.bulk(f);
+            r.bulk(v);
+        }
+    } else {
+        for (f, v) in visit() {
+            r.bulk(f);
+            r.bulk(v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+5"), Some(5));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_cursor(b" 5"), None);
+        assert_eq!(parse_cursor(b"5 "), None);
+        assert_eq!(parse_cursor(b"-"), None);
+        assert_eq!(parse_cursor(b"7\0x"), Some(7));
+    }
+
+    #[test]
+    fn encoding_converts_once() {
+        let l = EncodingLimits {
+            hash_max_listpack_entries: 2,
+            hash_max_listpack_value: 4,
+            ..EncodingLimits::default()
+        };
+        let mut h = HashValue {
+            fields: Default::default(),
+            listpack: true,
+        };
+        assert!(h.put_field(b"a", b"1", &l));
+        assert!(!h.put_field(b"a", b"2", &l));
+        assert!(h.put_field(b"b", b"2", &l));
+        assert!(h.listpack);
+        assert!(h.put_field(b"c", b"3", &l));
+        assert!(!h.listpack);
+        h.del_field(b"c");
+        assert!(!h.listpack, "never converts back");
+        let mut g = HashValue {
+            fields: Default::default(),
+            listpack: true,
+        };
+        g.put_field(b"a", b"12345", &l);
+        assert!(!g.listpack);
+    }
+
+    #[test]
+    fn listpack_deletes_keep_order() {
+        let l = EncodingLimits::default();
+        let mut h = HashValue {
+            fields: Default::default(),
+            listpack: true,
+        };
+        for f in [&b"a"[..], b"b", b"c", b"d"] {
+            h.put_field(f, b"v", &l);
+        }
+        h.del_field(b"b");
+        let keys: Vec<&[u8]> = h.fields.keys().map(|k| &**k).collect();
+        assert_eq!(keys, [&b"a"[..], b"c", b"d"]);
     }
 }

@@ -380,30 +380,6 @@ pub fn unknown_subcommand_error(args: &Args, parent: &str) -> String {
     )
 }
 
-/// Parses a float argument as Redis's `getDoubleFromObject` does (`inf`, `-inf`, `+inf` accepted; NaN,
-/// spaces and empty strings rejected).
-pub fn parse_f64(b: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(b).ok()?;
-    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
-        return None;
-    }
-    let v = match s.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => {
-            if s.contains(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E') {
-                return None;
-            }
-            s.parse::<f64>().ok()?
-        }
-    };
-    if v.is_nan() {
-        None
-    } else {
-        Some(v)
-    }
-}
-
 /// Replies the standard error for a non-integer argument and returns None, or returns the integer.
 pub fn int_arg(ctx: &mut Reply, args: &Args, i: usize) -> Option<i64> {
     let v = args.int(i);

@@ -128,6 +128,17 @@ impl<'a> Reply<'a> {
         self.out.extend_from_slice(b"\r\n");
     }
 
+    /// An error given as bytes (it may quote client bytes verbatim, as Redis does, valid UTF-8 or not).
+    /// Line breaks become spaces.
+    pub fn error_bytes(&mut self, msg: &[u8]) {
+        self.out.push(b'-');
+        self.out.extend(
+            msg.iter()
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
+        self.out.extend_from_slice(b"\r\n");
+    }
+
     #[inline]
     fn header(&mut self, tag: u8, n: i64) {
         self.out.push(tag);
@@ -232,6 +243,21 @@ impl<'a> Reply<'a> {
             self.bulk(s);
         }
     }
+}
+
+/// What C's `%s` prints of a client argument: its bytes up to the first NUL (Redis formats error
+/// messages with printf-style functions).
+pub fn c_str(b: &[u8]) -> &[u8] {
+    match memchr::memchr(0, b) {
+        Some(i) => &b[..i],
+        None => b,
+    }
+}
+
+/// What C's `%.Ns` prints: at most `max` bytes, up to the first NUL.
+pub fn c_str_max(b: &[u8], max: usize) -> &[u8] {
+    let b = c_str(b);
+    &b[..b.len().min(max)]
 }
 
 /// Formats a double as Redis 7.0 replies do: `inf`, `-inf`, `nan`, otherwise C's `%.17g`.
@@ -348,6 +374,12 @@ mod tests {
             "$19\r\n0.10000000000000001\r\n"
         );
         assert_eq!(enc(false, |r| r.error("ERR a\r\nb")), "-ERR a  b\r\n");
+        let mut v = Vec::new();
+        Reply::new(&mut v, false).error_bytes(b"ERR \xff\r\n");
+        assert_eq!(v, b"-ERR \xff  \r\n");
+        assert_eq!(c_str(b"a\0b"), b"a");
+        assert_eq!(c_str_max(b"abcdef", 3), b"abc");
+        assert_eq!(c_str_max(b"a\0bcdef", 3), b"a");
     }
 
     #[test]
