@@ -277,10 +277,8 @@ fn scan(ctx: &mut Ctx, a: &Args) {
 }
 
 /// EXPIRE-family core: `at_ms` is the new deadline; `cmd` names the command in errors. O(1).
+/// As Redis's `expireGenericCommand`: the options are checked before the time argument.
 fn expire_generic(ctx: &mut Ctx, a: &Args, unit: i64, absolute: bool, name: &str) {
-    let Some(v) = int_arg(&mut ctx.reply, a, 2) else {
-        return;
-    };
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in a.iter_from(3) {
         match opt.to_ascii_lowercase().as_slice() {
@@ -289,10 +287,9 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, unit: i64, absolute: bool, name: &str
             b"gt" => gt = true,
             b"lt" => lt = true,
             _ => {
-                return ctx.reply.error(&format!(
-                    "ERR Unsupported option {}",
-                    String::from_utf8_lossy(opt)
-                ))
+                let mut msg = b"ERR Unsupported option ".to_vec();
+                msg.extend_from_slice(crate::resp::reply::c_str(opt));
+                return ctx.reply.error_bytes(&msg);
             }
         }
     }
@@ -306,6 +303,9 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, unit: i64, absolute: bool, name: &str
             .reply
             .error("ERR GT and LT options at the same time are not compatible");
     }
+    let Some(v) = int_arg(&mut ctx.reply, a, 2) else {
+        return;
+    };
     let now = ctx.now as i64;
     let at = v.checked_mul(unit).and_then(|ms| {
         if absolute {
@@ -379,21 +379,14 @@ fn ttl_generic(ctx: &mut Ctx, a: &Args, ms: bool, absolute: bool) {
         None => ctx.reply.int(-2),
         Some(0) => ctx.reply.int(-1),
         Some(at) => {
-            let v = if absolute {
-                if ms {
-                    at as i64
-                } else {
-                    (at / 1000) as i64
-                }
+            // Redis rounds seconds to the nearest: (ms + 500) / 1000, for EXPIRETIME too.
+            let v: i128 = if absolute {
+                at as i128
             } else {
-                let left = at.saturating_sub(ctx.now) as i64;
-                if ms {
-                    left
-                } else {
-                    (left + 500) / 1000
-                }
+                at.saturating_sub(ctx.now) as i128
             };
-            ctx.reply.int(v)
+            let v = if ms { v } else { (v + 500) / 1000 };
+            ctx.reply.int(v as i64)
         }
     }
 }
@@ -440,7 +433,12 @@ fn object_keys(args: &Args, out: &mut Vec<usize>) {
 /// OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ|HELP key. O(1).
 fn object(ctx: &mut Ctx, a: &Args) {
     let sub = a.get(1).to_ascii_lowercase();
-    if sub == b"help" && a.len() == 2 {
+    if sub == b"help" {
+        if a.len() != 2 {
+            return ctx
+                .reply
+                .error("ERR wrong number of arguments for 'object|help' command");
+        }
         let lines = [
             "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "ENCODING <key>",
@@ -456,7 +454,7 @@ fn object(ctx: &mut Ctx, a: &Args) {
             "    Return the number of references of the value associated with the specified",
             "    <key>.",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ];
         ctx.reply.array(lines.len());
         for l in lines {
@@ -468,9 +466,7 @@ fn object(ctx: &mut Ctx, a: &Args) {
         sub.as_slice(),
         b"encoding" | b"refcount" | b"idletime" | b"freq"
     ) {
-        return ctx
-            .reply
-            .error(&super::unknown_subcommand_error(a, "object"));
+        return super::server::unknown_subcommand(&mut ctx.reply, a);
     }
     if a.len() != 3 {
         let name = String::from_utf8_lossy(&sub).into_owned();
@@ -544,6 +540,12 @@ fn swapdb(ctx: &mut Ctx, a: &Args) {
 
 /// Redis's glob matching (`stringmatchlen`): `*`, `?`, `[...]` with ranges and `^`, `\` escapes.
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
+    if s.is_empty() {
+        // stringmatchlen() never enters its loop for an empty string: only an empty pattern matches.
+        // Every caller of Redis's skips matching for the pattern "*" (KEYS, SCAN, xSCAN), so it matches
+        // everything, the empty name included.
+        return pattern.is_empty() || pattern == b"*";
+    }
     let eq = |a: u8, b: u8| {
         if nocase {
             a.eq_ignore_ascii_case(&b)
@@ -679,5 +681,9 @@ mod tests {
         assert!(glob_match(b"*-max-*", b"hash-max-listpack-entries", true));
         assert!(!glob_match(b"foo", b"foobar", false));
         assert!(glob_match(b"foo*", b"foo", false));
+        assert!(glob_match(b"*", b"", false));
+        assert!(glob_match(b"", b"", false));
+        assert!(!glob_match(b"**", b"", false));
+        assert!(!glob_match(b"?*", b"", false));
     }
 }

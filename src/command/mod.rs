@@ -353,33 +353,6 @@ impl Table {
 /// The process-wide command table.
 pub static TABLE: LazyLock<Table> = LazyLock::new(Table::build);
 
-/// Redis's reply to an unknown command: the name as typed and the first arguments, quoted.
-pub fn unknown_command_error(args: &Args) -> String {
-    let mut rest = String::new();
-    for a in args.iter_from(1) {
-        if rest.len() >= 128 {
-            break;
-        }
-        let room = 128 - rest.len();
-        let s = String::from_utf8_lossy(a);
-        let s: String = s.chars().take(room).collect();
-        rest.push_str(&format!("'{s}' "));
-    }
-    let name = String::from_utf8_lossy(args.get(0));
-    let name: String = name.chars().take(128).collect();
-    format!("ERR unknown command '{name}', with args beginning with: {rest}")
-}
-
-/// Redis's reply to an unknown subcommand.
-pub fn unknown_subcommand_error(args: &Args, parent: &str) -> String {
-    let sub = String::from_utf8_lossy(args.get(1));
-    let sub: String = sub.chars().take(128).collect();
-    format!(
-        "ERR unknown subcommand '{sub}'. Try {} HELP.",
-        parent.to_ascii_uppercase()
-    )
-}
-
 /// Replies the standard error for a non-integer argument and returns None, or returns the integer.
 pub fn int_arg(ctx: &mut Reply, args: &Args, i: usize) -> Option<i64> {
     let v = args.int(i);

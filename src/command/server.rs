@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use super::{cmd, flag::*, unknown_subcommand_error, Args, Command, Exec, KeySpec, TABLE};
+use super::{cmd, flag::*, Args, Command, Exec, KeySpec, TABLE};
 use crate::config::SetError;
+use crate::resp::reply::{c_str, c_str_max};
 use crate::resp::{err, Reply};
 use crate::server::{Shared, REDIS_VERSION, VERSION};
 
@@ -46,6 +47,38 @@ impl ConnCtx<'_> {
             c.resp = if self.session.resp3 { 3 } else { 2 };
         }
     }
+}
+
+/// Redis's unknown-subcommand error, byte for byte: `unknown subcommand '%.128s'. Try <CMD> HELP.`
+/// (the subcommand quoted as sent, up to 128 bytes or its first NUL; the command upper-cased).
+pub fn unknown_subcommand(r: &mut Reply, a: &Args) {
+    let mut msg = b"ERR unknown subcommand '".to_vec();
+    msg.extend_from_slice(c_str_max(a.get(1), 128));
+    msg.extend_from_slice(b"'. Try ");
+    msg.extend(c_str(a.get(0)).iter().map(u8::to_ascii_uppercase));
+    msg.extend_from_slice(b" HELP.");
+    r.error_bytes(&msg);
+}
+
+/// Redis's unknown-command error, byte for byte: `unknown command '%.128s', with args beginning with:
+/// ` and then `'%.*s' ` for each argument while the list is under 128 bytes (each quoted argument cut
+/// to the room left, or at its first NUL).
+pub fn unknown_command_bytes(a: &Args) -> Vec<u8> {
+    let mut rest: Vec<u8> = Vec::new();
+    for arg in a.iter_from(1) {
+        if rest.len() >= 128 {
+            break;
+        }
+        let room = 128 - rest.len();
+        rest.push(b'\'');
+        rest.extend_from_slice(c_str_max(arg, room));
+        rest.extend_from_slice(b"' ");
+    }
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(c_str_max(a.get(0), 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&rest);
+    msg
 }
 
 /// The connection and server commands.
@@ -117,11 +150,12 @@ fn hello(c: &mut ConnCtx, a: &Args) {
         }
         i = 2;
     }
-    let mut name = None;
+    // Redis 7.0 applies AUTH and SETNAME as it meets them: a later syntax error leaves an earlier name set.
     while i < a.len() {
         let more = a.len() - i - 1;
         if a.is(i, "auth") && more >= 2 {
             if !a.get(i + 1).eq_ignore_ascii_case(b"default") {
+                c.publish();
                 return c
                     .reply
                     .error("WRONGPASS invalid username-password pair or user is disabled.");
@@ -129,21 +163,20 @@ fn hello(c: &mut ConnCtx, a: &Args) {
             i += 3;
         } else if a.is(i, "setname") && more >= 1 {
             if !valid_client_name(a.get(i + 1)) {
+                c.publish();
                 return c.reply.error(
                     "ERR Client names cannot contain spaces, newlines or special characters.",
                 );
             }
-            name = Some(a.get(i + 1).to_vec());
+            c.session.name = a.get(i + 1).to_vec();
             i += 2;
         } else {
-            let opt = String::from_utf8_lossy(a.get(i));
-            return c
-                .reply
-                .error(&format!("ERR Syntax error in HELLO option '{opt}'"));
+            c.publish();
+            let mut msg = b"ERR Syntax error in HELLO option '".to_vec();
+            msg.extend_from_slice(c_str(a.get(i)));
+            msg.push(b'\'');
+            return c.reply.error_bytes(&msg);
         }
-    }
-    if let Some(n) = name {
-        c.session.name = n;
     }
     c.session.resp3 = proto == 3;
     c.publish();
@@ -216,7 +249,7 @@ fn function(c: &mut ConnCtx, a: &Args) {
     } else if a.is(1, "list") {
         c.reply.array(0)
     } else {
-        c.reply.error(&unknown_subcommand_error(a, "function"))
+        unknown_subcommand(&mut c.reply, a)
     }
 }
 
@@ -290,41 +323,43 @@ fn client(c: &mut ConnCtx, a: &Args) {
             c.reply.verbatim(line.as_bytes())
         }
         (b"list", _) => {
-            let mut ids: Option<Vec<u64>> = None;
-            let mut i = 2;
-            while i < a.len() {
-                if a.is(i, "type") && i + 1 < a.len() {
-                    let t = a.get(i + 1).to_ascii_lowercase();
-                    if !matches!(
-                        t.as_slice(),
-                        b"normal" | b"master" | b"replica" | b"slave" | b"pubsub"
-                    ) {
-                        return c.reply.error(&format!(
-                            "ERR Unknown client type '{}'",
-                            String::from_utf8_lossy(a.get(i + 1))
-                        ));
-                    }
-                    if t != b"normal" {
-                        return c.reply.verbatim(b"");
-                    }
-                    i += 2;
-                } else if a.is(i, "id") && i + 1 < a.len() {
-                    let mut v = Vec::new();
-                    for x in a.iter_from(i + 1) {
-                        match crate::resp::parse_i64(x) {
-                            Some(n) if n > 0 => v.push(n as u64),
-                            _ => return c.reply.error("ERR Invalid client ID"),
-                        }
-                    }
-                    ids = Some(v);
-                    i = a.len();
-                } else {
-                    return c.reply.error(err::SYNTAX);
-                }
-            }
+            // Redis 7.0: `CLIENT LIST`, `CLIENT LIST TYPE <type>` or `CLIENT LIST ID <id> [<id> ...]`,
+            // never both; IDs are listed in the order given (any integer is accepted).
             let mut out = String::new();
-            for ci in c.shared.clients().values() {
-                if ids.as_ref().is_none_or(|v| v.contains(&ci.id)) {
+            if a.len() == 4 && a.is(2, "type") {
+                let t = a.get(3).to_ascii_lowercase();
+                if !matches!(
+                    t.as_slice(),
+                    b"normal" | b"master" | b"replica" | b"slave" | b"pubsub"
+                ) {
+                    let mut msg = b"ERR Unknown client type '".to_vec();
+                    msg.extend_from_slice(c_str(a.get(3)));
+                    msg.push(b'\'');
+                    return c.reply.error_bytes(&msg);
+                }
+                if t == b"normal" {
+                    for ci in c.shared.clients().values() {
+                        out.push_str(&client_line(ci, c.now));
+                    }
+                }
+            } else if a.len() > 3 && a.is(2, "id") {
+                let mut ids = Vec::new();
+                for x in a.iter_from(3) {
+                    match crate::resp::parse_i64(x) {
+                        Some(n) => ids.push(n),
+                        None => return c.reply.error("ERR Invalid client ID"),
+                    }
+                }
+                let clients = c.shared.clients();
+                for id in ids {
+                    if let Some(ci) = u64::try_from(id).ok().and_then(|id| clients.get(&id)) {
+                        out.push_str(&client_line(ci, c.now));
+                    }
+                }
+            } else if a.len() != 2 {
+                return c.reply.error(err::SYNTAX);
+            } else {
+                for ci in c.shared.clients().values() {
                     out.push_str(&client_line(ci, c.now));
                 }
             }
@@ -346,7 +381,7 @@ fn client(c: &mut ConnCtx, a: &Args) {
                 "SETINFO <LIB-NAME|LIB-VER> <value>",
                 "    Set client meta attr.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ];
             c.reply.array(lines.len());
             for l in lines {
@@ -359,7 +394,7 @@ fn client(c: &mut ConnCtx, a: &Args) {
                 "ERR wrong number of arguments for 'client|{name}' command"
             ))
         }
-        _ => c.reply.error(&unknown_subcommand_error(a, "client")),
+        _ => unknown_subcommand(&mut c.reply, a),
     }
 }
 
@@ -369,11 +404,23 @@ fn config(c: &mut ConnCtx, a: &Args) {
     let sub = a.get(1).to_ascii_lowercase();
     match sub.as_slice() {
         b"get" if a.len() >= 3 => {
-            let mut seen: Vec<(&'static str, String)> = Vec::new();
+            // As Redis 7.0: a name without glob characters is looked up directly and echoed as typed;
+            // a pattern lists every matching parameter. Each name appears once (any case).
+            let mut seen: Vec<(String, String)> = Vec::new();
             for p in a.iter_from(2) {
-                for (n, v) in c.shared.params.matching(&p.to_ascii_lowercase()) {
-                    if !seen.iter().any(|(s, _)| *s == n) {
-                        seen.push((n, v));
+                let lower = p.to_ascii_lowercase();
+                let exact = !p.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
+                for (n, v) in c.shared.params.matching(&lower) {
+                    let shown = if exact {
+                        String::from_utf8_lossy(p).into_owned()
+                    } else {
+                        n.to_string()
+                    };
+                    if !seen.iter().any(|(s, _)| s.eq_ignore_ascii_case(&shown)) {
+                        seen.push((shown, v));
+                    }
+                    if exact {
+                        break;
                     }
                 }
             }
@@ -383,18 +430,46 @@ fn config(c: &mut ConnCtx, a: &Args) {
                 c.reply.bulk(v.as_bytes());
             }
         }
+        b"set" if a.len() >= 5 && !a.len().is_multiple_of(2) => c.reply.error(err::SYNTAX),
         b"set" if a.len() >= 4 && a.len().is_multiple_of(2) => {
+            // As Redis 7.0: every name is checked first (the first unknown, immutable or repeated one
+            // fails, named as typed), then every value (the first invalid one fails, named as the
+            // parameter's own name); nothing is applied unless all are valid.
+            let names: Vec<String> = (2..a.len())
+                .step_by(2)
+                .map(|i| String::from_utf8_lossy(a.get(i)).into_owned())
+                .collect();
+            for (k, name) in names.iter().enumerate() {
+                let typed = c_str(a.get(2 + 2 * k));
+                if c.shared.params.get(&name.to_ascii_lowercase()).is_none() {
+                    let mut msg =
+                        b"ERR Unknown option or number of arguments for CONFIG SET - '".to_vec();
+                    msg.extend_from_slice(typed);
+                    msg.push(b'\'');
+                    return c.reply.error_bytes(&msg);
+                }
+                let value = String::from_utf8_lossy(a.get(2 + 2 * k + 1)).into_owned();
+                let immutable = matches!(
+                    c.shared.params.validate(name, &value),
+                    Err(SetError::Invalid(_, ref why)) if why == "can't set immutable config"
+                );
+                let why = if immutable {
+                    "can't set immutable config"
+                } else if names[..k].iter().any(|p| p.eq_ignore_ascii_case(name)) {
+                    "duplicate parameter"
+                } else {
+                    continue;
+                };
+                let mut msg = b"ERR CONFIG SET failed (possibly related to argument '".to_vec();
+                msg.extend_from_slice(typed);
+                msg.extend_from_slice(format!("') - {why}").as_bytes());
+                return c.reply.error_bytes(&msg);
+            }
             let mut changes = Vec::new();
-            for i in (2..a.len()).step_by(2) {
-                let name = String::from_utf8_lossy(a.get(i)).into_owned();
-                let value = String::from_utf8_lossy(a.get(i + 1)).into_owned();
-                match c.shared.params.validate(&name, &value) {
-                    Ok(ch) => {
-                        if changes.iter().any(|(j, _): &(usize, String)| *j == ch.0) {
-                            return c.reply.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"));
-                        }
-                        changes.push(ch)
-                    }
+            for (k, name) in names.iter().enumerate() {
+                let value = String::from_utf8_lossy(a.get(2 + 2 * k + 1)).into_owned();
+                match c.shared.params.validate(name, &value) {
+                    Ok(ch) => changes.push(ch),
                     Err(SetError::Unknown(n)) => {
                         return c.reply.error(&format!(
                             "ERR Unknown option or number of arguments for CONFIG SET - '{n}'"
@@ -430,7 +505,7 @@ fn config(c: &mut ConnCtx, a: &Args) {
                 "REWRITE",
                 "    Rewrite the configuration file.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ];
             c.reply.array(lines.len());
             for l in lines {
@@ -443,21 +518,43 @@ fn config(c: &mut ConnCtx, a: &Args) {
                 "ERR wrong number of arguments for 'config|{name}' command"
             ))
         }
-        _ => c.reply.error(&unknown_subcommand_error(a, "config")),
+        _ => unknown_subcommand(&mut c.reply, a),
     }
 }
 
 // --------------------------------------------------------------------------------------------- COMMAND
 
+/// The ACL categories of a command, in Redis's order (the order of its category bits).
 fn acl_categories(cmd: &Command) -> Vec<&'static str> {
+    const ORDER: &[&str] = &[
+        "@keyspace",
+        "@read",
+        "@write",
+        "@set",
+        "@sortedset",
+        "@list",
+        "@hash",
+        "@string",
+        "@bitmap",
+        "@hyperloglog",
+        "@geo",
+        "@stream",
+        "@pubsub",
+        "@admin",
+        "@fast",
+        "@slow",
+        "@blocking",
+        "@dangerous",
+        "@connection",
+        "@transaction",
+        "@scripting",
+    ];
     let mut cats = Vec::new();
-    cats.push(if cmd.is_write() {
-        "@write"
+    if cmd.is_write() {
+        cats.push("@write");
     } else if cmd.flags & READONLY != 0 {
-        "@read"
-    } else {
-        ""
-    });
+        cats.push("@read");
+    }
     cats.push(match cmd.group {
         "string" => "@string",
         "list" => "@list",
@@ -469,9 +566,21 @@ fn acl_categories(cmd: &Command) -> Vec<&'static str> {
         "scripting" => "@scripting",
         _ => "",
     });
+    if matches!(cmd.name, "dbsize" | "flushdb" | "flushall" | "swapdb") {
+        cats.push("@keyspace");
+    }
+    if cmd.name == "command" {
+        cats.push("@connection");
+    }
     if cmd.flags & ADMIN != 0 {
         cats.push("@admin");
         cats.push("@dangerous");
+    }
+    if matches!(cmd.name, "flushdb" | "flushall" | "swapdb" | "keys") {
+        cats.push("@dangerous");
+    }
+    if cmd.flags & BLOCKING != 0 {
+        cats.push("@blocking");
     }
     cats.push(if cmd.flags & FAST != 0 {
         "@fast"
@@ -479,6 +588,8 @@ fn acl_categories(cmd: &Command) -> Vec<&'static str> {
         "@slow"
     });
     cats.retain(|c| !c.is_empty());
+    cats.sort_by_key(|c| ORDER.iter().position(|o| o == c).unwrap_or(ORDER.len()));
+    cats.dedup();
     cats
 }
 
@@ -603,9 +714,37 @@ fn command(c: &mut ConnCtx, a: &Args) {
     match sub.as_slice() {
         b"count" if a.len() == 2 => c.reply.int(table.commands.len() as i64),
         b"list" => {
-            c.reply.array(table.commands.len());
-            for cmd in &table.commands {
-                c.reply.bulk(cmd.name.as_bytes());
+            // COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]
+            let names: Vec<&str> = if a.len() == 2 {
+                table.commands.iter().map(|c| c.name).collect()
+            } else if a.len() == 5 && a.is(2, "filterby") {
+                let arg = a.get(4);
+                if a.is(3, "module") {
+                    Vec::new()
+                } else if a.is(3, "aclcat") {
+                    let cat = String::from_utf8_lossy(arg).to_ascii_lowercase();
+                    table
+                        .commands
+                        .iter()
+                        .filter(|c| acl_categories(c).iter().any(|x| x[1..] == cat))
+                        .map(|c| c.name)
+                        .collect()
+                } else if a.is(3, "pattern") {
+                    table
+                        .commands
+                        .iter()
+                        .filter(|c| super::keyspace::glob_match(arg, c.name.as_bytes(), true))
+                        .map(|c| c.name)
+                        .collect()
+                } else {
+                    return c.reply.error(err::SYNTAX);
+                }
+            } else {
+                return c.reply.error(err::SYNTAX);
+            };
+            c.reply.array(names.len());
+            for n in names {
+                c.reply.bulk(n.as_bytes());
             }
         }
         b"info" => {
@@ -620,7 +759,7 @@ fn command(c: &mut ConnCtx, a: &Args) {
             for name in a.iter_from(2) {
                 match table.lookup(name) {
                     Some((_, cmd)) => command_info(&mut c.reply, cmd),
-                    None => c.reply.null_array(),
+                    None => c.reply.null(),
                 }
             }
         }
@@ -676,12 +815,18 @@ fn command(c: &mut ConnCtx, a: &Args) {
                 "    Return a list of all commands in this Redis server.",
                 "INFO [<command-name> ...]",
                 "    Return details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all",
+                "    commands are returned.",
                 "DOCS [<command-name> ...]",
                 "    Return documentation details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all",
+                "    commands are returned.",
                 "GETKEYS <full-command>",
                 "    Return the keys from a full Redis command.",
+                "GETKEYSANDFLAGS <full-command>",
+                "    Return the keys and the access flags from a full Redis command.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ];
             c.reply.array(lines.len());
             for l in lines {
@@ -694,7 +839,7 @@ fn command(c: &mut ConnCtx, a: &Args) {
                 "ERR wrong number of arguments for 'command|{name}' command"
             ))
         }
-        _ => c.reply.error(&unknown_subcommand_error(a, "command")),
+        _ => unknown_subcommand(&mut c.reply, a),
     }
 }
 
@@ -922,4 +1067,40 @@ fn info(c: &mut ConnCtx, a: &Args) {
         .collect();
     let text = info_text(c.shared, &sections);
     c.reply.verbatim(text.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Consecutive ranges of the given lengths.
+    fn args(lens: &[usize]) -> Vec<std::ops::Range<usize>> {
+        let mut at = 0;
+        lens.iter()
+            .map(|&n| {
+                at += n;
+                at - n..at
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unknown_command_text_is_byte_exact() {
+        let buf = b"NO\xffSUCHa\x00bc";
+        let ranges = args(&[7, 3, 1]);
+        let msg = unknown_command_bytes(&Args::new(buf, &ranges));
+        assert_eq!(
+            msg,
+            b"ERR unknown command 'NO\xffSUCH', with args beginning with: 'a' 'c' ".to_vec()
+        );
+        // Arguments are quoted while the list is under 128 bytes, the last one cut to fit.
+        let long = [b'x'; 200];
+        let ranges = [0..3, 0..200, 0..5];
+        let msg = unknown_command_bytes(&Args::new(&long, &ranges));
+        let expected = format!(
+            "ERR unknown command 'xxx', with args beginning with: '{}' ",
+            "x".repeat(128)
+        );
+        assert_eq!(String::from_utf8(msg).unwrap(), expected);
+    }
 }

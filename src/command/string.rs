@@ -34,6 +34,7 @@ pub fn commands() -> Vec<Command> {
         cmd("strlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(strlen), "string", "2.2.0", "Returns the length of a string value.", "O(1)"),
         cmd("getrange", 4, READONLY, K(1, 1, 1), Keyed(getrange), "string", "2.4.0", "Returns a substring of the string stored at a key.", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
         cmd("substr", 4, READONLY, K(1, 1, 1), Keyed(getrange), "string", "1.0.0", "Returns a substring from a string value.", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
+        cmd("lcs", -3, READONLY, K(1, 2, 1), Keyed(lcs), "string", "7.0.0", "Finds the longest common substring.", "O(N*M) where N and M are the lengths of s1 and s2, respectively"),
         cmd("setrange", 4, W, K(1, 1, 1), Keyed(setrange), "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument."),
     ]
 }
@@ -155,43 +156,96 @@ fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], ttl: Ttl) {
     db.set(key, Value::Str(StrValue::from_bytes(value)), at);
 }
 
+/// Option flags of SET and GETEX, as Redis's `OBJ_*` flags.
+const OPT_NX: u32 = 1;
+const OPT_XX: u32 = 1 << 1;
+const OPT_EX: u32 = 1 << 2;
+const OPT_PX: u32 = 1 << 3;
+const OPT_KEEPTTL: u32 = 1 << 4;
+const OPT_GET: u32 = 1 << 5;
+const OPT_EXAT: u32 = 1 << 6;
+const OPT_PXAT: u32 = 1 << 7;
+const OPT_PERSIST: u32 = 1 << 8;
+/// Any of the expire options.
+const OPT_EXPIRE: u32 = OPT_EX | OPT_PX | OPT_EXAT | OPT_PXAT;
+
+/// Parses the options of SET (`set`) or GETEX exactly as Redis's `parseExtendedStringArgumentsOrReply`:
+/// an expire option excludes the other expire kinds, KEEPTTL and PERSIST, but may repeat (the last
+/// value wins); NX and XX exclude each other; NX, XX, GET and KEEPTTL are SET-only, PERSIST GETEX-only.
+/// Returns the flags and the expire argument, or None for a syntax error (the value of an expire option
+/// is not validated here: a syntax error later in the line wins over it).
+fn parse_string_options<'a>(a: &Args<'a>, set: bool) -> Option<(u32, Option<&'a [u8]>)> {
+    let mut flags = 0u32;
+    let mut expire = None;
+    let mut j = if set { 3 } else { 2 };
+    while j < a.len() {
+        let has_next = j + 1 < a.len();
+        // The expire kinds a given expire option is incompatible with (itself excluded).
+        let other_expire = |own: u32| flags & (OPT_EXPIRE & !own | OPT_KEEPTTL | OPT_PERSIST) == 0;
+        if set && a.is(j, "nx") && flags & OPT_XX == 0 {
+            flags |= OPT_NX;
+        } else if set && a.is(j, "xx") && flags & OPT_NX == 0 {
+            flags |= OPT_XX;
+        } else if set && a.is(j, "get") {
+            flags |= OPT_GET;
+        } else if set && a.is(j, "keepttl") && flags & (OPT_EXPIRE | OPT_PERSIST) == 0 {
+            flags |= OPT_KEEPTTL;
+        } else if !set && a.is(j, "persist") && flags & (OPT_EXPIRE | OPT_KEEPTTL) == 0 {
+            flags |= OPT_PERSIST;
+        } else {
+            let kind = if a.is(j, "ex") {
+                OPT_EX
+            } else if a.is(j, "px") {
+                OPT_PX
+            } else if a.is(j, "exat") {
+                OPT_EXAT
+            } else if a.is(j, "pxat") {
+                OPT_PXAT
+            } else {
+                return None;
+            };
+            if !has_next || !other_expire(kind) {
+                return None;
+            }
+            flags |= kind;
+            expire = Some(a.get(j + 1));
+            j += 1;
+        }
+        j += 1;
+    }
+    Some((flags, expire))
+}
+
+/// The deadline an expire option of SET/GETEX asks for (Redis's `getExpireMillisecondsOrReply`);
+/// replies the error and returns None when invalid.
+fn option_deadline(ctx: &mut Ctx, flags: u32, arg: &[u8], command: &str) -> Option<u64> {
+    let unit = if flags & (OPT_EX | OPT_EXAT) != 0 {
+        1000
+    } else {
+        1
+    };
+    let absolute = flags & (OPT_EXAT | OPT_PXAT) != 0;
+    expire_arg(ctx, arg, unit, absolute, command)
+}
+
 /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL]. O(1).
 fn set(ctx: &mut Ctx, a: &Args) {
-    let (mut nx, mut xx, mut get, mut ttl) = (false, false, false, Ttl::Clear);
-    let mut expire_set = false;
-    let mut i = 3;
-    while i < a.len() {
-        let has_next = i + 1 < a.len();
-        if a.is(i, "nx") && !xx {
-            nx = true;
-        } else if a.is(i, "xx") && !nx {
-            xx = true;
-        } else if a.is(i, "get") {
-            get = true;
-        } else if a.is(i, "keepttl") && !expire_set {
-            ttl = Ttl::Keep;
-            expire_set = true;
-        } else if (a.is(i, "ex") || a.is(i, "px") || a.is(i, "exat") || a.is(i, "pxat"))
-            && !expire_set
-            && has_next
-        {
-            let unit = if a.is(i, "ex") || a.is(i, "exat") {
-                1000
-            } else {
-                1
-            };
-            let absolute = a.is(i, "exat") || a.is(i, "pxat");
-            let Some(at) = expire_arg(ctx, a.get(i + 1), unit, absolute, "set") else {
-                return;
-            };
-            ttl = Ttl::At(at);
-            expire_set = true;
-            i += 1;
-        } else {
-            return ctx.reply.error(err::SYNTAX);
-        }
-        i += 1;
-    }
+    let Some((flags, expire)) = parse_string_options(a, true) else {
+        return ctx.reply.error(err::SYNTAX);
+    };
+    let (nx, xx, get) = (
+        flags & OPT_NX != 0,
+        flags & OPT_XX != 0,
+        flags & OPT_GET != 0,
+    );
+    let ttl = match expire {
+        Some(arg) => match option_deadline(ctx, flags, arg, "set") {
+            Some(at) => Ttl::At(at),
+            None => return,
+        },
+        None if flags & OPT_KEEPTTL != 0 => Ttl::Keep,
+        None => Ttl::Clear,
+    };
     let key = a.get(1);
     let now = ctx.now;
     // Only NX, XX and GET need to look at the current value; a plain SET just overwrites it.
@@ -274,42 +328,28 @@ fn getdel(ctx: &mut Ctx, a: &Args) {
 }
 
 /// GETEX key [EX s|PX ms|EXAT ts|PXAT ts|PERSIST]. O(1).
+///
+/// As in Redis: options are checked for syntax first, then the key is looked up (nil or WRONGTYPE
+/// before the expire value is validated), then the expire value.
 fn getex(ctx: &mut Ctx, a: &Args) {
-    let mut ttl = Ttl::Keep;
-    let mut i = 2;
-    let mut seen = false;
-    while i < a.len() {
-        let has_next = i + 1 < a.len();
-        if a.is(i, "persist") && !seen {
-            ttl = Ttl::Clear;
-        } else if (a.is(i, "ex") || a.is(i, "px") || a.is(i, "exat") || a.is(i, "pxat"))
-            && !seen
-            && has_next
-        {
-            let unit = if a.is(i, "ex") || a.is(i, "exat") {
-                1000
-            } else {
-                1
-            };
-            let absolute = a.is(i, "exat") || a.is(i, "pxat");
-            let Some(at) = expire_arg(ctx, a.get(i + 1), unit, absolute, "getex") else {
-                return;
-            };
-            ttl = Ttl::At(at);
-            i += 1;
-        } else {
-            return ctx.reply.error(err::SYNTAX);
-        }
-        seen = true;
-        i += 1;
-    }
+    let Some((flags, expire)) = parse_string_options(a, false) else {
+        return ctx.reply.error(err::SYNTAX);
+    };
     let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else {
         return;
     };
-    reply_str(ctx, old.as_ref());
     if old.is_none() {
-        return;
+        return ctx.reply.null();
     }
+    let ttl = match expire {
+        Some(arg) => match option_deadline(ctx, flags, arg, "getex") {
+            Some(at) => Ttl::At(at),
+            None => return,
+        },
+        None if flags & OPT_PERSIST != 0 => Ttl::Clear,
+        None => Ttl::Keep,
+    };
+    reply_str(ctx, old.as_ref());
     let now = ctx.now;
     match ttl {
         Ttl::Keep => {}
@@ -533,7 +573,7 @@ fn setrange(ctx: &mut Ctx, a: &Args) {
     if val.is_empty() {
         return ctx.reply.int(existing.unwrap_or(0) as i64);
     }
-    if offset + val.len() as i64 > MAX_STRING {
+    if offset.saturating_add(val.len() as i64) > MAX_STRING {
         return ctx
             .reply
             .error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
@@ -552,4 +592,148 @@ fn setrange(ctx: &mut Ctx, a: &Args) {
     data[offset as usize..end].copy_from_slice(val);
     let n = data.len() as i64;
     ctx.reply.int(n);
+}
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: the longest common subsequence, as
+/// Redis computes it (dynamic programming table, ranges emitted from the end). O(N*M) time and memory.
+fn lcs(ctx: &mut Ctx, a: &Args) {
+    let now = ctx.now;
+    let mut values: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    for (v, i) in values.iter_mut().zip([1, 2]) {
+        match ctx.db().peek(a.get(i), now).map(|e| &e.value) {
+            None => {}
+            Some(Value::Str(s)) => *v = s.with_bytes(|b| b.to_vec()),
+            Some(_) => {
+                return ctx
+                    .reply
+                    .error("ERR The specified keys must contain string values")
+            }
+        }
+    }
+    let (mut getlen, mut getidx, mut withmatchlen, mut minmatchlen) = (false, false, false, 0i64);
+    let mut j = 3;
+    while j < a.len() {
+        let more = a.len() - 1 - j;
+        if a.is(j, "idx") {
+            getidx = true;
+        } else if a.is(j, "len") {
+            getlen = true;
+        } else if a.is(j, "withmatchlen") {
+            withmatchlen = true;
+        } else if a.is(j, "minmatchlen") && more > 0 {
+            let Some(n) = int_arg(&mut ctx.reply, a, j + 1) else {
+                return;
+            };
+            minmatchlen = n.max(0);
+            j += 1;
+        } else {
+            return ctx.reply.error(err::SYNTAX);
+        }
+        j += 1;
+    }
+    if getlen && getidx {
+        return ctx
+            .reply
+            .error("ERR If you want both the length and indexes, please just use IDX.");
+    }
+    let [x, y] = &values;
+    if x.len() >= u32::MAX as usize - 1 || y.len() >= u32::MAX as usize - 1 {
+        return ctx.reply.error("ERR String too long for LCS");
+    }
+    let (alen, blen) = (x.len(), y.len());
+    let cells = (alen as u64 + 1) * (blen as u64 + 1);
+    if cells.saturating_mul(4) > MAX_STRING as u64 {
+        return ctx
+            .reply
+            .error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    }
+    let mut table: Vec<u32> = Vec::new();
+    if table.try_reserve_exact(cells as usize).is_err() {
+        return ctx
+            .reply
+            .error("ERR Insufficient memory, failed allocating transient memory for LCS");
+    }
+    table.resize(cells as usize, 0);
+    let at = |i: usize, j: usize| j + i * (blen + 1);
+    for i in 1..=alen {
+        for j in 1..=blen {
+            table[at(i, j)] = if x[i - 1] == y[j - 1] {
+                table[at(i - 1, j - 1)] + 1
+            } else {
+                table[at(i - 1, j)].max(table[at(i, j - 1)])
+            };
+        }
+    }
+    let total = table[at(alen, blen)];
+    let mut idx = total as usize;
+    let computelcs = getidx || !getlen;
+    let mut result = vec![0u8; if computelcs { idx } else { 0 }];
+    // Ranges (a start, a end, b start, b end, length), as Redis emits them from the end of the strings.
+    let mut ranges: Vec<[u32; 5]> = Vec::new();
+    let alen32 = alen as u32;
+    let (mut astart, mut aend, mut bstart, mut bend) = (alen32, 0u32, 0u32, 0u32);
+    let (mut i, mut j) = (alen, blen);
+    while computelcs && i > 0 && j > 0 {
+        let mut emit = false;
+        if x[i - 1] == y[j - 1] {
+            result[idx - 1] = x[i - 1];
+            if astart == alen32 {
+                astart = (i - 1) as u32;
+                aend = (i - 1) as u32;
+                bstart = (j - 1) as u32;
+                bend = (j - 1) as u32;
+            } else if astart == i as u32 && bstart == j as u32 {
+                astart -= 1;
+                bstart -= 1;
+            } else {
+                emit = true;
+            }
+            if astart == 0 || bstart == 0 {
+                emit = true;
+            }
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if table[at(i - 1, j)] > table[at(i, j - 1)] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            if astart != alen32 {
+                emit = true;
+            }
+        }
+        let match_len = aend.wrapping_sub(astart).wrapping_add(1);
+        if emit {
+            if (minmatchlen == 0 || match_len as i64 >= minmatchlen) && getidx {
+                ranges.push([astart, aend, bstart, bend, match_len]);
+            }
+            astart = alen32;
+        }
+    }
+    if getidx {
+        let r = &mut ctx.reply;
+        r.map(2);
+        r.bulk(b"matches");
+        r.array(ranges.len());
+        for [a0, a1, b0, b1, n] in ranges {
+            r.array(2 + withmatchlen as usize);
+            r.array(2);
+            r.int(a0 as i64);
+            r.int(a1 as i64);
+            r.array(2);
+            r.int(b0 as i64);
+            r.int(b1 as i64);
+            if withmatchlen {
+                r.int(n as i64);
+            }
+        }
+        r.bulk(b"len");
+        r.int(total as i64);
+    } else if getlen {
+        ctx.reply.int(total as i64);
+    } else {
+        ctx.reply.bulk(&result);
+    }
 }

@@ -174,7 +174,13 @@ fn parse_inline(
     args: &mut Vec<Range<usize>>,
     scratch: &mut Vec<u8>,
 ) -> Result<Parsed, ProtocolError> {
-    let Some(nl) = memchr::memchr(b'\n', buf) else {
+    // Redis finds the end of an inline request with strchr(), which stops at a NUL byte: a request with a
+    // NUL before its newline stays incomplete until it is too big.
+    let nl = match memchr::memchr2(b'\n', 0, buf) {
+        Some(i) if buf[i] == b'\n' => Some(i),
+        _ => None,
+    };
+    let Some(nl) = nl else {
         if buf.len() > INLINE_MAX_SIZE {
             return Err(ProtocolError(
                 "Protocol error: too big inline request".into(),
@@ -388,6 +394,24 @@ mod tests {
         );
         assert_eq!(
             e(&vec![b'a'; INLINE_MAX_SIZE + 1]),
+            "Protocol error: too big inline request"
+        );
+    }
+
+    #[test]
+    fn inline_nul_before_newline_waits_as_redis() {
+        assert_eq!(
+            parse_all(b"ECHO \0\r\n").unwrap(),
+            Vec::<Vec<Vec<u8>>>::new()
+        );
+        assert_eq!(
+            parse_all(b"PING\r\n\0PING\r\n").unwrap(),
+            vec![strs(&["PING"])]
+        );
+        let mut big = b"PING \0".to_vec();
+        big.resize(INLINE_MAX_SIZE + 10, b'\n');
+        assert_eq!(
+            parse_all(&big).unwrap_err().0,
             "Protocol error: too big inline request"
         );
     }

@@ -19,8 +19,9 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
+use crate::command::server::unknown_command_bytes;
 use crate::command::server::{ConnCtx, Session};
-use crate::command::{unknown_command_error, Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
+use crate::command::{Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
 use crate::keyslot::{key_slot, slot_owner};
 use crate::resp::reply::SharedValue;
 use crate::resp::{parse_command, Parsed, Reply, Source};
@@ -557,7 +558,7 @@ impl Worker {
         self.stats.commands += 1;
         self.stats.executed = true;
         let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
-            return self.reply_error(k, &unknown_command_error(args));
+            return self.reply_error_bytes(k, &unknown_command_bytes(args));
         };
         if !cmd.arity_ok(args.len()) {
             return self.reply_error(k, &cmd.arity_error());
@@ -609,6 +610,15 @@ impl Worker {
                     self.forward(k, target, ci, args, 0)
                 }
             }
+        }
+    }
+
+    fn reply_error_bytes(&mut self, k: usize, msg: &[u8]) {
+        if let Some(conn) = self.conns.get_mut(k) {
+            let resp3 = conn.session.resp3;
+            let (out, refs) = conn.reply_target();
+            Reply::with_refs(out, refs, resp3).error_bytes(msg);
+            conn.end_reply();
         }
     }
 

@@ -88,7 +88,14 @@ pub fn start_redis() -> Redis {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return r;
+                // The free port may have been taken by another test's server between our probe and
+                // redis-server's bind: make sure the server answering is ours.
+                let info = String::from_utf8_lossy(&Conn::new(port).call(&["INFO", "server"]))
+                    .into_owned();
+                if info.contains(&format!("process_id:{}\r\n", r.child.id())) {
+                    return r;
+                }
+                break;
             }
             if let Ok(Some(_)) = r.child.try_wait() {
                 break;
