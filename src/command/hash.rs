@@ -8,8 +8,9 @@
 
 use super::{
     cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, Args, Command, Ctx, Exec,
-    KeySpec,
+    KeySpec, Rng,
 };
+use crate::resp::reply::{long_double_incr, IncrError};
 use crate::resp::{err, parse_i64, Reply};
 use crate::store::{Elem, EncodingLimits, HashValue, Keyspace, Value};
 
@@ -307,57 +308,11 @@ fn hincrby(ctx: &mut Ctx, a: &Args) {
     ctx.reply.int(next);
 }
 
-extern "C" {
-    /// `cur + incr` in C long double, printed as Redis prints it (src/c/ldouble.c). Returns the length
-    /// written to `out`, or -1 (bad current value), -2 (bad increment), -5 (infinite increment, when
-    /// `check_incr_finite`), another negative (result NaN or infinite).
-    fn rustis_ld_incr(
-        cur: *const u8,
-        cur_len: usize,
-        incr: *const u8,
-        incr_len: usize,
-        check_incr_finite: i32,
-        out: *mut u8,
-        out_cap: usize,
-    ) -> i32;
-}
-
-/// Room for any long double printed with `%.17Lf` (Redis's MAX_LONG_DOUBLE_CHARS is 5 KB).
-const LD_OUT: usize = 5 * 1024 + 64;
-
-/// HINCRBYFLOAT arithmetic into `out`: Ok(length) or the C helper's negative status.
-fn ld_incr(cur: Option<&[u8]>, incr: &[u8], out: &mut [u8; LD_OUT]) -> Result<usize, i32> {
-    // Redis's string2ld also requires strtold to consume every byte (an embedded NUL ends it early)
-    // and fewer than 5 KB; the helper checks neither, so they are checked here, in its order.
-    let unparsable = |b: &[u8]| b.len() >= 5 * 1024 || b.contains(&0);
-    if cur.is_some_and(unparsable) {
-        return Err(-1);
-    }
-    if unparsable(incr) {
-        return Err(-2);
-    }
-    let (cp, cl) = cur.map_or((std::ptr::null(), 0), |c| (c.as_ptr(), c.len()));
-    // SAFETY: the helper reads exactly `cl` and `incr.len()` bytes from the given pointers (copying
-    // them into its own NUL-terminated buffers) and writes at most `out.len()` bytes into `out`.
-    let n = unsafe {
-        rustis_ld_incr(
-            cp,
-            cl,
-            incr.as_ptr(),
-            incr.len(),
-            1,
-            out.as_mut_ptr(),
-            out.len(),
-        )
-    };
-    usize::try_from(n).map_err(|_| n)
-}
-
 /// The error for an HINCRBYFLOAT increment that Redis rejects before looking at the key, if any.
-fn incr_error(incr: &[u8], out: &mut [u8; LD_OUT]) -> Option<&'static str> {
-    match ld_incr(None, incr, out) {
+fn incr_error(incr: &[u8]) -> Option<&'static str> {
+    match long_double_incr(None, incr, true) {
         Ok(_) => None,
-        Err(-5) => Some(NAN_OR_INF_INCR),
+        Err(IncrError::InfiniteIncrement) => Some(NAN_OR_INF_INCR),
         Err(_) => Some(err::NOT_FLOAT),
     }
 }
@@ -367,54 +322,30 @@ fn incr_error(incr: &[u8], out: &mut [u8; LD_OUT]) -> Option<&'static str> {
 /// the result. O(1) (O(digits) to print).
 fn hincrbyfloat(ctx: &mut Ctx, a: &Args) {
     let (key, f, incr) = (a.get(1), a.get(2), a.get(3));
-    let mut out = [0u8; LD_OUT];
     let res = match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => {
-            let e = incr_error(incr, &mut out).unwrap_or(err::WRONGTYPE);
+            let e = incr_error(incr).unwrap_or(err::WRONGTYPE);
             return ctx.reply.error(e);
         }
-        Ok(h) => ld_incr(
-            h.and_then(|h| h.fields.get(f)).map(|v| &**v),
-            incr,
-            &mut out,
-        ),
+        Ok(h) => long_double_incr(h.and_then(|h| h.fields.get(f)).map(|v| &**v), incr, true),
     };
-    let len = match res {
-        Ok(n) => n,
-        Err(-1) => {
-            let e = incr_error(incr, &mut out).unwrap_or(NOT_FLOAT_VALUE);
+    let text = match res {
+        Ok(t) => t,
+        Err(IncrError::BadCurrent) => {
+            let e = incr_error(incr).unwrap_or(NOT_FLOAT_VALUE);
             return ctx.reply.error(e);
         }
-        Err(-2) => return ctx.reply.error(err::NOT_FLOAT),
-        Err(-5) => return ctx.reply.error(NAN_OR_INF_INCR),
-        Err(_) => return ctx.reply.error(NAN_OR_INF_RESULT),
+        Err(IncrError::BadIncrement) => return ctx.reply.error(err::NOT_FLOAT),
+        Err(IncrError::InfiniteIncrement) => return ctx.reply.error(NAN_OR_INF_INCR),
+        Err(IncrError::NotFinite) => return ctx.reply.error(NAN_OR_INF_RESULT),
     };
+    let text = &text[..];
     let l = ctx.ks.limits;
     let Ok(h) = write(ctx, key) else {
         return ctx.reply.error(err::WRONGTYPE);
     };
-    let text = &out[..len];
     h.put_field(f, text, &l);
     ctx.reply.bulk(text);
-}
-
-/// A small generator seeded from the shard's random source, so the hash can stay borrowed while
-/// fields are drawn.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 ^ (self.0 >> 29)
-    }
-
-    /// A uniform-enough index below `n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 16) as usize) % n.max(1)
-    }
 }
 
 fn reply_field(r: &mut Reply, f: &Elem, v: &Elem, with_values: bool) {
@@ -461,7 +392,7 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) {
         }
         count = Some(c);
     }
-    let mut rng = Lcg(ctx.ks.random());
+    let mut rng = Rng(ctx.ks.random());
     let h = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
         Ok(None) if count.is_some() => return ctx.reply.array(0),
@@ -496,7 +427,7 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) {
         Some(c) => {
             let n = c as usize;
             r.array(header(n));
-            for i in distinct_indices(len, n, || rng.next()) {
+            for i in distinct_indices(len, n, || rng.next_u64()) {
                 if let Some((f, v)) = h.fields.get_index(i) {
                     reply_field(r, f, v, with_values);
                 }

@@ -461,6 +461,24 @@ pub fn scan_down(len: usize, cursor: u64, count: usize, mut visit: impl FnMut(us
     pos as u64
 }
 
+/// A small random generator (wyrand) seeded once from the shard's: a handler holding a collection
+/// borrows the keyspace, so it cannot call `Keyspace::random` for every pick.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next pseudo-random number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = (self.0 as u128).wrapping_mul((self.0 ^ 0xe703_7ed1_a0b4_28db) as u128);
+        ((t >> 64) as u64) ^ (t as u64)
+    }
+
+    /// A uniform index below `n` (0 when `n` is 0), by multiply-shift.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() as u128 * n as u128) >> 64) as usize
+    }
+}
+
 /// `n` distinct random indices below `len` (n <= len): a partial Fisher-Yates shuffle that only
 /// remembers the swapped positions. O(n) time and space.
 pub fn distinct_indices(len: usize, n: usize, mut random: impl FnMut() -> u64) -> Vec<usize> {

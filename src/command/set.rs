@@ -12,7 +12,7 @@ use indexmap::IndexSet;
 
 use super::{
     cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, scan_down, Args, Command,
-    Ctx, Exec, KeySpec,
+    Ctx, Exec, KeySpec, Rng,
 };
 use crate::resp::{err, parse_i64, Reply};
 use crate::store::{Db, Elem, Keyspace, SetValue, Value};
@@ -115,23 +115,6 @@ fn reply_all(r: &mut Reply, s: &SetValue, as_set: bool) {
         for m in &s.members {
             r.bulk(m);
         }
-    }
-}
-
-/// A small random generator (wyrand) seeded once from the shard's: a handler holding a set borrows the
-/// keyspace, so it cannot call `Keyspace::random` for every pick.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
-        let t = (self.0 as u128).wrapping_mul((self.0 ^ 0xe703_7ed1_a0b4_28db) as u128);
-        ((t >> 64) as u64) ^ (t as u64)
-    }
-
-    /// A uniform index below `n` (0 when `n` is 0), by multiply-shift.
-    fn below(&mut self, n: usize) -> usize {
-        ((self.next() as u128 * n as u128) >> 64) as usize
     }
 }
 
@@ -603,7 +586,7 @@ fn srandmember(ctx: &mut Ctx, a: &Args) {
         Some(c) => {
             let n = c as usize;
             ctx.reply.array(n);
-            for i in distinct_indices(len, n, || rng.next()) {
+            for i in distinct_indices(len, n, || rng.next_u64()) {
                 match s.members.get_index(i) {
                     Some(m) => ctx.reply.bulk(m),
                     None => ctx.reply.null(),

@@ -313,7 +313,8 @@ pub fn long_double_incr(
     increment: &[u8],
     reject_infinite_increment: bool,
 ) -> Result<Vec<u8>, IncrError> {
-    let mut out = vec![0u8; 5 * 1024 + 64];
+    // Room for any long double printed with %.17Lf; only the result is allocated.
+    let mut out = [0u8; 5 * 1024 + 64];
     let (cp, cl) = current
         .map(|c| (c.as_ptr(), c.len()))
         .unwrap_or((std::ptr::null(), 0));
@@ -335,10 +336,7 @@ pub fn long_double_incr(
         -2 => Err(IncrError::BadIncrement),
         -5 => Err(IncrError::InfiniteIncrement),
         n if n < 0 => Err(IncrError::NotFinite),
-        n => {
-            out.truncate(n as usize);
-            Ok(out)
-        }
+        n => Ok(out[..n as usize].to_vec()),
     }
 }
 
