@@ -87,15 +87,12 @@ pub fn start_redis() -> Redis {
         let mut r = Redis { port, child };
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                // The free port may have been taken by another test's server between our probe and
-                // redis-server's bind: make sure the server answering is ours.
-                let info = String::from_utf8_lossy(&Conn::new(port).call(&["INFO", "server"]))
-                    .into_owned();
-                if info.contains(&format!("process_id:{}\r\n", r.child.id())) {
-                    return r;
-                }
-                break;
+            // The free port may have been taken by another test's server between our probe and
+            // redis-server's bind: wait until the server answering is ours.
+            match server_pid(port) {
+                Some(pid) if pid == r.child.id() => return r,
+                Some(_) => break,
+                None => {}
             }
             if let Ok(Some(_)) = r.child.try_wait() {
                 break;
@@ -104,6 +101,24 @@ pub fn start_redis() -> Redis {
         }
     }
     panic!("redis-server did not start");
+}
+
+/// The process id INFO reports on `port`, or None if nothing answers (yet).
+fn server_pid(port: u16) -> Option<u32> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(&encode(&[b"INFO", b"server"])).ok()?;
+    let mut text = String::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(at) = text.find("process_id:") {
+            if let Some(end) = text[at..].find("\r\n") {
+                return text[at + "process_id:".len()..at + end].parse().ok();
+            }
+        }
+        let n = s.read(&mut buf).ok().filter(|&n| n > 0)?;
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
 }
 
 /// A raw RESP connection.
