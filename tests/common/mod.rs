@@ -25,14 +25,24 @@ impl Drop for Rustis {
 
 /// Starts Rustis with `threads` workers on a free port.
 pub fn start_rustis(threads: usize) -> Rustis {
-    let cli = Cli {
-        port: 0,
-        bind: "127.0.0.1".into(),
-        threads: Some(threads),
-        maxclients: 10000,
-        databases: 16,
-        loglevel: "warning".into(),
-    };
+    start_rustis_with(threads, &[])
+}
+
+/// Starts Rustis with `threads` workers on a free port and extra command-line flags.
+pub fn start_rustis_with(threads: usize, extra: &[&str]) -> Rustis {
+    use clap::Parser;
+    let threads = threads.to_string();
+    let mut argv = vec![
+        "rustis",
+        "--port",
+        "0",
+        "--threads",
+        threads.as_str(),
+        "--loglevel",
+        "warning",
+    ];
+    argv.extend_from_slice(extra);
+    let cli = Cli::try_parse_from(argv).expect("valid test flags");
     let server = rustis::server::start(&cli).expect("start rustis");
     Rustis {
         port: server.addr.port(),
