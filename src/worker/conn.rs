@@ -81,6 +81,9 @@ pub struct Conn {
     pub stalled: bool,
     /// Stop reading; close once the output is written.
     pub closing: bool,
+    /// The peer hung up or the socket reported an error (EPOLLRDHUP/HUP/ERR seen): reads go on to
+    /// the end of stream instead of stopping at a short read.
+    pub peer_closed: bool,
 }
 
 /// Read granularity: the spare room ensured before each read.
@@ -108,6 +111,7 @@ impl Conn {
             queued_resume: false,
             stalled: false,
             closing: false,
+            peer_closed: false,
         }
     }
 

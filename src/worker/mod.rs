@@ -188,6 +188,14 @@ impl Worker {
                         if ev.is_writable() {
                             self.flush(k);
                         }
+                        if ev.is_read_closed() || ev.is_error() {
+                            // The hang-up arrives on the same edge as the last bytes: remember it,
+                            // or a short read of those bytes would look like "drained" and the
+                            // end of stream would never be read (no further edge comes).
+                            if let Some(c) = self.conns.get_mut(k) {
+                                c.peer_closed = true;
+                            }
+                        }
                         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                             self.service(k);
                         }
@@ -325,7 +333,8 @@ impl Worker {
             match conn.read_some() {
                 Ok((0, _)) => return self.close(k),
                 Ok((n, short)) => {
-                    drained = short;
+                    // After a hang-up, read on until the end of stream (or an error) is seen.
+                    drained = short && !conn.peer_closed;
                     self.stats.net_in += n as u64;
                     if conn.unparsed() > self.query_limit {
                         eprintln!(
