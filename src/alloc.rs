@@ -90,3 +90,20 @@ pub fn retire_thread() {
     let mine = LIVE.try_with(|c| c.replace(0)).unwrap_or(0);
     RETIRED.fetch_add(mine, Ordering::Relaxed);
 }
+
+/// How the installed allocator returns freed memory to the OS now (set by `main`; none in tests).
+static COLLECTOR: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Installs the allocator's "return free memory now" call.
+pub fn set_collector(f: fn()) {
+    let _ = COLLECTOR.set(f);
+}
+
+/// Returns this thread's freed memory to the OS. The allocator only purges while the thread
+/// allocates, so an idle worker would otherwise keep the pages of a big value or buffer it freed;
+/// workers call this from housekeeping about once a second.
+pub fn collect() {
+    if let Some(f) = COLLECTOR.get() {
+        f();
+    }
+}

@@ -23,9 +23,16 @@ fn tune_allocator() {
     }
 }
 
+/// Returns the calling thread's freed pages to the OS (mimalloc only purges while allocating).
+fn collect_freed() {
+    // SAFETY: mi_collect may be called from any thread at any time.
+    unsafe { libmimalloc_sys::mi_collect(false) }
+}
+
 fn main() {
     tune_allocator();
     rustis::alloc::activate();
+    rustis::alloc::set_collector(collect_freed);
     let cli = rustis::config::Cli::parse();
     rustis::server::raise_fd_limit(cli.maxclients);
     rustis::server::install_signal_handlers();
@@ -37,14 +44,16 @@ fn main() {
         }
     };
     rustis::alloc::retire_thread();
-    if cli.loglevel != "nothing" {
+    if matches!(cli.loglevel.as_str(), "debug" | "verbose" | "notice") {
+        let workers = server.shared.workers;
         println!(
-            "Rustis {} (Redis {} compatible) pid {} listening on {} with {} workers",
+            "Rustis {} (Redis {} compatible) pid {} listening on {} with {} worker{}",
             rustis::server::VERSION,
             rustis::server::REDIS_VERSION,
             std::process::id(),
             server.addr,
-            server.shared.workers
+            workers,
+            if workers == 1 { "" } else { "s" }
         );
     }
     server.join();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -54,8 +54,32 @@ pub struct ClientInfo {
     pub db: usize,
     pub resp: u8,
     pub created_ms: u64,
-    pub last_cmd: String,
-    pub last_ms: u64,
+    /// Live buffer figures and activity, written by the connection's worker.
+    pub gauge: Arc<ConnGauge>,
+}
+
+/// Live figures of one connection for CLIENT LIST / CLIENT INFO. Only the connection's worker writes
+/// them (relaxed stores after each read/write pass, no lock); any worker may read them.
+#[derive(Debug, Default)]
+pub struct ConnGauge {
+    /// Unparsed query bytes, and the free room of the query buffer.
+    pub qbuf: AtomicU64,
+    pub qbuf_free: AtomicU64,
+    /// Reply buffer capacity and the peak it saw since the last resize check.
+    pub rbs: AtomicU64,
+    pub rbp: AtomicU64,
+    /// Unwritten bytes of the reply buffer; replies queued behind it (count and bytes).
+    pub obl: AtomicU64,
+    pub oll: AtomicU64,
+    pub omem: AtomicU64,
+    /// Every byte this connection holds: its record and all its buffers.
+    pub tot_mem: AtomicU64,
+    /// Unix ms of the last command.
+    pub last_ms: AtomicU64,
+    /// Table index + 1 of the last command (0: none yet).
+    pub last_cmd: AtomicU32,
+    /// Waiting for the socket to become writable.
+    pub want_write: AtomicBool,
 }
 
 /// State shared by all workers. Nothing here is touched per command except relaxed atomics.

@@ -256,17 +256,36 @@ fn function(c: &mut ConnCtx, a: &Args) {
 // ---------------------------------------------------------------------------------------------- CLIENT
 
 fn client_line(ci: &crate::server::ClientInfo, now: u64) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let g = &ci.gauge;
+    let last = g.last_ms.load(Relaxed).max(ci.created_ms);
+    let cmd = match g.last_cmd.load(Relaxed) {
+        0 => "NULL",
+        i => crate::command::TABLE
+            .commands
+            .get(i as usize - 1)
+            .map_or("NULL", |c| c.name),
+    };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         ci.id,
         ci.addr,
         ci.laddr,
         ci.fd,
         ci.name,
         now.saturating_sub(ci.created_ms) / 1000,
-        now.saturating_sub(ci.last_ms.max(ci.created_ms)) / 1000,
+        now.saturating_sub(last) / 1000,
         ci.db,
-        if ci.last_cmd.is_empty() { "NULL" } else { &ci.last_cmd },
+        g.qbuf.load(Relaxed),
+        g.qbuf_free.load(Relaxed),
+        g.rbs.load(Relaxed),
+        g.rbp.load(Relaxed),
+        g.obl.load(Relaxed),
+        g.oll.load(Relaxed),
+        g.omem.load(Relaxed),
+        g.tot_mem.load(Relaxed),
+        if g.want_write.load(Relaxed) { "w" } else { "" },
+        cmd,
         ci.resp,
         ci.lib_name,
         ci.lib_ver

@@ -169,6 +169,35 @@ fn parse_multibulk(
     })
 }
 
+/// The length a multibulk request at the front of `buf` will have at least, as far as the headers
+/// received tell: the end of its first incomplete bulk argument; 0 when unknown (no header yet, an
+/// inline request, or a malformed one, which [`parse_command`] reports). Lets the reader size its
+/// buffer once for a big argument instead of growing it by doubling. O(header bytes).
+pub fn bytes_needed(buf: &[u8]) -> usize {
+    if buf.first() != Some(&b'*') {
+        return 0;
+    }
+    let Some(cr) = line_end(buf, 1) else {
+        return 0;
+    };
+    let count = parse_i64(&buf[1..cr]).unwrap_or(0);
+    let mut pos = cr + 2;
+    for _ in 0..count {
+        let Some(cr) = (pos < buf.len()).then(|| line_end(buf, pos)).flatten() else {
+            return 0;
+        };
+        let Some(len) = parse_i64(&buf[pos + 1..cr]).and_then(|n| usize::try_from(n).ok()) else {
+            return 0;
+        };
+        let end = (cr + 2).saturating_add(len).saturating_add(2);
+        if end > buf.len() {
+            return end;
+        }
+        pos = end;
+    }
+    0
+}
+
 fn parse_inline(
     buf: &[u8],
     args: &mut Vec<Range<usize>>,
@@ -307,6 +336,18 @@ pub fn split_args(line: &[u8], args: &mut Vec<Range<usize>>, out: &mut Vec<u8>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_needed_sees_the_incomplete_bulk() {
+        assert_eq!(
+            bytes_needed(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nab"),
+            28 + 102
+        );
+        assert_eq!(bytes_needed(b"*2\r\n$3\r\nGET\r\n$1"), 0);
+        assert_eq!(bytes_needed(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), 0);
+        assert_eq!(bytes_needed(b"PING"), 0);
+        assert_eq!(bytes_needed(b"*1\r\n$-5\r\n"), 0);
+    }
 
     fn parse_all(mut buf: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
         let mut out = Vec::new();

@@ -5,12 +5,14 @@ use std::collections::VecDeque;
 use std::io;
 use std::ops::Range;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 
 use mio::net::TcpStream;
 
 use crate::command::server::Session;
 use crate::command::Combine;
 use crate::resp::reply::Refs;
+use crate::server::ConnGauge;
 use crate::store::Entry;
 
 /// A reply that is not yet written because an earlier one is still being computed elsewhere.
@@ -84,18 +86,35 @@ pub struct Conn {
     /// The peer hung up or the socket reported an error (EPOLLRDHUP/HUP/ERR seen): reads go on to
     /// the end of stream instead of stopping at a short read.
     pub peer_closed: bool,
+    /// Unix ms of the last read that brought bytes (CLIENT LIST idle; idle buffers are freed).
+    pub last_ms: u64,
+    /// Largest query-buffer length and reply-buffer length since the last resize check.
+    pub qbuf_peak: usize,
+    pub wbuf_peak: usize,
+    /// What CLIENT LIST shows of this connection, published after each pass.
+    pub gauge: Arc<ConnGauge>,
 }
 
-/// Read granularity: the spare room ensured before each read.
+/// Read granularity: the spare room ensured before each read (Redis's PROTO_IOBUF_LEN).
 const READ_CHUNK: usize = 16 * 1024;
+/// A query buffer larger than this is trimmed to its recent peak (Redis's PROTO_RESIZE_THRESHOLD).
+const RESIZE_THRESHOLD: usize = 32 * 1024;
+/// Free room worth giving back: less is left alone (Redis: 4 KB).
+const WASTE_MIN: usize = 4 * 1024;
+/// An empty query buffer larger than this is freed at once.
+const BIG_INPUT: usize = 1 << 20;
+/// Seconds without input after which an empty query buffer is freed (Redis: 2).
+const IDLE_FREE_MS: u64 = 2000;
 
 impl Conn {
     /// A new connection with an empty session `id`.
-    pub fn new(sock: TcpStream, session: Session) -> Self {
+    ///
+    /// No buffer is allocated before the first byte arrives: an idle connection costs its record only.
+    pub fn new(sock: TcpStream, session: Session, gauge: Arc<ConnGauge>, now: u64) -> Self {
         Conn {
             sock,
             session,
-            rbuf: Vec::with_capacity(READ_CHUNK),
+            rbuf: Vec::new(),
             rpos: 0,
             wbuf: Vec::new(),
             wpos: 0,
@@ -112,6 +131,10 @@ impl Conn {
             stalled: false,
             closing: false,
             peer_closed: false,
+            last_ms: now,
+            qbuf_peak: 0,
+            wbuf_peak: 0,
+            gauge,
         }
     }
 
@@ -155,7 +178,14 @@ impl Conn {
                 self.rbuf.drain(..self.rpos);
                 self.rpos = 0;
             }
-            self.rbuf.reserve(READ_CHUNK);
+            // A big argument on its way: room for the whole request at once, not by doubling
+            // (which would peak at twice the request and copy it at every step).
+            let need = crate::resp::parser::bytes_needed(&self.rbuf);
+            if need > self.rbuf.len() + READ_CHUNK {
+                self.rbuf.reserve_exact(need - self.rbuf.len());
+            } else {
+                self.rbuf.reserve(READ_CHUNK);
+            }
         }
         let spare = self.rbuf.spare_capacity_mut();
         let room = spare.len();
@@ -174,6 +204,7 @@ impl Conn {
         }
         // SAFETY: the kernel initialised the first n bytes of the spare capacity.
         unsafe { self.rbuf.set_len(self.rbuf.len() + n as usize) };
+        self.qbuf_peak = self.qbuf_peak.max(self.unparsed());
         Ok((n as usize, (n as usize) < room))
     }
 
@@ -182,6 +213,7 @@ impl Conn {
     pub fn write_pending(&mut self) -> io::Result<usize> {
         const MAX_IOV: usize = 64;
         let mut total = 0;
+        self.wbuf_peak = self.wbuf_peak.max(self.wbuf.len());
         while self.wpos < self.wbuf.len() {
             let mut iov = [libc::iovec {
                 iov_base: std::ptr::null_mut(),
@@ -242,9 +274,6 @@ impl Conn {
             self.wrefs.clear();
             self.wref_head = 0;
             self.wref_done = 0;
-            if self.wbuf.capacity() > 1 << 20 {
-                self.wbuf.shrink_to(64 * 1024);
-            }
         }
         Ok(total)
     }
@@ -364,5 +393,89 @@ impl Conn {
             self.spill.clear();
             self.spill_refs.clear();
         }
+    }
+}
+
+impl Conn {
+    /// Gives back buffer room this connection is not using, as Redis's clientsCron does; called about
+    /// once a second per connection. O(1) unless a buffer is reallocated (O(bytes kept)).
+    ///
+    /// - Query buffer: freed when empty and idle for 2 s; else trimmed to the recent peak when it is
+    ///   over 32 KB and more than twice that peak (a big request's buffer does not outlive it).
+    /// - Reply and spill buffers: when empty, trimmed to the recent peak (freed after a quiet period).
+    ///
+    /// The peaks restart from the present length, so each check looks at the last second only.
+    pub fn resize_buffers(&mut self, now: u64) {
+        if self.rpos > 0 {
+            self.rbuf.drain(..self.rpos);
+            self.rpos = 0;
+        }
+        let cap = self.rbuf.capacity();
+        if cap - self.rbuf.len() > WASTE_MIN {
+            if self.rbuf.is_empty() && now.saturating_sub(self.last_ms) > IDLE_FREE_MS {
+                self.rbuf = Vec::new();
+            } else if cap > RESIZE_THRESHOLD && cap / 2 > self.qbuf_peak {
+                self.rbuf.shrink_to(self.qbuf_peak.max(self.rbuf.len()));
+            }
+        }
+        self.qbuf_peak = self.rbuf.len();
+        if self.wbuf.is_empty() && self.wbuf.capacity() / 2 > self.wbuf_peak {
+            if self.wbuf_peak == 0 {
+                self.wbuf = Vec::new();
+            } else {
+                self.wbuf.shrink_to(self.wbuf_peak);
+            }
+        }
+        self.wbuf_peak = self.wbuf.len();
+        if self.slots.is_empty() {
+            if self.spill.capacity() > WASTE_MIN {
+                self.spill = Vec::new();
+            }
+            self.spill_refs.shrink_to(4);
+            self.slots.shrink_to(4);
+        }
+        self.wrefs.shrink_to(self.wrefs.len().max(4));
+    }
+
+    /// Frees a query buffer over 1 MB as soon as the request that needed it is consumed: a big
+    /// request's memory goes back at once (smaller buffers wait for [`Conn::resize_buffers`]).
+    #[inline]
+    pub fn release_big_input(&mut self) {
+        if self.rpos == self.rbuf.len() && self.rbuf.capacity() > BIG_INPUT {
+            self.rbuf = Vec::new();
+            self.rpos = 0;
+            self.qbuf_peak = 0;
+        }
+    }
+
+    /// Every heap byte this connection holds, its record included (CLIENT LIST tot-mem).
+    pub fn memory(&self) -> usize {
+        std::mem::size_of::<Conn>()
+            + self.rbuf.capacity()
+            + self.wbuf.capacity()
+            + self.spill.capacity()
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
+            + (self.wrefs.capacity() + self.spill_refs.capacity())
+                * std::mem::size_of::<(usize, crate::resp::reply::SharedValue)>()
+            + self.session.name.capacity()
+    }
+
+    /// Publishes this connection's figures for CLIENT LIST (relaxed stores, read by any worker).
+    pub fn publish_gauge(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let g = &self.gauge;
+        let unwritten = self.unwritten();
+        let queued = self.pending_output(usize::MAX) - unwritten;
+        g.qbuf.store(self.unparsed() as u64, Relaxed);
+        g.qbuf_free
+            .store((self.rbuf.capacity() - self.unparsed()) as u64, Relaxed);
+        g.rbs.store(self.wbuf.capacity() as u64, Relaxed);
+        g.rbp
+            .store(self.wbuf_peak.max(self.wbuf.len()) as u64, Relaxed);
+        g.obl.store(unwritten as u64, Relaxed);
+        g.oll.store(self.slots.len() as u64, Relaxed);
+        g.omem.store(queued as u64, Relaxed);
+        g.tot_mem.store(self.memory() as u64, Relaxed);
+        g.want_write.store(self.want_write, Relaxed);
     }
 }

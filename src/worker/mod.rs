@@ -25,7 +25,7 @@ use crate::command::{Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
 use crate::keyslot::{key_slot, slot_owner};
 use crate::resp::reply::SharedValue;
 use crate::resp::{parse_command, Parsed, Reply, Source};
-use crate::server::{unix_ms, ClientInfo, Shared};
+use crate::server::{unix_ms, ClientInfo, ConnGauge, Shared};
 use crate::store::{Entry, Keyspace};
 use conn::{Conn, Coord, Gather, Slot};
 use mailbox::{Batch, Body, Mailboxes, Op, Origin};
@@ -96,6 +96,10 @@ pub struct Worker {
     max_bulk: usize,
     query_limit: usize,
     last_cron: Instant,
+    /// Next connection whose buffers the housekeeping checks.
+    resize_cursor: usize,
+    /// Housekeeping ticks so far (some work runs every tenth).
+    cron_ticks: u64,
     stats: LocalStats,
 }
 
@@ -144,6 +148,8 @@ impl Worker {
             max_bulk: 512 << 20,
             query_limit: 1 << 30,
             last_cron: Instant::now(),
+            resize_cursor: 0,
+            cron_ticks: 0,
             stats: LocalStats::default(),
             shared,
         })
@@ -251,6 +257,7 @@ impl Worker {
                 continue;
             }
             let id = self.shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+            let gauge = Arc::new(ConnGauge::default());
             let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
             use std::os::fd::AsRawFd;
             let session = Session {
@@ -270,10 +277,13 @@ impl Worker {
                     fd: session.fd,
                     resp: 2,
                     created_ms: self.now,
+                    gauge: gauge.clone(),
                     ..Default::default()
                 },
             );
-            entry.insert(Conn::new(sock, session));
+            entry
+                .insert(Conn::new(sock, session, gauge, self.now))
+                .publish_gauge();
             self.stats.connections += 1;
             self.shared.stats[self.id]
                 .connected_clients
@@ -302,8 +312,17 @@ impl Worker {
             || conn.slots.len() > MAX_SLOTS
     }
 
-    /// Reads and executes a connection's input until its socket is drained or its input must wait.
+    /// Reads and executes a connection's input until its socket is drained or its input must wait,
+    /// then publishes its figures for CLIENT LIST.
     fn service(&mut self, k: usize) {
+        self.service_input(k);
+        if let Some(conn) = self.conns.get_mut(k) {
+            conn.release_big_input();
+            conn.publish_gauge();
+        }
+    }
+
+    fn service_input(&mut self, k: usize) {
         let mut drained = false;
         loop {
             self.process(k);
@@ -335,6 +354,8 @@ impl Worker {
                 Ok((n, short)) => {
                     // After a hang-up, read on until the end of stream (or an error) is seen.
                     drained = short && !conn.peer_closed;
+                    conn.last_ms = self.now;
+                    conn.publish_gauge();
                     self.stats.net_in += n as u64;
                     if conn.unparsed() > self.query_limit {
                         eprintln!(
@@ -528,6 +549,7 @@ impl Worker {
         if conn.closing && !pending && conn.slots.is_empty() {
             return self.close(k);
         }
+        conn.publish_gauge();
         if !pending && conn.queued_resume && !conn.stalled && !self.ring_full {
             self.schedule_resume(k);
         }
@@ -569,6 +591,9 @@ impl Worker {
         let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
             return self.reply_error_bytes(k, &unknown_command_bytes(args));
         };
+        if let Some(c) = self.conns.get(k) {
+            c.gauge.last_cmd.store(ci as u32 + 1, Ordering::Relaxed);
+        }
         if !cmd.arity_ok(args.len()) {
             return self.reply_error(k, &cmd.arity_error());
         }
@@ -1262,8 +1287,30 @@ impl Worker {
         }
     }
 
+    /// Visits a tenth of the connections (at least 50) per tick, round robin, so each one's buffers
+    /// are checked about once a second ([`Conn::resize_buffers`]). O(visited).
+    fn resize_conn_buffers(&mut self) {
+        let cap = self.conns.capacity();
+        if cap == 0 {
+            return;
+        }
+        let visit = (cap / 10).max(50).min(cap);
+        for _ in 0..visit {
+            self.resize_cursor = (self.resize_cursor + 1) % cap;
+            if let Some(conn) = self.conns.get_mut(self.resize_cursor) {
+                conn.resize_buffers(self.now);
+                conn.publish_gauge();
+            }
+        }
+    }
+
     fn cron(&mut self) {
         self.last_cron = Instant::now();
+        self.resize_conn_buffers();
+        self.cron_ticks += 1;
+        if self.cron_ticks % 10 == 0 {
+            crate::alloc::collect();
+        }
         let effort = self
             .shared
             .params

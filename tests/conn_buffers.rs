@@ -1,0 +1,145 @@
+//! Connection buffers grow on demand and shrink when idle, as Redis's query and reply buffers do,
+//! checked through the server's own accounting (CLIENT LIST) beside a real redis-server. The first
+//! two tests follow Redis's own unit/querybuf.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{start_redis, start_rustis, Conn};
+
+/// The fields of the CLIENT LIST line of the client named `name`.
+fn client_fields(admin: &mut Conn, name: &str) -> Option<Vec<(String, u64)>> {
+    let reply = admin.call(&["CLIENT", "LIST"]);
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!(" name={name} ")))?;
+    Some(
+        line.split(' ')
+            .filter_map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                Some((k.to_string(), v.parse().ok()?))
+            })
+            .collect(),
+    )
+}
+
+fn field(fields: &[(String, u64)], name: &str) -> u64 {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| panic!("no {name} in CLIENT LIST"))
+}
+
+/// qbuf + qbuf-free of client `name` (0 when absent), as Redis's test computes it.
+fn query_buffer(admin: &mut Conn, name: &str) -> u64 {
+    client_fields(admin, name).map_or(0, |f| field(&f, "qbuf") + field(&f, "qbuf-free"))
+}
+
+/// Polls `cond` until it holds or `secs` pass; returns whether it held.
+fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn idle_query_buffer_is_freed(port: u16, server: &str) {
+    let mut admin = Conn::new(port);
+    let mut c = Conn::new(port);
+    assert_eq!(c.call(&["CLIENT", "SETNAME", "qb_idle"]), b"+OK\r\n");
+    let orig = query_buffer(&mut admin, "qb_idle");
+    assert!(
+        (16384..32768).contains(&orig),
+        "{server}: query buffer after a read is {orig}"
+    );
+    let freed = wait_for(10, || {
+        let f = client_fields(&mut admin, "qb_idle").expect("client listed");
+        field(&f, "idle") >= 3 && field(&f, "qbuf") + field(&f, "qbuf-free") == 0
+    });
+    assert!(freed, "{server}: idle query buffer was not freed");
+}
+
+fn big_query_buffer_shrinks_to_its_peak(port: u16, server: &str) {
+    let mut admin = Conn::new(port);
+    let mut c = Conn::new(port);
+    assert_eq!(c.call(&["CLIENT", "SETNAME", "qb_busy"]), b"+OK\r\n");
+    let big = "A".repeat(400_000);
+    assert_eq!(c.call(&["SET", "x", &big]), b"+OK\r\n");
+    let orig = query_buffer(&mut admin, "qb_busy");
+    assert!(
+        orig > 32768,
+        "{server}: query buffer after a 400 KB SET is {orig}"
+    );
+    let small = "A".repeat(100);
+    let shrunk = wait_for(5, || {
+        assert_eq!(c.call(&["SET", "x", &small]), b"+OK\r\n");
+        query_buffer(&mut admin, "qb_busy") < orig
+    });
+    let now = query_buffer(&mut admin, "qb_busy");
+    assert!(
+        shrunk && now > 0 && now < orig,
+        "{server}: query buffer {orig} -> {now}"
+    );
+}
+
+#[test]
+fn idle_query_buffer_is_freed_like_redis() {
+    let redis = start_redis();
+    let rustis = start_rustis(2);
+    idle_query_buffer_is_freed(redis.port, "redis");
+    idle_query_buffer_is_freed(rustis.port, "rustis");
+}
+
+#[test]
+fn big_query_buffer_shrinks_like_redis() {
+    let redis = start_redis();
+    let rustis = start_rustis(2);
+    big_query_buffer_shrinks_to_its_peak(redis.port, "redis");
+    big_query_buffer_shrinks_to_its_peak(rustis.port, "rustis");
+}
+
+/// A request over 1 MB does not leave its buffer behind, and an idle connection holds no more
+/// memory than the same connection on redis-server.
+#[test]
+fn idle_and_big_request_memory_not_above_redis() {
+    let redis = start_redis();
+    let rustis = start_rustis(2);
+    let mut idle_mem = Vec::new();
+    for (port, server) in [(redis.port, "redis"), (rustis.port, "rustis")] {
+        let mut admin = Conn::new(port);
+        let mut c = Conn::new(port);
+        assert_eq!(c.call(&["CLIENT", "SETNAME", "mem"]), b"+OK\r\n");
+        let big = "B".repeat(3 << 20);
+        assert_eq!(c.call(&["SET", "big", &big]), b"+OK\r\n");
+        assert_eq!(c.call(&["GET", "big"]).len(), big.len() + 12);
+        if server == "rustis" {
+            let f = client_fields(&mut admin, "mem").expect("listed");
+            assert!(
+                field(&f, "qbuf") + field(&f, "qbuf-free") < 1 << 20,
+                "rustis kept the big request's buffer"
+            );
+        }
+        let settled = wait_for(10, || {
+            let f = client_fields(&mut admin, "mem").expect("listed");
+            field(&f, "idle") >= 3 && field(&f, "qbuf") + field(&f, "qbuf-free") == 0
+        });
+        assert!(settled, "{server}: buffers not released when idle");
+        let f = client_fields(&mut admin, "mem").expect("listed");
+        assert_eq!(field(&f, "obl"), 0);
+        assert_eq!(field(&f, "omem"), 0);
+        idle_mem.push(field(&f, "tot-mem"));
+    }
+    assert!(
+        idle_mem[1] <= idle_mem[0],
+        "idle connection: rustis tot-mem {} > redis {}",
+        idle_mem[1],
+        idle_mem[0]
+    );
+}
