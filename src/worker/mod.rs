@@ -1308,7 +1308,7 @@ impl Worker {
         self.last_cron = Instant::now();
         self.resize_conn_buffers();
         self.cron_ticks += 1;
-        if self.cron_ticks % 10 == 0 {
+        if self.cron_ticks.is_multiple_of(10) {
             crate::alloc::collect();
         }
         let effort = self
