@@ -39,7 +39,19 @@ fn main() {
     let server = match rustis::server::start(&cli) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("rustis: cannot start on {}:{}: {e}", cli.bind, cli.port);
+            // Redis's two lines (its text for a taken port is "bind: Address already in use").
+            let why = match e.kind() {
+                std::io::ErrorKind::AddrInUse => "bind: Address already in use".to_string(),
+                std::io::ErrorKind::AddrNotAvailable => {
+                    "bind: Cannot assign requested address".to_string()
+                }
+                _ => e.to_string(),
+            };
+            eprintln!(
+                "# Warning: Could not create server TCP listening socket {}:{}: {why}",
+                cli.bind, cli.port
+            );
+            eprintln!("# Failed listening on port {} (TCP), aborting.", cli.port);
             std::process::exit(1);
         }
     };

@@ -145,6 +145,21 @@ impl Server {
     }
 }
 
+/// Fails with "Address already in use" if anything listens on `addr` already, another Rustis
+/// included. Our own listeners share the port through SO_REUSEPORT, which would also let a second
+/// process join the group and take half the connections; a socket bound *without* SO_REUSEPORT
+/// conflicts with any listener, so binding one first and closing it refuses that, as Redis does.
+/// (Two processes started within the same instant could still both pass: the window is the few
+/// microseconds between this probe and the first listener's bind.)
+fn refuse_taken_port(addr: SocketAddr) -> io::Result<()> {
+    let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    probe.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        probe.set_only_v6(true)?;
+    }
+    probe.bind(&addr.into())
+}
+
 fn listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
@@ -205,6 +220,9 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
             format!("invalid --bind address '{}'", cli.bind),
         )
     })?;
+    if cli.port != 0 {
+        refuse_taken_port(SocketAddr::new(ip, cli.port))?;
+    }
     let first = listener(SocketAddr::new(ip, cli.port))?;
     let addr = first.local_addr()?;
     let mut listeners = vec![first];
