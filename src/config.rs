@@ -31,8 +31,8 @@ pub struct Cli {
     /// Number of logical databases (SELECT 0..N-1).
     #[arg(long, default_value_t = 16)]
     pub databases: usize,
-    /// Log verbosity: debug, verbose, notice or warning.
-    #[arg(long, default_value = "notice", value_parser = ["debug", "verbose", "notice", "warning", "nothing"])]
+    /// Log verbosity.
+    #[arg(long, default_value = "notice", value_parser = ["debug", "verbose", "notice", "warning"])]
     pub loglevel: String,
 }
 
@@ -50,39 +50,92 @@ impl Cli {
     }
 }
 
-/// How a parameter's value is validated and shown.
+/// How a parameter's value is validated and shown: Redis 7.0's type and range for each (config.c's
+/// table), so that a value Redis refuses is refused here with the same text.
 #[derive(Clone, Copy, Debug)]
 enum Kind {
-    /// An integer within bounds.
+    /// An integer within bounds, parsed as Redis's string2ll (no sign '+', no leading zero).
     Int(i64, i64),
-    /// A byte size; accepts `1gb`, `512mb`, `64kb`, `100b`.
-    Memory,
+    /// A byte size within bounds; also accepts `1gb`, `512mb`, `64kb`, `1k`, `100b` (Redis's memtoull).
+    Memory(i64, i64),
+    /// A byte size from 0 to 2^64 - 1 (Redis's unsigned long long memory settings).
+    MemoryU64,
     /// `yes` or `no`.
     Bool,
-    /// One of the listed words.
+    /// One of the listed words, listed in Redis's order (its refusal names them in that order).
     Enum(&'static [&'static str]),
     /// Free text.
     Text,
-    /// Shown but not changeable at runtime.
-    Immutable,
+    /// `save`: pairs of integers (seconds changes), or empty.
+    SavePoints,
+    /// `notify-keyspace-events`: classes from `Ag$lshzxeKEtmdn`.
+    EventClasses,
+    /// Shown, never changed at runtime: Redis's "can't set immutable config". Checked at startup
+    /// as an integer within these bounds, or as free text when they are `None`.
+    Immutable(Option<(i64, i64)>),
+    /// Shown, changed only when enable-protected-configs allows it (never here): Redis's "can't set
+    /// protected config".
+    Protected,
 }
 
-/// Parameters: name, default, kind. Encoding tunables are accepted and remembered (they only change
-/// what OBJECT ENCODING reports).
-const PARAMS: &[(&str, &str, Kind)] = &[
-    ("bind", "127.0.0.1", Kind::Immutable),
-    ("port", "6379", Kind::Immutable),
-    ("databases", "16", Kind::Immutable),
-    ("maxclients", "10000", Kind::Int(1, 1_000_000)),
+/// Whether a parameter does what it says in Rustis yet.
+#[derive(Clone, Copy, Debug)]
+enum Support {
+    /// Every valid value works.
+    Full,
+    /// Only this value is Rustis's behaviour today; any other valid value is refused (a setting that
+    /// is accepted and then ignored would mislead the operator).
+    Only(&'static str),
+}
+
+const INT_MAX: i64 = i32::MAX as i64;
+const LONG_MAX: i64 = i64::MAX;
+
+/// The refusal text of a valid value for a feature Rustis does not have yet.
+pub const NOT_SUPPORTED: &str = "Rustis does not support this value yet";
+
+/// Parameters: name, default, kind, support. Encoding tunables are accepted and remembered (they
+/// change what OBJECT ENCODING reports).
+const PARAMS: &[(&str, &str, Kind, Support)] = &[
+    ("bind", "127.0.0.1", Kind::Immutable(None), Support::Full),
+    (
+        "port",
+        "6379",
+        Kind::Immutable(Some((0, 65535))),
+        Support::Full,
+    ),
+    (
+        "databases",
+        "16",
+        Kind::Immutable(Some((1, MAX_DATABASES))),
+        Support::Full,
+    ),
+    (
+        "maxclients",
+        "10000",
+        Kind::Int(1, u32::MAX as i64),
+        Support::Full,
+    ),
     (
         "loglevel",
         "notice",
-        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+        Kind::Enum(&["debug", "verbose", "notice", "warning"]),
+        Support::Full,
     ),
-    ("proto-max-bulk-len", "536870912", Kind::Memory),
-    ("client-query-buffer-limit", "1073741824", Kind::Memory),
-    ("hz", "10", Kind::Int(1, 500)),
-    ("maxmemory", "0", Kind::Memory),
+    (
+        "proto-max-bulk-len",
+        "536870912",
+        Kind::Memory(1 << 20, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "client-query-buffer-limit",
+        "1073741824",
+        Kind::Memory(1 << 20, LONG_MAX),
+        Support::Full,
+    ),
+    ("hz", "10", Kind::Int(0, INT_MAX), Support::Full),
+    ("maxmemory", "0", Kind::MemoryU64, Support::Only("0")),
     (
         "maxmemory-policy",
         "noeviction",
@@ -96,60 +149,196 @@ const PARAMS: &[(&str, &str, Kind)] = &[
             "allkeys-random",
             "noeviction",
         ]),
+        Support::Full,
     ),
-    ("maxmemory-samples", "5", Kind::Int(1, 64)),
-    ("timeout", "0", Kind::Int(0, i32::MAX as i64)),
-    ("tcp-keepalive", "300", Kind::Int(0, i32::MAX as i64)),
-    ("tcp-backlog", "511", Kind::Immutable),
-    ("save", "", Kind::Text),
-    ("appendonly", "no", Kind::Bool),
+    (
+        "maxmemory-samples",
+        "5",
+        Kind::Int(1, INT_MAX),
+        Support::Full,
+    ),
+    ("timeout", "0", Kind::Int(0, INT_MAX), Support::Only("0")),
+    ("tcp-keepalive", "300", Kind::Int(0, INT_MAX), Support::Full),
+    (
+        "tcp-backlog",
+        "511",
+        Kind::Immutable(Some((0, INT_MAX))),
+        Support::Full,
+    ),
+    ("save", "", Kind::SavePoints, Support::Only("")),
+    ("appendonly", "no", Kind::Bool, Support::Only("no")),
     (
         "appendfsync",
         "everysec",
-        Kind::Enum(&["always", "everysec", "no"]),
+        Kind::Enum(&["everysec", "always", "no"]),
+        Support::Full,
     ),
-    ("dir", "/tmp", Kind::Text),
-    ("dbfilename", "dump.rdb", Kind::Text),
-    ("requirepass", "", Kind::Text),
-    ("protected-mode", "yes", Kind::Bool),
-    ("io-threads", "1", Kind::Immutable),
-    ("activerehashing", "yes", Kind::Bool),
-    ("active-expire-effort", "1", Kind::Int(1, 10)),
-    ("lazyfree-lazy-eviction", "no", Kind::Bool),
-    ("lazyfree-lazy-expire", "no", Kind::Bool),
-    ("lazyfree-lazy-server-del", "no", Kind::Bool),
-    ("lazyfree-lazy-user-del", "no", Kind::Bool),
-    ("lazyfree-lazy-user-flush", "no", Kind::Bool),
-    ("notify-keyspace-events", "", Kind::Text),
-    ("slowlog-log-slower-than", "10000", Kind::Int(-1, i64::MAX)),
-    ("slowlog-max-len", "128", Kind::Int(0, i64::MAX)),
-    ("latency-monitor-threshold", "0", Kind::Int(0, i64::MAX)),
-    ("busy-reply-threshold", "5000", Kind::Int(0, i64::MAX)),
-    ("lua-time-limit", "5000", Kind::Int(0, i64::MAX)),
+    ("dir", "/tmp", Kind::Protected, Support::Full),
+    ("dbfilename", "dump.rdb", Kind::Protected, Support::Full),
+    ("requirepass", "", Kind::Text, Support::Only("")),
+    ("protected-mode", "yes", Kind::Bool, Support::Full),
+    (
+        "enable-protected-configs",
+        "no",
+        Kind::Immutable(None),
+        Support::Full,
+    ),
+    (
+        "enable-debug-command",
+        "no",
+        Kind::Immutable(None),
+        Support::Full,
+    ),
+    (
+        "enable-module-command",
+        "no",
+        Kind::Immutable(None),
+        Support::Full,
+    ),
+    (
+        "io-threads",
+        "1",
+        Kind::Immutable(Some((1, 128))),
+        Support::Full,
+    ),
+    ("activerehashing", "yes", Kind::Bool, Support::Full),
+    ("active-expire-effort", "1", Kind::Int(1, 10), Support::Full),
+    ("lazyfree-lazy-eviction", "no", Kind::Bool, Support::Full),
+    ("lazyfree-lazy-expire", "no", Kind::Bool, Support::Full),
+    ("lazyfree-lazy-server-del", "no", Kind::Bool, Support::Full),
+    ("lazyfree-lazy-user-del", "no", Kind::Bool, Support::Full),
+    ("lazyfree-lazy-user-flush", "no", Kind::Bool, Support::Full),
+    (
+        "notify-keyspace-events",
+        "",
+        Kind::EventClasses,
+        Support::Only(""),
+    ),
+    (
+        "slowlog-log-slower-than",
+        "10000",
+        Kind::Int(-1, i64::MAX),
+        Support::Full,
+    ),
+    (
+        "slowlog-max-len",
+        "128",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "latency-monitor-threshold",
+        "0",
+        Kind::Int(0, i64::MAX),
+        Support::Full,
+    ),
+    (
+        "busy-reply-threshold",
+        "5000",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "lua-time-limit",
+        "5000",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
     (
         "list-max-listpack-size",
         "-2",
-        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        Kind::Int(i32::MIN as i64, INT_MAX),
+        Support::Full,
     ),
     (
         "list-max-ziplist-size",
         "-2",
-        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        Kind::Int(i32::MIN as i64, INT_MAX),
+        Support::Full,
     ),
-    ("list-compress-depth", "0", Kind::Int(0, i32::MAX as i64)),
-    ("set-max-intset-entries", "512", Kind::Int(0, i64::MAX)),
-    ("hash-max-listpack-entries", "512", Kind::Int(0, i64::MAX)),
-    ("hash-max-ziplist-entries", "512", Kind::Int(0, i64::MAX)),
-    ("hash-max-listpack-value", "64", Kind::Int(0, i64::MAX)),
-    ("hash-max-ziplist-value", "64", Kind::Int(0, i64::MAX)),
-    ("zset-max-listpack-entries", "128", Kind::Int(0, i64::MAX)),
-    ("zset-max-ziplist-entries", "128", Kind::Int(0, i64::MAX)),
-    ("zset-max-listpack-value", "64", Kind::Int(0, i64::MAX)),
-    ("zset-max-ziplist-value", "64", Kind::Int(0, i64::MAX)),
-    ("stream-node-max-bytes", "4096", Kind::Memory),
-    ("stream-node-max-entries", "100", Kind::Int(0, i64::MAX)),
-    ("hll-sparse-max-bytes", "3000", Kind::Memory),
+    (
+        "list-compress-depth",
+        "0",
+        Kind::Int(0, INT_MAX),
+        Support::Full,
+    ),
+    (
+        "set-max-intset-entries",
+        "512",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "hash-max-listpack-entries",
+        "512",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "hash-max-ziplist-entries",
+        "512",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "hash-max-listpack-value",
+        "64",
+        Kind::Memory(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "hash-max-ziplist-value",
+        "64",
+        Kind::Memory(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "zset-max-listpack-entries",
+        "128",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "zset-max-ziplist-entries",
+        "128",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "zset-max-listpack-value",
+        "64",
+        Kind::Memory(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "zset-max-ziplist-value",
+        "64",
+        Kind::Memory(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "stream-node-max-bytes",
+        "4096",
+        Kind::Memory(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "stream-node-max-entries",
+        "100",
+        Kind::Int(0, i64::MAX),
+        Support::Full,
+    ),
+    (
+        "hll-sparse-max-bytes",
+        "3000",
+        Kind::Memory(0, LONG_MAX),
+        Support::Full,
+    ),
 ];
+
+/// Most databases Rustis accepts: every worker holds every database (about 200 bytes each when
+/// empty), so Redis's own bound (2^31 - 1) would let one flag exhaust memory at startup.
+pub const MAX_DATABASES: i64 = 1 << 16;
 
 /// Pairs of parameters that are one setting under two names (Redis's old ziplist names).
 const ALIASES: &[(&str, &str)] = &[
@@ -161,26 +350,44 @@ const ALIASES: &[(&str, &str)] = &[
     ("lua-time-limit", "busy-reply-threshold"),
 ];
 
-/// Parses a Redis memory size: digits with an optional b/k/kb/m/mb/g/gb suffix (any case).
+/// Parses a Redis memory size as memtoull does: digits with an optional b/k/kb/m/mb/g/gb suffix (any
+/// case); `k`, `m`, `g` are powers of 1000, `kb`, `mb`, `gb` powers of 1024.
 pub fn parse_memory(s: &str) -> Option<i64> {
-    let lower = s.to_ascii_lowercase();
-    let (digits, mul) = [
-        ("gb", 1i64 << 30),
-        ("mb", 1 << 20),
-        ("kb", 1 << 10),
-        ("g", 1_000_000_000),
-        ("m", 1_000_000),
-        ("k", 1000),
-        ("b", 1),
-    ]
-    .iter()
-    .find_map(|(suf, m)| lower.strip_suffix(suf).map(|d| (d.to_string(), *m)))
-    .unwrap_or((lower.clone(), 1));
-    let n: i64 = digits.parse().ok()?;
-    if n < 0 {
-        return None;
-    }
-    n.checked_mul(mul)
+    let digits_end = s
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len());
+    let (digits, unit) = s.split_at(digits_end);
+    let mul: i64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1 << 10,
+        "m" => 1_000_000,
+        "mb" => 1 << 20,
+        "g" => 1_000_000_000,
+        "gb" => 1 << 30,
+        _ => return None,
+    };
+    // No digits at all reads as 0, as strtoull of an empty string does in Redis.
+    // No digits at all reads as 0 and an overflow as the largest value, as strtoull does in
+    // Redis; the product wraps, and a result past i64::MAX fails the range check as it does there.
+    let n: u64 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().unwrap_or(u64::MAX)
+    };
+    Some(n.wrapping_mul(mul as u64) as i64)
+}
+
+/// Redis's check of a `save` value: empty, or pairs of integers separated by spaces.
+fn valid_save_points(v: &str) -> bool {
+    let parts: Vec<&str> = v.split(' ').filter(|p| !p.is_empty()).collect();
+    parts.len().is_multiple_of(2) && parts.iter().all(|p| p.parse::<i64>().is_ok())
+}
+
+/// Redis's check of a `notify-keyspace-events` value: every character is a known class.
+fn valid_event_classes(v: &str) -> bool {
+    v.chars().all(|c| "Ag$lshzxeKEtmdn".contains(c))
 }
 
 /// The runtime parameters, shared by all workers.
@@ -209,30 +416,46 @@ pub enum SetError {
 fn index_of(name: &str) -> Option<usize> {
     PARAMS
         .iter()
-        .position(|(n, _, _)| n.eq_ignore_ascii_case(name))
+        .position(|(n, ..)| n.eq_ignore_ascii_case(name))
 }
 
 impl Params {
-    /// Defaults, overridden by the command line.
-    pub fn new(cli: &Cli) -> Self {
-        let mut values: Vec<String> = PARAMS.iter().map(|(_, d, _)| d.to_string()).collect();
-        let mut put = |name: &str, v: String| {
-            if let Some(i) = index_of(name) {
-                values[i] = v;
+    /// Defaults, overridden by the command line. Every value given is checked as CONFIG SET
+    /// would check it (immutable ones against their bounds); the error is Redis's startup text:
+    /// the directive as given, then the reason.
+    pub fn new(cli: &Cli) -> Result<Self, String> {
+        let mut values: Vec<String> = PARAMS.iter().map(|(_, d, ..)| d.to_string()).collect();
+        let given = [
+            ("bind", cli.bind.clone()),
+            ("port", cli.port.to_string()),
+            ("databases", cli.databases.to_string()),
+            ("maxclients", cli.maxclients.to_string()),
+            ("loglevel", cli.loglevel.clone()),
+        ];
+        for (name, v) in given {
+            match validate(name, &v, true) {
+                Ok((i, stored)) => values[i] = stored,
+                Err(SetError::Invalid(_, why)) => return Err(format!("'{name} \"{v}\"'\n{why}")),
+                Err(SetError::Unknown(_)) => {
+                    return Err(format!(
+                        "'{name} \"{v}\"'\nBad directive or wrong number of arguments"
+                    ))
+                }
             }
-        };
-        put("bind", cli.bind.clone());
-        put("port", cli.port.to_string());
-        put("databases", cli.databases.to_string());
-        put("maxclients", cli.maxclients.to_string());
-        put("loglevel", cli.loglevel.clone());
-        Params {
+        }
+        if cli.bind.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!(
+                "'bind \"{}\"'\nInvalid bind address (Rustis takes one IPv4 or IPv6 address)",
+                cli.bind
+            ));
+        }
+        Ok(Params {
             values: Mutex::new(values),
             epoch: AtomicU64::new(0),
             proto_max_bulk_len: AtomicU64::new(512 << 20),
             query_buffer_limit: AtomicU64::new(1 << 30),
             maxclients: AtomicU64::new(cli.maxclients as u64),
-        }
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
@@ -256,33 +479,67 @@ impl Params {
         PARAMS
             .iter()
             .zip(values.iter())
-            .filter(|((n, _, _), _)| {
+            .filter(|((n, ..), _)| {
                 crate::command::keyspace::glob_match(pattern, n.as_bytes(), true)
             })
-            .map(|((n, _, _), v)| (*n, v.clone()))
+            .map(|((n, ..), v)| (*n, v.clone()))
             .collect()
+    }
+
+    /// Whether `name` may be changed at runtime at all: Redis's first check, made for every name
+    /// of a CONFIG SET before any value is looked at. None for an unknown name.
+    pub fn settable(&self, name: &str) -> Option<Result<(), &'static str>> {
+        let (_, _, kind, _) = PARAMS[index_of(name)?];
+        Some(match kind {
+            Kind::Immutable(_) => Err("can't set immutable config"),
+            Kind::Protected => Err("can't set protected config"),
+            _ => Ok(()),
+        })
     }
 
     /// Validates and normalises `value` for parameter `name`; returns the index and the stored form.
     pub fn validate(&self, name: &str, value: &str) -> Result<(usize, String), SetError> {
+        validate(name, value, false)
+    }
+}
+
+/// Validates `value` for `name`, at startup (`startup`: immutable parameters are checked against
+/// their bounds instead of refused) or for CONFIG SET.
+fn validate(name: &str, value: &str, startup: bool) -> Result<(usize, String), SetError> {
+    {
         let i = index_of(name).ok_or_else(|| SetError::Unknown(name.to_string()))?;
-        let (pname, _, kind) = PARAMS[i];
-        let invalid = |why: &str| SetError::Invalid(pname.to_string(), why.to_string());
-        let stored = match kind {
-            Kind::Immutable => return Err(invalid("can't set immutable config")),
-            Kind::Int(lo, hi) => {
-                let n: i64 = value
-                    .parse()
-                    .map_err(|_| invalid("argument couldn't be parsed into an integer"))?;
-                if n < lo || n > hi {
-                    return Err(invalid(&format!(
-                        "argument must be between {lo} and {hi} inclusive"
-                    )));
-                }
-                n.to_string()
+        let (pname, _, mut kind, support) = PARAMS[i];
+        if startup {
+            if let Kind::Immutable(b) = kind {
+                kind = b.map_or(Kind::Text, |(lo, hi)| Kind::Int(lo, hi));
             }
-            Kind::Memory => parse_memory(value)
+        }
+        let invalid = |why: &str| SetError::Invalid(pname.to_string(), why.to_string());
+        let bounded = |n: i64, lo: i64, hi: i64| {
+            if n < lo || n > hi {
+                Err(invalid(&format!(
+                    "argument must be between {lo} and {hi} inclusive"
+                )))
+            } else {
+                Ok(n.to_string())
+            }
+        };
+        let stored = match kind {
+            Kind::Immutable(_) => return Err(invalid("can't set immutable config")),
+            Kind::Protected => return Err(invalid("can't set protected config")),
+            Kind::Int(lo, hi) => {
+                let n = crate::resp::parse_i64(value.as_bytes())
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?;
+                bounded(n, lo, hi)?
+            }
+            Kind::Memory(lo, hi) => {
+                let n = parse_memory(value)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+                bounded(n, lo, hi)?
+            }
+            Kind::MemoryU64 => (parse_memory(value)
                 .ok_or_else(|| invalid("argument must be a memory value"))?
+                as u64)
                 .to_string(),
             Kind::Bool => match value.to_ascii_lowercase().as_str() {
                 "yes" | "no" => value.to_ascii_lowercase(),
@@ -291,20 +548,63 @@ impl Params {
             Kind::Enum(words) => {
                 let v = value.to_ascii_lowercase();
                 if !words.contains(&v.as_str()) {
-                    return Err(invalid(
-                        "argument(s) must be one of the following: "
-                            .to_string()
-                            .as_str(),
-                    )
-                    .with_words(words));
+                    return Err(invalid(&format!(
+                        "argument(s) must be one of the following: {}",
+                        words.join(", ")
+                    )));
                 }
                 v
             }
             Kind::Text => value.to_string(),
+            Kind::SavePoints => {
+                if !valid_save_points(value) {
+                    return Err(invalid("Invalid save parameters"));
+                }
+                value
+                    .split(' ')
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+            Kind::EventClasses => {
+                if !valid_event_classes(value) {
+                    return Err(invalid(
+                        "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
+                    ));
+                }
+                value.to_string()
+            }
         };
+        let stored = if pname == "hz" {
+            // Redis keeps hz within 1..=500 whatever is asked.
+            stored
+                .parse::<i64>()
+                .unwrap_or(10)
+                .clamp(1, 500)
+                .to_string()
+        } else {
+            stored
+        };
+        if pname == "maxclients" && !startup {
+            // As Redis: more clients than the descriptor limit can hold are refused.
+            let n: u64 = stored.parse().unwrap_or(0);
+            let fits = crate::os::raise_fd_limit(n);
+            if fits < n {
+                return Err(invalid(&format!(
+                    "The operating system is not able to handle the specified number of clients, try with {fits}"
+                )));
+            }
+        }
+        if let Support::Only(works) = support {
+            if stored != works {
+                return Err(invalid(NOT_SUPPORTED));
+            }
+        }
         Ok((i, stored))
     }
+}
 
+impl Params {
     /// Applies validated values (all or nothing is the caller's job: validate every pair first).
     pub fn apply(&self, changes: &[(usize, String)]) {
         let mut values = self.lock();
@@ -328,19 +628,11 @@ impl Params {
                 "proto-max-bulk-len" => self.proto_max_bulk_len.store(n, Ordering::Relaxed),
                 "client-query-buffer-limit" => self.query_buffer_limit.store(n, Ordering::Relaxed),
                 "maxclients" => self.maxclients.store(n, Ordering::Relaxed),
+                "loglevel" => crate::log::set_level(v),
                 _ => {}
             }
         }
         self.epoch.fetch_add(1, Ordering::Release);
-    }
-}
-
-impl SetError {
-    fn with_words(self, words: &[&str]) -> SetError {
-        match self {
-            SetError::Invalid(n, why) => SetError::Invalid(n, format!("{why}{}", words.join(", "))),
-            other => other,
-        }
     }
 }
 

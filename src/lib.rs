@@ -7,6 +7,8 @@ pub mod alloc;
 pub mod command;
 pub mod config;
 pub mod keyslot;
+pub mod log;
+pub mod os;
 pub mod resp;
 pub mod server;
 pub mod store;

@@ -34,10 +34,18 @@ fn main() {
     rustis::alloc::activate();
     rustis::alloc::set_collector(collect_freed);
     let cli = rustis::config::Cli::parse();
-    rustis::server::raise_fd_limit(cli.maxclients);
+    rustis::os::raise_fd_limit(cli.maxclients as u64);
     rustis::server::install_signal_handlers();
     let server = match rustis::server::start(&cli) {
         Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            eprintln!(
+                "\n*** FATAL CONFIG ERROR (Rustis {}) ***",
+                rustis::server::VERSION
+            );
+            eprintln!(">>> {e}");
+            std::process::exit(1);
+        }
         Err(e) => {
             // Redis's two lines (its text for a taken port is "bind: Address already in use").
             let why = match e.kind() {
@@ -56,21 +64,18 @@ fn main() {
         }
     };
     rustis::alloc::retire_thread();
-    if matches!(cli.loglevel.as_str(), "debug" | "verbose" | "notice") {
-        let workers = server.shared.workers;
-        println!(
-            "Rustis {} (Redis {} compatible) pid {} listening on {} with {} worker{}",
-            rustis::server::VERSION,
-            rustis::server::REDIS_VERSION,
-            std::process::id(),
-            server.addr,
-            workers,
-            if workers == 1 { "" } else { "s" }
-        );
-    }
+    let workers = server.shared.workers;
+    rustis::log_at!(
+        Notice,
+        "Rustis {} (Redis {} compatible) pid {} listening on {} with {} worker{}",
+        rustis::server::VERSION,
+        rustis::server::REDIS_VERSION,
+        std::process::id(),
+        server.addr,
+        workers,
+        if workers == 1 { "" } else { "s" }
+    );
     server.join();
-    if cli.loglevel != "nothing" && cli.loglevel != "warning" {
-        println!("Rustis is now ready to exit, bye bye...");
-    }
+    rustis::log_at!(Notice, "Rustis is now ready to exit, bye bye...");
     std::process::exit(0);
 }

@@ -173,30 +173,6 @@ fn listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// Raises RLIMIT_NOFILE so `maxclients` connections fit (plus room for listeners and eventfds).
-pub fn raise_fd_limit(maxclients: usize) {
-    let want = (maxclients + 64) as libc::rlim_t;
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= want {
-            return;
-        }
-        let mut new = libc::rlimit {
-            rlim_cur: want,
-            rlim_max: lim.rlim_max.max(want),
-        };
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &new) != 0 {
-            new.rlim_cur = lim.rlim_max.min(want);
-            new.rlim_max = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &new);
-        }
-    }
-}
-
 extern "C" fn on_signal(_: libc::c_int) {
     SIGNALLED.store(true, Ordering::SeqCst);
 }
@@ -212,7 +188,12 @@ pub fn install_signal_handlers() {
 }
 
 /// Binds every worker's listener on the same address (SO_REUSEPORT) and starts the workers.
+///
+/// A setting out of its range fails with [`io::ErrorKind::InvalidInput`] and Redis's startup text
+/// (the directive, then the reason) before anything is bound.
 pub fn start(cli: &Cli) -> io::Result<Server> {
+    let params = Params::new(cli).map_err(|m| io::Error::new(io::ErrorKind::InvalidInput, m))?;
+    crate::log::set_level(&cli.loglevel);
     let workers = cli.worker_count();
     let ip: std::net::IpAddr = cli.bind.parse().map_err(|_| {
         io::Error::new(
@@ -239,7 +220,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
     let mail = Arc::new(Mailboxes::new(workers, wakers));
     let rnd = unix_ms() ^ (std::process::id() as u64) << 32;
     let shared = Arc::new(Shared {
-        params: Params::new(cli),
+        params,
         workers,
         databases: cli.databases.max(1),
         addr,

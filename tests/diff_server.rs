@@ -287,12 +287,12 @@ fn config_get_set() {
         CONFIG GET hash-max-listpack-entries
         CONFIG SET hash-max-listpack-entries abc
         CONFIG SET hash-max-ziplist-entries abc
-        CONFIG SET maxmemory 10mb
-        CONFIG GET maxmemory
-        CONFIG SET maxmemory 1gb
-        CONFIG GET maxmemory
-        CONFIG SET maxmemory 100KB
-        CONFIG GET maxmemory
+        CONFIG SET hash-max-listpack-value 10mb
+        CONFIG GET hash-max-listpack-value
+        CONFIG SET proto-max-bulk-len 1gb
+        CONFIG GET proto-max-bulk-len
+        CONFIG SET hash-max-listpack-value 100KB
+        CONFIG GET hash-max-listpack-value
         CONFIG SET maxmemory abc
         CONFIG SET MAXMEMORY abc
         CONFIG SET maxmemory -1
@@ -311,7 +311,7 @@ fn config_get_set() {
         CONFIG SET databases 3
         CONFIG SET DATABASES 3 nosuch 1
         CONFIG SET nosuch 1 databases 3
-        CONFIG SET maxmemory 7 maxmemory-policy bad
+        CONFIG SET hash-max-listpack-value 7 maxmemory-policy bad
         CONFIG GET maxmemory
         CONFIG GET timeout
         CONFIG SET timeout -1

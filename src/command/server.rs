@@ -460,20 +460,15 @@ fn config(c: &mut ConnCtx, a: &Args) {
                 .collect();
             for (k, name) in names.iter().enumerate() {
                 let typed = c_str(a.get(2 + 2 * k));
-                if c.shared.params.get(&name.to_ascii_lowercase()).is_none() {
+                let Some(settable) = c.shared.params.settable(name) else {
                     let mut msg =
                         b"ERR Unknown option or number of arguments for CONFIG SET - '".to_vec();
                     msg.extend_from_slice(typed);
                     msg.push(b'\'');
                     return c.reply.error_bytes(&msg);
-                }
-                let value = String::from_utf8_lossy(a.get(2 + 2 * k + 1)).into_owned();
-                let immutable = matches!(
-                    c.shared.params.validate(name, &value),
-                    Err(SetError::Invalid(_, ref why)) if why == "can't set immutable config"
-                );
-                let why = if immutable {
-                    "can't set immutable config"
+                };
+                let why = if let Err(why) = settable {
+                    why
                 } else if names[..k].iter().any(|p| p.eq_ignore_ascii_case(name)) {
                     "duplicate parameter"
                 } else {

@@ -36,8 +36,6 @@ pub const LISTENER_TOKEN: Token = Token(0);
 pub const WAKER_TOKEN: Token = Token(1);
 const CONN_BASE: usize = 2;
 
-/// Period of housekeeping (active expiry, statistics, parameter refresh): Redis's default hz 10.
-const CRON_INTERVAL: Duration = Duration::from_millis(100);
 /// Unwritten output above which a connection's input is no longer executed (a client that does not
 /// read its replies must not grow our memory without bound).
 const OUTPUT_PAUSE: usize = 16 << 20;
@@ -96,6 +94,12 @@ pub struct Worker {
     max_bulk: usize,
     query_limit: usize,
     last_cron: Instant,
+    /// Period of housekeeping (active expiry, buffer trimming, statistics): 1 s / `hz`, with hz
+    /// clamped to 1..=500 as Redis does.
+    cron_interval: Duration,
+    hz: u64,
+    /// `tcp-keepalive` seconds set on accepted sockets (0: off).
+    keepalive: u64,
     /// Next connection whose buffers the housekeeping checks.
     resize_cursor: usize,
     /// Housekeeping ticks so far (some work runs every tenth).
@@ -148,6 +152,9 @@ impl Worker {
             max_bulk: 512 << 20,
             query_limit: 1 << 30,
             last_cron: Instant::now(),
+            cron_interval: Duration::from_millis(100),
+            hz: 10,
+            keepalive: 300,
             resize_cursor: 0,
             cron_ticks: 0,
             stats: LocalStats::default(),
@@ -168,7 +175,7 @@ impl Worker {
             let timeout = if busy {
                 Duration::ZERO
             } else {
-                let until_cron = CRON_INTERVAL.saturating_sub(self.last_cron.elapsed());
+                let until_cron = self.cron_interval.saturating_sub(self.last_cron.elapsed());
                 if self.mail.park(self.id) {
                     until_cron
                 } else {
@@ -179,7 +186,7 @@ impl Worker {
             self.mail.unpark(self.id);
             if let Err(e) = polled {
                 if e.kind() != io::ErrorKind::Interrupted {
-                    eprintln!("worker {}: poll failed: {e}", self.id);
+                    crate::log_at!(Warning, "worker {}: poll failed: {e}", self.id);
                     return;
                 }
             }
@@ -214,7 +221,7 @@ impl Worker {
             self.publish_stats();
             self.send_outboxes();
             self.flush_all();
-            if self.last_cron.elapsed() >= CRON_INTERVAL {
+            if self.last_cron.elapsed() >= self.cron_interval {
                 self.cron();
             }
         }
@@ -229,7 +236,7 @@ impl Worker {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    eprintln!("worker {}: accept failed: {e}", self.id);
+                    crate::log_at!(Warning, "worker {}: accept failed: {e}", self.id);
                     return;
                 }
             };
@@ -246,6 +253,16 @@ impl Worker {
                 continue;
             }
             let _ = sock.set_nodelay(true);
+            if self.keepalive > 0 {
+                // As Redis's anetKeepAlive: probes after `keepalive` idle seconds, every third of
+                // that, three of them.
+                let secs = Duration::from_secs(self.keepalive);
+                let ka = socket2::TcpKeepalive::new()
+                    .with_time(secs)
+                    .with_interval((secs / 3).max(Duration::from_secs(1)))
+                    .with_retries(3);
+                let _ = socket2::SockRef::from(&sock).set_tcp_keepalive(&ka);
+            }
             let entry = self.conns.vacant_entry();
             let k = entry.key();
             if self
@@ -257,6 +274,7 @@ impl Worker {
                 continue;
             }
             let id = self.shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+            crate::log_at!(Verbose, "Accepted {peer} (id={id}, worker {})", self.id);
             let gauge = Arc::new(ConnGauge::default());
             let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
             use std::os::fd::AsRawFd;
@@ -350,7 +368,15 @@ impl Worker {
                 return;
             }
             match conn.read_some() {
-                Ok((0, _)) => return self.close(k),
+                Ok((0, _)) => {
+                    crate::log_at!(
+                        Verbose,
+                        "Client closed connection id={} addr={}",
+                        conn.session.id,
+                        conn.session.addr
+                    );
+                    return self.close(k);
+                }
                 Ok((n, short)) => {
                     // After a hang-up, read on until the end of stream (or an error) is seen.
                     drained = short && !conn.peer_closed;
@@ -358,9 +384,12 @@ impl Worker {
                     conn.publish_gauge();
                     self.stats.net_in += n as u64;
                     if conn.unparsed() > self.query_limit {
-                        eprintln!(
-                            "closing client that reached max query buffer length (id={})",
-                            conn.session.id
+                        crate::log_at!(
+                            Warning,
+                            "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
+                            conn.session.id,
+                            conn.session.addr,
+                            String::from_utf8_lossy(&conn.rbuf[conn.rpos..(conn.rpos + 64).min(conn.rbuf.len())])
                         );
                         return self.close(k);
                     }
@@ -575,7 +604,8 @@ impl Worker {
     fn dispatch_guarded(&mut self, k: usize, args: &Args, arg1_owner: usize) {
         let run = std::panic::AssertUnwindSafe(|| self.dispatch(k, args, arg1_owner));
         if std::panic::catch_unwind(run).is_err() {
-            eprintln!(
+            crate::log_at!(
+                Warning,
                 "worker {}: internal error while executing a command",
                 self.id
             );
@@ -1103,7 +1133,8 @@ impl Worker {
             while let Some(mut batch) = self.mail.recv(src, self.id) {
                 let run = std::panic::AssertUnwindSafe(|| self.handle_batch(src, &mut batch));
                 if std::panic::catch_unwind(run).is_err() {
-                    eprintln!(
+                    crate::log_at!(
+                        Warning,
                         "worker {}: internal error while executing a batch from worker {src}",
                         self.id
                     );
@@ -1248,6 +1279,9 @@ impl Worker {
         self.config_epoch = epoch;
         self.max_bulk = p.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
         self.query_limit = p.query_buffer_limit.load(Ordering::Relaxed) as usize;
+        self.hz = p.get_i64("hz").clamp(1, 500) as u64;
+        self.cron_interval = Duration::from_micros(1_000_000 / self.hz);
+        self.keepalive = p.get_i64("tcp-keepalive").max(0) as u64;
         let l = &mut self.ks.limits;
         l.set_max_intset_entries = p.get_i64("set-max-intset-entries").max(0) as usize;
         l.hash_max_listpack_entries = p.get_i64("hash-max-listpack-entries").max(0) as usize;
@@ -1287,14 +1321,14 @@ impl Worker {
         }
     }
 
-    /// Visits a tenth of the connections (at least 50) per tick, round robin, so each one's buffers
+    /// Visits 1/hz of the connections (at least 50) per tick, round robin, so each one's buffers
     /// are checked about once a second ([`Conn::resize_buffers`]). O(visited).
     fn resize_conn_buffers(&mut self) {
         let cap = self.conns.capacity();
         if cap == 0 {
             return;
         }
-        let visit = (cap / 10).max(50).min(cap);
+        let visit = (cap / self.hz as usize).max(50).min(cap);
         for _ in 0..visit {
             self.resize_cursor = (self.resize_cursor + 1) % cap;
             if let Some(conn) = self.conns.get_mut(self.resize_cursor) {
@@ -1304,11 +1338,47 @@ impl Worker {
         }
     }
 
+    /// Every 5 seconds, as Redis's serverCron: this shard's databases (verbose) and, from worker 0,
+    /// the clients and memory in use (debug).
+    fn log_activity(&self) {
+        if crate::log::enabled(crate::log::Level::Verbose) {
+            for (j, db) in self.ks.dbs.iter().enumerate() {
+                if !db.is_empty() {
+                    crate::log_at!(
+                        Verbose,
+                        "DB {j}: {} keys ({} volatile) in the shard of worker {}.",
+                        db.len(),
+                        db.expires(),
+                        self.id
+                    );
+                }
+            }
+        }
+        if self.id == 0 && crate::log::enabled(crate::log::Level::Debug) {
+            let sum = |f: fn(&crate::server::WorkerStats) -> &std::sync::atomic::AtomicU64| {
+                self.shared
+                    .stats
+                    .iter()
+                    .map(|s| f(s).load(Ordering::Relaxed) as i64)
+                    .sum::<i64>()
+            };
+            crate::log_at!(
+                Debug,
+                "{} clients connected (0 replicas), {} bytes in use",
+                sum(|s| &s.connected_clients),
+                sum(|s| &s.used_memory) + crate::alloc::retired_bytes() as i64
+            );
+        }
+    }
+
     fn cron(&mut self) {
         self.last_cron = Instant::now();
         self.resize_conn_buffers();
         self.cron_ticks += 1;
-        if self.cron_ticks.is_multiple_of(10) {
+        if self.cron_ticks.is_multiple_of(5 * self.hz) {
+            self.log_activity();
+        }
+        if self.cron_ticks.is_multiple_of(self.hz) {
             crate::alloc::collect();
         }
         let effort = self
