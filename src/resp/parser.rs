@@ -341,7 +341,7 @@ mod tests {
     fn bytes_needed_sees_the_incomplete_bulk() {
         assert_eq!(
             bytes_needed(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nab"),
-            28 + 102
+            26 + 102
         );
         assert_eq!(bytes_needed(b"*2\r\n$3\r\nGET\r\n$1"), 0);
         assert_eq!(bytes_needed(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), 0);
