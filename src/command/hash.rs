@@ -15,28 +15,28 @@ use crate::resp::{err, parse_i64, Reply};
 use crate::store::{Elem, EncodingLimits, HashValue, Keyspace, Value};
 
 /// The hash commands (Redis 7.0.15's arity, flags, key positions and documentation).
+#[rustfmt::skip] // one declaration a line, as a table
 pub fn commands() -> Vec<Command> {
     use Exec::Keyed;
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
-    const G: &str = "hash";
     vec![
-        cmd("hset", -4, W | FAST, K(1, 1, 1), Keyed(hset), G, "2.0.0", "Set the string value of a hash field", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
-        cmd("hsetnx", 4, W | FAST, K(1, 1, 1), Keyed(hsetnx), G, "2.0.0", "Set the value of a hash field, only if the field does not exist", "O(1)"),
-        cmd("hmset", -4, W | FAST, K(1, 1, 1), Keyed(hmset), G, "2.0.0", "Set multiple hash fields to multiple values", "O(N) where N is the number of fields being set."),
-        cmd("hget", 3, READONLY | FAST, K(1, 1, 1), Keyed(hget), G, "2.0.0", "Get the value of a hash field", "O(1)"),
-        cmd("hmget", -3, READONLY | FAST, K(1, 1, 1), Keyed(hmget), G, "2.0.0", "Get the values of all the given hash fields", "O(N) where N is the number of fields being requested."),
-        cmd("hgetall", 2, READONLY, K(1, 1, 1), Keyed(hgetall), G, "2.0.0", "Get all the fields and values in a hash", "O(N) where N is the size of the hash."),
-        cmd("hdel", -3, WRITE | FAST, K(1, 1, 1), Keyed(hdel), G, "2.0.0", "Delete one or more hash fields", "O(N) where N is the number of fields to be removed."),
-        cmd("hlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(hlen), G, "2.0.0", "Get the number of fields in a hash", "O(1)"),
-        cmd("hexists", 3, READONLY | FAST, K(1, 1, 1), Keyed(hexists), G, "2.0.0", "Determine if a hash field exists", "O(1)"),
-        cmd("hkeys", 2, READONLY, K(1, 1, 1), Keyed(hkeys), G, "2.0.0", "Get all the fields in a hash", "O(N) where N is the size of the hash."),
-        cmd("hvals", 2, READONLY, K(1, 1, 1), Keyed(hvals), G, "2.0.0", "Get all the values in a hash", "O(N) where N is the size of the hash."),
-        cmd("hincrby", 4, W | FAST, K(1, 1, 1), Keyed(hincrby), G, "2.0.0", "Increment the integer value of a hash field by the given number", "O(1)"),
-        cmd("hincrbyfloat", 4, W | FAST, K(1, 1, 1), Keyed(hincrbyfloat), G, "2.6.0", "Increment the float value of a hash field by the given amount", "O(1)"),
-        cmd("hstrlen", 3, READONLY | FAST, K(1, 1, 1), Keyed(hstrlen), G, "3.2.0", "Get the length of the value of a hash field", "O(1)"),
-        cmd("hrandfield", -2, READONLY, K(1, 1, 1), Keyed(hrandfield), G, "6.2.0", "Get one or multiple random fields from a hash", "O(N) where N is the number of fields returned"),
-        cmd("hscan", -3, READONLY, K(1, 1, 1), Keyed(hscan), G, "2.8.0", "Incrementally iterate hash fields and associated values", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+        cmd("hset", -4, W | FAST, K(1, 1, 1), Keyed(hset)),
+        cmd("hsetnx", 4, W | FAST, K(1, 1, 1), Keyed(hsetnx)),
+        cmd("hmset", -4, W | FAST, K(1, 1, 1), Keyed(hmset)),
+        cmd("hget", 3, READONLY | FAST, K(1, 1, 1), Keyed(hget)),
+        cmd("hmget", -3, READONLY | FAST, K(1, 1, 1), Keyed(hmget)),
+        cmd("hgetall", 2, READONLY, K(1, 1, 1), Keyed(hgetall)),
+        cmd("hdel", -3, WRITE | FAST, K(1, 1, 1), Keyed(hdel)),
+        cmd("hlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(hlen)),
+        cmd("hexists", 3, READONLY | FAST, K(1, 1, 1), Keyed(hexists)),
+        cmd("hkeys", 2, READONLY, K(1, 1, 1), Keyed(hkeys)),
+        cmd("hvals", 2, READONLY, K(1, 1, 1), Keyed(hvals)),
+        cmd("hincrby", 4, W | FAST, K(1, 1, 1), Keyed(hincrby)),
+        cmd("hincrbyfloat", 4, W | FAST, K(1, 1, 1), Keyed(hincrbyfloat)),
+        cmd("hstrlen", 3, READONLY | FAST, K(1, 1, 1), Keyed(hstrlen)),
+        cmd("hrandfield", -2, READONLY, K(1, 1, 1), Keyed(hrandfield)),
+        cmd("hscan", -3, READONLY, K(1, 1, 1), Keyed(hscan)),
     ]
 }
 

@@ -6,36 +6,37 @@ use crate::resp::{err, parse_i64};
 use crate::store::{Entry, Value};
 
 /// The keyspace commands.
+#[rustfmt::skip] // one declaration a line, as a table
 pub fn commands() -> Vec<Command> {
     use Exec::{Broadcast, Cursor, Fanout, Keyed};
     use KeySpec::{None as K0, Range as K};
     vec![
-        cmd("del", -2, WRITE, K(1, -1, 1), Fanout(del, Combine::SumInts), "generic", "1.0.0", "Deletes one or more keys.", "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1)."),
-        cmd("unlink", -2, WRITE | FAST, K(1, -1, 1), Fanout(del, Combine::SumInts), "generic", "4.0.0", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of."),
-        cmd("exists", -2, READONLY | FAST, K(1, -1, 1), Fanout(exists, Combine::SumInts), "generic", "1.0.0", "Determines whether one or more keys exist.", "O(N) where N is the number of keys to check."),
-        cmd("touch", -2, READONLY | FAST, K(1, -1, 1), Fanout(exists, Combine::SumInts), "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "O(N) where N is the number of keys that will be touched."),
-        cmd("type", 2, READONLY | FAST, K(1, 1, 1), Keyed(type_), "generic", "1.0.0", "Determines the type of value stored at a key.", "O(1)"),
-        cmd("rename", 3, WRITE, K(1, 2, 1), Keyed(rename), "generic", "1.0.0", "Renames a key and overwrites the destination.", "O(1)"),
-        cmd("renamenx", 3, WRITE | FAST, K(1, 2, 1), Keyed(renamenx), "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", "O(1)"),
-        cmd("copy", -3, WRITE | DENYOOM, K(1, 2, 1), Keyed(copy), "generic", "6.2.0", "Copies the value of a key to a new key.", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
-        cmd("move", 3, WRITE | FAST, K(1, 1, 1), Keyed(move_), "generic", "1.0.0", "Moves a key to another database.", "O(1)"),
-        cmd("randomkey", 1, READONLY, K0, Broadcast(randomkey, Combine::AnyNonNull), "generic", "1.0.0", "Returns a random key name from the database.", "O(1)"),
-        cmd("keys", 2, READONLY, K0, Broadcast(keys, Combine::ConcatArrays), "generic", "1.0.0", "Returns all key names that match a pattern.", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length."),
-        cmd("scan", -2, READONLY, K0, Cursor(scan), "generic", "2.8.0", "Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
-        cmd("expire", -3, WRITE | FAST, K(1, 1, 1), Keyed(expire), "generic", "1.0.0", "Sets the expiration time of a key in seconds.", "O(1)"),
-        cmd("pexpire", -3, WRITE | FAST, K(1, 1, 1), Keyed(pexpire), "generic", "2.6.0", "Sets the expiration time of a key in milliseconds.", "O(1)"),
-        cmd("expireat", -3, WRITE | FAST, K(1, 1, 1), Keyed(expireat), "generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", "O(1)"),
-        cmd("pexpireat", -3, WRITE | FAST, K(1, 1, 1), Keyed(pexpireat), "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "O(1)"),
-        cmd("ttl", 2, READONLY | FAST, K(1, 1, 1), Keyed(ttl), "generic", "1.0.0", "Returns the expiration time in seconds of a key.", "O(1)"),
-        cmd("pttl", 2, READONLY | FAST, K(1, 1, 1), Keyed(pttl), "generic", "2.6.0", "Returns the expiration time in milliseconds of a key.", "O(1)"),
-        cmd("expiretime", 2, READONLY | FAST, K(1, 1, 1), Keyed(expiretime), "generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", "O(1)"),
-        cmd("pexpiretime", 2, READONLY | FAST, K(1, 1, 1), Keyed(pexpiretime), "generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "O(1)"),
-        cmd("persist", 2, WRITE | FAST, K(1, 1, 1), Keyed(persist), "generic", "2.2.0", "Removes the expiration time of a key.", "O(1)"),
-        cmd("object", -2, READONLY, KeySpec::Custom(object_keys), Keyed(object), "generic", "2.2.3", "A container for object introspection commands.", "Depends on subcommand."),
-        cmd("dbsize", 1, READONLY | FAST, K0, Broadcast(dbsize, Combine::SumInts), "server", "1.0.0", "Returns the number of keys in the database.", "O(1)"),
-        cmd("flushdb", -1, WRITE, K0, Broadcast(flushdb, Combine::AllOk), "server", "1.0.0", "Remove all keys from the current database.", "O(N) where N is the number of keys in the selected database"),
-        cmd("flushall", -1, WRITE, K0, Broadcast(flushall, Combine::AllOk), "server", "1.0.0", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases"),
-        cmd("swapdb", 3, WRITE | FAST, K0, Broadcast(swapdb, Combine::AllOk), "server", "4.0.0", "Swaps two Redis databases.", "O(N) where N is the count of clients watching or blocking on keys from both databases."),
+        cmd("del", -2, WRITE, K(1, -1, 1), Fanout(del, Combine::SumInts)),
+        cmd("unlink", -2, WRITE | FAST, K(1, -1, 1), Fanout(del, Combine::SumInts)),
+        cmd("exists", -2, READONLY | FAST, K(1, -1, 1), Fanout(exists, Combine::SumInts)),
+        cmd("touch", -2, READONLY | FAST, K(1, -1, 1), Fanout(exists, Combine::SumInts)),
+        cmd("type", 2, READONLY | FAST, K(1, 1, 1), Keyed(type_)),
+        cmd("rename", 3, WRITE, K(1, 2, 1), Keyed(rename)),
+        cmd("renamenx", 3, WRITE | FAST, K(1, 2, 1), Keyed(renamenx)),
+        cmd("copy", -3, WRITE | DENYOOM, K(1, 2, 1), Keyed(copy)),
+        cmd("move", 3, WRITE | FAST, K(1, 1, 1), Keyed(move_)),
+        cmd("randomkey", 1, READONLY, K0, Broadcast(randomkey, Combine::AnyNonNull)),
+        cmd("keys", 2, READONLY, K0, Broadcast(keys, Combine::ConcatArrays)),
+        cmd("scan", -2, READONLY, K0, Cursor(scan)),
+        cmd("expire", -3, WRITE | FAST, K(1, 1, 1), Keyed(expire)),
+        cmd("pexpire", -3, WRITE | FAST, K(1, 1, 1), Keyed(pexpire)),
+        cmd("expireat", -3, WRITE | FAST, K(1, 1, 1), Keyed(expireat)),
+        cmd("pexpireat", -3, WRITE | FAST, K(1, 1, 1), Keyed(pexpireat)),
+        cmd("ttl", 2, READONLY | FAST, K(1, 1, 1), Keyed(ttl)),
+        cmd("pttl", 2, READONLY | FAST, K(1, 1, 1), Keyed(pttl)),
+        cmd("expiretime", 2, READONLY | FAST, K(1, 1, 1), Keyed(expiretime)),
+        cmd("pexpiretime", 2, READONLY | FAST, K(1, 1, 1), Keyed(pexpiretime)),
+        cmd("persist", 2, WRITE | FAST, K(1, 1, 1), Keyed(persist)),
+        cmd("object", -2, 0, KeySpec::Custom(object_keys), Keyed(object)),
+        cmd("dbsize", 1, READONLY | FAST, K0, Broadcast(dbsize, Combine::SumInts)),
+        cmd("flushdb", -1, WRITE, K0, Broadcast(flushdb, Combine::AllOk)),
+        cmd("flushall", -1, WRITE, K0, Broadcast(flushall, Combine::AllOk)),
+        cmd("swapdb", 3, WRITE | FAST, K0, Broadcast(swapdb, Combine::AllOk)),
     ]
 }
 

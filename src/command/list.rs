@@ -11,29 +11,29 @@ use crate::resp::err;
 use crate::store::{Elem, Keyspace, ListValue, Value};
 
 /// The list commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
+#[rustfmt::skip] // one declaration a line, as a table
 pub fn commands() -> Vec<Command> {
     use Exec::Keyed;
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
-    const PUSH: &str = "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.";
     vec![
-        cmd("lpush", -3, W | FAST, K(1, 1, 1), Keyed(lpush), "list", "1.0.0", "Prepend one or multiple elements to a list", PUSH),
-        cmd("rpush", -3, W | FAST, K(1, 1, 1), Keyed(rpush), "list", "1.0.0", "Append one or multiple elements to a list", PUSH),
-        cmd("lpushx", -3, W | FAST, K(1, 1, 1), Keyed(lpushx), "list", "2.2.0", "Prepend an element to a list, only if the list exists", PUSH),
-        cmd("rpushx", -3, W | FAST, K(1, 1, 1), Keyed(rpushx), "list", "2.2.0", "Append an element to a list, only if the list exists", PUSH),
-        cmd("lpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(lpop), "list", "1.0.0", "Remove and get the first elements in a list", "O(N) where N is the number of elements returned"),
-        cmd("rpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(rpop), "list", "1.0.0", "Remove and get the last elements in a list", "O(N) where N is the number of elements returned"),
-        cmd("lrange", 4, READONLY, K(1, 1, 1), Keyed(lrange), "list", "1.0.0", "Get a range of elements from a list", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range."),
-        cmd("llen", 2, READONLY | FAST, K(1, 1, 1), Keyed(llen), "list", "1.0.0", "Get the length of a list", "O(1)"),
-        cmd("lindex", 3, READONLY, K(1, 1, 1), Keyed(lindex), "list", "1.0.0", "Get an element from a list by its index", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1)."),
-        cmd("lset", 4, W, K(1, 1, 1), Keyed(lset), "list", "1.0.0", "Set the value of an element in a list by its index", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1)."),
-        cmd("lrem", 4, WRITE, K(1, 1, 1), Keyed(lrem), "list", "1.0.0", "Remove elements from a list", "O(N+M) where N is the length of the list and M is the number of elements removed."),
-        cmd("ltrim", 4, WRITE, K(1, 1, 1), Keyed(ltrim), "list", "1.0.0", "Trim a list to the specified range", "O(N) where N is the number of elements to be removed by the operation."),
-        cmd("linsert", 5, W, K(1, 1, 1), Keyed(linsert), "list", "2.2.0", "Insert an element before or after another element in a list", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N)."),
-        cmd("lpos", -3, READONLY, K(1, 1, 1), Keyed(lpos), "list", "6.0.6", "Return the index of matching elements on a list", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time."),
-        cmd("lmove", 5, W, K(1, 2, 1), Keyed(lmove), "list", "6.2.0", "Pop an element from a list, push it to another list and return it", "O(1)"),
-        cmd("rpoplpush", 3, W, K(1, 2, 1), Keyed(rpoplpush), "list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it", "O(1)"),
-        cmd("lmpop", -4, WRITE, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(lmpop), "list", "7.0.0", "Pop elements from a list", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+        cmd("lpush", -3, W | FAST, K(1, 1, 1), Keyed(lpush)),
+        cmd("rpush", -3, W | FAST, K(1, 1, 1), Keyed(rpush)),
+        cmd("lpushx", -3, W | FAST, K(1, 1, 1), Keyed(lpushx)),
+        cmd("rpushx", -3, W | FAST, K(1, 1, 1), Keyed(rpushx)),
+        cmd("lpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(lpop)),
+        cmd("rpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(rpop)),
+        cmd("lrange", 4, READONLY, K(1, 1, 1), Keyed(lrange)),
+        cmd("llen", 2, READONLY | FAST, K(1, 1, 1), Keyed(llen)),
+        cmd("lindex", 3, READONLY, K(1, 1, 1), Keyed(lindex)),
+        cmd("lset", 4, W, K(1, 1, 1), Keyed(lset)),
+        cmd("lrem", 4, WRITE, K(1, 1, 1), Keyed(lrem)),
+        cmd("ltrim", 4, WRITE, K(1, 1, 1), Keyed(ltrim)),
+        cmd("linsert", 5, W, K(1, 1, 1), Keyed(linsert)),
+        cmd("lpos", -3, READONLY, K(1, 1, 1), Keyed(lpos)),
+        cmd("lmove", 5, W, K(1, 2, 1), Keyed(lmove)),
+        cmd("rpoplpush", 3, W, K(1, 2, 1), Keyed(rpoplpush)),
+        cmd("lmpop", -4, WRITE | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(lmpop)),
     ]
 }
 

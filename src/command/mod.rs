@@ -1,13 +1,16 @@
 //! The command table and the contexts handlers run in.
 //!
-//! Every command is declared once, in its family's file, with its arity, flags, key positions, how it
-//! is routed ([`Exec`]) and its documentation. The worker looks the name up, checks the arity, finds the
-//! owners of the keys, and calls the handler where the keys live. Adding a command touches its family
-//! file only (and the family list in [`table`] when the family is new).
+//! Every command is declared once, in its family's file, with its arity, flags, key positions and how
+//! it is routed ([`Exec`]). The worker looks the name up, checks the arity, finds the owners of the
+//! keys, and calls the handler where the keys live. What Redis publishes about a command besides
+//! (COMMAND DOCS, ACL categories, key specs, subcommands) is data generated from redis-server, in
+//! [`meta`]. Adding a command touches its family file (and the family list in [`Table::build`] when the
+//! family is new), then `tools/gen_command_meta.py` regenerates the data.
 
 pub mod hash;
 pub mod keyspace;
 pub mod list;
+pub mod meta;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -176,7 +179,15 @@ pub mod flag {
     pub const FAST: u32 = 1 << 10;
     pub const NO_MULTI: u32 = 1 << 11;
     pub const ALLOW_BUSY: u32 = 1 << 12;
-    /// Names in the order Redis prints them.
+    pub const SKIP_MONITOR: u32 = 1 << 13;
+    pub const SKIP_SLOWLOG: u32 = 1 << 14;
+    pub const ASKING: u32 = 1 << 15;
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
+    pub const NO_ASYNC_LOADING: u32 = 1 << 17;
+    /// Key positions depend on the arguments (a `numkeys`): Redis derives it from the key specs; the
+    /// table states it, and a unit test of [`super::meta`] checks the two agree.
+    pub const MOVABLEKEYS: u32 = 1 << 18;
+    /// Names in the order Redis 7.0 prints them (its `module` flag aside: Rustis loads no module).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -187,55 +198,43 @@ pub mod flag {
         (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
-        (NO_AUTH, "no_auth"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (ASKING, "asking"),
         (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
+        (MOVABLEKEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
     ];
 }
 
-/// One command's declaration.
+/// One command's declaration: what the worker routes on. Its documentation, ACL categories, key specs
+/// and subcommands are Redis's published data, in [`meta`].
 pub struct Command {
     /// Lower-case name.
     pub name: &'static str,
     /// Redis arity: exact count if positive, minimum count if negative (name included).
     pub arity: i32,
-    /// [`flag`] bits.
+    /// [`flag`] bits. A container command (CONFIG, OBJECT...) has none: as in Redis, flags belong to
+    /// its subcommands.
     pub flags: u32,
     /// Key positions.
     pub keys: KeySpec,
     /// Routing and handler.
     pub exec: Exec,
-    /// Documentation for COMMAND DOCS: group, first version, one-line summary, complexity.
-    pub group: &'static str,
-    pub since: &'static str,
-    pub summary: &'static str,
-    pub complexity: &'static str,
 }
 
 /// Shorthand used by the family files to declare a command.
-#[allow(clippy::too_many_arguments)]
-pub const fn cmd(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    exec: Exec,
-    group: &'static str,
-    since: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-) -> Command {
+pub const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, exec: Exec) -> Command {
     Command {
         name,
         arity,
         flags,
         keys,
         exec,
-        group,
-        since,
-        summary,
-        complexity,
     }
 }
 

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
+use super::meta::{self, CommandMeta, META};
 use super::{cmd, flag::*, Args, Command, Exec, KeySpec, TABLE};
 use crate::config::SetError;
 use crate::resp::reply::{c_str, c_str_max};
@@ -82,23 +83,24 @@ pub fn unknown_command_bytes(a: &Args) -> Vec<u8> {
 }
 
 /// The connection and server commands.
+#[rustfmt::skip] // one declaration a line, as a table
 pub fn commands() -> Vec<Command> {
     use Exec::Conn;
     use KeySpec::None as K0;
     vec![
-        cmd("ping", -1, FAST, K0, Conn(ping), "connection", "1.0.0", "Returns the server's liveliness response.", "O(1)"),
-        cmd("echo", 2, FAST, K0, Conn(echo), "connection", "1.0.0", "Returns the given string.", "O(1)"),
-        cmd("quit", -1, ALLOW_BUSY | NO_AUTH | FAST, K0, Conn(quit), "connection", "1.0.0", "Closes the connection.", "O(1)"),
-        cmd("reset", 1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(reset), "connection", "6.2.0", "Resets the connection.", "O(1)"),
-        cmd("hello", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(hello), "connection", "6.0.0", "Handshakes with the Redis server.", "O(1)"),
-        cmd("select", 2, LOADING | STALE | FAST, K0, Conn(select), "connection", "1.0.0", "Changes the selected database.", "O(1)"),
-        cmd("client", -2, NOSCRIPT | LOADING | STALE, K0, Conn(client), "connection", "2.4.0", "A container for client connection commands.", "Depends on subcommand."),
-        cmd("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, K0, Conn(config), "server", "2.0.0", "A container for server configuration commands.", "Depends on subcommand."),
-        cmd("command", -1, LOADING | STALE, K0, Conn(command), "server", "2.8.13", "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands"),
-        cmd("time", 1, LOADING | STALE | FAST, K0, Conn(time), "server", "2.6.0", "Returns the server time.", "O(1)"),
-        cmd("info", -1, LOADING | STALE, K0, Conn(info), "server", "1.0.0", "Returns information and statistics about the server.", "O(1)"),
-        cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, K0, Conn(shutdown), "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
-        cmd("function", -2, NOSCRIPT, K0, Conn(function), "scripting", "7.0.0", "A container for function commands.", "Depends on subcommand."),
+        cmd("ping", -1, FAST, K0, Conn(ping)),
+        cmd("echo", 2, LOADING | STALE | FAST, K0, Conn(echo)),
+        cmd("quit", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(quit)),
+        cmd("reset", 1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(reset)),
+        cmd("hello", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(hello)),
+        cmd("select", 2, LOADING | STALE | FAST, K0, Conn(select)),
+        cmd("client", -2, 0, K0, Conn(client)),
+        cmd("config", -2, 0, K0, Conn(config)),
+        cmd("command", -1, LOADING | STALE, K0, Conn(command)),
+        cmd("time", 1, LOADING | STALE | FAST, K0, Conn(time)),
+        cmd("info", -1, LOADING | STALE, K0, Conn(info)),
+        cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, K0, Conn(shutdown)),
+        cmd("function", -2, 0, K0, Conn(function)),
     ]
 }
 
@@ -538,181 +540,60 @@ fn config(c: &mut ConnCtx, a: &Args) {
 
 // --------------------------------------------------------------------------------------------- COMMAND
 
-/// The ACL categories of a command, in Redis's order (the order of its category bits).
-fn acl_categories(cmd: &Command) -> Vec<&'static str> {
-    const ORDER: &[&str] = &[
-        "@keyspace",
-        "@read",
-        "@write",
-        "@set",
-        "@sortedset",
-        "@list",
-        "@hash",
-        "@string",
-        "@bitmap",
-        "@hyperloglog",
-        "@geo",
-        "@stream",
-        "@pubsub",
-        "@admin",
-        "@fast",
-        "@slow",
-        "@blocking",
-        "@dangerous",
-        "@connection",
-        "@transaction",
-        "@scripting",
-    ];
-    let mut cats = Vec::new();
-    if cmd.is_write() {
-        cats.push("@write");
-    } else if cmd.flags & READONLY != 0 {
-        cats.push("@read");
-    }
-    cats.push(match cmd.group {
-        "string" => "@string",
-        "list" => "@list",
-        "set" => "@set",
-        "hash" => "@hash",
-        "sorted-set" => "@sortedset",
-        "generic" => "@keyspace",
-        "connection" => "@connection",
-        "scripting" => "@scripting",
-        _ => "",
-    });
-    if matches!(cmd.name, "dbsize" | "flushdb" | "flushall" | "swapdb") {
-        cats.push("@keyspace");
-    }
-    if cmd.name == "command" {
-        cats.push("@connection");
-    }
-    if cmd.flags & ADMIN != 0 {
-        cats.push("@admin");
-        cats.push("@dangerous");
-    }
-    if matches!(cmd.name, "flushdb" | "flushall" | "swapdb" | "keys") {
-        cats.push("@dangerous");
-    }
-    if cmd.flags & BLOCKING != 0 {
-        cats.push("@blocking");
-    }
-    cats.push(if cmd.flags & FAST != 0 {
-        "@fast"
-    } else {
-        "@slow"
-    });
-    cats.retain(|c| !c.is_empty());
-    cats.sort_by_key(|c| ORDER.iter().position(|o| o == c).unwrap_or(ORDER.len()));
-    cats.dedup();
-    cats
+/// A name COMMAND INFO and COMMAND DOCS answer for: a command of the table, or a subcommand of one
+/// of its containers (`config|get`), any case.
+enum Described {
+    Top(&'static Command),
+    Sub(&'static CommandMeta),
 }
 
+fn describe(name: &[u8]) -> Option<Described> {
+    match name.iter().position(|&b| b == b'|') {
+        None => TABLE.lookup(name).map(|(_, cmd)| Described::Top(cmd)),
+        Some(at) => {
+            TABLE.lookup(&name[..at])?;
+            META.get(name)
+                .filter(|m| m.sub.is_some())
+                .map(Described::Sub)
+        }
+    }
+}
+
+/// The ACL categories of a command or subcommand.
+fn acl_categories(d: &Described) -> &'static [&'static str] {
+    match d {
+        Described::Top(cmd) => META
+            .get(cmd.name.as_bytes())
+            .map_or(&[], |m| m.acl_categories.as_slice()),
+        Described::Sub(m) => &m.acl_categories,
+    }
+}
+
+/// COMMAND INFO's entry: arity, flags and key range from the table, the rest from Redis's data.
 fn command_info(r: &mut Reply, cmd: &Command) {
     let (first, last, step) = match cmd.keys {
-        KeySpec::None => (0, 0, 0),
         KeySpec::Range(f, l, s) => (f, l, s),
-        KeySpec::Custom(_) => (0, 0, 0),
+        KeySpec::None | KeySpec::Custom(_) => (0, 0, 0),
     };
-    r.array(10);
-    r.bulk(cmd.name.as_bytes());
-    r.int(cmd.arity as i64);
-    let flags: Vec<&str> = NAMES
-        .iter()
-        .filter(|(b, _)| cmd.flags & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    r.set(flags.len());
-    for f in flags {
-        r.simple(f);
-    }
-    r.int(first as i64);
-    r.int(last as i64);
-    r.int(step as i64);
-    let cats = acl_categories(cmd);
-    r.set(cats.len());
-    for c in cats {
-        r.simple(c);
-    }
-    r.array(0); // tips
-                // Key specs: one index/range spec when positions are fixed; keynum-based otherwise.
-    match cmd.keys {
-        KeySpec::None => r.array(0),
-        KeySpec::Range(f, l, s) => {
-            r.array(1);
-            r.map(3);
-            r.bulk(b"flags");
-            let access: &[&str] = if cmd.is_write() {
-                &["RW", "UPDATE"]
-            } else {
-                &["RO", "ACCESS"]
-            };
-            r.array(access.len());
-            for x in access {
-                r.simple(x);
-            }
-            r.bulk(b"begin_search");
-            r.map(2);
-            r.bulk(b"type");
-            r.bulk(b"index");
-            r.bulk(b"spec");
-            r.map(1);
-            r.bulk(b"index");
-            r.int(f as i64);
-            r.bulk(b"find_keys");
-            r.map(2);
-            r.bulk(b"type");
-            r.bulk(b"range");
-            r.bulk(b"spec");
-            r.map(3);
-            r.bulk(b"lastkey");
-            r.int(if l < 0 { l as i64 } else { (l - f) as i64 });
-            r.bulk(b"keystep");
-            r.int(s as i64);
-            r.bulk(b"limit");
-            r.int(0);
-        }
-        KeySpec::Custom(_) => {
-            r.array(1);
-            r.map(3);
-            r.bulk(b"flags");
-            r.array(1);
-            r.simple(if cmd.is_write() { "RW" } else { "RO" });
-            r.bulk(b"begin_search");
-            r.map(2);
-            r.bulk(b"type");
-            r.bulk(b"index");
-            r.bulk(b"spec");
-            r.map(1);
-            r.bulk(b"index");
-            r.int(1);
-            r.bulk(b"find_keys");
-            r.map(2);
-            r.bulk(b"type");
-            r.bulk(b"keynum");
-            r.bulk(b"spec");
-            r.map(3);
-            r.bulk(b"keynumidx");
-            r.int(0);
-            r.bulk(b"firstkey");
-            r.int(1);
-            r.bulk(b"keystep");
-            r.int(1);
-        }
-    }
-    r.array(0); // subcommands
+    let head = meta::InfoHead {
+        name: cmd.name,
+        arity: cmd.arity as i64,
+        flags: cmd.flags,
+        first_key: first as i64,
+        last_key: last as i64,
+        key_step: step as i64,
+    };
+    meta::write_info(r, &head, META.get(cmd.name.as_bytes()));
 }
 
-fn command_docs(r: &mut Reply, cmd: &Command) {
-    r.bulk(cmd.name.as_bytes());
-    r.map(4);
-    r.bulk(b"summary");
-    r.bulk(cmd.summary.as_bytes());
-    r.bulk(b"since");
-    r.bulk(cmd.since.as_bytes());
-    r.bulk(b"group");
-    r.bulk(cmd.group.as_bytes());
-    r.bulk(b"complexity");
-    r.bulk(cmd.complexity.as_bytes());
+/// COMMAND DOCS's pair for one command: its name, then its documentation (an empty map for a command
+/// the data misses, which a unit test proves none does).
+fn command_docs(r: &mut Reply, name: &str, m: Option<&CommandMeta>) {
+    r.bulk(name.as_bytes());
+    match m {
+        Some(m) => meta::write_docs(r, m),
+        None => r.map(0),
+    }
 }
 
 fn command(c: &mut ConnCtx, a: &Args) {
@@ -728,36 +609,32 @@ fn command(c: &mut ConnCtx, a: &Args) {
     match sub.as_slice() {
         b"count" if a.len() == 2 => c.reply.int(table.commands.len() as i64),
         b"list" => {
-            // COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]
-            let names: Vec<&str> = if a.len() == 2 {
-                table.commands.iter().map(|c| c.name).collect()
-            } else if a.len() == 5 && a.is(2, "filterby") {
+            // COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: every command
+            // and, as Redis lists them, the subcommands of each container.
+            let mut all: Vec<(&str, Described)> = Vec::new();
+            for cmd in &table.commands {
+                all.push((cmd.name, Described::Top(cmd)));
+                if let Some(m) = META.get(cmd.name.as_bytes()) {
+                    all.extend(META.subcommands(m).map(|s| (s.name, Described::Sub(s))));
+                }
+            }
+            if a.len() == 5 && a.is(2, "filterby") {
                 let arg = a.get(4);
                 if a.is(3, "module") {
-                    Vec::new()
+                    all.clear();
                 } else if a.is(3, "aclcat") {
                     let cat = String::from_utf8_lossy(arg).to_ascii_lowercase();
-                    table
-                        .commands
-                        .iter()
-                        .filter(|c| acl_categories(c).iter().any(|x| x[1..] == cat))
-                        .map(|c| c.name)
-                        .collect()
+                    all.retain(|(_, d)| acl_categories(d).iter().any(|x| x[1..] == cat));
                 } else if a.is(3, "pattern") {
-                    table
-                        .commands
-                        .iter()
-                        .filter(|c| super::keyspace::glob_match(arg, c.name.as_bytes(), true))
-                        .map(|c| c.name)
-                        .collect()
+                    all.retain(|(n, _)| super::keyspace::glob_match(arg, n.as_bytes(), true));
                 } else {
                     return c.reply.error(err::SYNTAX);
                 }
-            } else {
+            } else if a.len() != 2 {
                 return c.reply.error(err::SYNTAX);
-            };
-            c.reply.array(names.len());
-            for n in names {
+            }
+            c.reply.array(all.len());
+            for (n, _) in all {
                 c.reply.bulk(n.as_bytes());
             }
         }
@@ -771,23 +648,31 @@ fn command(c: &mut ConnCtx, a: &Args) {
             }
             c.reply.array(a.len() - 2);
             for name in a.iter_from(2) {
-                match table.lookup(name) {
-                    Some((_, cmd)) => command_info(&mut c.reply, cmd),
+                match describe(name) {
+                    Some(Described::Top(cmd)) => command_info(&mut c.reply, cmd),
+                    Some(Described::Sub(m)) => meta::write_sub_info(&mut c.reply, m),
                     None => c.reply.null(),
                 }
             }
         }
         b"docs" => {
-            let found: Vec<&Command> = if a.len() == 2 {
-                table.commands.iter().collect()
+            let found: Vec<(&str, Option<&CommandMeta>)> = if a.len() == 2 {
+                table
+                    .commands
+                    .iter()
+                    .map(|cmd| (cmd.name, META.get(cmd.name.as_bytes())))
+                    .collect()
             } else {
                 a.iter_from(2)
-                    .filter_map(|n| table.lookup(n).map(|(_, c)| c))
+                    .filter_map(|n| match describe(n)? {
+                        Described::Top(cmd) => Some((cmd.name, META.get(cmd.name.as_bytes()))),
+                        Described::Sub(m) => Some((m.name, Some(m))),
+                    })
                     .collect()
             };
             c.reply.map(found.len());
-            for cmd in found {
-                command_docs(&mut c.reply, cmd);
+            for (name, m) in found {
+                command_docs(&mut c.reply, name, m);
             }
         }
         b"getkeys" | b"getkeysandflags" if a.len() >= 4 => {

@@ -18,30 +18,29 @@ use crate::resp::{err, parse_i64, Reply};
 use crate::store::{Db, Elem, Keyspace, SetValue, Value};
 
 /// The set commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
+#[rustfmt::skip] // one declaration a line, as a table
 pub fn commands() -> Vec<Command> {
     use Exec::Keyed;
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
-    const INTER: &str = "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.";
-    const TOTAL: &str = "O(N) where N is the total number of elements in all given sets.";
     vec![
-        cmd("sadd", -3, W | FAST, K(1, 1, 1), Keyed(sadd), "set", "1.0.0", "Add one or more members to a set", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
-        cmd("srem", -3, WRITE | FAST, K(1, 1, 1), Keyed(srem), "set", "1.0.0", "Remove one or more members from a set", "O(N) where N is the number of members to be removed."),
-        cmd("smembers", 2, READONLY, K(1, 1, 1), Keyed(smembers), "set", "1.0.0", "Get all the members in a set", "O(N) where N is the set cardinality."),
-        cmd("scard", 2, READONLY | FAST, K(1, 1, 1), Keyed(scard), "set", "1.0.0", "Get the number of members in a set", "O(1)"),
-        cmd("sismember", 3, READONLY | FAST, K(1, 1, 1), Keyed(sismember), "set", "1.0.0", "Determine if a given value is a member of a set", "O(1)"),
-        cmd("smismember", -3, READONLY | FAST, K(1, 1, 1), Keyed(smismember), "set", "6.2.0", "Returns the membership associated with the given elements for a set", "O(N) where N is the number of elements being checked for membership"),
-        cmd("smove", 4, WRITE | FAST, K(1, 2, 1), Keyed(smove), "set", "1.0.0", "Move a member from one set to another", "O(1)"),
-        cmd("sinter", -2, READONLY, K(1, -1, 1), Keyed(sinter), "set", "1.0.0", "Intersect multiple sets", INTER),
-        cmd("sunion", -2, READONLY, K(1, -1, 1), Keyed(sunion), "set", "1.0.0", "Add multiple sets", TOTAL),
-        cmd("sdiff", -2, READONLY, K(1, -1, 1), Keyed(sdiff), "set", "1.0.0", "Subtract multiple sets", TOTAL),
-        cmd("sinterstore", -3, W, K(1, -1, 1), Keyed(sinterstore), "set", "1.0.0", "Intersect multiple sets and store the resulting set in a key", INTER),
-        cmd("sunionstore", -3, W, K(1, -1, 1), Keyed(sunionstore), "set", "1.0.0", "Add multiple sets and store the resulting set in a key", TOTAL),
-        cmd("sdiffstore", -3, W, K(1, -1, 1), Keyed(sdiffstore), "set", "1.0.0", "Subtract multiple sets and store the resulting set in a key", TOTAL),
-        cmd("sintercard", -3, READONLY, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(sintercard), "set", "7.0.0", "Intersect multiple sets and return the cardinality of the result", INTER),
-        cmd("sscan", -3, READONLY, K(1, 1, 1), Keyed(sscan), "set", "2.8.0", "Incrementally iterate Set elements", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
-        cmd("spop", -2, WRITE | FAST, K(1, 1, 1), Keyed(spop), "set", "1.0.0", "Remove and return one or multiple random members from a set", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count."),
-        cmd("srandmember", -2, READONLY, K(1, 1, 1), Keyed(srandmember), "set", "1.0.0", "Get one or multiple random members from a set", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count."),
+        cmd("sadd", -3, W | FAST, K(1, 1, 1), Keyed(sadd)),
+        cmd("srem", -3, WRITE | FAST, K(1, 1, 1), Keyed(srem)),
+        cmd("smembers", 2, READONLY, K(1, 1, 1), Keyed(smembers)),
+        cmd("scard", 2, READONLY | FAST, K(1, 1, 1), Keyed(scard)),
+        cmd("sismember", 3, READONLY | FAST, K(1, 1, 1), Keyed(sismember)),
+        cmd("smismember", -3, READONLY | FAST, K(1, 1, 1), Keyed(smismember)),
+        cmd("smove", 4, WRITE | FAST, K(1, 2, 1), Keyed(smove)),
+        cmd("sinter", -2, READONLY, K(1, -1, 1), Keyed(sinter)),
+        cmd("sunion", -2, READONLY, K(1, -1, 1), Keyed(sunion)),
+        cmd("sdiff", -2, READONLY, K(1, -1, 1), Keyed(sdiff)),
+        cmd("sinterstore", -3, W, K(1, -1, 1), Keyed(sinterstore)),
+        cmd("sunionstore", -3, W, K(1, -1, 1), Keyed(sunionstore)),
+        cmd("sdiffstore", -3, W, K(1, -1, 1), Keyed(sdiffstore)),
+        cmd("sintercard", -3, READONLY | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(sintercard)),
+        cmd("sscan", -3, READONLY, K(1, 1, 1), Keyed(sscan)),
+        cmd("spop", -2, WRITE | FAST, K(1, 1, 1), Keyed(spop)),
+        cmd("srandmember", -2, READONLY, K(1, 1, 1), Keyed(srandmember)),
     ]
 }
 

@@ -9,33 +9,34 @@ use crate::store::{StrValue, Value};
 const MAX_STRING: i64 = 512 * 1024 * 1024;
 
 /// The string commands.
+#[rustfmt::skip] // one declaration a line, as a table
 pub fn commands() -> Vec<Command> {
     use Exec::{Fanout, Keyed};
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
     vec![
-        cmd("get", 2, READONLY | FAST, K(1, 1, 1), Keyed(get), "string", "1.0.0", "Returns the string value of a key.", "O(1)"),
-        cmd("set", -3, W, K(1, 1, 1), Keyed(set), "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)"),
-        cmd("setnx", 3, W | FAST, K(1, 1, 1), Keyed(setnx), "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", "O(1)"),
-        cmd("setex", 4, W, K(1, 1, 1), Keyed(setex), "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "O(1)"),
-        cmd("psetex", 4, W, K(1, 1, 1), Keyed(psetex), "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "O(1)"),
-        cmd("getset", 3, W | FAST, K(1, 1, 1), Keyed(getset), "string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.", "O(1)"),
-        cmd("getdel", 2, WRITE | FAST, K(1, 1, 1), Keyed(getdel), "string", "6.2.0", "Returns the string value of a key after deleting the key.", "O(1)"),
-        cmd("getex", -2, WRITE | FAST, K(1, 1, 1), Keyed(getex), "string", "6.2.0", "Returns the string value of a key after setting its expiration time.", "O(1)"),
-        cmd("mget", -2, READONLY | FAST, K(1, -1, 1), Fanout(mget, Combine::ConcatArrays), "string", "1.0.0", "Atomically returns the string values of one or more keys.", "O(N) where N is the number of keys to retrieve."),
-        cmd("mset", -3, W, K(1, -1, 2), Fanout(mset, Combine::AllOk), "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", "O(N) where N is the number of keys to set."),
-        cmd("msetnx", -3, W, K(1, -1, 2), Keyed(msetnx), "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "O(N) where N is the number of keys to set."),
-        cmd("incr", 2, W | FAST, K(1, 1, 1), Keyed(incr), "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
-        cmd("decr", 2, W | FAST, K(1, 1, 1), Keyed(decr), "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
-        cmd("incrby", 3, W | FAST, K(1, 1, 1), Keyed(incrby), "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
-        cmd("decrby", 3, W | FAST, K(1, 1, 1), Keyed(decrby), "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
-        cmd("incrbyfloat", 3, W | FAST, K(1, 1, 1), Keyed(incrbyfloat), "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
-        cmd("append", 3, W | FAST, K(1, 1, 1), Keyed(append), "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation."),
-        cmd("strlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(strlen), "string", "2.2.0", "Returns the length of a string value.", "O(1)"),
-        cmd("getrange", 4, READONLY, K(1, 1, 1), Keyed(getrange), "string", "2.4.0", "Returns a substring of the string stored at a key.", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
-        cmd("substr", 4, READONLY, K(1, 1, 1), Keyed(getrange), "string", "1.0.0", "Returns a substring from a string value.", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
-        cmd("lcs", -3, READONLY, K(1, 2, 1), Keyed(lcs), "string", "7.0.0", "Finds the longest common substring.", "O(N*M) where N and M are the lengths of s1 and s2, respectively"),
-        cmd("setrange", 4, W, K(1, 1, 1), Keyed(setrange), "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument."),
+        cmd("get", 2, READONLY | FAST, K(1, 1, 1), Keyed(get)),
+        cmd("set", -3, W, K(1, 1, 1), Keyed(set)),
+        cmd("setnx", 3, W | FAST, K(1, 1, 1), Keyed(setnx)),
+        cmd("setex", 4, W, K(1, 1, 1), Keyed(setex)),
+        cmd("psetex", 4, W, K(1, 1, 1), Keyed(psetex)),
+        cmd("getset", 3, W | FAST, K(1, 1, 1), Keyed(getset)),
+        cmd("getdel", 2, WRITE | FAST, K(1, 1, 1), Keyed(getdel)),
+        cmd("getex", -2, WRITE | FAST, K(1, 1, 1), Keyed(getex)),
+        cmd("mget", -2, READONLY | FAST, K(1, -1, 1), Fanout(mget, Combine::ConcatArrays)),
+        cmd("mset", -3, W, K(1, -1, 2), Fanout(mset, Combine::AllOk)),
+        cmd("msetnx", -3, W, K(1, -1, 2), Keyed(msetnx)),
+        cmd("incr", 2, W | FAST, K(1, 1, 1), Keyed(incr)),
+        cmd("decr", 2, W | FAST, K(1, 1, 1), Keyed(decr)),
+        cmd("incrby", 3, W | FAST, K(1, 1, 1), Keyed(incrby)),
+        cmd("decrby", 3, W | FAST, K(1, 1, 1), Keyed(decrby)),
+        cmd("incrbyfloat", 3, W | FAST, K(1, 1, 1), Keyed(incrbyfloat)),
+        cmd("append", 3, W | FAST, K(1, 1, 1), Keyed(append)),
+        cmd("strlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(strlen)),
+        cmd("getrange", 4, READONLY, K(1, 1, 1), Keyed(getrange)),
+        cmd("substr", 4, READONLY, K(1, 1, 1), Keyed(getrange)),
+        cmd("lcs", -3, READONLY, K(1, 2, 1), Keyed(lcs)),
+        cmd("setrange", 4, W, K(1, 1, 1), Keyed(setrange)),
     ]
 }
 

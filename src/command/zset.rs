@@ -16,38 +16,33 @@ use crate::resp::{err, Reply};
 use crate::store::{Elem, EncodingLimits, Keyspace, Score, Value, ZSetValue};
 
 /// The sorted set commands (Redis 7.0.15's arity, flags, key positions and documentation).
+#[rustfmt::skip] // one declaration a line, as a table
 pub fn commands() -> Vec<Command> {
     use Exec::Keyed;
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
-    const G: &str = "sorted-set";
-    const BY_RANGE: &str = "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).";
-    const RANGE: &str = "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.";
-    const REMRANGE: &str = "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.";
-    const POP: &str = "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.";
-    const COUNT: &str = "O(log(N)) with N being the number of elements in the sorted set.";
     vec![
-        cmd("zadd", -4, W | FAST, K(1, 1, 1), Keyed(zadd), G, "1.2.0", "Add one or more members to a sorted set, or update its score if it already exists", "O(log(N)) for each item added, where N is the number of elements in the sorted set."),
-        cmd("zincrby", 4, W | FAST, K(1, 1, 1), Keyed(zincrby), G, "1.2.0", "Increment the score of a member in a sorted set", "O(log(N)) where N is the number of elements in the sorted set."),
-        cmd("zrem", -3, WRITE | FAST, K(1, 1, 1), Keyed(zrem), G, "1.2.0", "Remove one or more members from a sorted set", "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed."),
-        cmd("zscore", 3, READONLY | FAST, K(1, 1, 1), Keyed(zscore), G, "1.2.0", "Get the score associated with the given member in a sorted set", "O(1)"),
-        cmd("zmscore", -3, READONLY | FAST, K(1, 1, 1), Keyed(zmscore), G, "6.2.0", "Get the score associated with the given members in a sorted set", "O(N) where N is the number of members being requested."),
-        cmd("zcard", 2, READONLY | FAST, K(1, 1, 1), Keyed(zcard), G, "1.2.0", "Get the number of members in a sorted set", "O(1)"),
-        cmd("zrank", 3, READONLY | FAST, K(1, 1, 1), Keyed(zrank), G, "2.0.0", "Determine the index of a member in a sorted set", "O(log(N))"),
-        cmd("zrevrank", 3, READONLY | FAST, K(1, 1, 1), Keyed(zrevrank), G, "2.0.0", "Determine the index of a member in a sorted set, with scores ordered from high to low", "O(log(N))"),
-        cmd("zcount", 4, READONLY | FAST, K(1, 1, 1), Keyed(zcount), G, "2.0.0", "Count the members in a sorted set with scores within the given values", COUNT),
-        cmd("zlexcount", 4, READONLY | FAST, K(1, 1, 1), Keyed(zlexcount), G, "2.8.9", "Count the number of members in a sorted set between a given lexicographical range", COUNT),
-        cmd("zpopmin", -2, WRITE | FAST, K(1, 1, 1), Keyed(zpopmin), G, "5.0.0", "Remove and return members with the lowest scores in a sorted set", POP),
-        cmd("zpopmax", -2, WRITE | FAST, K(1, 1, 1), Keyed(zpopmax), G, "5.0.0", "Remove and return members with the highest scores in a sorted set", POP),
-        cmd("zrange", -4, READONLY, K(1, 1, 1), Keyed(zrange), G, "1.2.0", "Return a range of members in a sorted set", RANGE),
-        cmd("zrangebyscore", -4, READONLY, K(1, 1, 1), Keyed(zrangebyscore), G, "1.0.5", "Return a range of members in a sorted set, by score", BY_RANGE),
-        cmd("zrevrangebyscore", -4, READONLY, K(1, 1, 1), Keyed(zrevrangebyscore), G, "2.2.0", "Return a range of members in a sorted set, by score, with scores ordered from high to low", BY_RANGE),
-        cmd("zrevrange", -4, READONLY, K(1, 1, 1), Keyed(zrevrange), G, "1.2.0", "Return a range of members in a sorted set, by index, with scores ordered from high to low", RANGE),
-        cmd("zrangebylex", -4, READONLY, K(1, 1, 1), Keyed(zrangebylex), G, "2.8.9", "Return a range of members in a sorted set, by lexicographical range", BY_RANGE),
-        cmd("zrevrangebylex", -4, READONLY, K(1, 1, 1), Keyed(zrevrangebylex), G, "2.8.9", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", BY_RANGE),
-        cmd("zremrangebyscore", 4, WRITE, K(1, 1, 1), Keyed(zremrangebyscore), G, "1.2.0", "Remove all members in a sorted set within the given scores", REMRANGE),
-        cmd("zremrangebyrank", 4, WRITE, K(1, 1, 1), Keyed(zremrangebyrank), G, "2.0.0", "Remove all members in a sorted set within the given indexes", REMRANGE),
-        cmd("zremrangebylex", 4, WRITE, K(1, 1, 1), Keyed(zremrangebylex), G, "2.8.9", "Remove all members in a sorted set between the given lexicographical range", REMRANGE),
+        cmd("zadd", -4, W | FAST, K(1, 1, 1), Keyed(zadd)),
+        cmd("zincrby", 4, W | FAST, K(1, 1, 1), Keyed(zincrby)),
+        cmd("zrem", -3, WRITE | FAST, K(1, 1, 1), Keyed(zrem)),
+        cmd("zscore", 3, READONLY | FAST, K(1, 1, 1), Keyed(zscore)),
+        cmd("zmscore", -3, READONLY | FAST, K(1, 1, 1), Keyed(zmscore)),
+        cmd("zcard", 2, READONLY | FAST, K(1, 1, 1), Keyed(zcard)),
+        cmd("zrank", 3, READONLY | FAST, K(1, 1, 1), Keyed(zrank)),
+        cmd("zrevrank", 3, READONLY | FAST, K(1, 1, 1), Keyed(zrevrank)),
+        cmd("zcount", 4, READONLY | FAST, K(1, 1, 1), Keyed(zcount)),
+        cmd("zlexcount", 4, READONLY | FAST, K(1, 1, 1), Keyed(zlexcount)),
+        cmd("zpopmin", -2, WRITE | FAST, K(1, 1, 1), Keyed(zpopmin)),
+        cmd("zpopmax", -2, WRITE | FAST, K(1, 1, 1), Keyed(zpopmax)),
+        cmd("zrange", -4, READONLY, K(1, 1, 1), Keyed(zrange)),
+        cmd("zrangebyscore", -4, READONLY, K(1, 1, 1), Keyed(zrangebyscore)),
+        cmd("zrevrangebyscore", -4, READONLY, K(1, 1, 1), Keyed(zrevrangebyscore)),
+        cmd("zrevrange", -4, READONLY, K(1, 1, 1), Keyed(zrevrange)),
+        cmd("zrangebylex", -4, READONLY, K(1, 1, 1), Keyed(zrangebylex)),
+        cmd("zrevrangebylex", -4, READONLY, K(1, 1, 1), Keyed(zrevrangebylex)),
+        cmd("zremrangebyscore", 4, WRITE, K(1, 1, 1), Keyed(zremrangebyscore)),
+        cmd("zremrangebyrank", 4, WRITE, K(1, 1, 1), Keyed(zremrangebyrank)),
+        cmd("zremrangebylex", 4, WRITE, K(1, 1, 1), Keyed(zremrangebylex)),
     ]
 }
 
