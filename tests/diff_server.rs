@@ -617,3 +617,55 @@ fn error_messages_quote_raw_bytes() {
         );
     }
 }
+
+/// Differences found by a hostile client, now answered as Redis 7.0 does.
+#[test]
+fn edge_replies_match_redis() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        SELECT 9223372036854775807
+        SELECT 2147483648
+        SELECT -2147483649
+        SELECT -1
+        SELECT 16
+        SELECT abc
+        COMMAND GETKEYS PING x
+        COMMAND GETKEYS ECHO x
+        COMMAND GETKEYS LMPOP 0 a LEFT
+        COMMAND GETKEYS SINTERCARD 0 a
+        COMMAND GETKEYS MSET a
+        COMMAND GETKEYS NOSUCH a
+        SADD n 1 2 3
+        SSCAN n 18446744073709551615
+        SSCAN n 18446744073709551616
+        HSET h a 1
+        HSCAN h 18446744073709551615
+        CONFIG SET maxmemory-policy allkeys-lfu
+        SET f 1
+        SET g abc
+        OBJECT FREQ f
+        OBJECT FREQ g
+        OBJECT IDLETIME g
+        CONFIG SET maxmemory-policy allkeys-lru
+        OBJECT FREQ g
+        CONFIG SET maxmemory-policy noeviction
+        SHUTDOWN NOSAVE SAVE
+        SHUTDOWN ABORT NOW
+        SHUTDOWN ABORT
+        SHUTDOWN BOGUS
+        ",
+    );
+    // A hashtable-encoded set: Redis visits one bucket chosen by its random hash seed; Rustis never
+    // issued such a cursor and ends the scan. Either way the scan is over.
+    d.both(&["SADD", "s", "a", "b", "c"]);
+    let page = d.b.call(&["SSCAN", "s", "18446744073709551615"]);
+    assert!(page.starts_with(b"*2\r\n$1\r\n0\r\n"), "{page:?}");
+    // Nothing is persisted yet: SHUTDOWN SAVE fails as a failed save does in Redis, and the
+    // server goes on serving.
+    assert_eq!(
+        d.b.call(&["SHUTDOWN", "SAVE"]),
+        b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert_eq!(d.b.call(&["PING"]), b"+PONG\r\n");
+}

@@ -476,6 +476,7 @@ fn object(ctx: &mut Ctx, a: &Args) {
         ));
     }
     let now = ctx.now;
+    let lfu = ctx.ks.lfu_policy;
     let Some(e) = ctx.db().get(a.get(2), now) else {
         return ctx.reply.null();
     };
@@ -488,7 +489,16 @@ fn object(ctx: &mut Ctx, a: &Args) {
             let shared = matches!(&e.value, Value::Str(crate::store::StrValue::Int(n)) if (0..10000).contains(n));
             ctx.reply.int(if shared { i32::MAX as i64 } else { 1 })
         }
+        // Access times and frequencies are not tracked yet (the memory issue makes them real):
+        // under an LRU policy every key reads as just used; under an LFU one as Redis reports a
+        // key created and not read since: its initial counter (5), or 0 for the shared small
+        // integers, which carry no counter of their own.
+        b"idletime" if lfu => ctx.reply.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
         b"idletime" => ctx.reply.int(0),
+        b"freq" if lfu => {
+            let shared = matches!(&e.value, Value::Str(crate::store::StrValue::Int(n)) if (0..10000).contains(n));
+            ctx.reply.int(if shared { 0 } else { 5 })
+        }
         _ => ctx.reply.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
     }
 }

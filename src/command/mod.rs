@@ -446,6 +446,11 @@ pub fn parse_scan_options<'a>(
 /// one into a visited position, so no element present throughout is missed. Cursor 0 starts at the top;
 /// the returned cursor is the next index + 1, 0 when done. O(count).
 pub fn scan_down(len: usize, cursor: u64, count: usize, mut visit: impl FnMut(usize)) -> u64 {
+    // Cursors are positions, at most the size of a collection (< 2^32 elements): a larger one was
+    // never issued, and ends the scan with an empty page rather than starting it over.
+    if cursor > u32::MAX as u64 {
+        return 0;
+    }
     let mut pos = if cursor == 0 {
         len
     } else {

@@ -205,6 +205,9 @@ fn hello(c: &mut ConnCtx, a: &Args) {
 fn select(c: &mut ConnCtx, a: &Args) {
     match a.int(1) {
         None => c.reply.error(err::NOT_INT),
+        Some(n) if i32::try_from(n).is_err() => c
+            .reply
+            .error("ERR value is out of range, value must between -2147483648 and 2147483647"),
         Some(n) if n < 0 || n as usize >= c.shared.databases => c.reply.error(err::DB_INDEX),
         Some(n) => {
             c.session.db = n as usize;
@@ -223,19 +226,34 @@ fn time(c: &mut ConnCtx, _: &Args) {
     c.reply.bulk(d.subsec_micros().to_string().as_bytes());
 }
 
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], parsed as Redis does. Nothing is persisted yet, so
+/// SAVE fails the way a failed save fails in Redis (its error, the reason in the log) rather than
+/// stopping without the snapshot asked for; without SAVE the server stops (no save points exist).
 fn shutdown(c: &mut ConnCtx, a: &Args) {
+    let (mut nosave, mut save, mut others, mut abort) = (false, false, false, false);
     for arg in a.iter_from(1) {
-        let ok = ["nosave", "save", "now", "force", "abort"]
-            .iter()
-            .any(|w| arg.eq_ignore_ascii_case(w.as_bytes()));
-        if !ok {
-            return c.reply.error(err::SYNTAX);
+        match arg.to_ascii_lowercase().as_slice() {
+            b"nosave" => nosave = true,
+            b"save" => save = true,
+            b"now" | b"force" => others = true,
+            b"abort" => abort = true,
+            _ => return c.reply.error(err::SYNTAX),
         }
     }
-    if a.iter_from(1).any(|x| x.eq_ignore_ascii_case(b"abort")) {
+    if (abort && (nosave || save || others)) || (nosave && save) {
+        return c.reply.error(err::SYNTAX);
+    }
+    if abort {
         return c.reply.error("ERR No shutdown in progress.");
     }
-    // Nothing is persisted yet, so SAVE and NOSAVE both just stop. Like Redis, no reply on success.
+    if save {
+        crate::log_at!(
+            Warning,
+            "SHUTDOWN SAVE refused: Rustis does not persist data yet (use SHUTDOWN NOSAVE)"
+        );
+        return c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
+    }
+    // Like Redis, no reply on success.
     c.shared.request_shutdown();
     c.session.quit = true;
 }
@@ -676,9 +694,14 @@ fn command(c: &mut ConnCtx, a: &Args) {
             }
         }
         b"getkeys" | b"getkeysandflags" if a.len() >= 4 => {
+            // Redis's order of checks: the command, whether it takes keys at all, its arity, then
+            // whether these arguments name any (a numkeys of 0 does not, unless keys are optional).
             let Some((_, cmd)) = table.lookup(a.get(2)) else {
                 return c.reply.error("ERR Invalid command specified");
             };
+            if matches!(cmd.keys, KeySpec::None) {
+                return c.reply.error("ERR The command has no key arguments");
+            }
             let inner = a.skip(2);
             if !cmd.arity_ok(inner.len()) {
                 return c
@@ -688,7 +711,10 @@ fn command(c: &mut ConnCtx, a: &Args) {
             let mut keys = Vec::new();
             cmd.key_indices(&inner, &mut keys);
             if keys.is_empty() {
-                return c.reply.error("ERR The command has no key arguments");
+                if cmd.flags & NO_MANDATORY_KEYS != 0 {
+                    return c.reply.array(0);
+                }
+                return c.reply.error("ERR Invalid arguments specified for command");
             }
             let with_flags = sub.as_slice() == b"getkeysandflags";
             c.reply.array(keys.len());

@@ -219,6 +219,8 @@ pub struct ShardStats {
 pub struct Keyspace {
     pub dbs: Vec<Db>,
     pub limits: EncodingLimits,
+    /// maxmemory-policy is an LFU one (OBJECT FREQ answers, OBJECT IDLETIME refuses).
+    pub lfu_policy: bool,
     pub stats: ShardStats,
     rng: u64,
 }
@@ -229,6 +231,7 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             limits: EncodingLimits::default(),
+            lfu_policy: false,
             stats: ShardStats::default(),
             rng: seed | 1,
         }

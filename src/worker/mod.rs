@@ -1282,6 +1282,9 @@ impl Worker {
         self.hz = p.get_i64("hz").clamp(1, 500) as u64;
         self.cron_interval = Duration::from_micros(1_000_000 / self.hz);
         self.keepalive = p.get_i64("tcp-keepalive").max(0) as u64;
+        self.ks.lfu_policy = p
+            .get("maxmemory-policy")
+            .is_some_and(|v| v.ends_with("-lfu"));
         let l = &mut self.ks.limits;
         l.set_max_intset_entries = p.get_i64("set-max-intset-entries").max(0) as usize;
         l.hash_max_listpack_entries = p.get_i64("hash-max-listpack-entries").max(0) as usize;
