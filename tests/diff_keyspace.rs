@@ -819,3 +819,49 @@ fn many_keys_across_workers() {
     check_scan(&mut d, &["COUNT", "4"]);
     check_scan(&mut d, &["TYPE", "list"]);
 }
+
+/// A small database comes back whole from one `SCAN 0`, with cursor 0, as in Redis, whichever
+/// worker owns each key: a call goes on into the next shard until COUNT is met.
+#[test]
+fn small_database_scans_in_one_call() {
+    let mut d = Diff::new();
+    // Keys on both workers (slots 0..8191 on worker 0, 8192.. on worker 1).
+    d.both(&["MSET", "{a}1", "v", "{b}2", "v", "{c}3", "v"]);
+    d.both(&["SADD", "aset", "x"]);
+    assert_ne!(owner("{a}1"), owner("{b}2"));
+    for opts in [
+        &[][..],
+        &["MATCH", "a*", "TYPE", "set"][..],
+        &["COUNT", "100"][..],
+        &["TYPE", "string"][..],
+    ] {
+        let mut args = vec!["SCAN", "0"];
+        args.extend_from_slice(opts);
+        let ra = d.a.call(&args);
+        let rb = d.b.call(&args);
+        assert!(
+            rb.starts_with(b"*2\r\n$1\r\n0\r\n"),
+            "SCAN {opts:?}: {:?}",
+            String::from_utf8_lossy(&rb)
+        );
+        assert_eq!(
+            common::sorted_elements(&rb[11..]),
+            common::sorted_elements(&ra[11..]),
+            "SCAN {opts:?} (left: rustis, right: redis)"
+        );
+    }
+    // With 3 workers too, and COUNT 1: each call returns at least one key until the end.
+    let rustis = common::start_rustis(3);
+    let mut c = common::Conn::new(rustis.port);
+    for i in 0..20 {
+        c.call(&["SET", &format!("k{i}"), "v"]);
+    }
+    let all = scan_all(&mut c, &["COUNT", "1"]);
+    assert_eq!(all.len(), 20);
+    let whole = c.call(&["SCAN", "0", "COUNT", "1000"]);
+    assert!(
+        whole.starts_with(b"*2\r\n$1\r\n0\r\n*20\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&whole)
+    );
+}

@@ -22,7 +22,7 @@ pub fn commands() -> Vec<Command> {
         cmd("move", 3, WRITE | FAST, K(1, 1, 1), Keyed(move_)),
         cmd("randomkey", 1, READONLY, K0, Broadcast(randomkey, Combine::AnyNonNull)),
         cmd("keys", 2, READONLY, K0, Broadcast(keys, Combine::ConcatArrays)),
-        cmd("scan", -2, READONLY, K0, Cursor(scan)),
+        cmd("scan", -2, READONLY, K0, Cursor(scan, scan_continue)),
         cmd("expire", -3, WRITE | FAST, K(1, 1, 1), Keyed(expire)),
         cmd("pexpire", -3, WRITE | FAST, K(1, 1, 1), Keyed(pexpire)),
         cmd("expireat", -3, WRITE | FAST, K(1, 1, 1), Keyed(expireat)),
@@ -275,6 +275,21 @@ fn scan(ctx: &mut Ctx, a: &Args) {
     for k in found {
         ctx.reply.bulk(&k);
     }
+}
+
+/// Whether one SCAN call goes on into the next shard: its page ended a shard (a cursor below
+/// `workers` is the start of worker `next`'s shard) and fewer than COUNT keys were gathered, so a
+/// small keyspace comes back whole in one call with cursor 0, as in Redis.
+fn scan_continue(a: &Args, gathered: usize, next: u64, workers: usize) -> Option<u64> {
+    let mut count = 10usize;
+    let mut i = 2;
+    while i + 1 < a.len() {
+        if a.is(i, "count") {
+            count = usize::try_from(a.int(i + 1)?).ok()?;
+        }
+        i += 2;
+    }
+    (next != 0 && next < workers as u64 && gathered < count).then_some(next)
 }
 
 /// EXPIRE-family core: `at_ms` is the new deadline; `cmd` names the command in errors. O(1).

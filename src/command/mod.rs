@@ -149,9 +149,15 @@ pub enum Exec {
     Fanout(KeyedFn, Combine),
     /// Runs on every shard; replies combined.
     Broadcast(KeyedFn, Combine),
-    /// Runs on the worker named by the cursor in argument 1 (SCAN).
-    Cursor(KeyedFn),
+    /// Runs on the worker named by the cursor in argument 1 (SCAN); when that shard's page ends
+    /// the shard before enough items were found, the call goes on into the next shard, as the
+    /// [`ContinueFn`] decides, and the pages are joined into one reply.
+    Cursor(KeyedFn, ContinueFn),
 }
+
+/// For a cursor command: given its arguments, the items gathered so far in this call and the
+/// cursor a shard's page returned, the cursor to run next within the same call, or None to answer.
+pub type ContinueFn = fn(args: &Args, gathered: usize, next: u64, workers: usize) -> Option<u64>;
 
 /// Where the keys of a command are.
 #[derive(Clone, Copy)]

@@ -26,6 +26,19 @@ pub enum Slot {
     Gather(Gather),
     /// A command whose keys span workers: copies of its keys are being fetched.
     Coord(Box<Coord>),
+    /// A cursor command going from shard to shard within one call.
+    Chain(Box<Chain>),
+}
+
+/// A cursor command (SCAN) in progress: its arguments, owned so the cursor can be rewritten for
+/// the next shard, and the items gathered from the shards done so far.
+pub struct Chain {
+    /// Index in the command table.
+    pub cmd: usize,
+    pub args: Vec<Vec<u8>>,
+    /// Items gathered, as encoded reply elements, and their count.
+    pub items: Vec<u8>,
+    pub count: usize,
 }
 
 /// Partial replies of a fan-out or broadcast command.

@@ -27,7 +27,7 @@ use crate::resp::reply::SharedValue;
 use crate::resp::{parse_command, Parsed, Reply, Source};
 use crate::server::{unix_ms, ClientInfo, ConnGauge, Shared};
 use crate::store::{Entry, Keyspace};
-use conn::{Conn, Coord, Gather, Slot};
+use conn::{Chain, Conn, Coord, Gather, Slot};
 use mailbox::{Batch, Body, Mailboxes, Op, Origin};
 
 /// Poll token of the listener.
@@ -664,15 +664,21 @@ impl Worker {
                 self.keys = keys;
             }
             Exec::Broadcast(f, combine) => self.broadcast(k, ci, f, combine, args),
-            Exec::Cursor(f) => {
+            Exec::Cursor(..) => {
                 let target = crate::command::parse_cursor(args.get(1))
                     .map(|c| (c % self.n as u64) as usize)
                     .unwrap_or(self.id);
-                if target == self.id {
-                    self.exec_local(k, f, args)
-                } else {
-                    self.forward(k, target, ci, args, 0)
-                }
+                let Some(conn) = self.conns.get_mut(k) else {
+                    return;
+                };
+                let chain = Chain {
+                    cmd: ci,
+                    args: args.iter_from(0).map(<[u8]>::to_vec).collect(),
+                    items: Vec::new(),
+                    count: 0,
+                };
+                let seq = conn.push_slot(Slot::Chain(Box::new(chain)));
+                self.run_chain(k, seq, target);
             }
         }
     }
@@ -950,6 +956,108 @@ impl Worker {
         }
     }
 
+    /// Runs the next page of the cursor command in slot `seq` on worker `target`: here at once, or
+    /// forwarded, its reply coming back through [`Worker::chain_page`].
+    fn run_chain(&mut self, k: usize, seq: u64, target: usize) {
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
+        let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
+        let Some(Slot::Chain(chain)) = conn.slot_mut(seq) else {
+            return;
+        };
+        let mut data = Vec::new();
+        let mut ranges = Vec::with_capacity(chain.args.len());
+        for a in &chain.args {
+            ranges.push(data.len()..data.len() + a.len());
+            data.extend_from_slice(a);
+        }
+        let ci = chain.cmd;
+        let args = Args::new(&data, &ranges);
+        if target != self.id {
+            let origin = Origin {
+                token: k as u32,
+                client,
+                seq,
+                part: 0,
+            };
+            self.batch_for(target).push_request(
+                origin,
+                db,
+                resp3,
+                Op::Exec(ci as u16),
+                args.iter_from(0),
+            );
+            return;
+        }
+        let Exec::Cursor(f, _) = TABLE.get(ci).exec else {
+            return;
+        };
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            ks: &mut self.ks,
+            db,
+            now: self.now,
+            reply: Reply::new(&mut out, resp3),
+            worker: self.id,
+            workers: self.n,
+        };
+        f(&mut ctx, &args);
+        self.chain_page(k, client, seq, &out);
+    }
+
+    /// Takes one shard's page of a cursor command: gathers its items, then either runs the next
+    /// shard's page or answers with every item gathered and the last cursor.
+    fn chain_page(&mut self, k: usize, client: u64, seq: u64, page: &[u8]) {
+        let n = self.n;
+        let Some(conn) = live(&mut self.conns, k as u32, client) else {
+            return;
+        };
+        let resp3 = conn.session.resp3;
+        let Some(Slot::Chain(chain)) = conn.slot_mut(seq) else {
+            return;
+        };
+        let answer = match split_cursor_page(page) {
+            None => page.to_vec(),
+            Some((cursor, items, body)) => {
+                chain.items.extend_from_slice(body);
+                chain.count += items;
+                let ranges: Vec<Range<usize>> = {
+                    let mut at = 0;
+                    chain
+                        .args
+                        .iter()
+                        .map(|a| {
+                            at += a.len();
+                            at - a.len()..at
+                        })
+                        .collect()
+                };
+                let data: Vec<u8> = chain.args.concat();
+                let Exec::Cursor(_, more) = TABLE.get(chain.cmd).exec else {
+                    return;
+                };
+                if let Some(next) = more(&Args::new(&data, &ranges), chain.count, cursor, n) {
+                    chain.args[1] = next.to_string().into_bytes();
+                    return self.run_chain(k, seq, (next % n as u64) as usize);
+                }
+                let mut out = Vec::with_capacity(chain.items.len() + 32);
+                let mut r = Reply::new(&mut out, resp3);
+                r.array(2);
+                r.bulk(itoa::Buffer::new().format(cursor).as_bytes());
+                r.array(chain.count);
+                r.raw(&chain.items);
+                out
+            }
+        };
+        let ready = conn.ready_slot(&answer, &[], 0);
+        if let Some(slot) = conn.slot_mut(seq) {
+            *slot = ready;
+        }
+        conn.drain_ready();
+        self.after_delivery(k);
+    }
+
     // -------------------------------------------------------------------------------- reply delivery
 
     fn fill_part(&mut self, k: usize, client: u64, seq: u64, part: usize, bytes: Vec<u8>) {
@@ -1093,6 +1201,10 @@ impl Worker {
                     }
                 }
             }
+            Some(Slot::Chain(_)) => {
+                let flat = flatten(bytes, refs, base);
+                return self.chain_page(origin.token as usize, origin.client, origin.seq, &flat);
+            }
             Some(Slot::Gather(_)) => {
                 // Parts are combined byte-wise: inline the referenced values.
                 let flat = flatten(bytes, refs, base);
@@ -1185,7 +1297,7 @@ impl Worker {
                         Exec::Keyed(f)
                         | Exec::Fanout(f, _)
                         | Exec::Broadcast(f, _)
-                        | Exec::Cursor(f) => f,
+                        | Exec::Cursor(f, _) => f,
                         Exec::Conn(_) => continue,
                     };
                     let pool = &mut self.pool;
@@ -1463,6 +1575,18 @@ fn split_array_reply(b: &[u8]) -> Option<(i64, &[u8])> {
     let cr = memchr::memchr(b'\r', rest)?;
     let n = crate::resp::parse_i64(&rest[..cr])?;
     Some((n, &rest[cr + 2..]))
+}
+
+/// Splits a cursor command's page `*2 <cursor> *N <items>` into (cursor, N, the encoded items);
+/// None for anything else (an error, answered as it is).
+fn split_cursor_page(b: &[u8]) -> Option<(u64, usize, &[u8])> {
+    let rest = b.strip_prefix(b"*2\r\n$")?;
+    let cr = memchr::memchr(b'\r', rest)?;
+    let len: usize = std::str::from_utf8(&rest[..cr]).ok()?.parse().ok()?;
+    let cursor = rest.get(cr + 2..cr + 2 + len)?;
+    let cursor: u64 = std::str::from_utf8(cursor).ok()?.parse().ok()?;
+    let (items, body) = split_array_reply(rest.get(cr + 2 + len + 2..)?)?;
+    Some((cursor, usize::try_from(items).ok()?, body))
 }
 
 /// Combines the parts of a gathered reply. An error part wins.
