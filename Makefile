@@ -12,7 +12,7 @@ help: ## List the targets
 build: ## Release build (target/release/rustis)
 	$(CARGO) build --release
 
-run: build ## Build and run the server in the foreground on $(PORT)
+run: build ## Build and run the server in the foreground (PORT=6379, ARGS= for more flags)
 	./target/release/rustis --port $(PORT) $(ARGS)
 
 deps: ## Install what the tests need (redis-server, redis-tools) when missing
@@ -25,7 +25,7 @@ test: deps ## Run every test: Rust unit/property/integration/differential + Pyth
 bench: build ## Rustis versus redis-server, every suite, non-interactive
 	python3 benchmark.py --versus-redis --suite all --label bench-$$(git rev-parse --short HEAD 2>/dev/null || echo local)
 
-flamegraph: build ## Profile the server under load with perf (cpu-clock) and render an SVG with inferno
+flamegraph: build ## Profile under load (server on port 16399) with perf cpu-clock; SVG by inferno
 	bash tools/flamegraph.sh
 
 lint: ## cargo fmt --check and clippy -D warnings

@@ -447,6 +447,7 @@ def menu() -> argparse.Namespace:
         print(f"  {s.number}. {s.name:<17} redis-benchmark {' '.join(s.args) or '(default test list)'}")
     try:
         pick = input("Suite number, or 'all' [1]: ").strip() or "1"
+        parse_suites(pick)  # a bad choice is refused now, not after the other questions
         label = input("Label to save results under (empty: do not save): ").strip()
         versus = input("Start Rustis and redis-server and compare them? [Y/n]: ").strip().lower() not in ("n", "no")
     except EOFError:

@@ -115,5 +115,14 @@ class OutputTests(unittest.TestCase):
                                                        "", "1000", "16", "4096", ""])
 
 
+class MenuTest(unittest.TestCase):
+    def test_bad_suite_is_refused_before_the_other_questions(self):
+        from unittest import mock
+        with mock.patch("builtins.input", return_value="9") as ask, mock.patch("builtins.print"):
+            with self.assertRaises(SystemExit):
+                benchmark.menu()
+        self.assertEqual(ask.call_count, 1)
+
+
 if __name__ == "__main__":
     unittest.main()
