@@ -479,9 +479,7 @@ impl Params {
         PARAMS
             .iter()
             .zip(values.iter())
-            .filter(|((n, ..), _)| {
-                crate::command::keyspace::glob_match(pattern, n.as_bytes(), true)
-            })
+            .filter(|((n, ..), _)| crate::glob::glob_match(pattern, n.as_bytes(), true))
             .map(|((n, ..), v)| (*n, v.clone()))
             .collect()
     }

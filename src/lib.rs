@@ -6,6 +6,7 @@
 pub mod alloc;
 pub mod command;
 pub mod config;
+pub mod glob;
 pub mod keyslot;
 pub mod log;
 pub mod os;

@@ -380,7 +380,7 @@ impl ScanOptions<'_> {
     /// Whether `name` matches the MATCH pattern (or there is none).
     pub fn matches(&self, name: &[u8]) -> bool {
         self.pattern
-            .is_none_or(|p| keyspace::glob_match(p, name, false))
+            .is_none_or(|p| crate::glob::glob_match(p, name, false))
     }
 }
 

@@ -644,7 +644,7 @@ fn command(c: &mut ConnCtx, a: &Args) {
                     let cat = String::from_utf8_lossy(arg).to_ascii_lowercase();
                     all.retain(|(_, d)| acl_categories(d).iter().any(|x| x[1..] == cat));
                 } else if a.is(3, "pattern") {
-                    all.retain(|(n, _)| super::keyspace::glob_match(arg, n.as_bytes(), true));
+                    all.retain(|(n, _)| crate::glob::glob_match(arg, n.as_bytes(), true));
                 } else {
                     return c.reply.error(err::SYNTAX);
                 }
