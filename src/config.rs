@@ -3,7 +3,7 @@
 //! Runtime parameters use Redis's names. Hot ones (limits read per request) are mirrored in atomics so
 //! the event loops never take the lock; the rest live behind a mutex touched only by CONFIG.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use clap::Parser;
@@ -63,6 +63,9 @@ enum Kind {
     Enum(&'static [&'static str]),
     /// Free text.
     Text,
+    /// Space-separated percentiles between 0 and 100 (latency-tracking-info-percentiles), stored as
+    /// Redis prints them (`%f` without trailing zeros).
+    Percentiles,
     /// Shown but not changeable at runtime.
     Immutable,
 }
@@ -124,6 +127,12 @@ const PARAMS: &[(&str, &str, Kind)] = &[
     ("slowlog-log-slower-than", "10000", Kind::Int(-1, i64::MAX)),
     ("slowlog-max-len", "128", Kind::Int(0, i64::MAX)),
     ("latency-monitor-threshold", "0", Kind::Int(0, i64::MAX)),
+    ("latency-tracking", "yes", Kind::Bool),
+    (
+        "latency-tracking-info-percentiles",
+        "50 99 99.9",
+        Kind::Percentiles,
+    ),
     ("busy-reply-threshold", "5000", Kind::Int(0, i64::MAX)),
     ("lua-time-limit", "5000", Kind::Int(0, i64::MAX)),
     (
@@ -194,6 +203,10 @@ pub struct Params {
     pub query_buffer_limit: AtomicU64,
     /// maxclients.
     pub maxclients: AtomicU64,
+    /// latency-monitor-threshold (ms; 0 disables the monitor), read per command.
+    pub latency_monitor_threshold: AtomicU64,
+    /// latency-tracking (per-command latency histograms), read per command.
+    pub latency_tracking: AtomicBool,
 }
 
 /// Why CONFIG SET refused a value.
@@ -232,6 +245,8 @@ impl Params {
             proto_max_bulk_len: AtomicU64::new(512 << 20),
             query_buffer_limit: AtomicU64::new(1 << 30),
             maxclients: AtomicU64::new(cli.maxclients as u64),
+            latency_monitor_threshold: AtomicU64::new(0),
+            latency_tracking: AtomicBool::new(true),
         }
     }
 
@@ -301,6 +316,26 @@ impl Params {
                 v
             }
             Kind::Text => value.to_string(),
+            Kind::Percentiles => {
+                let mut out = Vec::new();
+                // Split on single spaces as Redis does: an empty word (two spaces) is invalid, an
+                // empty value means no percentile.
+                for w in value.split(' ').filter(|_| !value.is_empty()) {
+                    let p: f64 = match w.parse() {
+                        Ok(p) if !f64::is_nan(p) => p,
+                        _ => {
+                            return Err(invalid(
+                                "Invalid latency-tracking-info-percentiles parameters",
+                            ))
+                        }
+                    };
+                    if !(0.0..=100.0).contains(&p) {
+                        return Err(invalid("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"));
+                    }
+                    out.push(crate::stats::format_percentile(p));
+                }
+                out.join(" ")
+            }
         };
         Ok((i, stored))
     }
@@ -328,6 +363,10 @@ impl Params {
                 "proto-max-bulk-len" => self.proto_max_bulk_len.store(n, Ordering::Relaxed),
                 "client-query-buffer-limit" => self.query_buffer_limit.store(n, Ordering::Relaxed),
                 "maxclients" => self.maxclients.store(n, Ordering::Relaxed),
+                "latency-monitor-threshold" => {
+                    self.latency_monitor_threshold.store(n, Ordering::Relaxed)
+                }
+                "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
                 _ => {}
             }
         }
@@ -354,5 +393,25 @@ mod tests {
         assert_eq!(parse_memory("1GB"), Some(1 << 30));
         assert_eq!(parse_memory("100"), Some(100));
         assert_eq!(parse_memory("x"), None);
+    }
+
+    #[test]
+    fn percentiles_validate_like_redis() {
+        use clap::Parser;
+        let p = Params::new(&Cli::parse_from(["rustis"]));
+        let ok = |v: &str| {
+            p.validate("latency-tracking-info-percentiles", v)
+                .map(|x| x.1)
+        };
+        assert_eq!(ok("1e1 99.99999 00.5").unwrap(), "10 99.99999 0.5");
+        assert_eq!(ok("").unwrap(), "");
+        assert!(ok("50  99").is_err());
+        assert!(ok(" 50").is_err());
+        assert!(ok("abc").is_err());
+        assert!(ok("nan").is_err());
+        match ok("101") {
+            Err(SetError::Invalid(_, why)) => assert!(why.contains("[0.0,100.0]")),
+            other => panic!("{other:?}"),
+        }
     }
 }

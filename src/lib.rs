@@ -9,5 +9,6 @@ pub mod config;
 pub mod keyslot;
 pub mod resp;
 pub mod server;
+pub mod stats;
 pub mod store;
 pub mod worker;

@@ -39,6 +39,8 @@ pub struct WorkerStats {
     pub used_memory: AtomicU64,
     /// Per database: keys, keys with a TTL.
     pub keys: Vec<(AtomicU64, AtomicU64)>,
+    /// Command and error statistics, and what housekeeping measures (see [`crate::stats`]).
+    pub ext: crate::stats::WorkerExt,
 }
 
 /// What CLIENT LIST shows of a connection; updated on connect, close and the commands that change it.
@@ -72,6 +74,8 @@ pub struct Shared {
     pub stats: Vec<WorkerStats>,
     /// INFO stats counters reset by CONFIG RESETSTAT are offsets subtracted from the published totals.
     pub stat_base: Mutex<[u64; 8]>,
+    /// Server-wide statistics: instantaneous metrics, memory peak, latency monitor, reset base.
+    pub info: crate::stats::ServerInfo,
 }
 
 impl Shared {
@@ -220,6 +224,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
             })
             .collect(),
         stat_base: Mutex::new([0; 8]),
+        info: Default::default(),
     });
     let mut threads = Vec::with_capacity(workers);
     for (id, (poll, l)) in polls.into_iter().zip(listeners).enumerate() {

@@ -7,6 +7,7 @@
 
 pub mod hash;
 pub mod keyspace;
+pub mod latency;
 pub mod list;
 pub mod server;
 pub mod set;
@@ -322,6 +323,7 @@ impl Table {
         commands.extend(hash::commands());
         commands.extend(zset::commands());
         commands.extend(server::commands());
+        commands.extend(latency::commands());
         let mut by_len: Vec<Vec<(u8, usize)>> = vec![Vec::new(); 33];
         for (i, c) in commands.iter().enumerate() {
             if let Some(bucket) = by_len.get_mut(c.name.len()) {
