@@ -334,6 +334,7 @@ impl Worker {
                 Ok((n, short)) => {
                     drained = short;
                     self.stats.net_in += n as u64;
+                    self.stats.reads += 1;
                     if conn.unparsed() > self.query_limit {
                         eprintln!(
                             "closing client that reached max query buffer length (id={})",
@@ -503,7 +504,10 @@ impl Worker {
             return;
         }
         match conn.write_pending() {
-            Ok(n) => self.stats.net_out += n as u64,
+            Ok(n) => {
+                self.stats.net_out += n as u64;
+                self.stats.writes += (n > 0) as u64;
+            }
             Err(_) => return self.close(k),
         }
         let pending = conn.unwritten() > 0;
