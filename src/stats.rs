@@ -55,13 +55,18 @@ static CLOCK: LazyLock<Clock> = LazyLock::new(|| {
         let t = raw_ticks(true, c.epoch);
         let ns = c.epoch.elapsed().as_nanos() as f64;
         let dt = t.wrapping_sub(c.epoch_ticks).max(1) as f64;
-        NS_PER_TICK.store((ns / dt).to_bits(), Relaxed);
+        set_rate(ns / dt);
     }
     c
 });
 
-/// Nanoseconds per tick (f64 bits); 1.0 when ticks are nanoseconds.
-static NS_PER_TICK: AtomicU64 = AtomicU64::new(0x3ff0_0000_0000_0000);
+/// Nanoseconds per tick in 32.32 fixed point (integer arithmetic: converting a u64 to a float and
+/// back costs more than the multiply); 1.0 when ticks are nanoseconds.
+static NS_PER_TICK: AtomicU64 = AtomicU64::new(1 << 32);
+
+fn set_rate(ns_per_tick: f64) {
+    NS_PER_TICK.store((ns_per_tick * (1u64 << 32) as f64) as u64, Relaxed);
+}
 
 #[inline]
 fn raw_ticks(tsc: bool, epoch: Instant) -> u64 {
@@ -85,7 +90,7 @@ pub fn ticks() -> u64 {
 /// Converts a tick count to nanoseconds.
 #[inline]
 pub fn ticks_to_ns(t: u64) -> u64 {
-    (t as f64 * f64::from_bits(NS_PER_TICK.load(Relaxed))) as u64
+    ((t as u128 * NS_PER_TICK.load(Relaxed) as u128) >> 32) as u64
 }
 
 /// Refines the tick rate over the whole time since start (called every housekeeping tick by one
@@ -98,7 +103,7 @@ pub fn recalibrate() {
     let ns = c.epoch.elapsed().as_nanos() as f64;
     let dt = raw_ticks(true, c.epoch).wrapping_sub(c.epoch_ticks);
     if dt > 0 && ns > 1e6 {
-        NS_PER_TICK.store((ns / dt as f64).to_bits(), Relaxed);
+        set_rate(ns / dt as f64);
     }
 }
 
@@ -234,6 +239,8 @@ pub struct Slots {
     names: Vec<String>,
     /// For each command-table index, its sub-commands and the slot of the first.
     subs: Vec<Option<(usize, &'static [Sub])>>,
+    /// For each command-table index, whether it has sub-commands (the test made per command).
+    container: Vec<bool>,
     /// For each slot, the command-table index of the command it belongs to.
     parent: Vec<usize>,
     /// Command-table indices of the commands whose reply reads the statistics (INFO...): the
@@ -263,6 +270,7 @@ pub static SLOTS: LazyLock<Slots> = LazyLock::new(|| {
         .collect();
     Slots {
         names,
+        container: subs.iter().map(Option::is_some).collect(),
         subs,
         parent,
         readers,
@@ -307,8 +315,16 @@ impl Slots {
     }
 
     /// Resolves the sub-command of command `ci` called with `args`. O(1) unless `ci` is a container.
-    #[inline]
+    #[inline(always)]
     pub fn lookup(&self, ci: usize, args: &Args) -> SubLookup {
+        if !self.container.get(ci).copied().unwrap_or(false) {
+            return SubLookup::Whole;
+        }
+        self.lookup_sub(ci, args)
+    }
+
+    #[inline(never)]
+    fn lookup_sub(&self, ci: usize, args: &Args) -> SubLookup {
         match self.subs[ci] {
             Some((first, list)) if args.len() >= 2 => {
                 let name = args.get(1);
@@ -326,7 +342,7 @@ impl Slots {
 
     /// The slot command `ci` called with `args` is counted in (the owner of a forwarded command
     /// resolves it again: arity and sub-command were checked where it arrived).
-    #[inline]
+    #[inline(always)]
     pub fn slot_of(&self, ci: usize, args: &Args) -> usize {
         match self.lookup(ci, args) {
             SubLookup::Known(slot, _) => slot,
@@ -566,7 +582,7 @@ struct Base {
 pub struct ServerInfo {
     /// Highest `used_memory` seen (sampled every 100 ms and at each INFO).
     peak: AtomicU64,
-    /// `used_memory` at the first housekeeping tick after start.
+    /// `used_memory` when the first worker ended its first loop iteration, before any command ran.
     startup: AtomicU64,
     inst: Mutex<Instantaneous>,
     base: Mutex<Base>,
@@ -703,9 +719,7 @@ impl ServerInfo {
     /// Samples the instantaneous metrics from the totals (commands, net input, net output) and
     /// updates the memory peak. Called every 100 ms by one worker.
     pub fn sample(&self, s: &Shared, now_ms: u64, totals: [u64; 3]) {
-        let used = used_memory(s);
-        self.peak.fetch_max(used, Relaxed);
-        let _ = self.startup.compare_exchange(0, used, Relaxed, Relaxed);
+        self.peak.fetch_max(used_memory(s), Relaxed);
         let mut inst = lock(&self.inst);
         let dt = now_ms.saturating_sub(inst.last_ms);
         if inst.last_ms != 0 {
@@ -718,6 +732,13 @@ impl ServerInfo {
         }
         inst.last_ms = now_ms;
         inst.last = totals;
+    }
+
+    /// Records `used_memory` now as `used_memory_startup`, unless it is already recorded.
+    pub fn note_startup(&self, s: &Shared) {
+        let _ = self
+            .startup
+            .compare_exchange(0, used_memory(s), Relaxed, Relaxed);
     }
 
     /// Records a latency-monitor event (`command`, `fast-command`, `expire-cycle`) of `ms`

@@ -67,6 +67,8 @@ struct LocalStats {
     /// Read and write system calls that moved data (`total_reads_processed`...).
     reads: u64,
     writes: u64,
+    /// `used_memory_startup` was offered (at this worker's first publication).
+    startup_noted: bool,
 }
 
 /// One worker thread: event loop, connections, keyspace shard, mailboxes.
@@ -684,7 +686,9 @@ impl Worker {
     }
 
     /// Accounts for an execution of stats slot `slot` begun at `started`: counters, latency
-    /// histogram, and a latency-monitor event when it took latency-monitor-threshold ms or more.
+    /// histogram, and a latency-monitor event when a whole command took latency-monitor-threshold ms
+    /// or more.
+    #[inline]
     fn account(&mut self, slot: usize, started: Started, how: Count) {
         let params = &self.shared.params;
         let track = params.latency_tracking.load(Ordering::Relaxed);
@@ -692,9 +696,10 @@ impl Worker {
             .ext
             .cmds
             .finish(slot, started, how, track);
-        if how == Count::Call {
-            self.stats.commands += 1;
+        if how != Count::Call {
+            return;
         }
+        self.stats.commands += 1;
         let threshold = params.latency_monitor_threshold.load(Ordering::Relaxed);
         if threshold != 0 && ns / 1_000_000 >= threshold {
             let fast = TABLE.get(SLOTS.parent(slot)).flags & crate::command::flag::FAST != 0;
@@ -1334,6 +1339,12 @@ impl Worker {
     }
 
     fn publish_stats(&mut self) {
+        if !self.stats.startup_noted {
+            // The first worker to end a loop iteration does so before any command ran anywhere (a
+            // command needs a connection, accepted in an earlier iteration of its worker).
+            self.stats.startup_noted = true;
+            self.shared.info.note_startup(&self.shared);
+        }
         let s = &self.shared.stats[self.id];
         if std::mem::take(&mut self.stats.executed)
             || self.stats.net_in != 0
