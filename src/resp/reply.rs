@@ -76,10 +76,16 @@ pub mod errors {
     /// Runs `f` without counting the errors it writes (the parts of a command run on every shard
     /// answer the same error each: the part run where the command arrived counts it once).
     pub fn muted<R>(f: impl FnOnce() -> R) -> R {
-        let was = MUTED.with(|m| m.replace(true));
-        let r = f();
-        MUTED.with(|m| m.set(was));
-        r
+        /// Restores the previous state even if `f` panics (the worker survives a handler's panic).
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let was = self.0;
+                let _ = MUTED.try_with(|m| m.set(was));
+            }
+        }
+        let _restore = Restore(MUTED.with(|m| m.replace(true)));
+        f()
     }
 }
 
@@ -459,6 +465,10 @@ mod tests {
         r.error_bytes(b"NOSPACEHERE");
         errors::muted(|| r.error("ERR not counted"));
         assert_eq!(errors::count(), before + 2);
+        let panicked = std::panic::catch_unwind(|| errors::muted(|| panic!("handler bug")));
+        assert!(panicked.is_err());
+        r.error("ERR counted again after a panic while muted");
+        assert_eq!(errors::count(), before + 3);
         assert_eq!(errors::code(b"ERR x"), b"ERR");
         assert_eq!(errors::code(b"NOPROTO sorry"), b"NOPROTO");
         assert_eq!(errors::code(&[b'A'; 40]), b"ERR");
