@@ -192,6 +192,21 @@ pub fn parse_memory(s: &str) -> Option<i64> {
     n.checked_mul(mul)
 }
 
+/// A percentile as Redis prints it (latency-tracking-info-percentiles, INFO latencystats): `%f`
+/// without its trailing zeros and point.
+pub fn format_percentile(p: f64) -> String {
+    let s = format!("{p:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The percentiles of a stored latency-tracking-info-percentiles value, with their printed names.
+pub fn percentiles(v: &str) -> Vec<(f64, String)> {
+    v.split(' ')
+        .filter_map(|p| p.parse().ok())
+        .map(|p| (p, format_percentile(p)))
+        .collect()
+}
+
 /// The runtime parameters, shared by all workers.
 pub struct Params {
     values: Mutex<Vec<String>>,
@@ -332,7 +347,7 @@ impl Params {
                     if !(0.0..=100.0).contains(&p) {
                         return Err(invalid("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"));
                     }
-                    out.push(crate::stats::format_percentile(p));
+                    out.push(format_percentile(p));
                 }
                 out.join(" ")
             }
@@ -409,6 +424,9 @@ mod tests {
         assert!(ok(" 50").is_err());
         assert!(ok("abc").is_err());
         assert!(ok("nan").is_err());
+        assert_eq!(format_percentile(99.9), "99.9");
+        assert_eq!(format_percentile(50.0), "50");
+        assert_eq!(percentiles("50 99.9").len(), 2);
         match ok("101") {
             Err(SetError::Invalid(_, why)) => assert!(why.contains("[0.0,100.0]")),
             other => panic!("{other:?}"),

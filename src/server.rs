@@ -89,6 +89,27 @@ impl Shared {
         self.shutdown.load(Ordering::Relaxed) || SIGNALLED.load(Ordering::Relaxed)
     }
 
+    /// Every worker's statistics tables, for the readers in [`crate::stats`].
+    pub fn worker_exts(&self) -> Vec<&crate::stats::WorkerExt> {
+        self.stats.iter().map(|w| &w.ext).collect()
+    }
+
+    /// INFO's `used_memory`: heap bytes counted by the allocator wrapper, the sum of every worker's
+    /// net bytes and of the other threads'. Without the wrapper (library use, tests), the resident
+    /// size stands in.
+    pub fn used_memory(&self) -> u64 {
+        if crate::alloc::active() {
+            let workers: i64 = self
+                .stats
+                .iter()
+                .map(|w| w.used_memory.load(Ordering::Relaxed) as i64)
+                .sum();
+            (workers + crate::alloc::retired_bytes() as i64).max(1) as u64
+        } else {
+            crate::stats::rss_bytes().max(1)
+        }
+    }
+
     /// Locks the client registry (poisoning is ignored: the data is display-only).
     pub fn clients(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, ClientInfo>> {
         self.clients.lock().unwrap_or_else(|p| p.into_inner())
@@ -220,6 +241,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
                 keys: (0..cli.databases.max(1))
                     .map(|_| Default::default())
                     .collect(),
+                ext: crate::stats::WorkerExt::new(crate::worker::stats_slots()),
                 ..Default::default()
             })
             .collect(),

@@ -2,6 +2,9 @@
 //! (INFO commandstats, latencystats, LATENCY HISTOGRAM), error codes (errorstats), the instantaneous
 //! rates (`instantaneous_ops_per_sec`...), the memory peak, and the latency monitor's event series.
 //!
+//! This room knows no command and no worker: it holds numbers by stats slot (the command table lays
+//! the slots out, see `command::slots`) and merges the tables it is handed.
+//!
 //! Cost on the request path: each worker owns one [`CmdTable`], an array indexed by the command's
 //! stats slot (its index in the command table, or a sub-command's slot after them). Counting a call is
 //! a handful of relaxed loads and stores on that worker's own cache lines (single writer: no atomic
@@ -15,9 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
-use crate::command::{Args, TABLE};
 use crate::resp::reply::errors;
-use crate::server::Shared;
 
 // ------------------------------------------------------------------------------------------- clock
 
@@ -213,171 +214,6 @@ pub mod hist {
     }
 }
 
-// ------------------------------------------------------------------------------------ stats slots
-
-/// A sub-command of a container command and its Redis arity (counting the container's name and the
-/// sub-command's: `CONFIG GET pattern` is arity -3). Only the sub-commands Rustis implements are
-/// declared, so an unimplemented one is refused as unknown before it runs, as in Redis.
-pub type Sub = (&'static str, i32);
-
-/// The container commands and their sub-commands; each is counted on its own (`cmdstat_config|get`).
-fn containers() -> [(&'static str, &'static [Sub]); 6] {
-    use crate::command::{keyspace, latency, server};
-    [
-        ("client", server::CLIENT_SUBCOMMANDS),
-        ("config", server::CONFIG_SUBCOMMANDS),
-        ("command", server::COMMAND_SUBCOMMANDS),
-        ("function", server::FUNCTION_SUBCOMMANDS),
-        ("object", keyspace::OBJECT_SUBCOMMANDS),
-        ("latency", latency::SUBCOMMANDS),
-    ]
-}
-
-/// The stats slots: one per command-table entry (same index), then one per sub-command.
-pub struct Slots {
-    /// Full names, `get` or `config|get`.
-    names: Vec<String>,
-    /// For each command-table index, its sub-commands and the slot of the first.
-    subs: Vec<Option<(usize, &'static [Sub])>>,
-    /// For each command-table index, whether it has sub-commands (the test made per command).
-    container: Vec<bool>,
-    /// For each slot, the command-table index of the command it belongs to.
-    parent: Vec<usize>,
-    /// Command-table indices of the commands whose reply reads the statistics (INFO...): the
-    /// worker publishes its counters before running them.
-    readers: Vec<bool>,
-}
-
-/// The process-wide slot layout.
-pub static SLOTS: LazyLock<Slots> = LazyLock::new(|| {
-    let n = TABLE.commands.len();
-    let mut names: Vec<String> = TABLE.commands.iter().map(|c| c.name.to_string()).collect();
-    let mut parent: Vec<usize> = (0..n).collect();
-    let mut subs = vec![None; n];
-    for (name, list) in containers() {
-        if let Some((ci, _)) = TABLE.lookup(name.as_bytes()) {
-            subs[ci] = Some((names.len(), list));
-            for (sub, _) in list {
-                names.push(format!("{name}|{sub}"));
-                parent.push(ci);
-            }
-        }
-    }
-    let readers = TABLE
-        .commands
-        .iter()
-        .map(|c| matches!(c.name, "info" | "config" | "latency"))
-        .collect();
-    Slots {
-        names,
-        container: subs.iter().map(Option::is_some).collect(),
-        subs,
-        parent,
-        readers,
-    }
-});
-
-/// What the sub-command argument of a command names.
-pub enum SubLookup {
-    /// Not a container command, or a container called alone: counted under the command itself.
-    Whole,
-    /// A known sub-command: its slot and arity.
-    Known(usize, i32),
-    /// A container with an unknown sub-command: refused before running, counted nowhere.
-    Unknown,
-}
-
-impl Slots {
-    /// Number of slots.
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    /// Whether there is no slot (never: every command has one).
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
-    /// The full name of a slot.
-    pub fn name(&self, slot: usize) -> &str {
-        &self.names[slot]
-    }
-
-    /// The command-table index a slot belongs to.
-    pub fn parent(&self, slot: usize) -> usize {
-        self.parent[slot]
-    }
-
-    /// Whether command `ci` reads the statistics.
-    #[inline]
-    pub fn reads_stats(&self, ci: usize) -> bool {
-        self.readers[ci]
-    }
-
-    /// Resolves the sub-command of command `ci` called with `args`. O(1) unless `ci` is a container.
-    #[inline(always)]
-    pub fn lookup(&self, ci: usize, args: &Args) -> SubLookup {
-        if !self.container.get(ci).copied().unwrap_or(false) {
-            return SubLookup::Whole;
-        }
-        self.lookup_sub(ci, args)
-    }
-
-    #[inline(never)]
-    fn lookup_sub(&self, ci: usize, args: &Args) -> SubLookup {
-        match self.subs[ci] {
-            Some((first, list)) if args.len() >= 2 => {
-                let name = args.get(1);
-                match list
-                    .iter()
-                    .position(|(s, _)| s.as_bytes().eq_ignore_ascii_case(name))
-                {
-                    Some(j) => SubLookup::Known(first + j, list[j].1),
-                    None => SubLookup::Unknown,
-                }
-            }
-            _ => SubLookup::Whole,
-        }
-    }
-
-    /// The slot command `ci` called with `args` is counted in (the owner of a forwarded command
-    /// resolves it again: arity and sub-command were checked where it arrived).
-    #[inline(always)]
-    pub fn slot_of(&self, ci: usize, args: &Args) -> usize {
-        match self.lookup(ci, args) {
-            SubLookup::Known(slot, _) => slot,
-            _ => ci,
-        }
-    }
-
-    /// The slots a name designates for LATENCY HISTOGRAM: `config|get` one sub-command, `config`
-    /// the container and all its sub-commands, `get` one command. Any case.
-    pub fn resolve(&self, name: &[u8]) -> Vec<usize> {
-        let (base, sub) = match memchr::memchr(b'|', name) {
-            Some(at) => (&name[..at], Some(&name[at + 1..])),
-            None => (name, None),
-        };
-        let Some((ci, _)) = TABLE.lookup(base) else {
-            return Vec::new();
-        };
-        let subs = self.subs[ci];
-        match (sub, subs) {
-            (None, None) => vec![ci],
-            (None, Some((first, list))) => {
-                let mut v = vec![ci];
-                v.extend(first..first + list.len());
-                v
-            }
-            (Some(s), Some((first, list))) => list
-                .iter()
-                .position(|(n, _)| n.as_bytes().eq_ignore_ascii_case(s))
-                .map(|j| vec![first + j])
-                .unwrap_or_default(),
-            (Some(_), None) => Vec::new(),
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------- command table
 
 /// One command's counters on one worker. Written only by that worker.
@@ -400,14 +236,6 @@ fn bump(a: &AtomicU64, n: u64) {
 /// Per-command counters of one worker, indexed by stats slot.
 pub struct CmdTable {
     cells: Box<[Cell]>,
-}
-
-impl Default for CmdTable {
-    fn default() -> Self {
-        CmdTable {
-            cells: (0..SLOTS.len()).map(|_| Cell::default()).collect(),
-        }
-    }
 }
 
 /// How an execution is counted.
@@ -439,6 +267,13 @@ impl Started {
 }
 
 impl CmdTable {
+    /// A table of `slots` zeroed cells.
+    pub fn new(slots: usize) -> Self {
+        CmdTable {
+            cells: (0..slots).map(|_| Cell::default()).collect(),
+        }
+    }
+
     /// Counts a command refused before it ran (arity, unknown sub-command arity).
     pub fn reject(&self, slot: usize) {
         if let Some(c) = self.cells.get(slot) {
@@ -494,11 +329,23 @@ pub fn thread_cpu_us() -> (u64, u64) {
     }
 }
 
+/// Resident set size of the process.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
 // ----------------------------------------------------------------------------- per-worker extras
 
-/// What a worker publishes beyond [`crate::server::WorkerStats`]'s counters: its command table, its
-/// error tally, and what housekeeping measures (client buffers, table overhead, CPU time).
-#[derive(Default)]
+/// What a worker publishes beyond its basic counters: its command table, its error tally, and what
+/// housekeeping measures (client buffers, table overhead, CPU time).
 pub struct WorkerExt {
     pub cmds: CmdTable,
     /// (code, count) of the error replies this worker wrote, and their total.
@@ -524,12 +371,32 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Locks the latency monitor (poisoning ignored: the data is statistics).
-pub fn lock_monitor(i: &ServerInfo) -> MutexGuard<'_, crate::command::latency::Monitor> {
-    lock(&i.latency)
+impl Default for WorkerExt {
+    /// With an empty command table: size it with [`WorkerExt::new`].
+    fn default() -> Self {
+        Self::new(0)
+    }
 }
 
 impl WorkerExt {
+    /// Zeroed, with a command table of `slots` slots.
+    pub fn new(slots: usize) -> Self {
+        WorkerExt {
+            cmds: CmdTable::new(slots),
+            errors: Mutex::default(),
+            error_total: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            client_mem: AtomicU64::new(0),
+            client_max_in: AtomicU64::new(0),
+            client_max_out: AtomicU64::new(0),
+            table_overhead: AtomicU64::new(0),
+            cpu_user_us: AtomicU64::new(0),
+            cpu_sys_us: AtomicU64::new(0),
+            expire_us: AtomicU64::new(0),
+        }
+    }
+
     /// Publishes this thread's error tally if it changed since the last call. O(codes) then, O(1)
     /// otherwise.
     pub fn publish_errors(&self) {
@@ -547,6 +414,113 @@ impl WorkerExt {
             );
         });
         self.error_total.store(total, Relaxed);
+    }
+}
+
+/// The workers' tables, as the readers below take them.
+pub type Workers<'a> = [&'a WorkerExt];
+
+fn sum(w: &Workers, f: impl Fn(&WorkerExt) -> u64) -> u64 {
+    w.iter().map(|x| f(x)).sum()
+}
+
+/// The largest value of a counter over the workers.
+pub fn max_of(w: &Workers, f: impl Fn(&WorkerExt) -> u64) -> u64 {
+    w.iter().map(|x| f(x)).max().unwrap_or(0)
+}
+
+// --------------------------------------------------------------------------------- latency monitor
+
+/// Samples kept per event (Redis's LATENCY_TS_LEN).
+const SERIES_LEN: usize = 160;
+
+/// One latency-monitor event's time series: at most one sample per second (the highest), the last
+/// 160 seconds that had one, and the highest latency ever seen.
+pub struct Series {
+    name: String,
+    /// Next slot to write.
+    idx: usize,
+    max: u64,
+    /// (Unix time in seconds, latency in ms); time 0 is an empty slot.
+    samples: Box<[(u64, u64); SERIES_LEN]>,
+}
+
+impl Series {
+    /// The event's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The highest latency recorded, ms.
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// The samples (Unix second, ms), oldest first.
+    pub fn history(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        (0..SERIES_LEN)
+            .map(move |j| self.samples[(self.idx + j) % SERIES_LEN])
+            .filter(|s| s.0 != 0)
+    }
+
+    /// The latest sample.
+    pub fn latest(&self) -> (u64, u64) {
+        self.samples[(self.idx + SERIES_LEN - 1) % SERIES_LEN]
+    }
+}
+
+/// The latency monitor's events, in order of first occurrence.
+#[derive(Default)]
+pub struct Monitor {
+    events: Vec<Series>,
+}
+
+impl Monitor {
+    /// Records that `event` took `ms` milliseconds at Unix second `now`. O(events).
+    pub fn add(&mut self, event: &str, ms: u64, now: u64) {
+        let i = match self.events.iter().position(|s| s.name == event) {
+            Some(i) => i,
+            None => {
+                self.events.push(Series {
+                    name: event.to_string(),
+                    idx: 0,
+                    max: 0,
+                    samples: Box::new([(0, 0); SERIES_LEN]),
+                });
+                self.events.len() - 1
+            }
+        };
+        let s = &mut self.events[i];
+        s.max = s.max.max(ms);
+        let prev = (s.idx + SERIES_LEN - 1) % SERIES_LEN;
+        if s.samples[prev].0 == now {
+            s.samples[prev].1 = s.samples[prev].1.max(ms);
+            return;
+        }
+        s.samples[s.idx] = (now, ms);
+        s.idx = (s.idx + 1) % SERIES_LEN;
+    }
+
+    /// Forgets the events named `event` (any case), or all of them; returns how many.
+    pub fn reset(&mut self, event: Option<&[u8]>) -> usize {
+        let before = self.events.len();
+        match event {
+            None => self.events.clear(),
+            Some(e) => self
+                .events
+                .retain(|s| !s.name.as_bytes().eq_ignore_ascii_case(e)),
+        }
+        before - self.events.len()
+    }
+
+    /// The event named exactly `name`.
+    pub fn get(&self, name: &[u8]) -> Option<&Series> {
+        self.events.iter().find(|s| s.name.as_bytes() == name)
+    }
+
+    /// The events, in order of first occurrence.
+    pub fn events(&self) -> &[Series] {
+        &self.events
     }
 }
 
@@ -586,8 +560,7 @@ pub struct ServerInfo {
     startup: AtomicU64,
     inst: Mutex<Instantaneous>,
     base: Mutex<Base>,
-    /// The latency monitor's events.
-    latency: Mutex<crate::command::latency::Monitor>,
+    latency: Mutex<Monitor>,
 }
 
 impl Default for ServerInfo {
@@ -604,43 +577,12 @@ impl Default for ServerInfo {
     }
 }
 
-/// Heap bytes in use: the sum of every worker's net bytes and of the other threads' (allocator
-/// wrapper). Without the wrapper (library use, tests) the resident size stands in.
-pub fn used_memory(s: &Shared) -> u64 {
-    if crate::alloc::active() {
-        let workers: i64 = s
-            .stats
-            .iter()
-            .map(|w| w.used_memory.load(Relaxed) as i64)
-            .sum();
-        (workers + crate::alloc::retired_bytes() as i64).max(1) as u64
-    } else {
-        rss_bytes().max(1)
-    }
-}
-
-/// Resident set size of the process.
-pub fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<u64>().ok())
-        })
-        .map(|pages| pages * 4096)
-        .unwrap_or(0)
-}
-
-fn sum(s: &Shared, f: impl Fn(&WorkerExt) -> u64) -> u64 {
-    s.stats.iter().map(|w| f(&w.ext)).sum()
-}
-
 /// Merged (calls, nanos, rejected, failed) of every slot, minus the reset base.
-fn merged_cmds(s: &Shared, base: &Base) -> Vec<[u64; 4]> {
-    let mut out = vec![[0u64; 4]; SLOTS.len()];
-    for w in &s.stats {
-        for (o, c) in out.iter_mut().zip(w.ext.cmds.cells.iter()) {
+fn merged_cmds(w: &Workers, base: &Base) -> Vec<[u64; 4]> {
+    let slots = w.first().map_or(0, |x| x.cmds.cells.len());
+    let mut out = vec![[0u64; 4]; slots];
+    for x in w {
+        for (o, c) in out.iter_mut().zip(x.cmds.cells.iter()) {
             o[0] += c.calls.load(Relaxed);
             o[1] += c.nanos.load(Relaxed);
             o[2] += c.rejected.load(Relaxed);
@@ -655,11 +597,11 @@ fn merged_cmds(s: &Shared, base: &Base) -> Vec<[u64; 4]> {
     out
 }
 
-/// The merged histogram of a slot without the reset base, or None if it has no sample since.
-fn merged_hist_raw(s: &Shared, slot: usize) -> Option<Vec<u64>> {
+/// The merged histogram of a slot without the reset base, or None if no worker has one.
+fn merged_hist_raw(w: &Workers, slot: usize) -> Option<Vec<u64>> {
     let mut out: Option<Vec<u64>> = None;
-    for w in &s.stats {
-        if let Some(h) = w.ext.cmds.cells.get(slot).and_then(|c| c.hist.get()) {
+    for x in w {
+        if let Some(h) = x.cmds.cells.get(slot).and_then(|c| c.hist.get()) {
             let o = out.get_or_insert_with(|| vec![0; hist::LEN]);
             for (o, c) in o.iter_mut().zip(h.iter()) {
                 *o += c.load(Relaxed);
@@ -669,8 +611,8 @@ fn merged_hist_raw(s: &Shared, slot: usize) -> Option<Vec<u64>> {
     out
 }
 
-fn merged_hist(s: &Shared, base: &Base, slot: usize) -> Option<Vec<u64>> {
-    let mut h = merged_hist_raw(s, slot)?;
+fn merged_hist(w: &Workers, base: &Base, slot: usize) -> Option<Vec<u64>> {
+    let mut h = merged_hist_raw(w, slot)?;
     if let Some(Some(b)) = base.hists.get(slot) {
         for (o, b) in h.iter_mut().zip(b.iter()) {
             *o = o.saturating_sub(*b);
@@ -679,10 +621,10 @@ fn merged_hist(s: &Shared, base: &Base, slot: usize) -> Option<Vec<u64>> {
     h.iter().any(|&c| c > 0).then_some(h)
 }
 
-fn merged_errors(s: &Shared, base: &Base) -> Vec<(String, u64)> {
+fn merged_errors(w: &Workers, base: &Base) -> Vec<(String, u64)> {
     let mut out: Vec<(String, u64)> = Vec::new();
-    for w in &s.stats {
-        for (k, n) in lock(&w.ext.errors).iter() {
+    for x in w {
+        for (k, n) in lock(&x.errors).iter() {
             match out.iter_mut().find(|(o, _)| o == k) {
                 Some(e) => e.1 += n,
                 None => out.push((k.clone(), *n)),
@@ -706,8 +648,8 @@ pub struct Totals {
     pub expire_ms: u64,
 }
 
-/// Memory figures of INFO memory.
-pub struct Memory {
+/// The memory figures of INFO memory.
+pub struct MemoryFigures {
     pub used: u64,
     pub peak: u64,
     pub startup: u64,
@@ -716,10 +658,15 @@ pub struct Memory {
 }
 
 impl ServerInfo {
+    /// Records `used` as `used_memory_startup`, unless one is already recorded.
+    pub fn note_startup(&self, used: u64) {
+        let _ = self.startup.compare_exchange(0, used, Relaxed, Relaxed);
+    }
+
     /// Samples the instantaneous metrics from the totals (commands, net input, net output) and
-    /// updates the memory peak. Called every 100 ms by one worker.
-    pub fn sample(&self, s: &Shared, now_ms: u64, totals: [u64; 3]) {
-        self.peak.fetch_max(used_memory(s), Relaxed);
+    /// updates the memory peak with `used`. Called every 100 ms by one worker.
+    pub fn sample(&self, used: u64, now_ms: u64, totals: [u64; 3]) {
+        self.peak.fetch_max(used, Relaxed);
         let mut inst = lock(&self.inst);
         let dt = now_ms.saturating_sub(inst.last_ms);
         if inst.last_ms != 0 {
@@ -734,17 +681,15 @@ impl ServerInfo {
         inst.last = totals;
     }
 
-    /// Records `used_memory` now as `used_memory_startup`, unless it is already recorded.
-    pub fn note_startup(&self, s: &Shared) {
-        let _ = self
-            .startup
-            .compare_exchange(0, used_memory(s), Relaxed, Relaxed);
+    /// Records a latency-monitor event (`command`, `fast-command`, `expire-cycle`) of `ms`
+    /// milliseconds at Unix second `now`.
+    pub fn latency_event(&self, event: &str, ms: u64, now: u64) {
+        lock(&self.latency).add(event, ms, now);
     }
 
-    /// Records a latency-monitor event (`command`, `fast-command`, `expire-cycle`) of `ms`
-    /// milliseconds now.
-    pub fn latency_event(&self, event: &str, ms: u64) {
-        lock(&self.latency).add(event, ms, crate::server::unix_ms() / 1000);
+    /// Locks the latency monitor (poisoning ignored: the data is statistics).
+    pub fn monitor(&self) -> MutexGuard<'_, Monitor> {
+        lock(&self.latency)
     }
 
     /// (ops/s, input KB/s, output KB/s), each the average of the last 16 samples.
@@ -754,21 +699,20 @@ impl ServerInfo {
         (avg(0), avg(1) as f64 / 1024.0, avg(2) as f64 / 1024.0)
     }
 
-    /// Memory figures now. `used_memory_overhead` is an estimate, computed as Redis lays it out:
-    /// the memory used at startup, plus what the clients' buffers hold (read, write and reorder
-    /// buffers, as last measured by each worker's housekeeping), plus the key tables' bytes that hold
-    /// no key or value (directory, tag bytes, empty slots, each entry's expiry field). It never
-    /// exceeds `used_memory`; the rest is `used_memory_dataset`.
-    pub fn memory(&self, s: &Shared) -> Memory {
-        let used = used_memory(s);
+    /// Memory figures, `used` being `used_memory` now. `used_memory_overhead` is an estimate,
+    /// computed as Redis lays it out: the memory used at startup, plus what the clients' buffers
+    /// hold (read, write and reorder buffers, as last measured by each worker's housekeeping), plus
+    /// the key tables' bytes that hold no key or value (directory, tag bytes, empty slots, each
+    /// entry's expiry field). It never exceeds `used_memory`; the rest is `used_memory_dataset`.
+    pub fn memory(&self, used: u64, w: &Workers) -> MemoryFigures {
         let peak = self.peak.fetch_max(used, Relaxed).max(used);
         let startup = match self.startup.load(Relaxed) {
             0 => used,
             v => v,
         };
-        let clients = sum(s, |w| w.client_mem.load(Relaxed));
-        let tables = sum(s, |w| w.table_overhead.load(Relaxed));
-        Memory {
+        let clients = sum(w, |x| x.client_mem.load(Relaxed));
+        let tables = sum(w, |x| x.table_overhead.load(Relaxed));
+        MemoryFigures {
             used,
             peak,
             startup,
@@ -778,41 +722,41 @@ impl ServerInfo {
     }
 
     /// Stats counters since the last reset.
-    pub fn totals(&self, s: &Shared) -> Totals {
+    pub fn totals(&self, w: &Workers) -> Totals {
         let base = lock(&self.base);
-        let errs = sum(s, |w| w.error_total.load(Relaxed));
         Totals {
-            error_replies: errs.saturating_sub(base.error_total),
-            reads: sum(s, |w| w.reads.load(Relaxed)).saturating_sub(base.reads),
-            writes: sum(s, |w| w.writes.load(Relaxed)).saturating_sub(base.writes),
-            expire_ms: sum(s, |w| w.expire_us.load(Relaxed)).saturating_sub(base.expire_us) / 1000,
+            error_replies: sum(w, |x| x.error_total.load(Relaxed)).saturating_sub(base.error_total),
+            reads: sum(w, |x| x.reads.load(Relaxed)).saturating_sub(base.reads),
+            writes: sum(w, |x| x.writes.load(Relaxed)).saturating_sub(base.writes),
+            expire_ms: sum(w, |x| x.expire_us.load(Relaxed)).saturating_sub(base.expire_us) / 1000,
         }
     }
 
     /// CONFIG RESETSTAT: command, error and latency statistics and the instantaneous metrics start
     /// again from zero (the memory peak is kept, as in Redis 7.0).
-    pub fn reset(&self, s: &Shared) {
+    pub fn reset(&self, w: &Workers) {
         let mut base = lock(&self.base);
         let zero = Base::default();
-        base.cmds = merged_cmds(s, &zero);
-        base.hists = (0..SLOTS.len())
-            .map(|slot| merged_hist_raw(s, slot).map(Vec::into_boxed_slice))
+        base.cmds = merged_cmds(w, &zero);
+        let slots = base.cmds.len();
+        base.hists = (0..slots)
+            .map(|slot| merged_hist_raw(w, slot).map(Vec::into_boxed_slice))
             .collect();
-        base.errors = merged_errors(s, &zero);
-        base.error_total = sum(s, |w| w.error_total.load(Relaxed));
-        base.reads = sum(s, |w| w.reads.load(Relaxed));
-        base.writes = sum(s, |w| w.writes.load(Relaxed));
-        base.expire_us = sum(s, |w| w.expire_us.load(Relaxed));
+        base.errors = merged_errors(w, &zero);
+        base.error_total = sum(w, |x| x.error_total.load(Relaxed));
+        base.reads = sum(w, |x| x.reads.load(Relaxed));
+        base.writes = sum(w, |x| x.writes.load(Relaxed));
+        base.expire_us = sum(w, |x| x.expire_us.load(Relaxed));
         let mut inst = lock(&self.inst);
         inst.samples = Default::default();
         inst.idx = 0;
     }
 
-    /// The body of INFO commandstats.
-    pub fn commandstats(&self, s: &Shared, out: &mut String) {
+    /// The body of INFO commandstats; `name` gives a slot's command name.
+    pub fn commandstats<'a>(&self, w: &Workers, name: impl Fn(usize) -> &'a str, out: &mut String) {
         let base = lock(&self.base);
         for (slot, [calls, nanos, rejected, failed]) in
-            merged_cmds(s, &base).into_iter().enumerate()
+            merged_cmds(w, &base).into_iter().enumerate()
         {
             if calls == 0 && rejected == 0 && failed == 0 {
                 continue;
@@ -826,68 +770,56 @@ impl ServerInfo {
             let _ = write!(
                 out,
                 "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per_call:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
-                SLOTS.name(slot)
+                name(slot)
             );
         }
     }
 
     /// The body of INFO errorstats.
-    pub fn errorstats(&self, s: &Shared, out: &mut String) {
+    pub fn errorstats(&self, w: &Workers, out: &mut String) {
         let base = lock(&self.base);
-        for (code, n) in merged_errors(s, &base) {
+        for (code, n) in merged_errors(w, &base) {
             let _ = write!(out, "errorstat_{code}:count={n}\r\n");
         }
     }
 
-    /// The body of INFO latencystats: the configured percentiles of every command timed since the
-    /// last reset (none when latency-tracking is off).
-    pub fn latencystats(&self, s: &Shared, out: &mut String) {
-        if !s.params.latency_tracking.load(Relaxed) {
-            return;
-        }
-        let percentiles = percentiles(
-            &s.params
-                .get("latency-tracking-info-percentiles")
-                .unwrap_or_default(),
-        );
+    /// The body of INFO latencystats: `percentiles` (with their names as Redis prints them) of
+    /// every command timed since the last reset.
+    pub fn latencystats<'a>(
+        &self,
+        w: &Workers,
+        percentiles: &[(f64, String)],
+        name: impl Fn(usize) -> &'a str,
+        out: &mut String,
+    ) {
         let base = lock(&self.base);
-        for slot in 0..SLOTS.len() {
-            let Some(h) = merged_hist(s, &base, slot) else {
+        let slots = w.first().map_or(0, |x| x.cmds.cells.len());
+        for slot in 0..slots {
+            let Some(h) = merged_hist(w, &base, slot) else {
                 continue;
             };
-            let _ = write!(out, "latency_percentiles_usec_{}:", SLOTS.name(slot));
-            for (i, p) in percentiles.iter().enumerate() {
+            let _ = write!(out, "latency_percentiles_usec_{}:", name(slot));
+            for (i, (p, label)) in percentiles.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
                 let v = hist::percentile(&h, *p) as f64 / 1000.0;
-                let _ = write!(out, "p{}={v:.3}", format_percentile(*p));
+                let _ = write!(out, "p{label}={v:.3}");
             }
             out.push_str("\r\n");
         }
     }
 
     /// The merged histogram of a slot since the last reset (LATENCY HISTOGRAM).
-    pub fn histogram(&self, s: &Shared, slot: usize) -> Option<Vec<u64>> {
-        merged_hist(s, &lock(&self.base), slot)
+    pub fn histogram(&self, w: &Workers, slot: usize) -> Option<Vec<u64>> {
+        merged_hist(w, &lock(&self.base), slot)
     }
-}
-
-/// Parses a stored latency-tracking-info-percentiles value (already validated).
-pub fn percentiles(v: &str) -> Vec<f64> {
-    v.split(' ').filter_map(|p| p.parse().ok()).collect()
-}
-
-/// A percentile as Redis prints it: `%f` with trailing zeros (and a trailing point) removed.
-pub fn format_percentile(p: f64) -> String {
-    let s = format!("{p:.6}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::hist::*;
-    use super::*;
+    use super::Monitor;
 
     #[test]
     fn histogram_layout_matches_hdr() {
@@ -919,8 +851,21 @@ mod tests {
             h[index(v)] += 1;
         }
         assert_eq!(cdf(&h), vec![(33, 1), (66, 2), (132, 3), (264, 4)]);
-        assert_eq!(format_percentile(99.9), "99.9");
-        assert_eq!(format_percentile(50.0), "50");
-        assert_eq!(format_percentile(99.99999), "99.99999");
+    }
+
+    #[test]
+    fn one_latency_sample_per_second_the_highest() {
+        let mut m = Monitor::default();
+        m.add("command", 5, 100);
+        m.add("command", 9, 100);
+        m.add("command", 3, 100);
+        m.add("command", 4, 101);
+        let s = m.get(b"command").unwrap();
+        assert_eq!(s.history().collect::<Vec<_>>(), vec![(100, 9), (101, 4)]);
+        assert_eq!(s.latest(), (101, 4));
+        assert_eq!(s.max(), 9);
+        assert!(m.get(b"COMMAND").is_none());
+        assert_eq!(m.reset(Some(b"COMMAND")), 1);
+        assert_eq!(m.reset(None), 0);
     }
 }

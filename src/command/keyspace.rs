@@ -425,7 +425,7 @@ fn persist(ctx: &mut Ctx, a: &Args) {
 
 /// OBJECT's key is argument 2 (after the subcommand), except for HELP.
 /// The sub-commands of OBJECT and their arities (see `server::CLIENT_SUBCOMMANDS`).
-pub const OBJECT_SUBCOMMANDS: &[crate::stats::Sub] = &[
+pub const OBJECT_SUBCOMMANDS: &[super::Sub] = &[
     ("encoding", 3),
     ("refcount", 3),
     ("idletime", 3),

@@ -3,94 +3,19 @@
 //! (HISTOGRAM), with Redis 7.0's replies.
 //!
 //! Events recorded: `command` and `fast-command` (a command, by its `fast` flag, whose execution took
-//! the threshold or more), `expire-cycle` (an active-expiry pass of one worker).
+//! the threshold or more), `expire-cycle` (an active-expiry pass of one worker). The events and
+//! histograms are kept by [`crate::stats`]; this file answers the command.
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use super::server::{unknown_subcommand, ConnCtx};
+use super::slots::SLOTS;
 use super::{cmd, flag::*, Args, Command, Exec, KeySpec};
-use crate::stats::{hist, SLOTS};
-
-/// Samples kept per event (Redis's LATENCY_TS_LEN).
-const SERIES_LEN: usize = 160;
-
-/// One event's time series: at most one sample per second (the highest), the last 160 seconds that
-/// had one, and the highest latency ever seen.
-struct Series {
-    name: String,
-    /// Next slot to write.
-    idx: usize,
-    max: u64,
-    /// (Unix time in seconds, latency in ms); time 0 is an empty slot.
-    samples: Box<[(u64, u64); SERIES_LEN]>,
-}
-
-/// The latency monitor's events, in order of first occurrence.
-#[derive(Default)]
-pub struct Monitor {
-    events: Vec<Series>,
-}
-
-impl Monitor {
-    /// Records that `event` took `ms` milliseconds at Unix second `now`. O(events).
-    pub fn add(&mut self, event: &str, ms: u64, now: u64) {
-        let i = match self.events.iter().position(|s| s.name == event) {
-            Some(i) => i,
-            None => {
-                self.events.push(Series {
-                    name: event.to_string(),
-                    idx: 0,
-                    max: 0,
-                    samples: Box::new([(0, 0); SERIES_LEN]),
-                });
-                self.events.len() - 1
-            }
-        };
-        let s = &mut self.events[i];
-        s.max = s.max.max(ms);
-        let prev = (s.idx + SERIES_LEN - 1) % SERIES_LEN;
-        if s.samples[prev].0 == now {
-            s.samples[prev].1 = s.samples[prev].1.max(ms);
-            return;
-        }
-        s.samples[s.idx] = (now, ms);
-        s.idx = (s.idx + 1) % SERIES_LEN;
-    }
-
-    /// Forgets the events named `event` (any case), or all of them; returns how many.
-    fn reset(&mut self, event: Option<&[u8]>) -> usize {
-        let before = self.events.len();
-        match event {
-            None => self.events.clear(),
-            Some(e) => self
-                .events
-                .retain(|s| !s.name.as_bytes().eq_ignore_ascii_case(e)),
-        }
-        before - self.events.len()
-    }
-
-    /// The event named exactly `name`.
-    fn get(&self, name: &[u8]) -> Option<&Series> {
-        self.events.iter().find(|s| s.name.as_bytes() == name)
-    }
-}
-
-impl Series {
-    /// The samples, oldest first.
-    fn history(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        (0..SERIES_LEN)
-            .map(move |j| self.samples[(self.idx + j) % SERIES_LEN])
-            .filter(|s| s.0 != 0)
-    }
-
-    fn latest(&self) -> (u64, u64) {
-        self.samples[(self.idx + SERIES_LEN - 1) % SERIES_LEN]
-    }
-}
+use crate::stats::{hist, Series};
 
 /// The sub-commands of LATENCY and their arities.
-pub const SUBCOMMANDS: &[crate::stats::Sub] = &[
+pub const SUBCOMMANDS: &[super::Sub] = &[
     ("doctor", 2),
     ("graph", 3),
     ("help", 2),
@@ -124,19 +49,19 @@ fn latency(c: &mut ConnCtx, a: &Args) {
     let info = &c.shared.info;
     match (sub.as_slice(), a.len()) {
         (b"latest", 2) => {
-            let m = crate::stats::lock_monitor(info);
-            c.reply.array(m.events.len());
-            for s in &m.events {
+            let m = info.monitor();
+            c.reply.array(m.events().len());
+            for s in m.events() {
                 let (time, ms) = s.latest();
                 c.reply.array(4);
-                c.reply.bulk(s.name.as_bytes());
+                c.reply.bulk(s.name().as_bytes());
                 c.reply.int(time as i64);
                 c.reply.int(ms as i64);
-                c.reply.int(s.max as i64);
+                c.reply.int(s.max() as i64);
             }
         }
         (b"history", 3) => {
-            let m = crate::stats::lock_monitor(info);
+            let m = info.monitor();
             let samples: Vec<(u64, u64)> = m
                 .get(a.get(2))
                 .map(|s| s.history().collect())
@@ -149,7 +74,7 @@ fn latency(c: &mut ConnCtx, a: &Args) {
             }
         }
         (b"reset", _) => {
-            let mut m = crate::stats::lock_monitor(info);
+            let mut m = info.monitor();
             let n = if a.len() == 2 {
                 m.reset(None)
             } else {
@@ -158,7 +83,7 @@ fn latency(c: &mut ConnCtx, a: &Args) {
             c.reply.int(n as i64);
         }
         (b"graph", 3) => {
-            let m = crate::stats::lock_monitor(info);
+            let m = info.monitor();
             match m.get(a.get(2)) {
                 Some(s) => {
                     let text = graph(s, now_secs());
@@ -220,9 +145,10 @@ fn histogram(c: &mut ConnCtx, a: &Args) {
     } else {
         a.iter_from(2).flat_map(|n| SLOTS.resolve(n)).collect()
     };
+    let workers = c.shared.worker_exts();
     let found: Vec<(usize, Vec<u64>)> = slots
         .into_iter()
-        .filter_map(|slot| c.shared.info.histogram(c.shared, slot).map(|h| (slot, h)))
+        .filter_map(|slot| c.shared.info.histogram(&workers, slot).map(|h| (slot, h)))
         .collect();
     c.reply.map(found.len());
     for (slot, h) in found {
@@ -250,7 +176,8 @@ fn graph(s: &Series, now: u64) -> String {
     let min = if samples.is_empty() { 0 } else { min };
     let mut out = format!(
         "{} - high {max} ms, low {min} ms (all time high {} ms)\n",
-        s.name, s.max
+        s.name(),
+        s.max()
     );
     out.push_str(&"-".repeat(80));
     out.push('\n');
@@ -341,8 +268,8 @@ fn doctor(c: &ConnCtx) -> String {
         .params
         .latency_monitor_threshold
         .load(Ordering::Relaxed);
-    let m = crate::stats::lock_monitor(&c.shared.info);
-    if m.events.is_empty() && threshold == 0 {
+    let m = c.shared.info.monitor();
+    if m.events().is_empty() && threshold == 0 {
         return "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n".to_string();
     }
     let slowlog = c.shared.params.get_i64("slowlog-log-slower-than");
@@ -352,7 +279,7 @@ fn doctor(c: &ConnCtx) -> String {
     let (mut slowlog_enable, mut slowlog_tune, mut slowlog_inspect) = (false, false, false);
     let (mut scheduler, mut hz_advice, mut large_objects) = (false, false, false);
     let mut advices = 0;
-    for (n, s) in m.events.iter().enumerate() {
+    for (n, s) in m.events().iter().enumerate() {
         if n == 0 {
             out.push_str("Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\n\n");
         }
@@ -375,11 +302,11 @@ fn doctor(c: &ConnCtx) -> String {
             out,
             "{}. {}: {count} latency spikes (average {avg}ms, mean deviation {mad}ms, period {:.2} sec). Worst all time event {}ms.",
             n + 1,
-            s.name,
+            s.name(),
             period as f64 / count.max(1) as f64,
-            s.max
+            s.max()
         );
-        match s.name.as_str() {
+        match s.name() {
             "command" => {
                 if slowlog < 0 {
                     slowlog_enable = true;
@@ -409,9 +336,9 @@ fn doctor(c: &ConnCtx) -> String {
     if huge_pages {
         advices += 1;
     }
-    if m.events.is_empty() && advices == 0 {
+    if m.events().is_empty() && advices == 0 {
         out.push_str("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n");
-    } else if !m.events.is_empty() && advices == 0 {
+    } else if !m.events().is_empty() && advices == 0 {
         out.push_str("\nWhile there are latency events logged, I'm not able to suggest any easy fix. Please use the Redis community to get some help, providing this report in your help request.\n");
     } else {
         out.push_str("\nI have a few advices for you:\n\n");
@@ -443,22 +370,7 @@ fn doctor(c: &ConnCtx) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_sample_per_second_the_highest() {
-        let mut m = Monitor::default();
-        m.add("command", 5, 100);
-        m.add("command", 9, 100);
-        m.add("command", 3, 100);
-        m.add("command", 4, 101);
-        let s = m.get(b"command").unwrap();
-        assert_eq!(s.history().collect::<Vec<_>>(), vec![(100, 9), (101, 4)]);
-        assert_eq!(s.latest(), (101, 4));
-        assert_eq!(s.max, 9);
-        assert!(m.get(b"COMMAND").is_none());
-        assert_eq!(m.reset(Some(b"COMMAND")), 1);
-        assert_eq!(m.reset(None), 0);
-    }
+    use crate::stats::Monitor;
 
     #[test]
     fn graph_draws_like_redis() {

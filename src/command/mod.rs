@@ -11,6 +11,7 @@ pub mod latency;
 pub mod list;
 pub mod server;
 pub mod set;
+pub mod slots;
 pub mod string;
 pub mod zset;
 
@@ -115,6 +116,12 @@ impl Ctx<'_> {
         &mut self.ks.dbs[self.db]
     }
 }
+
+/// A sub-command of a container command and its Redis arity (counting the container's name and the
+/// sub-command's: `CONFIG GET pattern` is arity -3). Only the sub-commands Rustis implements are
+/// declared, so an unimplemented one is refused as unknown before it runs, as in Redis (see
+/// [`slots`]).
+pub type Sub = (&'static str, i32);
 
 /// A handler that needs the keys' shard.
 pub type KeyedFn = fn(&mut Ctx, &Args);

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
+use super::slots::SLOTS;
 use super::{cmd, flag::*, Args, Command, Exec, KeySpec, TABLE};
 use crate::config::SetError;
 use crate::resp::reply::{c_str, c_str_max};
@@ -84,7 +85,7 @@ pub fn unknown_command_bytes(a: &Args) -> Vec<u8> {
 /// The sub-commands of CLIENT, CONFIG, COMMAND and FUNCTION that Rustis implements, with Redis's
 /// arities: each is counted apart in INFO commandstats (`cmdstat_config|get`), and a call with the
 /// wrong number of arguments is refused before it runs.
-pub const CLIENT_SUBCOMMANDS: &[crate::stats::Sub] = &[
+pub const CLIENT_SUBCOMMANDS: &[super::Sub] = &[
     ("id", 2),
     ("getname", 2),
     ("setname", 3),
@@ -93,14 +94,14 @@ pub const CLIENT_SUBCOMMANDS: &[crate::stats::Sub] = &[
     ("list", -2),
     ("help", 2),
 ];
-pub const CONFIG_SUBCOMMANDS: &[crate::stats::Sub] = &[
+pub const CONFIG_SUBCOMMANDS: &[super::Sub] = &[
     ("get", -3),
     ("set", -4),
     ("resetstat", 2),
     ("rewrite", 2),
     ("help", 2),
 ];
-pub const COMMAND_SUBCOMMANDS: &[crate::stats::Sub] = &[
+pub const COMMAND_SUBCOMMANDS: &[super::Sub] = &[
     ("count", 2),
     ("list", -2),
     ("info", -2),
@@ -109,7 +110,7 @@ pub const COMMAND_SUBCOMMANDS: &[crate::stats::Sub] = &[
     ("getkeysandflags", -4),
     ("help", 2),
 ];
-pub const FUNCTION_SUBCOMMANDS: &[crate::stats::Sub] = &[("flush", -2), ("list", -2)];
+pub const FUNCTION_SUBCOMMANDS: &[super::Sub] = &[("flush", -2), ("list", -2)];
 
 /// The connection and server commands.
 pub fn commands() -> Vec<Command> {
@@ -518,7 +519,7 @@ fn config(c: &mut ConnCtx, a: &Args) {
         b"resetstat" if a.len() == 2 => {
             let mut base = c.shared.stat_base.lock().unwrap_or_else(|p| p.into_inner());
             *base = stat_totals(c.shared);
-            c.shared.info.reset(c.shared);
+            c.shared.info.reset(&c.shared.worker_exts());
             c.reply.ok()
         }
         b"rewrite" if a.len() == 2 => c
@@ -998,26 +999,21 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
             .iter()
             .map(|w| w.connected_clients.load(Ordering::Relaxed))
             .sum();
-        let max_of = |f: fn(&crate::stats::WorkerExt) -> &std::sync::atomic::AtomicU64| {
-            s.stats
-                .iter()
-                .map(|w| f(&w.ext).load(Ordering::Relaxed))
-                .max()
-                .unwrap_or(0)
-        };
+        let workers = s.worker_exts();
+        let max_of = |f: fn(&crate::stats::WorkerExt) -> u64| crate::stats::max_of(&workers, f);
         section(
             "Clients",
             format!(
                 "connected_clients:{connected}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                 s.params.maxclients.load(Ordering::Relaxed),
-                max_of(|w| &w.client_max_in),
-                max_of(|w| &w.client_max_out),
+                max_of(|w| w.client_max_in.load(Ordering::Relaxed)),
+                max_of(|w| w.client_max_out.load(Ordering::Relaxed)),
             ),
         );
     }
     if wanted("memory") {
         let rss = rss_bytes();
-        let m = s.info.memory(s);
+        let m = s.info.memory(s.used_memory(), &s.worker_exts());
         let used = m.used;
         let maxmem = s.params.get_i64("maxmemory") as u64;
         let total = std::fs::read_to_string("/proc/meminfo")
@@ -1092,7 +1088,7 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         let t = stat_totals(s);
         let base = *s.stat_base.lock().unwrap_or_else(|p| p.into_inner());
         let d = |i: usize| t[i].saturating_sub(base[i]);
-        let more = s.info.totals(s);
+        let more = s.info.totals(&s.worker_exts());
         let (ops, in_kbps, out_kbps) = s.info.instantaneous();
         let mut b = String::new();
         let _ = write!(
@@ -1125,17 +1121,31 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
     }
     if wanted("commandstats") {
         let mut b = String::new();
-        s.info.commandstats(s, &mut b);
+        s.info
+            .commandstats(&s.worker_exts(), |slot| SLOTS.name(slot), &mut b);
         section("Commandstats", b);
     }
     if wanted("errorstats") {
         let mut b = String::new();
-        s.info.errorstats(s, &mut b);
+        s.info.errorstats(&s.worker_exts(), &mut b);
         section("Errorstats", b);
     }
     if wanted("latencystats") {
+        // Histograms are listed while latency-tracking is on.
         let mut b = String::new();
-        s.info.latencystats(s, &mut b);
+        if s.params.latency_tracking.load(Ordering::Relaxed) {
+            let percentiles = crate::config::percentiles(
+                &s.params
+                    .get("latency-tracking-info-percentiles")
+                    .unwrap_or_default(),
+            );
+            s.info.latencystats(
+                &s.worker_exts(),
+                &percentiles,
+                |slot| SLOTS.name(slot),
+                &mut b,
+            );
+        }
         section("Latencystats", b);
     }
     if wanted("cluster") {

@@ -21,12 +21,13 @@ use slab::Slab;
 
 use crate::command::server::unknown_command_bytes;
 use crate::command::server::{ConnCtx, Session};
+use crate::command::slots::{SubLookup, SLOTS};
 use crate::command::{Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
 use crate::keyslot::{key_slot, slot_owner};
 use crate::resp::reply::SharedValue;
 use crate::resp::{parse_command, Parsed, Reply, Source};
 use crate::server::{unix_ms, ClientInfo, Shared};
-use crate::stats::{Count, Started, SubLookup, SLOTS};
+use crate::stats::{Count, Started};
 use crate::store::{Entry, Keyspace};
 use conn::{Conn, Coord, Gather, Slot};
 use mailbox::{Batch, Body, Mailboxes, Op, Origin};
@@ -106,6 +107,11 @@ pub struct Worker {
     query_limit: usize,
     last_cron: Instant,
     stats: LocalStats,
+}
+
+/// The number of statistics slots a worker's command table needs (commands and sub-commands).
+pub fn stats_slots() -> usize {
+    SLOTS.len()
 }
 
 /// Unknown slab keys and stale client ids mean the connection is gone; its replies are dropped.
@@ -704,7 +710,9 @@ impl Worker {
         if threshold != 0 && ns / 1_000_000 >= threshold {
             let fast = TABLE.get(SLOTS.parent(slot)).flags & crate::command::flag::FAST != 0;
             let event = if fast { "fast-command" } else { "command" };
-            self.shared.info.latency_event(event, ns / 1_000_000);
+            self.shared
+                .info
+                .latency_event(event, ns / 1_000_000, unix_ms() / 1000);
         }
     }
 
@@ -1343,7 +1351,7 @@ impl Worker {
             // The first worker to end a loop iteration does so before any command ran anywhere (a
             // command needs a connection, accepted in an earlier iteration of its worker).
             self.stats.startup_noted = true;
-            self.shared.info.note_startup(&self.shared);
+            self.shared.info.note_startup(self.shared.used_memory());
         }
         let s = &self.shared.stats[self.id];
         if std::mem::take(&mut self.stats.executed)
@@ -1431,7 +1439,7 @@ impl Worker {
         if threshold != 0 && ns / 1_000_000 >= threshold {
             self.shared
                 .info
-                .latency_event("expire-cycle", ns / 1_000_000);
+                .latency_event("expire-cycle", ns / 1_000_000, unix_ms() / 1000);
         }
     }
 
@@ -1471,7 +1479,9 @@ impl Worker {
             totals[1] += w.net_input_bytes.load(Ordering::Relaxed);
             totals[2] += w.net_output_bytes.load(Ordering::Relaxed);
         }
-        self.shared.info.sample(&self.shared, unix_ms(), totals);
+        self.shared
+            .info
+            .sample(self.shared.used_memory(), unix_ms(), totals);
     }
 
     /// Stops: writes what was already computed (best effort, bounded), then returns.
