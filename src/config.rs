@@ -3,7 +3,7 @@
 //! Runtime parameters use Redis's names. Hot ones (limits read per request) are mirrored in atomics so
 //! the event loops never take the lock; the rest live behind a mutex touched only by CONFIG.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use clap::Parser;
@@ -70,6 +70,9 @@ enum Kind {
     SavePoints,
     /// `notify-keyspace-events`: classes from `Ag$lshzxeKEtmdn`.
     EventClasses,
+    /// Space-separated percentiles between 0 and 100 (latency-tracking-info-percentiles), stored as
+    /// Redis prints them (`%f` without trailing zeros).
+    Percentiles,
     /// Shown, never changed at runtime: Redis's "can't set immutable config". Checked at startup
     /// as an integer within these bounds, or as free text when they are `None`.
     Immutable(Option<(i64, i64)>),
@@ -232,6 +235,13 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
         Kind::Int(0, i64::MAX),
         Support::Full,
     ),
+    ("latency-tracking", "yes", Kind::Bool, Support::Full),
+    (
+        "latency-tracking-info-percentiles",
+        "50 99 99.9",
+        Kind::Percentiles,
+        Support::Full,
+    ),
     (
         "busy-reply-threshold",
         "5000",
@@ -379,6 +389,21 @@ pub fn parse_memory(s: &str) -> Option<i64> {
     Some(n.wrapping_mul(mul as u64) as i64)
 }
 
+/// A percentile as Redis prints it (latency-tracking-info-percentiles, INFO latencystats): `%f`
+/// without its trailing zeros and point.
+pub fn format_percentile(p: f64) -> String {
+    let s = format!("{p:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The percentiles of a stored latency-tracking-info-percentiles value, with their printed names.
+pub fn percentiles(v: &str) -> Vec<(f64, String)> {
+    v.split(' ')
+        .filter_map(|p| p.parse().ok())
+        .map(|p| (p, format_percentile(p)))
+        .collect()
+}
+
 /// Redis's check of a `save` value: empty, or pairs of integers separated by spaces.
 fn valid_save_points(v: &str) -> bool {
     let parts: Vec<&str> = v.split(' ').filter(|p| !p.is_empty()).collect();
@@ -401,6 +426,10 @@ pub struct Params {
     pub query_buffer_limit: AtomicU64,
     /// maxclients.
     pub maxclients: AtomicU64,
+    /// latency-monitor-threshold (ms; 0 disables the monitor), read per command.
+    pub latency_monitor_threshold: AtomicU64,
+    /// latency-tracking (per-command latency histograms), read per command.
+    pub latency_tracking: AtomicBool,
 }
 
 /// Why CONFIG SET refused a value.
@@ -455,6 +484,8 @@ impl Params {
             proto_max_bulk_len: AtomicU64::new(512 << 20),
             query_buffer_limit: AtomicU64::new(1 << 30),
             maxclients: AtomicU64::new(cli.maxclients as u64),
+            latency_monitor_threshold: AtomicU64::new(0),
+            latency_tracking: AtomicBool::new(true),
         })
     }
 
@@ -564,6 +595,26 @@ fn validate(name: &str, value: &str, startup: bool) -> Result<(usize, String), S
                     .collect::<Vec<_>>()
                     .join(" ")
             }
+            Kind::Percentiles => {
+                let mut out = Vec::new();
+                // Split on single spaces as Redis does: an empty word (two spaces) is invalid, an
+                // empty value means no percentile.
+                for w in value.split(' ').filter(|_| !value.is_empty()) {
+                    let p: f64 = match w.parse() {
+                        Ok(p) if !f64::is_nan(p) => p,
+                        _ => {
+                            return Err(invalid(
+                                "Invalid latency-tracking-info-percentiles parameters",
+                            ))
+                        }
+                    };
+                    if !(0.0..=100.0).contains(&p) {
+                        return Err(invalid("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"));
+                    }
+                    out.push(format_percentile(p));
+                }
+                out.join(" ")
+            }
             Kind::EventClasses => {
                 if !valid_event_classes(value) {
                     return Err(invalid(
@@ -627,6 +678,10 @@ impl Params {
                 "client-query-buffer-limit" => self.query_buffer_limit.store(n, Ordering::Relaxed),
                 "maxclients" => self.maxclients.store(n, Ordering::Relaxed),
                 "loglevel" => crate::log::set_level(v),
+                "latency-monitor-threshold" => {
+                    self.latency_monitor_threshold.store(n, Ordering::Relaxed)
+                }
+                "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
                 _ => {}
             }
         }
@@ -644,5 +699,28 @@ mod tests {
         assert_eq!(parse_memory("1GB"), Some(1 << 30));
         assert_eq!(parse_memory("100"), Some(100));
         assert_eq!(parse_memory("x"), None);
+    }
+
+    #[test]
+    fn percentiles_validate_like_redis() {
+        use clap::Parser;
+        let p = Params::new(&Cli::parse_from(["rustis"])).expect("defaults are valid");
+        let ok = |v: &str| {
+            p.validate("latency-tracking-info-percentiles", v)
+                .map(|x| x.1)
+        };
+        assert_eq!(ok("1e1 99.99999 00.5").unwrap(), "10 99.99999 0.5");
+        assert_eq!(ok("").unwrap(), "");
+        assert!(ok("50  99").is_err());
+        assert!(ok(" 50").is_err());
+        assert!(ok("abc").is_err());
+        assert!(ok("nan").is_err());
+        assert_eq!(format_percentile(99.9), "99.9");
+        assert_eq!(format_percentile(50.0), "50");
+        assert_eq!(percentiles("50 99.9").len(), 2);
+        match ok("101") {
+            Err(SetError::Invalid(_, why)) => assert!(why.contains("[0.0,100.0]")),
+            other => panic!("{other:?}"),
+        }
     }
 }

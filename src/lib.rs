@@ -12,5 +12,6 @@ pub mod log;
 pub mod os;
 pub mod resp;
 pub mod server;
+pub mod stats;
 pub mod store;
 pub mod worker;

@@ -39,6 +39,8 @@ pub struct WorkerStats {
     pub used_memory: AtomicU64,
     /// Per database: keys, keys with a TTL.
     pub keys: Vec<(AtomicU64, AtomicU64)>,
+    /// Command and error statistics, and what housekeeping measures (see [`crate::stats`]).
+    pub ext: crate::stats::WorkerExt,
 }
 
 /// What CLIENT LIST shows of a connection; updated on connect, close and the commands that change it.
@@ -96,6 +98,8 @@ pub struct Shared {
     pub stats: Vec<WorkerStats>,
     /// INFO stats counters reset by CONFIG RESETSTAT are offsets subtracted from the published totals.
     pub stat_base: Mutex<[u64; 8]>,
+    /// Server-wide statistics: instantaneous metrics, memory peak, latency monitor, reset base.
+    pub info: crate::stats::ServerInfo,
 }
 
 impl Shared {
@@ -107,6 +111,27 @@ impl Shared {
     /// Whether the server is stopping.
     pub fn stopping(&self) -> bool {
         self.shutdown.load(Ordering::Relaxed) || SIGNALLED.load(Ordering::Relaxed)
+    }
+
+    /// Every worker's statistics tables, for the readers in [`crate::stats`].
+    pub fn worker_exts(&self) -> Vec<&crate::stats::WorkerExt> {
+        self.stats.iter().map(|w| &w.ext).collect()
+    }
+
+    /// INFO's `used_memory`: heap bytes counted by the allocator wrapper, the sum of every worker's
+    /// net bytes and of the other threads'. Without the wrapper (library use, tests), the resident
+    /// size stands in.
+    pub fn used_memory(&self) -> u64 {
+        if crate::alloc::active() {
+            let workers: i64 = self
+                .stats
+                .iter()
+                .map(|w| w.used_memory.load(Ordering::Relaxed) as i64)
+                .sum();
+            (workers + crate::alloc::retired_bytes() as i64).max(1) as u64
+        } else {
+            crate::stats::rss_bytes().max(1)
+        }
     }
 
     /// Locks the client registry (poisoning is ignored: the data is display-only).
@@ -239,10 +264,12 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
                 keys: (0..cli.databases.max(1))
                     .map(|_| Default::default())
                     .collect(),
+                ext: crate::stats::WorkerExt::new(crate::worker::stats_slots()),
                 ..Default::default()
             })
             .collect(),
         stat_base: Mutex::new([0; 8]),
+        info: Default::default(),
     });
     let mut threads = Vec::with_capacity(workers);
     for (id, (poll, l)) in polls.into_iter().zip(listeners).enumerate() {

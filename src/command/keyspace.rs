@@ -441,6 +441,15 @@ fn persist(ctx: &mut Ctx, a: &Args) {
 }
 
 /// OBJECT's key is argument 2 (after the subcommand), except for HELP.
+/// The sub-commands of OBJECT and their arities (see `server::CLIENT_SUBCOMMANDS`).
+pub const OBJECT_SUBCOMMANDS: &[super::Sub] = &[
+    ("encoding", 3),
+    ("refcount", 3),
+    ("idletime", 3),
+    ("freq", 3),
+    ("help", 2),
+];
+
 fn object_keys(args: &Args, out: &mut Vec<usize>) {
     if args.len() > 2 {
         out.push(2);

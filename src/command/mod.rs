@@ -9,10 +9,12 @@
 
 pub mod hash;
 pub mod keyspace;
+pub mod latency;
 pub mod list;
 pub mod meta;
 pub mod server;
 pub mod set;
+pub mod slots;
 pub mod string;
 pub mod zset;
 
@@ -117,6 +119,12 @@ impl Ctx<'_> {
         &mut self.ks.dbs[self.db]
     }
 }
+
+/// A sub-command of a container command and its Redis arity (counting the container's name and the
+/// sub-command's: `CONFIG GET pattern` is arity -3). Only the sub-commands Rustis implements are
+/// declared, so an unimplemented one is refused as unknown before it runs, as in Redis (see
+/// [`slots`]).
+pub type Sub = (&'static str, i32);
 
 /// A handler that needs the keys' shard.
 pub type KeyedFn = fn(&mut Ctx, &Args);
@@ -327,6 +335,7 @@ impl Table {
         commands.extend(hash::commands());
         commands.extend(zset::commands());
         commands.extend(server::commands());
+        commands.extend(latency::commands());
         let mut by_len: Vec<Vec<(u8, usize)>> = vec![Vec::new(); 33];
         for (i, c) in commands.iter().enumerate() {
             if let Some(bucket) = by_len.get_mut(c.name.len()) {

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use super::meta::{self, CommandMeta, META};
+use super::slots::SLOTS;
 use super::{cmd, flag::*, Args, Command, Exec, KeySpec, TABLE};
 use crate::config::SetError;
 use crate::resp::reply::{c_str, c_str_max};
@@ -81,6 +82,36 @@ pub fn unknown_command_bytes(a: &Args) -> Vec<u8> {
     msg.extend_from_slice(&rest);
     msg
 }
+
+/// The sub-commands of CLIENT, CONFIG, COMMAND and FUNCTION that Rustis implements, with Redis's
+/// arities: each is counted apart in INFO commandstats (`cmdstat_config|get`), and a call with the
+/// wrong number of arguments is refused before it runs.
+pub const CLIENT_SUBCOMMANDS: &[super::Sub] = &[
+    ("id", 2),
+    ("getname", 2),
+    ("setname", 3),
+    ("setinfo", 4),
+    ("info", 2),
+    ("list", -2),
+    ("help", 2),
+];
+pub const CONFIG_SUBCOMMANDS: &[super::Sub] = &[
+    ("get", -3),
+    ("set", -4),
+    ("resetstat", 2),
+    ("rewrite", 2),
+    ("help", 2),
+];
+pub const COMMAND_SUBCOMMANDS: &[super::Sub] = &[
+    ("count", 2),
+    ("list", -2),
+    ("info", -2),
+    ("docs", -2),
+    ("getkeys", -4),
+    ("getkeysandflags", -4),
+    ("help", 2),
+];
+pub const FUNCTION_SUBCOMMANDS: &[super::Sub] = &[("flush", -2), ("list", -2)];
 
 /// The connection and server commands.
 #[rustfmt::skip] // one declaration a line, as a table
@@ -522,6 +553,7 @@ fn config(c: &mut ConnCtx, a: &Args) {
         b"resetstat" if a.len() == 2 => {
             let mut base = c.shared.stat_base.lock().unwrap_or_else(|p| p.into_inner());
             *base = stat_totals(c.shared);
+            c.shared.info.reset(&c.shared.worker_exts());
             c.reply.ok()
         }
         b"rewrite" if a.len() == 2 => c
@@ -805,16 +837,25 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<u64>().ok())
-        })
-        .map(|pages| pages * 4096)
-        .unwrap_or(0)
+use crate::stats::rss_bytes;
+
+/// Bytes mimalloc has committed from the OS (INFO's `allocator_active`).
+fn allocator_committed() -> u64 {
+    let mut commit: usize = 0;
+    // SAFETY: mi_process_info only writes the out-parameters that are not null.
+    unsafe {
+        libmimalloc_sys::mi_process_info(
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut commit,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+    }
+    commit as u64
 }
 
 fn cpu_times() -> (f64, f64) {
@@ -842,13 +883,12 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         "cluster",
         "keyspace",
     ];
+    // As Redis 7.0: `all` and `everything` name every section, `default` (or nothing) the default
+    // ones, and they combine with section names (`INFO default commandstats`).
     let all = sections.iter().any(|x| x == "all" || x == "everything");
+    let default = sections.is_empty() || sections.iter().any(|x| x == "default");
     let wanted = |name: &str| {
-        if sections.is_empty() || sections.iter().any(|x| x == "default") {
-            DEFAULT.contains(&name)
-        } else {
-            all || sections.iter().any(|x| x == name)
-        }
+        all || (default && DEFAULT.contains(&name)) || sections.iter().any(|x| x == name)
     };
     let mut out = String::new();
     let mut section = |title: &str, body: String| {
@@ -884,28 +924,22 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
             .iter()
             .map(|w| w.connected_clients.load(Ordering::Relaxed))
             .sum();
+        let workers = s.worker_exts();
+        let max_of = |f: fn(&crate::stats::WorkerExt) -> u64| crate::stats::max_of(&workers, f);
         section(
             "Clients",
             format!(
-                "connected_clients:{connected}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                s.params.maxclients.load(Ordering::Relaxed)
+                "connected_clients:{connected}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                s.params.maxclients.load(Ordering::Relaxed),
+                max_of(|w| w.client_max_in.load(Ordering::Relaxed)),
+                max_of(|w| w.client_max_out.load(Ordering::Relaxed)),
             ),
         );
     }
     if wanted("memory") {
         let rss = rss_bytes();
-        // Heap bytes counted by the allocator wrapper: the sum of every worker's net bytes and of the
-        // other threads'. Without the wrapper (library use, tests), the resident size stands in.
-        let used = if crate::alloc::active() {
-            let workers: i64 = s
-                .stats
-                .iter()
-                .map(|w| w.used_memory.load(Ordering::Relaxed) as i64)
-                .sum();
-            (workers + crate::alloc::retired_bytes() as i64).max(1) as u64
-        } else {
-            rss.max(1)
-        };
+        let m = s.info.memory(s.used_memory(), &s.worker_exts());
+        let used = m.used;
         let maxmem = s.params.get_i64("maxmemory") as u64;
         let total = std::fs::read_to_string("/proc/meminfo")
             .ok()
@@ -918,50 +952,126 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
             })
             .unwrap_or(0)
             * 1024;
-        section(
-            "Memory",
-            format!(
-                "used_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\nused_memory_dataset_perc:100.00%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:mimalloc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-                human_bytes(used),
-                human_bytes(rss),
-                human_bytes(used),
-                human_bytes(total),
-                human_bytes(maxmem),
-                s.params.get("maxmemory-policy").unwrap_or_default(),
-                rss as f64 / used as f64
-            ),
+        let dataset = used - m.overhead;
+        let net = used.saturating_sub(m.startup).max(1);
+        // The allocator's view (mimalloc): bytes handed out (the counting wrapper's figure), bytes
+        // it has committed, and the process's resident set.
+        let (allocated, active) = (used, allocator_committed().max(used));
+        let resident = rss.max(active);
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let diff = |a: u64, b: u64| a as i64 - b as i64;
+        let mut b = String::new();
+        let _ = write!(
+            b,
+            "used_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{}\r\nused_memory_startup:{}\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\n",
+            human_bytes(used),
+            human_bytes(rss),
+            m.peak,
+            human_bytes(m.peak),
+            used as f64 * 100.0 / m.peak.max(1) as f64,
+            m.overhead,
+            m.startup,
+            dataset as f64 * 100.0 / net as f64,
         );
+        let _ = write!(
+            b,
+            "allocator_allocated:{allocated}\r\nallocator_active:{active}\r\nallocator_resident:{resident}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\n",
+            human_bytes(total),
+        );
+        // No scripting engine yet: no Lua VM, no script, no function.
+        b.push_str("used_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\n");
+        let _ = write!(
+            b,
+            "maxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\nrss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\n",
+            human_bytes(maxmem),
+            s.params.get("maxmemory-policy").unwrap_or_default(),
+            ratio(active, allocated),
+            diff(active, allocated),
+            ratio(resident, active),
+            diff(resident, active),
+            ratio(rss, resident),
+            diff(rss, resident),
+            ratio(rss, used),
+            diff(rss, used),
+        );
+        // No replication, AOF or cluster bus yet: their buffers are empty.
+        let _ = write!(
+            b,
+            "mem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:mimalloc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+            m.clients,
+        );
+        section("Memory", b);
     }
     if wanted("persistence") {
+        // Nothing is persisted yet: the figures of a server that never saved nor loaded.
         section(
             "Persistence",
-            format!("loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n", now_ms / 1000 - uptime),
+            format!("loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n", now_ms / 1000 - uptime),
         );
     }
     if wanted("stats") {
         let t = stat_totals(s);
         let base = *s.stat_base.lock().unwrap_or_else(|p| p.into_inner());
         let d = |i: usize| t[i].saturating_sub(base[i]);
-        section(
-            "Stats",
-            format!(
-                "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:0\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n",
-                d(1), d(0), d(2), d(3), d(7), d(6), d(4), d(5)
-            ),
+        let more = s.info.totals(&s.worker_exts());
+        let (ops, in_kbps, out_kbps) = s.info.instantaneous();
+        let mut b = String::new();
+        let _ = write!(
+            b,
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{ops}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{in_kbps:.2}\r\ninstantaneous_output_kbps:{out_kbps:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+            d(1), d(0), d(2), d(3), d(7), d(6), more.expire_ms, d(4), d(5)
         );
+        let _ = write!(
+            b,
+            "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+            more.error_replies, more.reads, more.writes
+        );
+        section("Stats", b);
     }
     if wanted("replication") {
         section("Replication", format!("role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n", &s.run_id[..40.min(s.run_id.len())]));
     }
     if wanted("cpu") {
         let (sys, user) = cpu_times();
-        section("CPU", format!("used_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n"));
+        // Redis's main thread runs the commands; here the workers do: their threads' CPU time.
+        let (mut wuser, mut wsys) = (0u64, 0u64);
+        for w in &s.stats {
+            wuser += w.ext.cpu_user_us.load(Ordering::Relaxed);
+            wsys += w.ext.cpu_sys_us.load(Ordering::Relaxed);
+        }
+        section("CPU", format!("used_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\nused_cpu_sys_main_thread:{:.6}\r\nused_cpu_user_main_thread:{:.6}\r\n", wsys as f64 / 1e6, wuser as f64 / 1e6));
     }
     if wanted("modules") {
         section("Modules", String::new());
     }
+    if wanted("commandstats") {
+        let mut b = String::new();
+        s.info
+            .commandstats(&s.worker_exts(), |slot| SLOTS.name(slot), &mut b);
+        section("Commandstats", b);
+    }
     if wanted("errorstats") {
-        section("Errorstats", String::new());
+        let mut b = String::new();
+        s.info.errorstats(&s.worker_exts(), &mut b);
+        section("Errorstats", b);
+    }
+    if wanted("latencystats") {
+        // Histograms are listed while latency-tracking is on.
+        let mut b = String::new();
+        if s.params.latency_tracking.load(Ordering::Relaxed) {
+            let percentiles = crate::config::percentiles(
+                &s.params
+                    .get("latency-tracking-info-percentiles")
+                    .unwrap_or_default(),
+            );
+            s.info.latencystats(
+                &s.worker_exts(),
+                &percentiles,
+                |slot| SLOTS.name(slot),
+                &mut b,
+            );
+        }
+        section("Latencystats", b);
     }
     if wanted("cluster") {
         section("Cluster", "cluster_enabled:0\r\n".to_string());

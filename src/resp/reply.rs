@@ -16,6 +16,79 @@ pub mod err {
     pub const POSITIVE: &str = "ERR value is out of range, must be positive";
 }
 
+/// The error replies written by this thread, for INFO's `total_error_replies` and errorstats.
+///
+/// Every error reply goes through [`Reply::error`] or [`Reply::error_bytes`], which count it here: a
+/// thread-local tally, so counting costs nothing on the path of replies that are not errors and takes
+/// no lock. The worker publishes the tally once per loop iteration (and before INFO runs), and compares
+/// [`count`] before and after a handler to know whether that command failed, as Redis compares its
+/// `stat_total_error_replies`.
+pub mod errors {
+    use std::cell::{Cell, RefCell};
+
+    /// Distinct error codes tallied at most (Redis caps errorstats at 128 codes too); errors of further
+    /// codes still count in the total.
+    pub const MAX_CODES: usize = 128;
+
+    thread_local! {
+        static TOTAL: Cell<u64> = const { Cell::new(0) };
+        static MUTED: Cell<bool> = const { Cell::new(false) };
+        static CODES: RefCell<Vec<(Box<[u8]>, u64)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// The code of an error message as Redis keys errorstats: the first word when a space comes within
+    /// the first 31 bytes (32 counting the `-` of the wire form), else `ERR`.
+    pub fn code(msg: &[u8]) -> &[u8] {
+        match memchr::memchr(b' ', &msg[..msg.len().min(31)]) {
+            Some(at) => &msg[..at],
+            None => b"ERR",
+        }
+    }
+
+    /// Counts one error reply. O(codes seen) for the code lookup, errors only.
+    pub(super) fn note(msg: &[u8]) {
+        if MUTED.with(Cell::get) {
+            return;
+        }
+        TOTAL.with(|t| t.set(t.get() + 1));
+        let code = code(msg);
+        CODES.with(|c| {
+            let mut c = c.borrow_mut();
+            if let Some(e) = c.iter_mut().find(|(k, _)| &**k == code) {
+                e.1 += 1;
+            } else if c.len() < MAX_CODES {
+                c.push((code.into(), 1));
+            }
+        });
+    }
+
+    /// Error replies written by this thread so far.
+    #[inline]
+    pub fn count() -> u64 {
+        TOTAL.with(Cell::get)
+    }
+
+    /// Calls `f` on this thread's (code, count) pairs, in order of first occurrence.
+    pub fn with_codes<R>(f: impl FnOnce(&[(Box<[u8]>, u64)]) -> R) -> R {
+        CODES.with(|c| f(&c.borrow()))
+    }
+
+    /// Runs `f` without counting the errors it writes (the parts of a command run on every shard
+    /// answer the same error each: the part run where the command arrived counts it once).
+    pub fn muted<R>(f: impl FnOnce() -> R) -> R {
+        /// Restores the previous state even if `f` panics (the worker survives a handler's panic).
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let was = self.0;
+                let _ = MUTED.try_with(|m| m.set(was));
+            }
+        }
+        let _restore = Restore(MUTED.with(|m| m.replace(true)));
+        f()
+    }
+}
+
 /// A large value shared with the keyspace instead of copied into an output buffer.
 pub type SharedValue = std::sync::Arc<[u8]>;
 
@@ -119,7 +192,9 @@ impl<'a> Reply<'a> {
     }
 
     /// An error; `msg` carries its code (`ERR ...`, `WRONGTYPE ...`). Line breaks become spaces, as in Redis.
+    /// Counted in this thread's [`errors`] tally.
     pub fn error(&mut self, msg: &str) {
+        errors::note(msg.as_bytes());
         self.out.push(b'-');
         self.out.extend(
             msg.bytes()
@@ -129,8 +204,9 @@ impl<'a> Reply<'a> {
     }
 
     /// An error given as bytes (it may quote client bytes verbatim, as Redis does, valid UTF-8 or not).
-    /// Line breaks become spaces.
+    /// Line breaks become spaces. Counted in this thread's [`errors`] tally.
     pub fn error_bytes(&mut self, msg: &[u8]) {
+        errors::note(msg);
         self.out.push(b'-');
         self.out.extend(
             msg.iter()
@@ -378,6 +454,28 @@ mod tests {
         assert_eq!(c_str(b"a\0b"), b"a");
         assert_eq!(c_str_max(b"abcdef", 3), b"abc");
         assert_eq!(c_str_max(b"a\0bcdef", 3), b"a");
+    }
+
+    #[test]
+    fn errors_are_tallied_by_code() {
+        let before = errors::count();
+        let mut v = Vec::new();
+        let mut r = Reply::new(&mut v, false);
+        r.error("WRONGTYPE Operation against a key");
+        r.error_bytes(b"NOSPACEHERE");
+        errors::muted(|| r.error("ERR not counted"));
+        assert_eq!(errors::count(), before + 2);
+        let panicked = std::panic::catch_unwind(|| errors::muted(|| panic!("handler bug")));
+        assert!(panicked.is_err());
+        r.error("ERR counted again after a panic while muted");
+        assert_eq!(errors::count(), before + 3);
+        assert_eq!(errors::code(b"ERR x"), b"ERR");
+        assert_eq!(errors::code(b"NOPROTO sorry"), b"NOPROTO");
+        assert_eq!(errors::code(&[b'A'; 40]), b"ERR");
+        errors::with_codes(|c| {
+            assert!(c.iter().any(|(k, n)| &**k == b"WRONGTYPE" && *n >= 1));
+            assert!(c.iter().any(|(k, _)| &**k == b"ERR"));
+        });
     }
 
     #[test]

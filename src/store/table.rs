@@ -441,6 +441,20 @@ impl Table {
         None
     }
 
+    /// Bytes of this table that hold no key or value (INFO's `used_memory_overhead`): the directory,
+    /// the segments' headers and tag bytes, the empty slots, and each entry's expiry field. O(segments).
+    pub fn overhead_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<Option<Entry>>();
+        let mut n = self.dir.capacity() * std::mem::size_of::<u32>()
+            + self.segments.capacity() * std::mem::size_of::<Segment>();
+        for s in &self.segments {
+            n += s.tags.capacity()
+                + s.slots.capacity().saturating_sub(s.len) * slot
+                + s.len * std::mem::size_of::<u64>();
+        }
+        n
+    }
+
     /// Number of segments; active expiry walks them one at a time.
     pub fn segment_count(&self) -> usize {
         self.segments.len()

@@ -21,11 +21,13 @@ use slab::Slab;
 
 use crate::command::server::unknown_command_bytes;
 use crate::command::server::{ConnCtx, Session};
+use crate::command::slots::{SubLookup, SLOTS};
 use crate::command::{Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
 use crate::keyslot::{key_slot, slot_owner};
 use crate::resp::reply::SharedValue;
 use crate::resp::{parse_command, Parsed, Reply, Source};
 use crate::server::{unix_ms, ClientInfo, ConnGauge, Shared};
+use crate::stats::{Count, Started};
 use crate::store::{Entry, Keyspace};
 use conn::{Chain, Conn, Coord, Gather, Slot};
 use mailbox::{Batch, Body, Mailboxes, Op, Origin};
@@ -48,16 +50,24 @@ const PREFETCH_BATCH: usize = 16;
 /// Entries examined per database per housekeeping tick by active expiry.
 const EXPIRE_BUDGET: usize = 20_000;
 
-/// Counters kept locally and published to [`Shared`] once per iteration.
+/// Counters kept locally and published to [`Shared`] once per iteration (and before a command that
+/// reads them, such as INFO, runs). Per-command counters go straight to this worker's
+/// [`crate::stats::CmdTable`].
 #[derive(Default)]
 struct LocalStats {
     /// Something ran on this shard since the last publication.
     executed: bool,
+    /// Commands that ran (refused ones are not counted, as in Redis).
     commands: u64,
     net_in: u64,
     net_out: u64,
     connections: u64,
     rejected: u64,
+    /// Read and write system calls that moved data (`total_reads_processed`...).
+    reads: u64,
+    writes: u64,
+    /// `used_memory_startup` was offered (at this worker's first publication).
+    startup_noted: bool,
 }
 
 /// One worker thread: event loop, connections, keyspace shard, mailboxes.
@@ -105,6 +115,11 @@ pub struct Worker {
     /// Housekeeping ticks so far (some work runs every tenth).
     cron_ticks: u64,
     stats: LocalStats,
+}
+
+/// The number of statistics slots a worker's command table needs (commands and sub-commands).
+pub fn stats_slots() -> usize {
+    SLOTS.len()
 }
 
 /// Unknown slab keys and stale client ids mean the connection is gone; its replies are dropped.
@@ -383,6 +398,7 @@ impl Worker {
                     conn.last_ms = self.now;
                     conn.publish_gauge();
                     self.stats.net_in += n as u64;
+                    self.stats.reads += 1;
                     if conn.unparsed() > self.query_limit {
                         crate::log_at!(
                             Warning,
@@ -555,7 +571,10 @@ impl Worker {
             return;
         }
         match conn.write_pending() {
-            Ok(n) => self.stats.net_out += n as u64,
+            Ok(n) => {
+                self.stats.net_out += n as u64;
+                self.stats.writes += (n > 0) as u64;
+            }
             Err(_) => return self.close(k),
         }
         let pending = conn.unwritten() > 0;
@@ -615,8 +634,11 @@ impl Worker {
 
     /// Routes one command: connection commands and local keys run now; foreign keys are batched.
     /// `arg1_owner` is the owner of argument 1 when the caller already computed it (else usize::MAX).
+    ///
+    /// Statistics: a command is counted once, where its handler runs on the whole command (here,
+    /// or on the owner of its keys for a forwarded one); a command split over several shards
+    /// (fan-out, broadcast) is counted here, and the shards add the time their part took.
     fn dispatch(&mut self, k: usize, args: &Args, arg1_owner: usize) {
-        self.stats.commands += 1;
         self.stats.executed = true;
         let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
             return self.reply_error_bytes(k, &unknown_command_bytes(args));
@@ -625,10 +647,31 @@ impl Worker {
             c.gauge.last_cmd.store(ci as u32 + 1, Ordering::Relaxed);
         }
         if !cmd.arity_ok(args.len()) {
+            self.shared.stats[self.id].ext.cmds.reject(ci);
             return self.reply_error(k, &cmd.arity_error());
         }
+        let slot = match SLOTS.lookup(ci, args) {
+            SubLookup::Whole => ci,
+            SubLookup::Known(slot, arity) => {
+                if !crate::stats::arity_fits(arity, args.len()) {
+                    self.shared.stats[self.id].ext.cmds.reject(slot);
+                    let msg = format!(
+                        "ERR wrong number of arguments for '{}' command",
+                        SLOTS.name(slot)
+                    );
+                    return self.reply_error(k, &msg);
+                }
+                slot
+            }
+            SubLookup::Unknown => return self.reply_unknown_subcommand(k, args),
+        };
         match cmd.exec {
-            Exec::Conn(f) => self.exec_conn(k, f, args),
+            Exec::Conn(f) => {
+                if SLOTS.reads_stats(ci) {
+                    self.publish_stats();
+                }
+                self.exec_conn(k, f, args, slot)
+            }
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
                 let mut keys = std::mem::take(&mut self.keys);
                 keys.clear();
@@ -649,22 +692,38 @@ impl Worker {
                 }
                 if !spread {
                     match owner {
-                        Some(o) if o != self.id => self.forward(k, o, ci, args, 0),
-                        _ => self.exec_local(k, f, args),
+                        Some(o) if o != self.id => {
+                            let started = Started::now();
+                            self.forward(k, o, ci, args, 0);
+                            // The owner of a fan-out command's keys counts only its part.
+                            if matches!(cmd.exec, Exec::Fanout(..)) {
+                                self.account(slot, started, Count::Call);
+                            }
+                        }
+                        _ => self.exec_local(k, f, args, slot),
                     }
                 } else if let Exec::Fanout(f, combine) = cmd.exec {
                     let step = match cmd.keys {
                         crate::command::KeySpec::Range(_, _, s) => s.max(1) as usize,
                         _ => 1,
                     };
+                    let started = Started::now();
                     self.fanout(k, ci, f, combine, step, &keys, args);
+                    self.account(slot, started, Count::Call);
                 } else {
+                    // Counted when its handler runs, once the copies of its keys are here.
                     self.coordinate(k, ci, &keys, args);
                 }
                 self.keys = keys;
             }
-            Exec::Broadcast(f, combine) => self.broadcast(k, ci, f, combine, args),
+            Exec::Broadcast(f, combine) => {
+                let started = Started::now();
+                self.broadcast(k, ci, f, combine, args);
+                self.account(slot, started, Count::Call);
+            }
             Exec::Cursor(..) => {
+                // Counted once here; pages run on other workers add only their time.
+                let started = Started::now();
                 let target = crate::command::parse_cursor(args.get(1))
                     .map(|c| (c % self.n as u64) as usize)
                     .unwrap_or(self.id);
@@ -679,6 +738,7 @@ impl Worker {
                 };
                 let seq = conn.push_slot(Slot::Chain(Box::new(chain)));
                 self.run_chain(k, seq, target);
+                self.account(slot, started, Count::Call);
             }
         }
     }
@@ -692,6 +752,43 @@ impl Worker {
         }
     }
 
+    fn reply_unknown_subcommand(&mut self, k: usize, args: &Args) {
+        if let Some(conn) = self.conns.get_mut(k) {
+            let resp3 = conn.session.resp3;
+            let (out, refs) = conn.reply_target();
+            crate::command::server::unknown_subcommand(
+                &mut Reply::with_refs(out, refs, resp3),
+                args,
+            );
+            conn.end_reply();
+        }
+    }
+
+    /// Accounts for an execution of stats slot `slot` begun at `started`: counters, latency
+    /// histogram, and a latency-monitor event when a whole command took latency-monitor-threshold ms
+    /// or more.
+    #[inline]
+    fn account(&mut self, slot: usize, started: Started, how: Count) {
+        let params = &self.shared.params;
+        let track = params.latency_tracking.load(Ordering::Relaxed);
+        let ns = self.shared.stats[self.id]
+            .ext
+            .cmds
+            .finish(slot, started, how, track);
+        if how != Count::Call {
+            return;
+        }
+        self.stats.commands += 1;
+        let threshold = params.latency_monitor_threshold.load(Ordering::Relaxed);
+        if threshold != 0 && ns / 1_000_000 >= threshold {
+            let fast = TABLE.get(SLOTS.parent(slot)).flags & crate::command::flag::FAST != 0;
+            let event = if fast { "fast-command" } else { "command" };
+            self.shared
+                .info
+                .latency_event(event, ns / 1_000_000, unix_ms() / 1000);
+        }
+    }
+
     fn reply_error(&mut self, k: usize, msg: &str) {
         if let Some(conn) = self.conns.get_mut(k) {
             let resp3 = conn.session.resp3;
@@ -701,7 +798,8 @@ impl Worker {
         }
     }
 
-    fn exec_conn(&mut self, k: usize, f: ConnFn, args: &Args) {
+    fn exec_conn(&mut self, k: usize, f: ConnFn, args: &Args, slot: usize) {
+        let started = Started::now();
         let Some(conn) = self.conns.get_mut(k) else {
             return;
         };
@@ -725,9 +823,11 @@ impl Worker {
         if conn.session.quit {
             conn.closing = true;
         }
+        self.account(slot, started, Count::Call);
     }
 
-    fn exec_local(&mut self, k: usize, f: KeyedFn, args: &Args) {
+    fn exec_local(&mut self, k: usize, f: KeyedFn, args: &Args, slot: usize) {
+        let started = Started::now();
         let Some(conn) = self.conns.get_mut(k) else {
             return;
         };
@@ -745,6 +845,7 @@ impl Worker {
         };
         f(&mut ctx, args);
         conn.end_reply();
+        self.account(slot, started, Count::Call);
     }
 
     /// The batch for `dest`, taken from the pool when this iteration has none yet.
@@ -1293,13 +1394,19 @@ impl Worker {
             let db = (req.db as usize).min(self.ks.dbs.len() - 1);
             match req.op {
                 Op::Exec(ci) => {
-                    let f = match TABLE.get(ci as usize).exec {
-                        Exec::Keyed(f)
-                        | Exec::Fanout(f, _)
-                        | Exec::Broadcast(f, _)
-                        | Exec::Cursor(f, _) => f,
+                    // A whole command is counted here; a part of a fan-out or broadcast command,
+                    // or a page of a cursor command, was counted where it arrived, and adds only
+                    // its time (broadcast parts all answer the same error: the part run where it
+                    // arrived counts it).
+                    let (f, how, muted) = match TABLE.get(ci as usize).exec {
+                        Exec::Keyed(f) => (f, Count::Call, false),
+                        Exec::Cursor(f, _) => (f, Count::Part, false),
+                        Exec::Fanout(f, _) => (f, Count::Part, false),
+                        Exec::Broadcast(f, _) => (f, Count::Part, true),
                         Exec::Conn(_) => continue,
                     };
+                    let slot = SLOTS.slot_of(ci as usize, &args);
+                    let started = Started::now();
                     let pool = &mut self.pool;
                     let out =
                         self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
@@ -1312,12 +1419,17 @@ impl Worker {
                         worker: self.id,
                         workers: self.n,
                     };
-                    f(&mut ctx, &args);
+                    if muted {
+                        crate::resp::reply::errors::muted(|| f(&mut ctx, &args));
+                    } else {
+                        f(&mut ctx, &args);
+                    }
                     let end = out.data.len();
                     out.responses.push(mailbox::Response {
                         origin: req.origin,
                         body: Body::Bytes(start..end),
                     });
+                    self.account(slot, started, how);
                 }
                 Op::Fetch => {
                     let e = self.ks.dbs[db]
@@ -1351,9 +1463,26 @@ impl Worker {
                 }
                 Body::Entry(e) => {
                     let o = resp.origin;
-                    self.fill_fetch(o.token as usize, o.client, o.seq, o.part as usize, e)
+                    // The last copy of a coordinated command's keys runs its handler: count it.
+                    let completes = self.completing_coord(&o);
+                    let started = Started::now();
+                    self.fill_fetch(o.token as usize, o.client, o.seq, o.part as usize, e);
+                    if let Some(slot) = completes {
+                        self.account(slot, started, Count::Call);
+                    }
                 }
             }
+        }
+    }
+
+    /// The stats slot of the coordinated command that the fetched copy for `o` completes, if any.
+    fn completing_coord(&mut self, o: &Origin) -> Option<usize> {
+        let conn = live(&mut self.conns, o.token, o.client)?;
+        match conn.slot_mut(o.seq)? {
+            Slot::Coord(c) if c.missing == 1 && (o.part as usize) < c.fetched.len() => {
+                Some(SLOTS.slot_of(c.cmd, &Args::new(&c.data, &c.ranges)))
+            }
+            _ => None,
         }
     }
 
@@ -1406,11 +1535,30 @@ impl Worker {
     }
 
     fn publish_stats(&mut self) {
+        if !self.stats.startup_noted {
+            // The first worker to end a loop iteration does so before any command ran anywhere (a
+            // command needs a connection, accepted in an earlier iteration of its worker).
+            self.stats.startup_noted = true;
+            self.shared.info.note_startup(self.shared.used_memory());
+        }
         let s = &self.shared.stats[self.id];
         if std::mem::take(&mut self.stats.executed)
             || self.stats.net_in != 0
+            || self.stats.net_out != 0
             || self.stats.connections != 0
         {
+            let st = &mut self.stats;
+            s.ext
+                .reads
+                .fetch_add(std::mem::take(&mut st.reads), Ordering::Relaxed);
+            s.ext
+                .writes
+                .fetch_add(std::mem::take(&mut st.writes), Ordering::Relaxed);
+            s.ext.publish_errors();
+            s.used_memory.store(
+                crate::alloc::thread_net_bytes() as i64 as u64,
+                Ordering::Relaxed,
+            );
             s.commands
                 .fetch_add(std::mem::take(&mut self.stats.commands), Ordering::Relaxed);
             s.net_input_bytes
@@ -1501,7 +1649,13 @@ impl Worker {
             .params
             .get_i64("active-expire-effort")
             .clamp(1, 10) as usize;
+        let started = crate::stats::ticks();
         self.ks.active_expire(self.now, EXPIRE_BUDGET * effort);
+        self.expire_cycle_done(started);
+        self.measure_memory_and_cpu();
+        if self.id == 0 {
+            self.sample_server_stats();
+        }
         let s = &self.shared.stats[self.id];
         for (db, (keys, expires)) in self.ks.dbs.iter().zip(&s.keys) {
             keys.store(db.len() as u64, Ordering::Relaxed);
@@ -1513,6 +1667,67 @@ impl Worker {
             crate::alloc::thread_net_bytes() as i64 as u64,
             Ordering::Relaxed,
         );
+    }
+
+    /// Accounts for an active-expiry pass begun at `started` (ticks): `expire_cycle_cpu_milliseconds`,
+    /// and an `expire-cycle` latency event when it took latency-monitor-threshold ms or more.
+    fn expire_cycle_done(&mut self, started: u64) {
+        let ns = crate::stats::ticks_to_ns(crate::stats::ticks().saturating_sub(started));
+        self.shared.stats[self.id]
+            .ext
+            .expire_us
+            .fetch_add(ns / 1000, Ordering::Relaxed);
+        let threshold = self
+            .shared
+            .params
+            .latency_monitor_threshold
+            .load(Ordering::Relaxed);
+        if threshold != 0 && ns / 1_000_000 >= threshold {
+            self.shared
+                .info
+                .latency_event("expire-cycle", ns / 1_000_000, unix_ms() / 1000);
+        }
+    }
+
+    /// Publishes what INFO memory and cpu need from this worker: the bytes its connections' buffers
+    /// hold (and the largest input and output buffer), its key tables' overhead, its CPU time.
+    /// O(connections + table segments), every housekeeping tick.
+    fn measure_memory_and_cpu(&mut self) {
+        let (mut total, mut max_in, mut max_out) = (0usize, 0usize, 0usize);
+        for (_, c) in self.conns.iter() {
+            let input = c.rbuf.capacity();
+            let output = c.wbuf.capacity() + c.spill.capacity();
+            max_in = max_in.max(input);
+            max_out = max_out.max(output);
+            total += input
+                + output
+                + std::mem::size_of::<Conn>()
+                + c.slots.capacity() * std::mem::size_of::<Slot>();
+        }
+        let tables: usize = self.ks.dbs.iter().map(|d| d.table.overhead_bytes()).sum();
+        let ext = &self.shared.stats[self.id].ext;
+        ext.client_mem.store(total as u64, Ordering::Relaxed);
+        ext.client_max_in.store(max_in as u64, Ordering::Relaxed);
+        ext.client_max_out.store(max_out as u64, Ordering::Relaxed);
+        ext.table_overhead.store(tables as u64, Ordering::Relaxed);
+        let (user, sys) = crate::stats::thread_cpu_us();
+        ext.cpu_user_us.store(user, Ordering::Relaxed);
+        ext.cpu_sys_us.store(sys, Ordering::Relaxed);
+    }
+
+    /// Server-wide sampling done by one worker every housekeeping tick: the tick rate of the clock,
+    /// the instantaneous metrics, the memory peak.
+    fn sample_server_stats(&mut self) {
+        crate::stats::recalibrate();
+        let mut totals = [0u64; 3];
+        for w in &self.shared.stats {
+            totals[0] += w.commands.load(Ordering::Relaxed);
+            totals[1] += w.net_input_bytes.load(Ordering::Relaxed);
+            totals[2] += w.net_output_bytes.load(Ordering::Relaxed);
+        }
+        self.shared
+            .info
+            .sample(self.shared.used_memory(), unix_ms(), totals);
     }
 
     /// Stops: writes what was already computed (best effort, bounded), then returns.
