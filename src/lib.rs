@@ -12,6 +12,7 @@ pub mod log;
 pub mod os;
 pub mod resp;
 pub mod server;
+pub mod shared;
 pub mod stats;
 pub mod store;
 pub mod worker;

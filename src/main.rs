@@ -41,7 +41,7 @@ fn main() {
         Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
             eprintln!(
                 "\n*** FATAL CONFIG ERROR (Rustis {}) ***",
-                rustis::server::VERSION
+                rustis::shared::VERSION
             );
             eprintln!(">>> {e}");
             std::process::exit(1);
@@ -68,8 +68,8 @@ fn main() {
     rustis::log_at!(
         Notice,
         "Rustis {} (Redis {} compatible) pid {} listening on {} with {} worker{}",
-        rustis::server::VERSION,
-        rustis::server::REDIS_VERSION,
+        rustis::shared::VERSION,
+        rustis::shared::REDIS_VERSION,
         std::process::id(),
         server.addr,
         workers,

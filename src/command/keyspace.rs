@@ -32,7 +32,7 @@ pub fn commands() -> Vec<Command> {
         cmd("expiretime", 2, READONLY | FAST, K(1, 1, 1), Keyed(expiretime)),
         cmd("pexpiretime", 2, READONLY | FAST, K(1, 1, 1), Keyed(pexpiretime)),
         cmd("persist", 2, WRITE | FAST, K(1, 1, 1), Keyed(persist)),
-        cmd("object", -2, 0, KeySpec::Custom(object_keys), Keyed(object)),
+        cmd("object", -2, 0, KeySpec::Custom(object_keys), Keyed(object)).with_subs(OBJECT_SUBCOMMANDS),
         cmd("dbsize", 1, READONLY | FAST, K0, Broadcast(dbsize, Combine::SumInts)),
         cmd("flushdb", -1, WRITE, K0, Broadcast(flushdb, Combine::AllOk)),
         cmd("flushall", -1, WRITE, K0, Broadcast(flushall, Combine::AllOk)),
@@ -492,7 +492,7 @@ fn object(ctx: &mut Ctx, a: &Args) {
         sub.as_slice(),
         b"encoding" | b"refcount" | b"idletime" | b"freq"
     ) {
-        return super::server::unknown_subcommand(&mut ctx.reply, a);
+        return super::ctx::unknown_subcommand(&mut ctx.reply, a);
     }
     if a.len() != 3 {
         let name = String::from_utf8_lossy(&sub).into_owned();

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use super::server::{unknown_subcommand, ConnCtx};
+use super::ctx::{unknown_subcommand, ConnCtx};
 use super::slots::SLOTS;
 use super::{cmd, Args, Command, Exec, KeySpec};
 use crate::stats::{hist, Series};
@@ -27,11 +27,11 @@ pub const SUBCOMMANDS: &[super::Sub] = &[
 
 /// The LATENCY command.
 pub fn commands() -> Vec<Command> {
-    vec![cmd("latency", -2, 0, KeySpec::None, Exec::Conn(latency))]
+    vec![cmd("latency", -2, 0, KeySpec::None, Exec::Conn(latency)).with_subs(SUBCOMMANDS)]
 }
 
 fn now_secs() -> u64 {
-    crate::server::unix_ms() / 1000
+    crate::shared::unix_ms() / 1000
 }
 
 fn latency(c: &mut ConnCtx, a: &Args) {

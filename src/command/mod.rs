@@ -7,6 +7,7 @@
 //! [`meta`]. Adding a command touches its family file (and the family list in [`Table::build`] when the
 //! family is new), then `tools/gen_command_meta.py` regenerates the data.
 
+pub mod ctx;
 pub mod hash;
 pub mod keyspace;
 pub mod latency;
@@ -129,7 +130,7 @@ pub type Sub = (&'static str, i32);
 /// A handler that needs the keys' shard.
 pub type KeyedFn = fn(&mut Ctx, &Args);
 /// A handler that needs only the connection and the server (PING, CLIENT, CONFIG...).
-pub type ConnFn = fn(&mut server::ConnCtx, &Args);
+pub type ConnFn = fn(&mut ctx::ConnCtx, &Args);
 
 /// How the partial replies of a command run on several shards become one reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +240,9 @@ pub struct Command {
     pub keys: KeySpec,
     /// Routing and handler.
     pub exec: Exec,
+    /// For a container command: the subcommands Rustis implements, with Redis's arities
+    /// (dispatch checks them; statistics count each apart, see [`slots`]).
+    pub subs: &'static [Sub],
 }
 
 /// Shorthand used by the family files to declare a command.
@@ -249,10 +253,17 @@ pub const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, exec
         flags,
         keys,
         exec,
+        subs: &[],
     }
 }
 
 impl Command {
+    /// The same declaration, as a container of these subcommands.
+    pub const fn with_subs(mut self, subs: &'static [Sub]) -> Command {
+        self.subs = subs;
+        self
+    }
+
     /// Whether the command may modify keys (coordinated execution writes its keys back).
     pub fn is_write(&self) -> bool {
         self.flags & flag::WRITE != 0

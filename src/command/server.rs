@@ -8,80 +8,13 @@ use super::meta::{self, CommandMeta, META};
 use super::slots::SLOTS;
 use super::{cmd, flag::*, Args, Command, Exec, KeySpec, TABLE};
 use crate::config::SetError;
-use crate::resp::reply::{c_str, c_str_max};
+use crate::resp::reply::c_str;
 use crate::resp::{err, Reply};
-use crate::server::{Shared, REDIS_VERSION, VERSION};
+use crate::shared::{Shared, REDIS_VERSION, VERSION};
 
-/// The client-visible state of one connection.
-#[derive(Debug, Clone, Default)]
-pub struct Session {
-    pub id: u64,
-    pub db: usize,
-    pub resp3: bool,
-    pub name: Vec<u8>,
-    pub lib_name: String,
-    pub lib_ver: String,
-    /// Close the connection once this reply is written (QUIT, protocol errors).
-    pub quit: bool,
-    pub addr: String,
-    pub laddr: String,
-    pub fd: i32,
-    pub created_ms: u64,
-}
-
-/// Where a connection command runs: the session, the shared server state, the reply.
-pub struct ConnCtx<'a> {
-    pub session: &'a mut Session,
-    pub reply: Reply<'a>,
-    pub shared: &'a Shared,
-    pub worker: usize,
-    pub now: u64,
-}
-
-impl ConnCtx<'_> {
-    /// Mirrors the session's visible fields into the client registry (CLIENT LIST).
-    fn publish(&self) {
-        if let Some(c) = self.shared.clients().get_mut(&self.session.id) {
-            c.name = String::from_utf8_lossy(&self.session.name).into_owned();
-            c.lib_name = self.session.lib_name.clone();
-            c.lib_ver = self.session.lib_ver.clone();
-            c.db = self.session.db;
-            c.resp = if self.session.resp3 { 3 } else { 2 };
-        }
-    }
-}
-
-/// Redis's unknown-subcommand error, byte for byte: `unknown subcommand '%.128s'. Try <CMD> HELP.`
-/// (the subcommand quoted as sent, up to 128 bytes or its first NUL; the command upper-cased).
-pub fn unknown_subcommand(r: &mut Reply, a: &Args) {
-    let mut msg = b"ERR unknown subcommand '".to_vec();
-    msg.extend_from_slice(c_str_max(a.get(1), 128));
-    msg.extend_from_slice(b"'. Try ");
-    msg.extend(c_str(a.get(0)).iter().map(u8::to_ascii_uppercase));
-    msg.extend_from_slice(b" HELP.");
-    r.error_bytes(&msg);
-}
-
-/// Redis's unknown-command error, byte for byte: `unknown command '%.128s', with args beginning with:
-/// ` and then `'%.*s' ` for each argument while the list is under 128 bytes (each quoted argument cut
-/// to the room left, or at its first NUL).
-pub fn unknown_command_bytes(a: &Args) -> Vec<u8> {
-    let mut rest: Vec<u8> = Vec::new();
-    for arg in a.iter_from(1) {
-        if rest.len() >= 128 {
-            break;
-        }
-        let room = 128 - rest.len();
-        rest.push(b'\'');
-        rest.extend_from_slice(c_str_max(arg, room));
-        rest.extend_from_slice(b"' ");
-    }
-    let mut msg = b"ERR unknown command '".to_vec();
-    msg.extend_from_slice(c_str_max(a.get(0), 128));
-    msg.extend_from_slice(b"', with args beginning with: ");
-    msg.extend_from_slice(&rest);
-    msg
-}
+#[cfg(test)]
+use super::ctx::unknown_command_bytes;
+use super::ctx::{unknown_subcommand, ConnCtx};
 
 /// The sub-commands of CLIENT, CONFIG, COMMAND and FUNCTION that Rustis implements, with Redis's
 /// arities: each is counted apart in INFO commandstats (`cmdstat_config|get`), and a call with the
@@ -125,13 +58,13 @@ pub fn commands() -> Vec<Command> {
         cmd("reset", 1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(reset)),
         cmd("hello", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(hello)),
         cmd("select", 2, LOADING | STALE | FAST, K0, Conn(select)),
-        cmd("client", -2, 0, K0, Conn(client)),
-        cmd("config", -2, 0, K0, Conn(config)),
-        cmd("command", -1, LOADING | STALE, K0, Conn(command)),
+        cmd("client", -2, 0, K0, Conn(client)).with_subs(CLIENT_SUBCOMMANDS),
+        cmd("config", -2, 0, K0, Conn(config)).with_subs(CONFIG_SUBCOMMANDS),
+        cmd("command", -1, LOADING | STALE, K0, Conn(command)).with_subs(COMMAND_SUBCOMMANDS),
         cmd("time", 1, LOADING | STALE | FAST, K0, Conn(time)),
         cmd("info", -1, LOADING | STALE, K0, Conn(info)),
         cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, K0, Conn(shutdown)),
-        cmd("function", -2, 0, K0, Conn(function)),
+        cmd("function", -2, 0, K0, Conn(function)).with_subs(FUNCTION_SUBCOMMANDS),
     ]
 }
 
@@ -306,7 +239,7 @@ fn function(c: &mut ConnCtx, a: &Args) {
 
 // ---------------------------------------------------------------------------------------------- CLIENT
 
-fn client_line(ci: &crate::server::ClientInfo, now: u64) -> String {
+fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
     use std::sync::atomic::Ordering::Relaxed;
     let g = &ci.gauge;
     let last = g.last_ms.load(Relaxed).max(ci.created_ms);
@@ -897,7 +830,7 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         }
         let _ = write!(out, "# {title}\r\n{body}");
     };
-    let now_ms = crate::server::unix_ms();
+    let now_ms = crate::shared::unix_ms();
     let uptime = s.started.elapsed().as_secs();
     let hz = s.params.get_i64("hz");
     if wanted("server") {

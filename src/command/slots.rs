@@ -8,19 +8,7 @@
 
 use std::sync::LazyLock;
 
-use super::{keyspace, latency, server, Args, Sub, TABLE};
-
-/// The container commands and their sub-commands.
-fn containers() -> [(&'static str, &'static [Sub]); 6] {
-    [
-        ("client", server::CLIENT_SUBCOMMANDS),
-        ("config", server::CONFIG_SUBCOMMANDS),
-        ("command", server::COMMAND_SUBCOMMANDS),
-        ("function", server::FUNCTION_SUBCOMMANDS),
-        ("object", keyspace::OBJECT_SUBCOMMANDS),
-        ("latency", latency::SUBCOMMANDS),
-    ]
-}
+use super::{Args, Sub, TABLE};
 
 /// The stats slots: one per command-table entry (same index), then one per sub-command.
 pub struct Slots {
@@ -43,13 +31,14 @@ pub static SLOTS: LazyLock<Slots> = LazyLock::new(|| {
     let mut names: Vec<String> = TABLE.commands.iter().map(|c| c.name.to_string()).collect();
     let mut parent: Vec<usize> = (0..n).collect();
     let mut subs = vec![None; n];
-    for (name, list) in containers() {
-        if let Some((ci, _)) = TABLE.lookup(name.as_bytes()) {
-            subs[ci] = Some((names.len(), list));
-            for (sub, _) in list {
-                names.push(format!("{name}|{sub}"));
-                parent.push(ci);
-            }
+    for (ci, c) in TABLE.commands.iter().enumerate() {
+        if c.subs.is_empty() {
+            continue;
+        }
+        subs[ci] = Some((names.len(), c.subs));
+        for (sub, _) in c.subs {
+            names.push(format!("{}|{sub}", c.name));
+            parent.push(ci);
         }
     }
     let readers = TABLE

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use mio::net::TcpStream;
 
-use crate::command::server::Session;
+use crate::command::ctx::Session;
 use crate::command::Combine;
 use crate::resp::reply::Refs;
-use crate::server::ConnGauge;
+use crate::shared::ConnGauge;
 use crate::store::Entry;
 
 /// A reply that is not yet written because an earlier one is still being computed elsewhere.

@@ -19,14 +19,14 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-use crate::command::server::unknown_command_bytes;
-use crate::command::server::{ConnCtx, Session};
+use crate::command::ctx::unknown_command_bytes;
+use crate::command::ctx::{ConnCtx, Session};
 use crate::command::slots::{SubLookup, SLOTS};
 use crate::command::{Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
 use crate::keyslot::{key_slot, slot_owner};
 use crate::resp::reply::SharedValue;
 use crate::resp::{parse_command, Parsed, Reply, Source};
-use crate::server::{unix_ms, ClientInfo, ConnGauge, Shared};
+use crate::shared::{unix_ms, ClientInfo, ConnGauge, Shared};
 use crate::stats::{Count, Started};
 use crate::store::{Entry, Keyspace};
 use conn::{Chain, Conn, Coord, Gather, Slot};
@@ -756,10 +756,7 @@ impl Worker {
         if let Some(conn) = self.conns.get_mut(k) {
             let resp3 = conn.session.resp3;
             let (out, refs) = conn.reply_target();
-            crate::command::server::unknown_subcommand(
-                &mut Reply::with_refs(out, refs, resp3),
-                args,
-            );
+            crate::command::ctx::unknown_subcommand(&mut Reply::with_refs(out, refs, resp3), args);
             conn.end_reply();
         }
     }
@@ -1618,7 +1615,7 @@ impl Worker {
             }
         }
         if self.id == 0 && crate::log::enabled(crate::log::Level::Debug) {
-            let sum = |f: fn(&crate::server::WorkerStats) -> &std::sync::atomic::AtomicU64| {
+            let sum = |f: fn(&crate::shared::WorkerStats) -> &std::sync::atomic::AtomicU64| {
                 self.shared
                     .stats
                     .iter()

@@ -1,0 +1,78 @@
+//! What a connection command runs with: the connection's session and the shared server state,
+//! and the two error texts every family shares (unknown command, unknown subcommand).
+
+use super::Args;
+use crate::resp::reply::{c_str, c_str_max};
+use crate::resp::Reply;
+use crate::shared::Shared;
+
+/// The client-visible state of one connection.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub id: u64,
+    pub db: usize,
+    pub resp3: bool,
+    pub name: Vec<u8>,
+    pub lib_name: String,
+    pub lib_ver: String,
+    /// Close the connection once this reply is written (QUIT, protocol errors).
+    pub quit: bool,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub created_ms: u64,
+}
+
+/// Where a connection command runs: the session, the shared server state, the reply.
+pub struct ConnCtx<'a> {
+    pub session: &'a mut Session,
+    pub reply: Reply<'a>,
+    pub shared: &'a Shared,
+    pub worker: usize,
+    pub now: u64,
+}
+
+impl ConnCtx<'_> {
+    /// Mirrors the session's visible fields into the client registry (CLIENT LIST).
+    pub(crate) fn publish(&self) {
+        if let Some(c) = self.shared.clients().get_mut(&self.session.id) {
+            c.name = String::from_utf8_lossy(&self.session.name).into_owned();
+            c.lib_name = self.session.lib_name.clone();
+            c.lib_ver = self.session.lib_ver.clone();
+            c.db = self.session.db;
+            c.resp = if self.session.resp3 { 3 } else { 2 };
+        }
+    }
+}
+
+/// Redis's unknown-subcommand error, byte for byte: `unknown subcommand '%.128s'. Try <CMD> HELP.`
+/// (the subcommand quoted as sent, up to 128 bytes or its first NUL; the command upper-cased).
+pub fn unknown_subcommand(r: &mut Reply, a: &Args) {
+    let mut msg = b"ERR unknown subcommand '".to_vec();
+    msg.extend_from_slice(c_str_max(a.get(1), 128));
+    msg.extend_from_slice(b"'. Try ");
+    msg.extend(c_str(a.get(0)).iter().map(u8::to_ascii_uppercase));
+    msg.extend_from_slice(b" HELP.");
+    r.error_bytes(&msg);
+}
+
+/// Redis's unknown-command error, byte for byte: `unknown command '%.128s', with args beginning with:
+/// ` and then `'%.*s' ` for each argument while the list is under 128 bytes (each quoted argument cut
+/// to the room left, or at its first NUL).
+pub fn unknown_command_bytes(a: &Args) -> Vec<u8> {
+    let mut rest: Vec<u8> = Vec::new();
+    for arg in a.iter_from(1) {
+        if rest.len() >= 128 {
+            break;
+        }
+        let room = 128 - rest.len();
+        rest.push(b'\'');
+        rest.extend_from_slice(c_str_max(arg, room));
+        rest.extend_from_slice(b"' ");
+    }
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(c_str_max(a.get(0), 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&rest);
+    msg
+}
