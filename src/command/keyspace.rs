@@ -1,7 +1,7 @@
 //! The generic key commands (keyspace family): existence, deletion, renaming, expiry, iteration, and
 //! the whole-database commands that run on every shard (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB).
 
-use super::{cmd, flag::*, int_arg, Args, Combine, Command, Ctx, Exec, KeySpec};
+use super::{cmd, flag::*, int_arg, Args, Combine, Command, Ctx, CursorSteps, Exec, KeySpec};
 use crate::resp::{err, parse_i64};
 use crate::store::{Entry, Value};
 
@@ -18,11 +18,11 @@ pub fn commands() -> Vec<Command> {
         cmd("type", 2, READONLY | FAST, K(1, 1, 1), Keyed(type_)),
         cmd("rename", 3, WRITE, K(1, 2, 1), Keyed(rename)),
         cmd("renamenx", 3, WRITE | FAST, K(1, 2, 1), Keyed(renamenx)),
-        cmd("copy", -3, WRITE | DENYOOM, K(1, 2, 1), Keyed(copy)),
+        cmd("copy", -3, WRITE | DENYOOM, K(1, 2, 1), Keyed(copy)).with_key_db(copy_key_db),
         cmd("move", 3, WRITE | FAST, K(1, 1, 1), Keyed(move_)),
         cmd("randomkey", 1, READONLY, K0, Broadcast(randomkey, Combine::AnyNonNull)),
         cmd("keys", 2, READONLY, K0, Broadcast(keys, Combine::ConcatArrays)),
-        cmd("scan", -2, READONLY, K0, Cursor(scan, scan_continue)),
+        cmd("scan", -2, READONLY, K0, Cursor(scan, SCAN_STEPS)),
         cmd("expire", -3, WRITE | FAST, K(1, 1, 1), Keyed(expire)),
         cmd("pexpire", -3, WRITE | FAST, K(1, 1, 1), Keyed(pexpire)),
         cmd("expireat", -3, WRITE | FAST, K(1, 1, 1), Keyed(expireat)),
@@ -109,8 +109,11 @@ fn renamenx(ctx: &mut Ctx, a: &Args) {
     rename_generic(ctx, a, true)
 }
 
-/// For COPY src dst DB n: the destination database, when given and valid.
-pub fn copy_target_db(args: &Args) -> Option<usize> {
+/// For COPY src dst DB n: the database of the destination key (argument 2), when given.
+fn copy_key_db(args: &Args, index: usize) -> Option<usize> {
+    if index != 2 {
+        return None;
+    }
     let mut i = 3;
     while i < args.len() {
         if args.is(i, "db") && i + 1 < args.len() {
@@ -278,10 +281,20 @@ fn scan(ctx: &mut Ctx, a: &Args) {
     }
 }
 
-/// Whether one SCAN call goes on into the next shard: its page ended a shard (a cursor below
-/// `workers` is the start of worker `next`'s shard) and fewer than COUNT keys were gathered, so a
-/// small keyspace comes back whole in one call with cursor 0, as in Redis.
-fn scan_continue(a: &Args, gathered: usize, next: u64, workers: usize) -> Option<u64> {
+/// SCAN's cursor is `local * workers + worker`: the shard is the cursor modulo the workers, and a
+/// cursor below `workers` is the start of that worker's shard.
+const SCAN_STEPS: CursorSteps = CursorSteps {
+    shard: scan_shard,
+    more: scan_continue,
+};
+
+fn scan_shard(a: &Args, workers: usize) -> Option<usize> {
+    super::parse_cursor(a.get(1)).map(|c| (c % workers.max(1) as u64) as usize)
+}
+
+/// Whether one SCAN call goes on into the next shard: its page ended a shard and fewer than COUNT
+/// keys were gathered, so a small keyspace comes back whole in one call with cursor 0, as in Redis.
+fn scan_continue(a: &Args, gathered: usize, next: u64, workers: usize) -> Option<(u64, usize)> {
     let mut count = 10usize;
     let mut i = 2;
     while i + 1 < a.len() {
@@ -290,7 +303,7 @@ fn scan_continue(a: &Args, gathered: usize, next: u64, workers: usize) -> Option
         }
         i += 2;
     }
-    (next != 0 && next < workers as u64 && gathered < count).then_some(next)
+    (next != 0 && next < workers as u64 && gathered < count).then_some((next, next as usize))
 }
 
 /// EXPIRE-family core: `at_ms` is the new deadline; `cmd` names the command in errors. O(1).

@@ -158,15 +158,25 @@ pub enum Exec {
     Fanout(KeyedFn, Combine),
     /// Runs on every shard; replies combined.
     Broadcast(KeyedFn, Combine),
-    /// Runs on the worker named by the cursor in argument 1 (SCAN); when that shard's page ends
-    /// the shard before enough items were found, the call goes on into the next shard, as the
-    /// [`ContinueFn`] decides, and the pages are joined into one reply.
-    Cursor(KeyedFn, ContinueFn),
+    /// Runs on the shard its cursor names (SCAN); when that shard's page ends the shard before
+    /// enough items were found, the call goes on into the next shard, and the pages are joined
+    /// into one reply. The command alone knows its cursor's format: [`CursorSteps`].
+    Cursor(KeyedFn, CursorSteps),
 }
 
-/// For a cursor command: given its arguments, the items gathered so far in this call and the
-/// cursor a shard's page returned, the cursor to run next within the same call, or None to answer.
-pub type ContinueFn = fn(args: &Args, gathered: usize, next: u64, workers: usize) -> Option<u64>;
+/// How a cursor command moves between shards. The worker only follows these answers.
+#[derive(Clone, Copy)]
+pub struct CursorSteps {
+    /// The shard the cursor in these arguments names, among `workers` (None: a bad cursor, which
+    /// the handler refuses wherever it runs).
+    pub shard: fn(args: &Args, workers: usize) -> Option<usize>,
+    /// Given the items gathered so far in this call and the cursor a shard's page returned: the
+    /// cursor and shard to run next within the same call, or None to answer.
+    pub more: fn(args: &Args, gathered: usize, next: u64, workers: usize) -> Option<NextPage>,
+}
+
+/// The cursor and shard of a cursor command's next page.
+pub type NextPage = (u64, usize);
 
 /// Where the keys of a command are.
 #[derive(Clone, Copy)]
@@ -243,7 +253,13 @@ pub struct Command {
     /// For a container command: the subcommands Rustis implements, with Redis's arities
     /// (dispatch checks them; statistics count each apart, see [`slots`]).
     pub subs: &'static [Sub],
+    /// For a command whose key argument may name another database than the selected one (COPY
+    /// ... DB n): that database, for the argument index given.
+    pub key_db: Option<KeyDbFn>,
 }
+
+/// The database a key argument lives in, when it is not the selected one (see [`Command::key_db`]).
+pub type KeyDbFn = fn(args: &Args, index: usize) -> Option<usize>;
 
 /// Shorthand used by the family files to declare a command.
 pub const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, exec: Exec) -> Command {
@@ -254,6 +270,7 @@ pub const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, exec
         keys,
         exec,
         subs: &[],
+        key_db: None,
     }
 }
 
@@ -261,6 +278,12 @@ impl Command {
     /// The same declaration, as a container of these subcommands.
     pub const fn with_subs(mut self, subs: &'static [Sub]) -> Command {
         self.subs = subs;
+        self
+    }
+
+    /// The same declaration, with key arguments that may live in another database.
+    pub const fn with_key_db(mut self, f: KeyDbFn) -> Command {
+        self.key_db = Some(f);
         self
     }
 

@@ -15,6 +15,12 @@
 
 use ahash::RandomState;
 
+/// The key hasher of every table in the process: seeded at random once per process (against hash
+/// flooding: a client cannot choose keys that collide), shared so one key hashes alike on every
+/// worker.
+static PROCESS_HASHER: std::sync::LazyLock<RandomState> =
+    std::sync::LazyLock::new(RandomState::new);
+
 use super::key::Key;
 use super::value::Value;
 
@@ -232,7 +238,7 @@ impl Table {
             dir: vec![0],
             segments: vec![Segment::new(0)],
             len: 0,
-            hasher: RandomState::with_seeds(0x5275_7374, 0x6973_2121, 0x6b65_7973, 0x7061_6365),
+            hasher: PROCESS_HASHER.clone(),
         }
     }
 

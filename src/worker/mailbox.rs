@@ -41,14 +41,14 @@ pub enum Op {
     Apply(Option<Box<Entry>>),
 }
 
-/// A forwarded request. `txid` is 0 for independent commands; it is reserved for the transaction
-/// scheduler that will order multi-worker commands (Dragonfly-style VLL): Fetch/Apply are the two hops.
+/// A forwarded request. A multi-worker command travels as two hops (Fetch, then Apply): the
+/// shape a transaction scheduler (Dragonfly-style VLL) orders by transaction id; that id joins the
+/// record with the scheduler, not before (it would be a field always 0).
 #[derive(Debug)]
 pub struct Request {
     pub origin: Origin,
     pub db: u16,
     pub resp3: bool,
-    pub txid: u64,
     pub op: Op,
     /// Indices into [`Batch::ranges`] of this request's arguments.
     pub args: Range<u32>,
@@ -118,7 +118,6 @@ impl Batch {
             origin,
             db: db as u16,
             resp3,
-            txid: 0,
             op,
             args,
         });

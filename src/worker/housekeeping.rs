@@ -1,0 +1,245 @@
+//! Housekeeping, every 1/hz seconds: parameters, statistics, active expiry, connection buffers,
+//! the allocator's free pages, the activity log, and the orderly shutdown.
+
+use super::*;
+
+impl Worker {
+    pub(super) fn refresh_params(&mut self) {
+        let p = &self.shared.params;
+        let epoch = p.epoch.load(Ordering::Acquire);
+        if epoch == self.config_epoch {
+            return;
+        }
+        self.config_epoch = epoch;
+        self.max_bulk = p.proto_max_bulk_len.load(Ordering::Relaxed) as usize;
+        self.query_limit = p.query_buffer_limit.load(Ordering::Relaxed) as usize;
+        self.hz = p.get_i64("hz").clamp(1, 500) as u64;
+        self.cron_interval = Duration::from_micros(1_000_000 / self.hz);
+        self.keepalive = p.get_i64("tcp-keepalive").max(0) as u64;
+        self.ks.lfu_policy = p
+            .get("maxmemory-policy")
+            .is_some_and(|v| v.ends_with("-lfu"));
+        let l = &mut self.ks.limits;
+        l.set_max_intset_entries = p.get_i64("set-max-intset-entries").max(0) as usize;
+        l.hash_max_listpack_entries = p.get_i64("hash-max-listpack-entries").max(0) as usize;
+        l.hash_max_listpack_value = p.get_i64("hash-max-listpack-value").max(0) as usize;
+        l.zset_max_listpack_entries = p.get_i64("zset-max-listpack-entries").max(0) as usize;
+        l.zset_max_listpack_value = p.get_i64("zset-max-listpack-value").max(0) as usize;
+    }
+
+    pub(super) fn publish_stats(&mut self) {
+        if !self.stats.startup_noted {
+            // The first worker to end a loop iteration does so before any command ran anywhere (a
+            // command needs a connection, accepted in an earlier iteration of its worker).
+            self.stats.startup_noted = true;
+            self.shared.info.note_startup(self.shared.used_memory());
+        }
+        let s = &self.shared.stats[self.id];
+        if std::mem::take(&mut self.stats.executed)
+            || self.stats.net_in != 0
+            || self.stats.net_out != 0
+            || self.stats.connections != 0
+        {
+            let st = &mut self.stats;
+            s.ext
+                .reads
+                .fetch_add(std::mem::take(&mut st.reads), Ordering::Relaxed);
+            s.ext
+                .writes
+                .fetch_add(std::mem::take(&mut st.writes), Ordering::Relaxed);
+            s.ext.publish_errors();
+            s.used_memory.store(
+                crate::alloc::thread_net_bytes() as i64 as u64,
+                Ordering::Relaxed,
+            );
+            s.commands
+                .fetch_add(std::mem::take(&mut self.stats.commands), Ordering::Relaxed);
+            s.net_input_bytes
+                .fetch_add(std::mem::take(&mut self.stats.net_in), Ordering::Relaxed);
+            s.net_output_bytes
+                .fetch_add(std::mem::take(&mut self.stats.net_out), Ordering::Relaxed);
+            s.total_connections.fetch_add(
+                std::mem::take(&mut self.stats.connections),
+                Ordering::Relaxed,
+            );
+            s.rejected_connections
+                .fetch_add(std::mem::take(&mut self.stats.rejected), Ordering::Relaxed);
+            for (db, (keys, expires)) in self.ks.dbs.iter().zip(&s.keys) {
+                keys.store(db.len() as u64, Ordering::Relaxed);
+                expires.store(db.expires() as u64, Ordering::Relaxed);
+            }
+            s.keyspace_hits
+                .store(self.ks.stats.keyspace_hits, Ordering::Relaxed);
+            s.keyspace_misses
+                .store(self.ks.stats.keyspace_misses, Ordering::Relaxed);
+            s.expired_keys
+                .store(self.ks.stats.expired_keys, Ordering::Relaxed);
+        }
+    }
+
+    /// Visits 1/hz of the connections (at least 50) per tick, round robin, so each one's buffers
+    /// are checked about once a second ([`Conn::resize_buffers`]). O(visited).
+    pub(super) fn resize_conn_buffers(&mut self) {
+        let cap = self.conns.capacity();
+        if cap == 0 {
+            return;
+        }
+        let visit = (cap / self.hz as usize).max(50).min(cap);
+        for _ in 0..visit {
+            self.resize_cursor = (self.resize_cursor + 1) % cap;
+            if let Some(conn) = self.conns.get_mut(self.resize_cursor) {
+                conn.resize_buffers(self.now);
+                conn.publish_gauge();
+            }
+        }
+    }
+
+    /// Every 5 seconds, as Redis's serverCron: this shard's databases (verbose) and, from worker 0,
+    /// the clients and memory in use (debug).
+    pub(super) fn log_activity(&self) {
+        if crate::log::enabled(crate::log::Level::Verbose) {
+            for (j, db) in self.ks.dbs.iter().enumerate() {
+                if !db.is_empty() {
+                    crate::log_at!(
+                        Verbose,
+                        "DB {j}: {} keys ({} volatile) in the shard of worker {}.",
+                        db.len(),
+                        db.expires(),
+                        self.id
+                    );
+                }
+            }
+        }
+        if self.id == 0 && crate::log::enabled(crate::log::Level::Debug) {
+            let sum = |f: fn(&crate::shared::WorkerStats) -> &std::sync::atomic::AtomicU64| {
+                self.shared
+                    .stats
+                    .iter()
+                    .map(|s| f(s).load(Ordering::Relaxed) as i64)
+                    .sum::<i64>()
+            };
+            crate::log_at!(
+                Debug,
+                "{} clients connected (0 replicas), {} bytes in use",
+                sum(|s| &s.connected_clients),
+                sum(|s| &s.used_memory) + crate::alloc::retired_bytes() as i64
+            );
+        }
+    }
+
+    pub(super) fn cron(&mut self) {
+        self.last_cron = Instant::now();
+        self.resize_conn_buffers();
+        self.cron_ticks += 1;
+        if self.cron_ticks.is_multiple_of(5 * self.hz) {
+            self.log_activity();
+        }
+        if self.cron_ticks.is_multiple_of(self.hz) {
+            crate::alloc::collect();
+        }
+        let effort = self
+            .shared
+            .params
+            .get_i64("active-expire-effort")
+            .clamp(1, 10) as usize;
+        let started = crate::stats::ticks();
+        self.ks.active_expire(self.now, EXPIRE_BUDGET * effort);
+        self.expire_cycle_done(started);
+        self.measure_memory_and_cpu();
+        if self.id == 0 {
+            self.sample_server_stats();
+        }
+        let s = &self.shared.stats[self.id];
+        for (db, (keys, expires)) in self.ks.dbs.iter().zip(&s.keys) {
+            keys.store(db.len() as u64, Ordering::Relaxed);
+            expires.store(db.expires() as u64, Ordering::Relaxed);
+        }
+        s.expired_keys
+            .store(self.ks.stats.expired_keys, Ordering::Relaxed);
+        s.used_memory.store(
+            crate::alloc::thread_net_bytes() as i64 as u64,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Accounts for an active-expiry pass begun at `started` (ticks): `expire_cycle_cpu_milliseconds`,
+    /// and an `expire-cycle` latency event when it took latency-monitor-threshold ms or more.
+    pub(super) fn expire_cycle_done(&mut self, started: u64) {
+        let ns = crate::stats::ticks_to_ns(crate::stats::ticks().saturating_sub(started));
+        self.shared.stats[self.id]
+            .ext
+            .expire_us
+            .fetch_add(ns / 1000, Ordering::Relaxed);
+        let threshold = self
+            .shared
+            .params
+            .latency_monitor_threshold
+            .load(Ordering::Relaxed);
+        if threshold != 0 && ns / 1_000_000 >= threshold {
+            self.shared
+                .info
+                .latency_event("expire-cycle", ns / 1_000_000, unix_ms() / 1000);
+        }
+    }
+
+    /// Publishes what INFO memory and cpu need from this worker: the bytes its connections' buffers
+    /// hold (and the largest input and output buffer), its key tables' overhead, its CPU time.
+    /// O(connections + table segments), every housekeeping tick.
+    pub(super) fn measure_memory_and_cpu(&mut self) {
+        let (mut total, mut max_in, mut max_out) = (0usize, 0usize, 0usize);
+        for (_, c) in self.conns.iter() {
+            let input = c.rbuf.capacity();
+            let output = c.wbuf.capacity() + c.spill.capacity();
+            max_in = max_in.max(input);
+            max_out = max_out.max(output);
+            total += input
+                + output
+                + std::mem::size_of::<Conn>()
+                + c.slots.capacity() * std::mem::size_of::<Slot>();
+        }
+        let tables: usize = self.ks.dbs.iter().map(|d| d.table.overhead_bytes()).sum();
+        let ext = &self.shared.stats[self.id].ext;
+        ext.client_mem.store(total as u64, Ordering::Relaxed);
+        ext.client_max_in.store(max_in as u64, Ordering::Relaxed);
+        ext.client_max_out.store(max_out as u64, Ordering::Relaxed);
+        ext.table_overhead.store(tables as u64, Ordering::Relaxed);
+        let (user, sys) = crate::stats::thread_cpu_us();
+        ext.cpu_user_us.store(user, Ordering::Relaxed);
+        ext.cpu_sys_us.store(sys, Ordering::Relaxed);
+    }
+
+    /// Server-wide sampling done by one worker every housekeeping tick: the tick rate of the clock,
+    /// the instantaneous metrics, the memory peak.
+    pub(super) fn sample_server_stats(&mut self) {
+        crate::stats::recalibrate();
+        let mut totals = [0u64; 3];
+        for w in &self.shared.stats {
+            totals[0] += w.commands.load(Ordering::Relaxed);
+            totals[1] += w.net_input_bytes.load(Ordering::Relaxed);
+            totals[2] += w.net_output_bytes.load(Ordering::Relaxed);
+        }
+        self.shared
+            .info
+            .sample(self.shared.used_memory(), unix_ms(), totals);
+    }
+
+    /// Stops: writes what was already computed (best effort, bounded), then returns.
+    pub(super) fn shutdown(&mut self) {
+        self.mail.wake_all();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for k in keys {
+            if let Some(conn) = self.conns.get_mut(k) {
+                conn.drain_ready();
+                while conn.unwritten() > 0 && Instant::now() < deadline {
+                    match conn.write_pending() {
+                        Ok(0) => std::thread::sleep(Duration::from_millis(1)),
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+            self.close(k);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The mailboxes: running the batches other workers sent (on this worker, the owner) and pushing
+//! this iteration's batches out (one wake per batch, only to a parked owner).
+
+use super::*;
+
+impl Worker {
+    pub(super) fn drain_inbox(&mut self) {
+        for src in 0..self.n {
+            if src == self.id {
+                continue;
+            }
+            while let Some(mut batch) = self.mail.recv(src, self.id) {
+                let run = std::panic::AssertUnwindSafe(|| self.handle_batch(src, &mut batch));
+                if std::panic::catch_unwind(run).is_err() {
+                    crate::log_at!(
+                        Warning,
+                        "worker {}: internal error while executing a batch from worker {src}",
+                        self.id
+                    );
+                }
+                batch.clear();
+                if self.pool.len() < 2 * self.n {
+                    self.pool.push(batch);
+                }
+            }
+        }
+    }
+
+    /// Executes the requests of a batch from `src` (replying in one batch) and delivers its replies.
+    pub(super) fn handle_batch(&mut self, src: usize, batch: &mut Batch) {
+        self.stats.executed = true;
+        let Batch {
+            data,
+            ranges,
+            refs,
+            requests,
+            responses,
+        } = batch;
+        // Keys to prefetch, PREFETCH_BATCH requests ahead of execution.
+        let key_of = |req: &mailbox::Request| {
+            (req.args.end - req.args.start >= 2)
+                .then(|| (req.db as usize, ranges[req.args.start as usize + 1].clone()))
+        };
+        let ahead: Vec<Option<(usize, Range<usize>)>> = requests.iter().map(key_of).collect();
+        for (i, req) in requests.drain(..).enumerate() {
+            if i % PREFETCH_BATCH == 0 {
+                for (db, r) in ahead[i..(i + PREFETCH_BATCH).min(ahead.len())]
+                    .iter()
+                    .flatten()
+                {
+                    if let Some(db) = self.ks.dbs.get(*db) {
+                        db.table.prefetch(&data[r.clone()]);
+                    }
+                }
+            }
+            let args = Args::new(
+                data,
+                &ranges[req.args.start as usize..req.args.end as usize],
+            );
+            let db = (req.db as usize).min(self.ks.dbs.len() - 1);
+            match req.op {
+                Op::Exec(ci) => {
+                    // A whole command is counted here; a part of a fan-out or broadcast command,
+                    // or a page of a cursor command, was counted where it arrived, and adds only
+                    // its time (broadcast parts all answer the same error: the part run where it
+                    // arrived counts it).
+                    let (f, how, muted) = match TABLE.get(ci as usize).exec {
+                        Exec::Keyed(f) => (f, Count::Call, false),
+                        Exec::Cursor(f, _) => (f, Count::Part, false),
+                        Exec::Fanout(f, _) => (f, Count::Part, false),
+                        Exec::Broadcast(f, _) => (f, Count::Part, true),
+                        Exec::Conn(_) => continue,
+                    };
+                    let slot = SLOTS.slot_of(ci as usize, &args);
+                    let started = Started::now();
+                    let pool = &mut self.pool;
+                    let out =
+                        self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
+                    let start = out.data.len();
+                    let mut ctx = Ctx {
+                        ks: &mut self.ks,
+                        db,
+                        now: self.now,
+                        reply: Reply::with_refs(&mut out.data, &mut out.refs, req.resp3),
+                        worker: self.id,
+                        workers: self.n,
+                    };
+                    if muted {
+                        crate::resp::reply::errors::muted(|| f(&mut ctx, &args));
+                    } else {
+                        f(&mut ctx, &args);
+                    }
+                    let end = out.data.len();
+                    out.responses.push(mailbox::Response {
+                        origin: req.origin,
+                        body: Body::Bytes(start..end),
+                    });
+                    self.account(slot, started, how);
+                }
+                Op::Fetch => {
+                    let e = self.ks.dbs[db]
+                        .peek(args.get(0), self.now)
+                        .cloned()
+                        .map(Box::new);
+                    let resp = mailbox::Response {
+                        origin: req.origin,
+                        body: Body::Entry(e),
+                    };
+                    self.batch_for(src).responses.push(resp);
+                }
+                Op::Apply(e) => apply(&mut self.ks, db, args.get(0), e.map(|b| *b)),
+            }
+        }
+        // Replies were appended in order, and so were the values they reference: walk both together.
+        let mut next_ref = 0;
+        for resp in responses.drain(..) {
+            match resp.body {
+                Body::Bytes(r) => {
+                    let first = next_ref;
+                    while next_ref < refs.len() && refs[next_ref].0 < r.end {
+                        next_ref += 1;
+                    }
+                    self.deliver(
+                        resp.origin,
+                        &data[r.clone()],
+                        &refs[first..next_ref],
+                        r.start,
+                    )
+                }
+                Body::Entry(e) => {
+                    let o = resp.origin;
+                    // The last copy of a coordinated command's keys runs its handler: count it.
+                    let completes = self.completing_coord(&o);
+                    let started = Started::now();
+                    self.fill_fetch(o.token as usize, o.client, o.seq, o.part as usize, e);
+                    if let Some(slot) = completes {
+                        self.account(slot, started, Count::Call);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The stats slot of the coordinated command that the fetched copy for `o` completes, if any.
+    pub(super) fn completing_coord(&mut self, o: &Origin) -> Option<usize> {
+        let conn = live(&mut self.conns, o.token, o.client)?;
+        match conn.slot_mut(o.seq)? {
+            Slot::Coord(c) if c.missing == 1 && (o.part as usize) < c.fetched.len() => {
+                Some(SLOTS.slot_of(c.cmd, &Args::new(&c.data, &c.ranges)))
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn send_outboxes(&mut self) {
+        let was_full = self.ring_full;
+        self.ring_full = false;
+        for dest in 0..self.n {
+            let Some(b) = self.outbox[dest].take() else {
+                continue;
+            };
+            if b.is_empty() {
+                self.outbox[dest] = Some(b);
+                continue;
+            }
+            if let Err(b) = self.mail.send(self.id, dest, b) {
+                self.outbox[dest] = Some(b);
+                self.ring_full = true;
+            }
+        }
+        if was_full && !self.ring_full {
+            for k in std::mem::take(&mut self.paused_on_ring) {
+                self.schedule_resume(k);
+            }
+        }
+    }
+}
+
+/// Writes the result of a coordinated command back: replace the entry, or delete the key.
+pub(super) fn apply(ks: &mut Keyspace, db: usize, key: &[u8], entry: Option<Entry>) {
+    match entry {
+        Some(e) => {
+            ks.dbs[db].put(e);
+        }
+        None => {
+            ks.dbs[db].remove(key, 0);
+        }
+    }
+}
