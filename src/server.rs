@@ -139,6 +139,13 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         stat_base: Mutex::new([0; 8]),
         info: Default::default(),
     });
+    let shards = crate::worker::shard::Shards::new(
+        (0..workers)
+            .map(|id| {
+                crate::store::Keyspace::new(shared.databases, unix_ms() ^ ((id as u64 + 1) << 40))
+            })
+            .collect(),
+    );
     let mut threads = Vec::with_capacity(workers);
     for (id, (poll, l)) in polls.into_iter().zip(listeners).enumerate() {
         let worker = Worker::new(
@@ -147,6 +154,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
             mio::net::TcpListener::from_std(l),
             shared.clone(),
             mail.clone(),
+            shards.clone(),
         )?;
         let t = std::thread::Builder::new()
             .name(format!("rustis-w{id}"))

@@ -37,6 +37,10 @@ pub struct WorkerStats {
     pub keys: Vec<(AtomicU64, AtomicU64)>,
     /// Command and error statistics, and what housekeeping measures (see [`crate::stats`]).
     pub ext: crate::stats::WorkerExt,
+    /// Commands this worker ran on a parked owner's borrowed shard, and commands it forwarded to
+    /// their owner (INFO stats `rustis_commands_borrowed` / `rustis_commands_forwarded`).
+    pub borrowed: AtomicU64,
+    pub forwarded: AtomicU64,
 }
 
 /// What CLIENT LIST shows of a connection; updated on connect, close and the commands that change it.

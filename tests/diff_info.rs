@@ -25,6 +25,14 @@ const RUSTIS_ONLY: &[(&str, &str)] = &[
         "rustis_workers",
         "the number of worker threads (Redis has one)",
     ),
+    (
+        "rustis_commands_borrowed",
+        "commands run on a parked owner's shard by the connection's worker",
+    ),
+    (
+        "rustis_commands_forwarded",
+        "commands sent to the worker owning their keys",
+    ),
 ];
 
 /// The sections compared, as INFO takes them.

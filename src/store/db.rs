@@ -221,6 +221,8 @@ pub struct Keyspace {
     pub limits: EncodingLimits,
     /// maxmemory-policy is an LFU one (OBJECT FREQ answers, OBJECT IDLETIME refuses).
     pub lfu_policy: bool,
+    /// The parameters epoch `limits` and `lfu_policy` were read at (u64::MAX: never).
+    pub params_epoch: u64,
     pub stats: ShardStats,
     rng: u64,
 }
@@ -232,6 +234,7 @@ impl Keyspace {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             limits: EncodingLimits::default(),
             lfu_policy: false,
+            params_epoch: u64::MAX,
             stats: ShardStats::default(),
             rng: seed | 1,
         }

@@ -16,15 +16,7 @@ impl Worker {
         self.hz = p.get_i64("hz").clamp(1, 500) as u64;
         self.cron_interval = Duration::from_micros(1_000_000 / self.hz);
         self.keepalive = p.get_i64("tcp-keepalive").max(0) as u64;
-        self.ks.lfu_policy = p
-            .get("maxmemory-policy")
-            .is_some_and(|v| v.ends_with("-lfu"));
-        let l = &mut self.ks.limits;
-        l.set_max_intset_entries = p.get_i64("set-max-intset-entries").max(0) as usize;
-        l.hash_max_listpack_entries = p.get_i64("hash-max-listpack-entries").max(0) as usize;
-        l.hash_max_listpack_value = p.get_i64("hash-max-listpack-value").max(0) as usize;
-        l.zset_max_listpack_entries = p.get_i64("zset-max-listpack-entries").max(0) as usize;
-        l.zset_max_listpack_value = p.get_i64("zset-max-listpack-value").max(0) as usize;
+        refresh_shard(&mut self.ks, p);
     }
 
     pub(super) fn publish_stats(&mut self) {
@@ -48,6 +40,10 @@ impl Worker {
                 .writes
                 .fetch_add(std::mem::take(&mut st.writes), Ordering::Relaxed);
             s.ext.publish_errors();
+            s.borrowed
+                .fetch_add(std::mem::take(&mut st.borrowed), Ordering::Relaxed);
+            s.forwarded
+                .fetch_add(std::mem::take(&mut st.forwarded), Ordering::Relaxed);
             s.used_memory.store(
                 crate::alloc::thread_net_bytes() as i64 as u64,
                 Ordering::Relaxed,
@@ -64,16 +60,7 @@ impl Worker {
             );
             s.rejected_connections
                 .fetch_add(std::mem::take(&mut self.stats.rejected), Ordering::Relaxed);
-            for (db, (keys, expires)) in self.ks.dbs.iter().zip(&s.keys) {
-                keys.store(db.len() as u64, Ordering::Relaxed);
-                expires.store(db.expires() as u64, Ordering::Relaxed);
-            }
-            s.keyspace_hits
-                .store(self.ks.stats.keyspace_hits, Ordering::Relaxed);
-            s.keyspace_misses
-                .store(self.ks.stats.keyspace_misses, Ordering::Relaxed);
-            s.expired_keys
-                .store(self.ks.stats.expired_keys, Ordering::Relaxed);
+            publish_shard(&self.ks, s);
         }
     }
 
@@ -242,4 +229,40 @@ impl Worker {
             self.close(k);
         }
     }
+}
+
+/// Brings a shard's copies of the parameters (encoding limits, LFU policy) up to date after a
+/// CONFIG SET; whoever holds the shard calls it before running a command on it. O(1) when nothing
+/// changed (one atomic load).
+pub(super) fn refresh_shard(ks: &mut Keyspace, p: &crate::config::Params) {
+    let epoch = p.epoch.load(Ordering::Acquire);
+    if epoch == ks.params_epoch {
+        return;
+    }
+    ks.params_epoch = epoch;
+    ks.lfu_policy = p
+        .get("maxmemory-policy")
+        .is_some_and(|v| v.ends_with("-lfu"));
+    let l = &mut ks.limits;
+    l.set_max_intset_entries = p.get_i64("set-max-intset-entries").max(0) as usize;
+    l.hash_max_listpack_entries = p.get_i64("hash-max-listpack-entries").max(0) as usize;
+    l.hash_max_listpack_value = p.get_i64("hash-max-listpack-value").max(0) as usize;
+    l.zset_max_listpack_entries = p.get_i64("zset-max-listpack-entries").max(0) as usize;
+    l.zset_max_listpack_value = p.get_i64("zset-max-listpack-value").max(0) as usize;
+}
+
+/// Publishes a shard's figures (keys and keys with a TTL per database, hits, misses, expired keys)
+/// into its owner's statistics; whoever holds the shard calls it after running commands on it, so
+/// that a client that sees a reply sees its effect in INFO. O(databases).
+pub(super) fn publish_shard(ks: &Keyspace, s: &crate::shared::WorkerStats) {
+    for (db, (keys, expires)) in ks.dbs.iter().zip(&s.keys) {
+        keys.store(db.len() as u64, Ordering::Relaxed);
+        expires.store(db.expires() as u64, Ordering::Relaxed);
+    }
+    s.keyspace_hits
+        .store(ks.stats.keyspace_hits, Ordering::Relaxed);
+    s.keyspace_misses
+        .store(ks.stats.keyspace_misses, Ordering::Relaxed);
+    s.expired_keys
+        .store(ks.stats.expired_keys, Ordering::Relaxed);
 }

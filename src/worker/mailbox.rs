@@ -162,6 +162,13 @@ impl Mailboxes {
         Ok(())
     }
 
+    /// Whether `worker` is parked and nothing was sent to it since it parked (a sender clears the
+    /// flag when it pushes, before its own clients can be answered).
+    #[inline]
+    pub fn untouched_since_parked(&self, worker: usize) -> bool {
+        self.parked[worker].load(Ordering::SeqCst)
+    }
+
     /// Takes the next batch `from` sent to `to`.
     #[inline]
     pub fn recv(&self, from: usize, to: usize) -> Option<Box<Batch>> {

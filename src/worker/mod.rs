@@ -18,6 +18,7 @@ mod housekeeping;
 pub mod mailbox;
 mod remote;
 mod route;
+pub mod shard;
 
 use std::io;
 use std::ops::Range;
@@ -76,6 +77,9 @@ struct LocalStats {
     /// Read and write system calls that moved data (`total_reads_processed`...).
     reads: u64,
     writes: u64,
+    /// Commands run on a borrowed shard, and commands forwarded to their owner.
+    borrowed: u64,
+    forwarded: u64,
     /// `used_memory_startup` was offered (at this worker's first publication).
     startup_noted: bool,
 }
@@ -89,7 +93,10 @@ pub struct Worker {
     shared: Arc<Shared>,
     mail: Arc<Mailboxes>,
     conns: Slab<Conn>,
-    ks: Keyspace,
+    /// This worker's shard: borrowable by others while this worker is parked ([`shard`]).
+    ks: shard::Own,
+    /// Every worker's shard, to borrow a parked owner's.
+    shards: Arc<shard::Shards>,
     /// The batch being filled for each other worker this iteration.
     outbox: Vec<Option<Box<Batch>>>,
     /// Emptied batches kept for reuse.
@@ -147,11 +154,12 @@ impl Worker {
         mut listener: TcpListener,
         shared: Arc<Shared>,
         mail: Arc<Mailboxes>,
+        shards: Arc<shard::Shards>,
     ) -> io::Result<Self> {
         poll.registry()
             .register(&mut listener, LISTENER_TOKEN, Interest::READABLE)?;
         let n = shared.workers;
-        let ks = Keyspace::new(shared.databases, unix_ms() ^ ((id as u64 + 1) << 40));
+        let ks = shards.own(id);
         Ok(Worker {
             id,
             n,
@@ -160,6 +168,7 @@ impl Worker {
             mail,
             conns: Slab::with_capacity(1024),
             ks,
+            shards,
             outbox: (0..n).map(|_| None).collect(),
             pool: Vec::new(),
             ring_full: false,
@@ -207,7 +216,15 @@ impl Worker {
                     Duration::ZERO
                 }
             };
+            // Blocking: the shard is free for others to borrow until poll returns.
+            let parked = timeout > Duration::ZERO;
+            if parked {
+                self.ks.park();
+            }
             let polled = self.poll.poll(&mut events, Some(timeout));
+            if parked {
+                self.ks.reclaim();
+            }
             self.mail.unpark(self.id);
             if let Err(e) = polled {
                 if e.kind() != io::ErrorKind::Interrupted {

@@ -81,6 +81,10 @@ impl Worker {
                 if !spread {
                     match owner {
                         Some(o) if o != self.id => {
+                            if self.try_borrowed(k, o, f, args, slot) {
+                                self.keys = keys;
+                                return;
+                            }
                             let started = Started::now();
                             self.forward(k, o, ci, args, 0);
                             // The owner of a fan-out command's keys counts only its part.
@@ -233,6 +237,62 @@ impl Worker {
         self.account(slot, started, Count::Call);
     }
 
+    /// Runs a command whose keys all belong to worker `owner` on that worker's shard, borrowed
+    /// because the owner is parked: no wake, no hop, the reply written here. Returns false (and does
+    /// nothing) when the order of replies or effects could break, and the command is forwarded:
+    /// - this connection still has a reply outstanding (an earlier request may be in flight to that
+    ///   owner, and must run first);
+    /// - the owner is not parked, or any worker sent it something since it parked (say the write
+    ///   back of a command whose client was already answered, and told this client).
+    ///
+    /// Cost when it applies: one CAS and one store on the owner's state line, one load of its
+    /// parked flag, and the shard's figures published for INFO.
+    pub(super) fn try_borrowed(
+        &mut self,
+        k: usize,
+        owner: usize,
+        f: KeyedFn,
+        args: &Args,
+        slot: usize,
+    ) -> bool {
+        let Some(conn) = self.conns.get_mut(k) else {
+            return true;
+        };
+        if !conn.slots.is_empty() {
+            return false;
+        }
+        let Some(mut shard) = self.shards.try_borrow(owner) else {
+            return false;
+        };
+        // Checked while holding the shard: the owner drained its inbox before it parked, and a
+        // sender clears its parked flag when it pushes; still set means nothing waits to run first.
+        if !self.mail.untouched_since_parked(owner) {
+            return false;
+        }
+        let started = Started::now();
+        super::housekeeping::refresh_shard(&mut shard, &self.shared.params);
+        let (db, resp3) = (conn.session.db, conn.session.resp3);
+        let mut ctx = Ctx {
+            ks: &mut shard,
+            db,
+            now: self.now,
+            reply: {
+                let (out, refs) = conn.reply_target();
+                Reply::with_refs(out, refs, resp3)
+            },
+            worker: owner,
+            workers: self.n,
+        };
+        f(&mut ctx, args);
+        super::housekeeping::publish_shard(&shard, &self.shared.stats[owner]);
+        // Released at once: the owner may be waiting to reclaim it.
+        drop(shard);
+        conn.end_reply();
+        self.stats.borrowed += 1;
+        self.account(slot, started, Count::Call);
+        true
+    }
+
     /// The batch for `dest`, taken from the pool when this iteration has none yet.
     pub(super) fn batch_for(&mut self, dest: usize) -> &mut Batch {
         let pool = &mut self.pool;
@@ -241,6 +301,7 @@ impl Worker {
 
     /// Sends a command to the owner of its keys and reserves its reply slot.
     pub(super) fn forward(&mut self, k: usize, dest: usize, ci: usize, args: &Args, _part: u32) {
+        self.stats.forwarded += 1;
         let Some(conn) = self.conns.get_mut(k) else {
             return;
         };

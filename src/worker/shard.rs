@@ -1,0 +1,244 @@
+//! A worker's keyspace shard, and how another worker may borrow it while its owner is parked.
+//!
+//! A worker parked in `poll` does nothing with its shard. Rather than wake it (an eventfd write, a
+//! scheduler switch, a poll return, then the same way back with the reply: microseconds), a worker
+//! whose client names a key of a parked owner claims the shard with one compare-and-swap, runs the
+//! command itself and answers its client at once. When both workers are busy nothing changes:
+//! requests travel batched through the rings, shared-nothing.
+//!
+//! The state machine of one shard (one atomic, on its own cache line):
+//!
+//! ```text
+//!   RUNNING --park (owner, Release)--> PARKED --try_borrow (any, CAS Acquire)--> BORROWED
+//!      ^                                 |  ^                                        |
+//!      +----reclaim (owner, CAS Acquire)-+  +------------release (Release)-----------+
+//! ```
+//!
+//! Memory ordering: every write the owner made to the shard happens before its Release store of
+//! PARKED; a borrower's Acquire CAS sees them, and its Release store at the end publishes its own
+//! writes to the next borrower or to the owner's Acquire reclaim. The owner touches the shard only
+//! between reclaim and park, a borrower only while it holds BORROWED, so the shard is never
+//! accessed by two threads at once.
+//!
+//! What keeps replies and effects in order is the caller's part (see `route.rs`): a connection
+//! borrows only when none of its requests is in flight, and only when everything its worker sent
+//! that owner has been executed (the ring is empty while the owner is parked: it drains its inbox
+//! before it parks and cannot pop while the shard is borrowed).
+
+use std::cell::UnsafeCell;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use crossbeam_utils::CachePadded;
+
+use crate::store::Keyspace;
+
+const RUNNING: u8 = 0;
+const PARKED: u8 = 1;
+const BORROWED: u8 = 2;
+
+/// One shard and its state.
+struct Cell {
+    state: CachePadded<AtomicU8>,
+    ks: UnsafeCell<Keyspace>,
+}
+
+// SAFETY: the keyspace is reached only through `Own` (by the owner, while RUNNING) and `Borrowed`
+// (by one other worker, while BORROWED); the state machine above makes those exclusive in time,
+// with Release/Acquire edges between them. Keyspace itself is Send.
+unsafe impl Sync for Cell {}
+
+/// Every worker's shard.
+pub struct Shards {
+    cells: Box<[Cell]>,
+}
+
+impl Shards {
+    /// The shards, one per worker, each RUNNING (held by its owner).
+    pub fn new(shards: Vec<Keyspace>) -> Arc<Self> {
+        Arc::new(Shards {
+            cells: shards
+                .into_iter()
+                .map(|ks| Cell {
+                    state: CachePadded::new(AtomicU8::new(RUNNING)),
+                    ks: UnsafeCell::new(ks),
+                })
+                .collect(),
+        })
+    }
+
+    /// Worker `id`'s handle on its own shard.
+    pub fn own(self: &Arc<Self>, id: usize) -> Own {
+        Own {
+            shards: self.clone(),
+            id,
+        }
+    }
+
+    /// Shard `id`, if its owner is parked: exclusive until the guard is dropped. One CAS.
+    #[inline]
+    pub fn try_borrow(&self, id: usize) -> Option<Borrowed<'_>> {
+        let cell = &self.cells[id];
+        cell.state
+            .compare_exchange(PARKED, BORROWED, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| Borrowed { cell })
+    }
+}
+
+/// The owner's handle on its shard: dereferences to the keyspace, which is sound while the owner
+/// runs, that is outside `park` .. `reclaim` (the worker loop calls nothing else in between).
+pub struct Own {
+    shards: Arc<Shards>,
+    id: usize,
+}
+
+impl Own {
+    /// The owner is about to block in poll: others may borrow the shard until [`Own::reclaim`].
+    #[inline]
+    pub fn park(&self) {
+        self.shards.cells[self.id]
+            .state
+            .store(PARKED, Ordering::Release);
+    }
+
+    /// The owner is back: takes the shard, waiting for a borrower to finish its command (one
+    /// command: microseconds, rarely more).
+    #[inline]
+    pub fn reclaim(&self) {
+        let state = &self.shards.cells[self.id].state;
+        let mut spins = 0u32;
+        loop {
+            match state.compare_exchange_weak(PARKED, RUNNING, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(RUNNING) => return,
+                Err(_) => {
+                    spins += 1;
+                    if spins < 64 {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Deref for Own {
+    type Target = Keyspace;
+    #[inline]
+    fn deref(&self) -> &Keyspace {
+        // SAFETY: the owner holds the shard (RUNNING) whenever its code runs; see the type's doc.
+        unsafe { &*self.shards.cells[self.id].ks.get() }
+    }
+}
+
+impl DerefMut for Own {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Keyspace {
+        // SAFETY: as for Deref; `&mut self` makes the owner's own uses exclusive.
+        unsafe { &mut *self.shards.cells[self.id].ks.get() }
+    }
+}
+
+/// A borrowed shard; released (back to PARKED) when dropped, unwinding included.
+pub struct Borrowed<'a> {
+    cell: &'a Cell,
+}
+
+impl Deref for Borrowed<'_> {
+    type Target = Keyspace;
+    #[inline]
+    fn deref(&self) -> &Keyspace {
+        // SAFETY: this guard exists only while the state is BORROWED by us.
+        unsafe { &*self.cell.ks.get() }
+    }
+}
+
+impl DerefMut for Borrowed<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Keyspace {
+        // SAFETY: as for Deref, and `&mut self` is exclusive.
+        unsafe { &mut *self.cell.ks.get() }
+    }
+}
+
+impl Drop for Borrowed<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.cell.state.store(PARKED, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    #[test]
+    fn borrow_only_while_parked() {
+        let shards = Shards::new(vec![Keyspace::new(1, 1), Keyspace::new(1, 2)]);
+        let own = shards.own(0);
+        assert!(shards.try_borrow(0).is_none(), "running: not borrowable");
+        own.park();
+        {
+            let b = shards.try_borrow(0).expect("parked: borrowable");
+            assert!(shards.try_borrow(0).is_none(), "one borrower at a time");
+            drop(b);
+        }
+        own.reclaim();
+        assert!(shards.try_borrow(0).is_none());
+    }
+
+    /// The owner and three borrowers increment one counter in the shard (the shard's RNG state,
+    /// through a field every thread reads and writes): no increment may be lost, which fails if
+    /// two threads ever hold the shard at once or a write is not published.
+    #[test]
+    fn owner_and_borrowers_never_overlap() {
+        const ROUNDS: u64 = 20_000;
+        let shards = Shards::new(vec![Keyspace::new(1, 1)]);
+        let mut own = shards.own(0);
+        let stop = Arc::new(AtomicBool::new(false));
+        let inside = Arc::new(AtomicU8::new(0));
+        let borrowed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut threads = Vec::new();
+        for _ in 0..3 {
+            let (shards, stop, inside, borrowed) = (
+                shards.clone(),
+                stop.clone(),
+                inside.clone(),
+                borrowed.clone(),
+            );
+            threads.push(std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(mut ks) = shards.try_borrow(0) {
+                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
+                        ks.stats.expired_keys += 1;
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        borrowed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+        for _ in 0..ROUNDS {
+            assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
+            own.stats.expired_keys += 1;
+            inside.fetch_sub(1, Ordering::SeqCst);
+            own.park();
+            std::hint::spin_loop();
+            own.reclaim();
+        }
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            t.join().expect("borrower");
+        }
+        own.reclaim();
+        assert_eq!(
+            own.stats.expired_keys,
+            ROUNDS + borrowed.load(Ordering::Relaxed)
+        );
+    }
+}
