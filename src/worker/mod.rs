@@ -97,6 +97,9 @@ pub struct Worker {
     ks: shard::Own,
     /// Every worker's shard, to borrow a parked owner's.
     shards: Arc<shard::Shards>,
+    /// The request being dispatched is the last one its connection sent (no pipeline behind it):
+    /// the case where borrowing a parked owner's shard saves a wake; pipelines travel batched.
+    lone: bool,
     /// The batch being filled for each other worker this iteration.
     outbox: Vec<Option<Box<Batch>>>,
     /// Emptied batches kept for reuse.
@@ -169,6 +172,7 @@ impl Worker {
             conns: Slab::with_capacity(1024),
             ks,
             shards,
+            lone: false,
             outbox: (0..n).map(|_| None).collect(),
             pool: Vec::new(),
             ring_full: false,
@@ -490,6 +494,7 @@ impl Worker {
                         // An inline command's arguments live in the scratch buffer: run it alone.
                         if spans.is_empty() {
                             pos = p + consumed;
+                            self.lone = pos == rbuf.len();
                             if !one.is_empty() {
                                 self.dispatch_guarded(k, &Args::new(&scratch, &one), usize::MAX);
                             }
@@ -525,6 +530,7 @@ impl Worker {
                     _ => break 'outer,
                 }
                 pos = end;
+                self.lone = end == rbuf.len();
                 if b > a {
                     self.dispatch_guarded(k, &Args::new(&rbuf, &all[a..b]), owner);
                 }

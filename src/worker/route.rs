@@ -238,8 +238,10 @@ impl Worker {
     }
 
     /// Runs a command whose keys all belong to worker `owner` on that worker's shard, borrowed
-    /// because the owner is parked: no wake, no hop, the reply written here. Returns false (and does
-    /// nothing) when the order of replies or effects could break, and the command is forwarded:
+    /// because the owner is parked: no wake, no hop, the reply written here. Only a lone request
+    /// borrows (nothing pipelined behind it): a pipeline's requests travel batched, one wake per
+    /// batch, cheaper than a handoff per command. Returns false (and does nothing) when the order
+    /// of replies or effects could break, and the command is forwarded:
     /// - this connection still has a reply outstanding (an earlier request may be in flight to that
     ///   owner, and must run first);
     /// - the owner is not parked, or any worker sent it something since it parked (say the write
@@ -258,7 +260,7 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(k) else {
             return true;
         };
-        if !conn.slots.is_empty() {
+        if !self.lone || !conn.slots.is_empty() {
             return false;
         }
         let Some(mut shard) = self.shards.try_borrow(owner) else {

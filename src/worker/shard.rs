@@ -10,9 +10,15 @@
 //!
 //! ```text
 //!   RUNNING --park (owner, Release)--> PARKED --try_borrow (any, CAS Acquire)--> BORROWED
-//!      ^                                 |  ^                                        |
-//!      +----reclaim (owner, CAS Acquire)-+  +------------release (Release)-----------+
+//!      ^ ^                               |  ^                                      |   |
+//!      | +--reclaim (owner, CAS Acquire)-+  +-------release (CAS, Release)---------+   |
+//!      |                                                                   reclaim (owner,
+//!      +--------release hands over (Release) <---- WANTED <------------ CAS): wants it back
 //! ```
+//!
+//! An owner that wakes while its shard is borrowed marks it WANTED: the borrower, done with its
+//! command, hands the shard straight back (RUNNING) instead of freeing it for the next borrower,
+//! so a waking owner waits for one command at most and is never starved by a stream of borrows.
 //!
 //! Memory ordering: every write the owner made to the shard happens before its Release store of
 //! PARKED; a borrower's Acquire CAS sees them, and its Release store at the end publishes its own
@@ -37,6 +43,7 @@ use crate::store::Keyspace;
 const RUNNING: u8 = 0;
 const PARKED: u8 = 1;
 const BORROWED: u8 = 2;
+const WANTED: u8 = 3;
 
 /// One shard and its state.
 struct Cell {
@@ -104,19 +111,27 @@ impl Own {
     }
 
     /// The owner is back: takes the shard, waiting for a borrower to finish its command (one
-    /// command: microseconds, rarely more).
+    /// command: microseconds, rarely more), which then hands it over.
     #[inline]
     pub fn reclaim(&self) {
         let state = &self.shards.cells[self.id].state;
         let mut spins = 0u32;
         loop {
-            match state.compare_exchange_weak(PARKED, RUNNING, Ordering::Acquire, Ordering::Relaxed)
-            {
-                Ok(_) => return,
-                Err(RUNNING) => return,
+            match state.compare_exchange(PARKED, RUNNING, Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) | Err(RUNNING) => return,
+                Err(BORROWED) => {
+                    // Ask for it back; if the borrower released meanwhile, the next round takes it.
+                    let _ = state.compare_exchange(
+                        BORROWED,
+                        WANTED,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                }
                 Err(_) => {
+                    // WANTED: the borrower hands over (stores RUNNING) when its command is done.
                     spins += 1;
-                    if spins < 64 {
+                    if spins < 128 {
                         std::hint::spin_loop();
                     } else {
                         std::thread::yield_now();
@@ -169,7 +184,15 @@ impl DerefMut for Borrowed<'_> {
 impl Drop for Borrowed<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.cell.state.store(PARKED, Ordering::Release);
+        // Back to PARKED, unless the owner woke and wants it: then straight to the owner.
+        if self
+            .cell
+            .state
+            .compare_exchange(BORROWED, PARKED, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            self.cell.state.store(RUNNING, Ordering::Release);
+        }
     }
 }
 
