@@ -32,21 +32,50 @@ static CRC16: [u16; 256] = crc16_table();
 
 /// CRC16-XMODEM of `data`. O(len).
 pub fn crc16(data: &[u8]) -> u16 {
-    data.iter().fold(0u16, |crc, &b| {
+    crc16_from(0, data)
+}
+
+/// CRC16-XMODEM continued from `crc` over `data`.
+#[inline]
+fn crc16_from(crc: u16, data: &[u8]) -> u16 {
+    data.iter().fold(crc, |crc, &b| {
         (crc << 8) ^ CRC16[((crc >> 8) as u8 ^ b) as usize]
     })
 }
 
 /// The hash slot of `key`: CRC16 of the first non-empty `{...}` section if there is one, else of the key.
 pub fn key_slot(key: &[u8]) -> u16 {
-    let hashed = match memchr::memchr(b'{', key) {
-        Some(open) => match memchr::memchr(b'}', &key[open + 1..]) {
-            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
-            _ => key,
-        },
-        None => key,
-    };
-    crc16(hashed) & (SLOTS as u16 - 1)
+    const MASK: u16 = SLOTS as u16 - 1;
+    if let Some(open) = find_open_brace(key) {
+        let rest = &key[open + 1..];
+        if let Some(len) = rest.iter().position(|&c| c == b'}') {
+            if len > 0 {
+                return crc16(&rest[..len]) & MASK;
+            }
+        }
+    }
+    crc16(key) & MASK
+}
+
+/// The first `{` of `key`, eight bytes at a time (keys are short: setting up a vectorised search
+/// costs more than this whole scan).
+#[inline]
+fn find_open_brace(key: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const BRACES: u64 = ONES * b'{' as u64;
+    let mut chunks = key.chunks_exact(8);
+    for (i, c) in chunks.by_ref().enumerate() {
+        let x = u64::from_le_bytes(c.try_into().unwrap_or([0; 8])) ^ BRACES;
+        // A zero byte of x is a '{' in the key (the classic has-zero-byte test).
+        if (x.wrapping_sub(ONES) & !x & HIGHS) != 0 {
+            return c.iter().position(|&b| b == b'{').map(|p| i * 8 + p);
+        }
+    }
+    let tail = chunks.remainder();
+    tail.iter()
+        .position(|&b| b == b'{')
+        .map(|p| key.len() - tail.len() + p)
 }
 
 /// The worker owning `slot` when there are `workers` workers: contiguous slot ranges, as a cluster
@@ -70,6 +99,20 @@ mod tests {
         );
         assert_eq!(key_slot(b"foo{}{bar}"), crc16(b"foo{}{bar}") & 16383);
         assert_eq!(crc16(b"123456789"), 0x31C3);
+        assert_eq!(key_slot(b"foo{bar}{zap}"), crc16(b"bar") & 16383);
+        assert_eq!(key_slot(b"{}"), crc16(b"{}") & 16383);
+        assert_eq!(key_slot(b"a{b"), crc16(b"a{b") & 16383);
+        assert_eq!(key_slot(b"}{x}"), crc16(b"x") & 16383);
+        assert_eq!(key_slot(b""), 0);
+        assert_eq!(key_slot(b"abcdefgh{tag}"), crc16(b"tag") & 16383);
+        assert_eq!(key_slot(b"abcdefghijklmnop{tag}x"), crc16(b"tag") & 16383);
+        for n in 0..40 {
+            let mut k = vec![b'a'; n];
+            k.push(b'{');
+            k.extend_from_slice(b"t}");
+            assert_eq!(find_open_brace(&k), Some(n));
+            assert_eq!(find_open_brace(&k[..n]), None);
+        }
     }
 
     #[test]

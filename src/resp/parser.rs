@@ -57,8 +57,14 @@ pub fn parse_command(
 /// Finds the `\r\n`-terminated line starting at `from`; returns the index of its `\r`.
 #[inline]
 fn line_end(buf: &[u8], from: usize) -> Option<usize> {
-    let rel = memchr::memchr(b'\r', &buf[from..])?;
-    let cr = from + rel;
+    // Header lines are a few digits: look at the first bytes one by one before paying for a
+    // vectorised search (which costs more to set up than such a line takes to scan).
+    let near = (from + 24).min(buf.len());
+    let cr = match buf[from..near].iter().position(|&b| b == b'\r') {
+        Some(rel) => from + rel,
+        None if near == buf.len() => return None,
+        None => near + memchr::memchr(b'\r', &buf[near..])?,
+    };
     // Redis looks for "\r\n"; a lone '\r' followed by more data is part of the line. Headers are digits,
     // so a stray '\r' simply makes the number invalid, which is the same outcome.
     if cr + 1 < buf.len() {
