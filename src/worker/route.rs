@@ -244,6 +244,8 @@ impl Worker {
     /// of replies or effects could break, and the command is forwarded:
     /// - this connection still has a reply outstanding (an earlier request may be in flight to that
     ///   owner, and must run first);
+    /// - this worker has something for that owner not yet pushed (the write-back of a coordinated
+    ///   command this connection was just answered for, say);
     /// - the owner is not parked, or any worker sent it something since it parked (say the write
     ///   back of a command whose client was already answered, and told this client).
     ///
@@ -260,7 +262,10 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(k) else {
             return true;
         };
-        if !self.lone || !conn.slots.is_empty() {
+        // Anything this worker has for that owner and not yet pushed (a forwarded request, the
+        // write-back of a coordinated command this connection was just answered for) must run
+        // first: it is in the outbox, not in the ring, so the parked flag cannot tell.
+        if !self.lone || !conn.slots.is_empty() || self.outbox[owner].is_some() {
             return false;
         }
         let Some(mut shard) = self.shards.try_borrow(owner) else {
