@@ -177,6 +177,12 @@ impl Conn {
         }
     }
 
+    /// Another handle on the socket, e.g. to write a pipeline from one thread while another reads
+    /// the replies.
+    pub fn stream(&self) -> TcpStream {
+        self.writer.try_clone().unwrap()
+    }
+
     /// Sends raw bytes.
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
