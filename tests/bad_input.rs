@@ -197,8 +197,7 @@ fn split_frames_byte_by_byte_match_redis() {
 fn pipelines_across_workers_then_protocol_error() {
     let redis = common::start_redis();
     let rustis = common::start_rustis(2);
-    let owner = |k: &str| rustis::keyslot::slot_owner(rustis::keyslot::key_slot(k.as_bytes()), 2);
-    assert_ne!(owner("a"), owner("b"));
+    assert_ne!(common::owner("a", 2), common::owner("b", 2));
     let cases: &[&[u8]] = &[
         b"SET a 1\r\nSET b 2\r\nGET a\r\nGET b\r\nMGET a b c d\r\n*x\r\nGET a\r\n",
         b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$1\r\nd\r\n*1\r\n+x\r\n",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{start_redis, start_rustis, Conn};
+use common::{bulks, start_redis, start_rustis, Conn};
 
 /// Values tried on every parameter.
 const VALUES: &[&str] = &[
@@ -54,20 +54,9 @@ const VALUES: &[&str] = &[
 /// Parameters whose CONFIG SET Rustis refuses as immutable where Redis rebinds its listeners.
 const REBIND: &[&str] = &["bind", "port"];
 
-fn bulk_strings(reply: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(reply)
-        .split("\r\n")
-        .skip(1)
-        .collect::<Vec<_>>()
-        .chunks(2)
-        .filter(|c| c.len() == 2 && c[0].starts_with('$'))
-        .map(|c| c[1].to_string())
-        .collect()
-}
-
 /// CONFIG GET * as (name, value) pairs.
 fn all_params(c: &mut Conn) -> Vec<(String, String)> {
-    let v = bulk_strings(&c.call(&["CONFIG", "GET", "*"]));
+    let v = bulks(&c.call(&["CONFIG", "GET", "*"]));
     v.chunks(2)
         .map(|p| (p[0].clone(), p.get(1).cloned().unwrap_or_default()))
         .collect()

@@ -2,31 +2,8 @@
 //! byte-identical; random replies (HRANDFIELD) are checked for size and membership.
 
 mod common;
-use common::{Conn, Diff};
+use common::{bulks, Conn, Diff};
 use std::collections::HashSet;
-
-/// Sends a command built from owned strings to both servers and compares.
-fn check_owned(d: &mut Diff, args: &[String]) -> String {
-    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    d.check(&a)
-}
-
-/// The bulk strings of a reply, in order (nested arrays flattened; headers, nulls and integers dropped).
-fn bulks(reply: &[u8]) -> Vec<String> {
-    let s = String::from_utf8_lossy(reply).into_owned();
-    let lines: Vec<&str> = s.split("\r\n").collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i].starts_with('$') && lines[i] != "$-1" {
-            out.push(lines[i + 1].to_string());
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
 
 #[test]
 fn basics() {
@@ -221,39 +198,21 @@ fn encodings_follow_redis() {
     let mut d = Diff::new();
     let long = "x".repeat(65);
     let at_limit = "y".repeat(64);
-    check_owned(
-        &mut d,
-        &["HSET".into(), "lv".into(), "f".into(), long.clone()],
-    );
-    check_owned(
-        &mut d,
-        &["HSET".into(), "lf".into(), long.clone(), "v".into()],
-    );
-    check_owned(
-        &mut d,
-        &["HSET".into(), "ok".into(), at_limit.clone(), at_limit],
-    );
-    check_owned(
-        &mut d,
-        &["HINCRBY".into(), "li".into(), long.clone(), "1".into()],
-    );
-    check_owned(
-        &mut d,
-        &[
-            "HINCRBYFLOAT".into(),
-            "lff".into(),
-            long.clone(),
-            "1".into(),
-        ],
-    );
+    d.check_owned(&["HSET".into(), "lv".into(), "f".into(), long.clone()]);
+    d.check_owned(&["HSET".into(), "lf".into(), long.clone(), "v".into()]);
+    d.check_owned(&["HSET".into(), "ok".into(), at_limit.clone(), at_limit]);
+    d.check_owned(&["HINCRBY".into(), "li".into(), long.clone(), "1".into()]);
+    d.check_owned(&[
+        "HINCRBYFLOAT".into(),
+        "lff".into(),
+        long.clone(),
+        "1".into(),
+    ]);
     d.check(&["HSET", "nx", "a", "1"]);
     // HSETNX on an existing field does not look at the value.
-    check_owned(
-        &mut d,
-        &["HSETNX".into(), "nx".into(), "a".into(), long.clone()],
-    );
+    d.check_owned(&["HSETNX".into(), "nx".into(), "a".into(), long.clone()]);
     d.check(&["OBJECT", "ENCODING", "nx"]);
-    check_owned(&mut d, &["HSETNX".into(), "nx".into(), "b".into(), long]);
+    d.check_owned(&["HSETNX".into(), "nx".into(), "b".into(), long]);
     d.script(
         "
         OBJECT ENCODING lv
@@ -474,7 +433,7 @@ fn big_hash_and_hscan() {
         cmd.push(format!("f{i}"));
         cmd.push(format!("v{i}"));
     }
-    check_owned(&mut d, &cmd);
+    d.check_owned(&cmd);
     d.script(
         "
         OBJECT ENCODING big

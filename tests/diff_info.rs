@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Conn, Diff};
+use common::{owner, Conn, Diff};
 
 /// Fields redis-server 7.0 shows that Rustis cannot report, each with the reason. Every other field
 /// Redis shows must be in Rustis's reply. (Empty today: the features Rustis lacks report what Redis
@@ -80,14 +80,13 @@ fn info(c: &mut Conn, section: &str) -> (Vec<String>, Vec<(String, String)>) {
 
 /// A key of each worker of a 2-worker Rustis, so that the sequence crosses workers.
 fn keys_on_both_workers() -> (String, String) {
-    let owner = |k: &str| rustis::keyslot::slot_owner(rustis::keyslot::key_slot(k.as_bytes()), 2);
     let k0 = (0..)
         .map(|i| format!("k{i}"))
-        .find(|k| owner(k) == 0)
+        .find(|k| owner(k, 2) == 0)
         .unwrap();
     let k1 = (0..)
         .map(|i| format!("k{i}"))
-        .find(|k| owner(k) == 1)
+        .find(|k| owner(k, 2) == 1)
         .unwrap();
     (k0, k1)
 }

@@ -3,59 +3,7 @@
 //! whose order Redis leaves unspecified (KEYS, SCAN) compared as sorted sets.
 
 mod common;
-use common::Diff;
-
-/// The worker (of 2) that owns `key`.
-fn owner(key: &str) -> usize {
-    rustis::keyslot::slot_owner(rustis::keyslot::key_slot(key.as_bytes()), 2)
-}
-
-fn int_of(reply: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(reply).ok()?;
-    s.strip_prefix(':')?.trim_end().parse().ok()
-}
-
-/// Sends `args` to both; non-negative integer replies may differ by `tol`, anything else must match.
-fn near(d: &mut Diff, args: &[&str], tol: i64) {
-    let ra = d.a.call(args);
-    let rb = d.b.call(args);
-    match (int_of(&ra), int_of(&rb)) {
-        (Some(x), Some(y)) if x >= 0 && y >= 0 => assert!(
-            (x - y).abs() <= tol,
-            "{args:?}: rustis {y}, redis {x} (tolerance {tol})"
-        ),
-        _ => assert_eq!(
-            String::from_utf8_lossy(&rb),
-            String::from_utf8_lossy(&ra),
-            "reply differs for {args:?} (left: rustis, right: redis)"
-        ),
-    }
-}
-
-/// Like `Diff::script`, with TTL-like replies compared loosely and KEYS compared unordered.
-fn run(d: &mut Diff, script: &str) {
-    for line in script
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        match args[0].to_ascii_uppercase().as_str() {
-            "TTL" | "EXPIRETIME" => near(d, &args, 1),
-            "PTTL" | "PEXPIRETIME" => near(d, &args, 1000),
-            "KEYS" | "SMEMBERS" => d.check_unordered(&args),
-            _ => {
-                d.check(&args);
-            }
-        }
-    }
-}
-
-fn resp3(d: &mut Diff) {
-    let ra = String::from_utf8(d.a.call(&["HELLO", "3"])).unwrap();
-    let rb = String::from_utf8(d.b.call(&["HELLO", "3"])).unwrap();
-    assert!(ra.starts_with("%7\r\n") && rb.starts_with("%7\r\n"), "{rb}");
-}
+use common::{owner, Diff};
 
 /// Follows SCAN from cursor 0 to 0 on one connection; returns the sorted, deduplicated keys.
 fn scan_all(conn: &mut common::Conn, opts: &[&str]) -> Vec<String> {
@@ -133,14 +81,14 @@ const EXISTS_DEL_TYPE_RENAME: &str = "
 #[test]
 fn exists_del_type_rename() {
     let mut d = Diff::new();
-    run(&mut d, EXISTS_DEL_TYPE_RENAME);
+    d.script_loose(EXISTS_DEL_TYPE_RENAME);
 }
 
 #[test]
 fn exists_del_type_rename_resp3() {
     let mut d = Diff::new();
-    resp3(&mut d);
-    run(&mut d, EXISTS_DEL_TYPE_RENAME);
+    d.resp3();
+    d.script_loose(EXISTS_DEL_TYPE_RENAME);
 }
 
 #[test]
@@ -149,13 +97,12 @@ fn rename_copy_move_across_workers() {
     // a and b live on different workers, so do c and x, k and src.
     for (p, q) in [("a", "b"), ("c", "x"), ("k", "src"), ("d", "c")] {
         assert_ne!(
-            owner(p),
-            owner(q),
+            owner(p, 2),
+            owner(q, 2),
             "{p} and {q} must be on different workers"
         );
     }
-    run(
-        &mut d,
+    d.script_loose(
         "
         SET a va EX 1000
         RENAME a b
@@ -231,8 +178,7 @@ fn rename_copy_move_across_workers() {
 #[test]
 fn copy_and_move() {
     let mut d = Diff::new();
-    run(
-        &mut d,
+    d.script_loose(
         "
         SET a v
         COPY a b
@@ -300,8 +246,7 @@ fn copy_and_move() {
 #[test]
 fn expiry_commands() {
     let mut d = Diff::new();
-    run(
-        &mut d,
+    d.script_loose(
         "
         SET k v
         TTL k
@@ -414,9 +359,8 @@ fn expiry_commands() {
 #[test]
 fn expiry_commands_resp3() {
     let mut d = Diff::new();
-    resp3(&mut d);
-    run(
-        &mut d,
+    d.resp3();
+    d.script_loose(
         "
         SET k v
         TTL k
@@ -435,8 +379,7 @@ fn expiry_commands_resp3() {
 #[test]
 fn expired_keys_disappear() {
     let mut d = Diff::new();
-    run(
-        &mut d,
+    d.script_loose(
         "
         SET a v PX 50
         SET b v PX 50
@@ -452,8 +395,7 @@ fn expired_keys_disappear() {
         ",
     );
     std::thread::sleep(std::time::Duration::from_millis(200));
-    run(
-        &mut d,
+    d.script_loose(
         "
         GET a
         EXISTS b
@@ -629,8 +571,7 @@ fn keys_scan_dbsize_flush_swapdb() {
     ] {
         check_scan(&mut d, opts);
     }
-    run(
-        &mut d,
+    d.script_loose(
         "
         SCAN x
         SCAN 1.5
@@ -687,8 +628,7 @@ fn keys_scan_dbsize_flush_swapdb() {
 #[test]
 fn object_subcommands() {
     let mut d = Diff::new();
-    run(
-        &mut d,
+    d.script_loose(
         "
         SET a 1
         OBJECT ENCODING a
@@ -729,8 +669,7 @@ fn object_subcommands() {
 #[test]
 fn arity_errors() {
     let mut d = Diff::new();
-    run(
-        &mut d,
+    d.script_loose(
         "
         DEL
         UNLINK
@@ -770,7 +709,7 @@ fn arity_errors() {
 fn many_keys_across_workers() {
     let mut d = Diff::new();
     let keys: Vec<String> = (0..80).map(|i| format!("mk:{i}")).collect();
-    let on0 = keys.iter().filter(|k| owner(k) == 0).count();
+    let on0 = keys.iter().filter(|k| owner(k, 2) == 0).count();
     assert!(on0 > 10 && on0 < 70, "keys must land on both workers");
     for (i, k) in keys.iter().enumerate() {
         match i % 4 {
@@ -791,13 +730,13 @@ fn many_keys_across_workers() {
     d.check(&touch);
     for k in &all {
         d.check(&["TYPE", k]);
-        near(&mut d, &["TTL", k], 1);
+        d.check_near(&["TTL", k], 1);
     }
     // Rename every key to a name on the other worker, and back; copy each into DB 1.
     for k in &all {
         let to = format!("{k}:renamed");
         d.check(&["RENAME", k, &to]);
-        near(&mut d, &["TTL", &to], 1);
+        d.check_near(&["TTL", &to], 1);
         d.check(&["COPY", &to, k, "DB", "1"]);
         d.check(&["RENAMENX", &to, k]);
     }
@@ -828,7 +767,7 @@ fn small_database_scans_in_one_call() {
     // Keys on both workers (slots 0..8191 on worker 0, 8192.. on worker 1).
     d.both(&["MSET", "{a}1", "v", "{b}2", "v", "{c}3", "v"]);
     d.both(&["SADD", "aset", "x"]);
-    assert_ne!(owner("{a}1"), owner("{b}2"));
+    assert_ne!(owner("{a}1", 2), owner("{b}2", 2));
     for opts in [
         &[][..],
         &["MATCH", "a*", "TYPE", "set"][..],

@@ -2,60 +2,7 @@
 //! byte for byte, except time-dependent ones (TTL, PTTL, EXPIRETIME), compared within a tolerance.
 
 mod common;
-use common::Diff;
-
-/// The worker (of 2) that owns `key`.
-fn owner(key: &str) -> usize {
-    rustis::keyslot::slot_owner(rustis::keyslot::key_slot(key.as_bytes()), 2)
-}
-
-fn int_of(reply: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(reply).ok()?;
-    s.strip_prefix(':')?.trim_end().parse().ok()
-}
-
-/// Sends `args` to both; non-negative integer replies may differ by `tol`, anything else must match.
-fn near(d: &mut Diff, args: &[&str], tol: i64) {
-    let ra = d.a.call(args);
-    let rb = d.b.call(args);
-    match (int_of(&ra), int_of(&rb)) {
-        (Some(x), Some(y)) if x >= 0 && y >= 0 => assert!(
-            (x - y).abs() <= tol,
-            "{args:?}: rustis {y}, redis {x} (tolerance {tol})"
-        ),
-        _ => assert_eq!(
-            String::from_utf8_lossy(&rb),
-            String::from_utf8_lossy(&ra),
-            "reply differs for {args:?} (left: rustis, right: redis)"
-        ),
-    }
-}
-
-/// Like `Diff::script` (one command per line, whitespace-separated), with TTL-like replies compared
-/// loosely.
-fn run(d: &mut Diff, script: &str) {
-    for line in script
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        match args[0].to_ascii_uppercase().as_str() {
-            "TTL" | "EXPIRETIME" => near(d, &args, 1),
-            "PTTL" | "PEXPIRETIME" => near(d, &args, 1000),
-            _ => {
-                d.check(&args);
-            }
-        }
-    }
-}
-
-/// Makes both connections speak RESP3 (the HELLO replies differ by the client id only).
-fn resp3(d: &mut Diff) {
-    let ra = String::from_utf8(d.a.call(&["HELLO", "3"])).unwrap();
-    let rb = String::from_utf8(d.b.call(&["HELLO", "3"])).unwrap();
-    assert!(ra.starts_with("%7\r\n") && rb.starts_with("%7\r\n"), "{rb}");
-}
+use common::{owner, Diff};
 
 const SET_OPTIONS: &str = "
     SET k v
@@ -133,14 +80,14 @@ const SET_OPTIONS: &str = "
 #[test]
 fn set_options() {
     let mut d = Diff::new();
-    run(&mut d, SET_OPTIONS);
+    d.script_loose(SET_OPTIONS);
 }
 
 #[test]
 fn set_options_resp3() {
     let mut d = Diff::new();
-    resp3(&mut d);
-    run(&mut d, SET_OPTIONS);
+    d.resp3();
+    d.script_loose(SET_OPTIONS);
 }
 
 const VARIANTS: &str = "
@@ -211,20 +158,20 @@ const VARIANTS: &str = "
 #[test]
 fn variants() {
     let mut d = Diff::new();
-    run(&mut d, VARIANTS);
+    d.script_loose(VARIANTS);
 }
 
 #[test]
 fn variants_resp3() {
     let mut d = Diff::new();
-    resp3(&mut d);
-    run(&mut d, VARIANTS);
+    d.resp3();
+    d.script_loose(VARIANTS);
 }
 
 #[test]
 fn multi_keys_across_workers() {
     let mut d = Diff::new();
-    assert_ne!(owner("a"), owner("b"));
+    assert_ne!(owner("a", 2), owner("b", 2));
     d.script(
         "
         MSET a 1 b 2 c 3 d 4 e 5 f 6
@@ -252,7 +199,7 @@ fn multi_keys_across_workers() {
 fn many_keys_on_both_workers() {
     let mut d = Diff::new();
     let keys: Vec<String> = (0..60).map(|i| format!("str:{i}")).collect();
-    let on0 = keys.iter().filter(|k| owner(k) == 0).count();
+    let on0 = keys.iter().filter(|k| owner(k, 2) == 0).count();
     assert!(on0 > 5 && on0 < 55, "keys must land on both workers");
     // MSET of every key in one command, then read back in one MGET with holes.
     let mut mset = vec!["MSET"];
@@ -382,7 +329,7 @@ const COUNTERS: &str = "
 #[test]
 fn counters() {
     let mut d = Diff::new();
-    run(&mut d, COUNTERS);
+    d.script_loose(COUNTERS);
     // Values with spaces can't go through a whitespace-split script.
     d.check(&["SET", "sp1", " 1"]);
     d.check(&["INCR", "sp1"]);
@@ -399,15 +346,14 @@ fn counters() {
 #[test]
 fn counters_resp3() {
     let mut d = Diff::new();
-    resp3(&mut d);
-    run(&mut d, COUNTERS);
+    d.resp3();
+    d.script_loose(COUNTERS);
 }
 
 #[test]
 fn append_strlen_ranges() {
     let mut d = Diff::new();
-    run(
-        &mut d,
+    d.script_loose(
         "
         APPEND ap hello
         APPEND ap world
@@ -497,8 +443,7 @@ fn append_strlen_ranges() {
 #[test]
 fn encodings() {
     let mut d = Diff::new();
-    run(
-        &mut d,
+    d.script_loose(
         "
         SET e1 123
         OBJECT ENCODING e1
@@ -567,8 +512,7 @@ fn encodings() {
 #[test]
 fn arity_errors() {
     let mut d = Diff::new();
-    run(
-        &mut d,
+    d.script_loose(
         "
         GET
         GET a b
@@ -614,7 +558,7 @@ fn arity_errors() {
 fn lcs() {
     let mut d = Diff::new();
     // key1/key2 on one worker each way round, a/b on different workers (coordinated execution).
-    assert_ne!(owner("a"), owner("b"));
+    assert_ne!(owner("a", 2), owner("b", 2));
     let mut script = String::from(
         "
         MSET key1 ohmytext key2 mynewtext a 123456 b 1x2x3456
@@ -660,7 +604,7 @@ fn lcs() {
         LCS key1
         ",
     );
-    run(&mut d, &script);
+    d.script_loose(&script);
     d.check(&["SET", "big1", &"a".repeat(12_000)]);
     d.check(&["SET", "big2", &"b".repeat(12_000)]);
     d.check(&["LCS", "big1", "big2"]);
@@ -668,9 +612,6 @@ fn lcs() {
     d.check(&["SET", "m2", &"ab".repeat(200)]);
     d.check(&["LCS", "m1", "m2", "LEN"]);
     d.check(&["LCS", "m2", "m1", "IDX", "MINMATCHLEN", "2"]);
-    resp3(&mut d);
-    run(
-        &mut d,
-        "LCS e f IDX WITHMATCHLEN\nLCS key1 key2 IDX\nLCS l key1",
-    );
+    d.resp3();
+    d.script_loose("LCS e f IDX WITHMATCHLEN\nLCS key1 key2 IDX\nLCS l key1");
 }

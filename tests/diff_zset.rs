@@ -2,29 +2,7 @@
 //! and float format must be byte-identical.
 
 mod common;
-use common::Diff;
-
-/// Sends a command built from owned strings to both servers and compares.
-fn check_owned(d: &mut Diff, args: &[String]) -> String {
-    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    d.check(&a)
-}
-
-/// A deterministic pseudo-random sequence, so failures reproduce.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use common::{Diff, Lcg};
 
 #[test]
 fn zadd_flags_and_scores() {
@@ -194,10 +172,7 @@ fn negative_zero_depends_on_encoding() {
         ZPOPMIN lp
         ",
     );
-    check_owned(
-        &mut d,
-        &["ZADD".into(), "sk".into(), "-0".into(), long.clone()],
-    );
+    d.check_owned(&["ZADD".into(), "sk".into(), "-0".into(), long.clone()]);
     d.script(
         "
         OBJECT ENCODING sk
@@ -211,17 +186,14 @@ fn negative_zero_depends_on_encoding() {
         ",
     );
     // Inserted while a listpack (stored as 0), then converted: the score stays 0.
-    check_owned(
-        &mut d,
-        &[
-            "ZADD".into(),
-            "mix".into(),
-            "-0".into(),
-            "a".into(),
-            "1".into(),
-            long,
-        ],
-    );
+    d.check_owned(&[
+        "ZADD".into(),
+        "mix".into(),
+        "-0".into(),
+        "a".into(),
+        "1".into(),
+        long,
+    ]);
     d.script(
         "
         OBJECT ENCODING mix
@@ -237,37 +209,25 @@ fn encodings_follow_redis() {
     let mut d = Diff::new();
     let long = "x".repeat(65);
     let at_limit = "y".repeat(64);
-    check_owned(
-        &mut d,
-        &["ZADD".into(), "first_long".into(), "1".into(), long.clone()],
-    );
-    check_owned(
-        &mut d,
-        &["ZADD".into(), "limit".into(), "1".into(), at_limit],
-    );
-    check_owned(
-        &mut d,
-        &[
-            "ZADD".into(),
-            "second_long".into(),
-            "1".into(),
-            "a".into(),
-            "2".into(),
-            long.clone(),
-        ],
-    );
+    d.check_owned(&["ZADD".into(), "first_long".into(), "1".into(), long.clone()]);
+    d.check_owned(&["ZADD".into(), "limit".into(), "1".into(), at_limit]);
+    d.check_owned(&[
+        "ZADD".into(),
+        "second_long".into(),
+        "1".into(),
+        "a".into(),
+        "2".into(),
+        long.clone(),
+    ]);
     d.check(&["ZADD", "xx_long", "1", "a"]);
     // An XX member that is not added does not convert.
-    check_owned(
-        &mut d,
-        &[
-            "ZADD".into(),
-            "xx_long".into(),
-            "XX".into(),
-            "1".into(),
-            long.clone(),
-        ],
-    );
+    d.check_owned(&[
+        "ZADD".into(),
+        "xx_long".into(),
+        "XX".into(),
+        "1".into(),
+        long.clone(),
+    ]);
     d.script(
         "
         OBJECT ENCODING first_long
@@ -305,10 +265,7 @@ fn encodings_follow_redis() {
         CONFIG SET zset-max-listpack-value 64
         ",
     );
-    check_owned(
-        &mut d,
-        &["ZINCRBY".into(), "incr_long".into(), "1".into(), long],
-    );
+    d.check_owned(&["ZINCRBY".into(), "incr_long".into(), "1".into(), long]);
     d.check(&["OBJECT", "ENCODING", "incr_long"]);
 }
 
@@ -661,14 +618,14 @@ fn random_operations_on_a_big_set() {
         cmd.push(format!("{}", rng.below(50) as f64 / 4.0));
         cmd.push(m.clone());
     }
-    check_owned(&mut d, &cmd);
+    d.check_owned(&cmd);
     d.check(&["OBJECT", "ENCODING", "big"]);
     let mut lex = vec!["ZADD".to_string(), "lex".to_string()];
     for m in &members {
         lex.push("0".into());
         lex.push(m.clone());
     }
-    check_owned(&mut d, &lex);
+    d.check_owned(&lex);
     for _ in 0..600 {
         let m = &members[rng.below(members.len() as u64) as usize];
         let (i, j) = (rng.below(700) as i64 - 350, rng.below(700) as i64 - 350);
@@ -781,7 +738,7 @@ fn random_operations_on_a_big_set() {
                 format!("{ex1}{s1}"),
             ],
         };
-        check_owned(&mut d, &c);
+        d.check_owned(&c);
     }
     d.check(&["ZCARD", "big"]);
     d.check(&["ZRANGE", "big", "0", "-1", "WITHSCORES"]);

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 use redis::{Commands, Value};
 
+use common::owner;
+
 fn client(port: u16) -> redis::Connection {
     redis::Client::open(format!("redis://127.0.0.1:{port}/"))
         .unwrap()
@@ -15,15 +17,11 @@ fn client(port: u16) -> redis::Connection {
         .unwrap()
 }
 
-fn owner_of(key: &str, workers: usize) -> usize {
-    rustis::keyslot::slot_owner(rustis::keyslot::key_slot(key.as_bytes()), workers)
-}
-
 /// Asserts that `keys` land on every one of `workers` workers, reasonably evenly.
 fn assert_spread(keys: &[String], workers: usize) {
     let mut per_worker = vec![0usize; workers];
     for k in keys {
-        per_worker[owner_of(k, workers)] += 1;
+        per_worker[owner(k, workers)] += 1;
     }
     let min = keys.len() / workers / 3;
     assert!(
@@ -336,7 +334,7 @@ fn multi_key_commands_across_workers() {
         let (x, y) = keys[10..]
             .iter()
             .flat_map(|x| keys[10..].iter().map(move |y| (x, y)))
-            .find(|(x, y)| owner_of(x, workers) != owner_of(y, workers))
+            .find(|(x, y)| owner(x, workers) != owner(y, workers))
             .unwrap();
         let _: () = con.set_ex(x, "moving", 1000).unwrap();
         let _: () = redis::cmd("RENAME")

@@ -9,6 +9,34 @@ use std::time::{Duration, Instant};
 
 use rustis::config::Cli;
 
+pub mod diff;
+#[allow(unused_imports)] // each test binary uses a few of them
+pub use diff::{bulks, int_of};
+
+/// The worker (of `workers`) that owns `key`: the owner of its Redis Cluster slot.
+pub fn owner(key: &str, workers: usize) -> usize {
+    rustis::keyslot::slot_owner(rustis::keyslot::key_slot(key.as_bytes()), workers)
+}
+
+/// A deterministic pseudo-random sequence (a 64-bit LCG, high bits), so failures reproduce.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next 31-bit value.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    /// A value in 0..n.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
 /// A Rustis server running in this process on a free port.
 pub struct Rustis {
     pub port: u16,
@@ -147,6 +175,12 @@ impl Conn {
             reader: BufReader::new(s.try_clone().unwrap()),
             writer: s,
         }
+    }
+
+    /// Another handle on the socket, e.g. to write a pipeline from one thread while another reads
+    /// the replies.
+    pub fn stream(&self) -> TcpStream {
+        self.writer.try_clone().unwrap()
     }
 
     /// Sends raw bytes.
