@@ -62,7 +62,7 @@ const DEPTHS: [usize; 5] = [1, 2, 17, 200, 1000];
 /// until the end of the iteration, and a later command of the same connection on one of its keys
 /// may meanwhile borrow the parked owner's shard and run first. Set it to false once that test
 /// passes, so that commands right after a coordinated one are checked too.
-const FENCE_COORDINATED: bool = true;
+const FENCE_COORDINATED: bool = false;
 
 /// Key classes: each key only ever holds its class's type (or nothing), so wrong-type errors are
 /// asked for on purpose only.
@@ -1561,8 +1561,8 @@ fn the_model_agrees_with_redis_server() {
     );
 }
 
-/// A minimal reproduction of a Rustis bug this file found; ignored until it is fixed in
-/// src/worker (run it with `cargo test --test mixed_order -- --ignored`).
+/// A minimal reproduction of a Rustis bug this file found, fixed since: the connection's later
+/// commands now wait for a SCAN's last page.
 ///
 /// SCAN runs as a chain of pages, one shard after another (cursor 0 starts on worker 0), and each
 /// next page is sent only once the previous page's reply is back; meanwhile the connection's later
@@ -1575,7 +1575,6 @@ fn the_model_agrees_with_redis_server() {
 /// answers `[0, []]` and `[0, [k]]`. With 2 workers, on connections of worker 1 and keys of worker
 /// 1. The replies stay in order; the effects of the commands do not.
 #[test]
-#[ignore = "Rustis bug: SCAN's later pages run after the connection's later commands"]
 fn scan_sees_only_the_commands_before_it() {
     fn check(port: u16, server: &str) {
         // Whichever worker the kernel gives each connection.
@@ -1620,9 +1619,8 @@ fn scan_sees_only_the_commands_before_it() {
 }
 
 /// A minimal reproduction of a Rustis bug this file found (commit 2178214, "Borrow a parked
-/// owner's shard"); ignored until it is fixed in src/worker (run it with
-/// `cargo test --test mixed_order -- --ignored`). The main tests avoid it with
-/// [`FENCE_COORDINATED`].
+/// owner's shard"), fixed since: a worker no longer borrows an owner's shard while it has
+/// anything queued for that owner. [`FENCE_COORDINATED`] is off, so the main tests check it too.
 ///
 /// A coordinated command (keys on several workers) answers its client as soon as its handler has
 /// run on the fetched copies; its write-back to the keys' owners waits in this worker's outgoing
@@ -1636,7 +1634,6 @@ fn scan_sees_only_the_commands_before_it() {
 /// `[v1, v2]`, and `a` stays [v1, v2]. It happens on connections of worker 0 when worker 1 is
 /// parked: a third of 30 connections or so, here.
 #[test]
-#[ignore = "Rustis bug: the command after a coordinated one can borrow a shard before its write-back"]
 fn a_command_after_a_coordinated_one_sees_its_writes() {
     fn check(port: u16, server: &str) {
         let (a, b) = ("{a}x", "{b}x");
@@ -1681,9 +1678,39 @@ fn a_command_after_a_coordinated_one_sees_its_writes() {
             );
         }
     }
+    // The same with the lone command right behind the coordinated one (the lone one is the
+    // command that may borrow): `LMOVE a b`, then `RPUSH a v1` as the last request sent.
+    fn check_lone(port: u16, server: &str) {
+        let (a, b) = ("{a}x", "{b}x");
+        for i in 0..40 {
+            let mut c = Conn::new(port);
+            assert_eq!(c.call(&["DEL", a, b]).len(), 4);
+            assert_eq!(c.call(&["RPUSH", a, "x"]), b":1\r\n");
+            c.send_raw(
+                &[
+                    common::encode(&[b"LMOVE", a.as_bytes(), b.as_bytes(), b"LEFT", b"RIGHT"]),
+                    common::encode(&[b"RPUSH", a.as_bytes(), b"v1"]),
+                ]
+                .concat(),
+            );
+            let got = [
+                c.read_reply(),
+                c.read_reply(),
+                c.call(&["LRANGE", a, "0", "-1"]),
+            ];
+            let want: [&[u8]; 3] = [b"$1\r\nx\r\n", b":1\r\n", b"*1\r\n$2\r\nv1\r\n"];
+            assert!(
+                got.iter().zip(want).all(|(g, w)| g == w),
+                "{server}, connection {i}: `LMOVE {a} {b} LEFT RIGHT` then `RPUSH {a} v1`: got {:?}",
+                got.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect::<Vec<_>>()
+            );
+        }
+    }
     assert_eq!((owner("{a}x", 2), owner("{b}x", 2)), (1, 0));
     let redis = start_redis();
     check(redis.port, "redis-server");
+    check_lone(redis.port, "redis-server");
     let rustis = start_rustis(2);
     check(rustis.port, "rustis (2 workers)");
+    check_lone(rustis.port, "rustis (2 workers)");
 }

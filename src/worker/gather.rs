@@ -55,8 +55,10 @@ impl Worker {
         if let Some(slot) = conn.slot_mut(seq) {
             *slot = ready;
         }
+        conn.stalled = false;
         conn.drain_ready();
         self.after_delivery(k);
+        self.schedule_resume(k);
     }
 
     pub(super) fn fill_part(

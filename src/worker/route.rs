@@ -525,6 +525,9 @@ impl Worker {
         let ci = chain.cmd;
         let args = Args::new(&data, &ranges);
         if target != self.id {
+            // The connection's later commands wait for the last page, as Redis runs the whole
+            // call before them: else one on a shard not reached yet would change what it sees.
+            conn.stalled = true;
             let origin = Origin {
                 token: k as u32,
                 client,
