@@ -10,8 +10,8 @@ use super::{
     cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, Args, Command, Ctx, Exec,
     KeySpec, Rng,
 };
-use crate::resp::reply::{long_double_incr, IncrError};
-use crate::resp::{err, parse_i64, Reply};
+use crate::num::{long_double_incr, parse_i64, IncrError};
+use crate::resp::{err, Reply};
 use crate::store::{Elem, EncodingLimits, HashValue, Keyspace, Value};
 
 /// The hash commands (Redis 7.0.15's arity, flags, key positions and documentation).

@@ -2,7 +2,8 @@
 //! the whole-database commands that run on every shard (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB).
 
 use super::{cmd, flag::*, int_arg, Args, Combine, Command, Ctx, Exec, KeySpec};
-use crate::resp::{err, parse_i64};
+use crate::num::parse_i64;
+use crate::resp::err;
 use crate::store::{Entry, Value};
 
 /// The keyspace commands.

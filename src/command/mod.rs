@@ -21,7 +21,8 @@ pub mod zset;
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use crate::resp::{err, parse_i64, Reply};
+use crate::num::parse_i64;
+use crate::resp::{err, Reply};
 use crate::store::{Db, Keyspace};
 
 /// The arguments of one command: ranges into a buffer (a connection's read buffer, an inline scratch

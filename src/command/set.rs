@@ -14,7 +14,8 @@ use super::{
     cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, scan_down, Args, Command,
     Ctx, Exec, KeySpec, Rng,
 };
-use crate::resp::{err, parse_i64, Reply};
+use crate::num::parse_i64;
+use crate::resp::{err, Reply};
 use crate::store::{Db, Elem, Keyspace, SetValue, Value};
 
 /// The set commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.

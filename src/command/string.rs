@@ -1,8 +1,8 @@
 //! The string command family: GET/SET and friends, counters, ranges.
 
 use super::{cmd, flag::*, int_arg, Args, Combine, Command, Ctx, Exec, KeySpec};
-use crate::resp::reply::{long_double_incr, IncrError};
-use crate::resp::{err, parse_i64};
+use crate::num::{long_double_incr, parse_i64, IncrError};
+use crate::resp::err;
 use crate::store::{StrValue, Value};
 
 /// Largest string value, as Redis's proto-max-bulk-len default.

@@ -12,6 +12,7 @@ use std::collections::{btree_set, BTreeSet};
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use super::{cmd, flag::*, Args, Command, Ctx, Exec, KeySpec};
+use crate::num::{parse_i64, strtod};
 use crate::resp::{err, Reply};
 use crate::store::{Elem, EncodingLimits, Keyspace, Score, Value, ZSetValue};
 
@@ -58,48 +59,6 @@ const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
 const NOT_LEX_RANGE: &str = "ERR min or max not valid string range item";
 
 // ------------------------------------------------------------------------------------- float parsing
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-unsafe fn errno_ptr() -> *mut libc::c_int {
-    libc::__errno_location()
-}
-
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "dragonfly"
-))]
-unsafe fn errno_ptr() -> *mut libc::c_int {
-    libc::__error()
-}
-
-/// C's `strtod` on `b` (as if NUL-terminated, so an embedded NUL ends the number): the value, how many
-/// bytes it used, and whether it set ERANGE. Redis parses scores with it, and clients can tell (hex
-/// floats, overflow, leading spaces), so Rust's float parser is not a substitute. O(len).
-fn strtod(b: &[u8]) -> (f64, usize, bool) {
-    let mut stack = [0u8; 128];
-    let mut heap = Vec::new();
-    let buf: &mut [u8] = if b.len() < stack.len() {
-        &mut stack[..=b.len()]
-    } else {
-        heap.resize(b.len() + 1, 0);
-        &mut heap
-    };
-    buf[..b.len()].copy_from_slice(b);
-    buf[b.len()] = 0;
-    let start = buf.as_ptr() as *const libc::c_char;
-    let mut end: *mut libc::c_char = std::ptr::null_mut();
-    // SAFETY: `buf` is NUL-terminated and outlives the call; strtod only reads up to the NUL and
-    // stores into `end` a pointer within `buf`. errno is thread-local.
-    let (v, erange) = unsafe {
-        *errno_ptr() = 0;
-        let v = libc::strtod(start, &mut end);
-        (v, *errno_ptr() == libc::ERANGE)
-    };
-    let used = (end as usize).saturating_sub(start as usize).min(b.len());
-    (v, used, erange)
-}
 
 /// A score argument, parsed as Redis's `getDoubleFromObject`: the whole string is a C float, no
 /// leading space, no overflow or underflow to zero, not NaN. None means "ERR value is not a valid float".
@@ -868,7 +827,7 @@ fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) {
         Lex(Lex<'a>, Lex<'a>),
     }
     let sel = match by {
-        By::Rank => match (crate::resp::parse_i64(lo), crate::resp::parse_i64(hi)) {
+        By::Rank => match (parse_i64(lo), parse_i64(hi)) {
             (Some(s), Some(e)) => Sel::Rank(s, e),
             _ => return ctx.reply.error(err::NOT_INT),
         },

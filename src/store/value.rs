@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, VecDeque};
 use ahash::RandomState;
 use indexmap::{IndexMap, IndexSet};
 
-use crate::resp::parse_i64;
+use crate::num::parse_i64;
 use crate::resp::reply::{SharedValue, ZERO_COPY_MIN};
 
 /// An element of a collection (list item, set member, hash field or value, zset member).
