@@ -5,6 +5,7 @@
 //!
 //! The command families parse arguments with these and the reply encoder formats doubles with them.
 //! This module imports nothing of the crate, so anything may use it.
+#![warn(missing_docs)]
 
 /// Parses a signed decimal exactly as Redis's `string2ll`: no '+', no leading zeros, no spaces, fits i64.
 /// O(len).

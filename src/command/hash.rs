@@ -1,7 +1,4 @@
-//! The hash command family. A hash is an insertion-ordered map: O(1) field access and O(1) random
-//! field by index. While Redis would keep it as a listpack, removals preserve insertion order (as a
-//! listpack does), so HGETALL, HKEYS, HVALS and HSCAN list fields exactly as Redis does; once it
-//! converts to a hash table the order is Redis's unspecified one in both servers.
+//! The hash command family: parsing and replies; the hash itself is [`crate::store::hash`].
 //!
 //! Errors are checked in Redis 7.0's order (argument parsing, then the key's type, then its contents),
 //! and HINCRBYFLOAT computes in C long double as Redis does, so replies match byte for byte.
@@ -12,7 +9,7 @@ use super::{
 };
 use crate::num::{long_double_incr, parse_i64, IncrError};
 use crate::resp::{err, Reply};
-use crate::store::{Elem, EncodingLimits, HashValue, Keyspace, Value};
+use crate::store::{Elem, HashValue, Keyspace, Value};
 
 /// The hash commands (Redis 7.0.15's arity, flags, key positions and documentation).
 #[rustfmt::skip] // one declaration a line, as a table
@@ -69,54 +66,10 @@ fn read<'k>(
 /// another type. One table lookup. The caller deletes the key again if it leaves it empty.
 fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Result<&'k mut HashValue, ()> {
     let (now, db) = (ctx.now, ctx.db);
-    let e = ctx.ks.dbs[db].get_or_create(key, now, || {
-        Value::Hash(Box::new(HashValue {
-            fields: Default::default(),
-            listpack: true,
-        }))
-    });
+    let e = ctx.ks.dbs[db].get_or_create(key, now, || Value::Hash(Box::default()));
     match &mut e.value {
         Value::Hash(h) => Ok(h),
         _ => Err(()),
-    }
-}
-
-impl HashValue {
-    /// Sets a field; returns whether it is new. Converts to a hash table as Redis's `hashTypeSet` does
-    /// (a field or value longer than the value limit, or more fields than the entry limit), never
-    /// back. An overwritten value of the same length is rewritten in place. O(1).
-    fn put_field(&mut self, f: &[u8], v: &[u8], l: &EncodingLimits) -> bool {
-        if f.len() > l.hash_max_listpack_value || v.len() > l.hash_max_listpack_value {
-            self.listpack = false;
-        }
-        let new = match self.fields.get_mut(f) {
-            Some(old) if old.len() == v.len() => {
-                old.copy_from_slice(v);
-                false
-            }
-            Some(old) => {
-                *old = v.into();
-                false
-            }
-            None => {
-                self.fields.insert(f.into(), v.into());
-                true
-            }
-        };
-        if self.fields.len() > l.hash_max_listpack_entries {
-            self.listpack = false;
-        }
-        new
-    }
-
-    /// Removes a field. While listpack-encoded the insertion order is kept (O(N), as deleting from a
-    /// listpack is); afterwards the last field moves into the hole (O(1)).
-    fn del_field(&mut self, f: &[u8]) -> bool {
-        if self.listpack {
-            self.fields.shift_remove(f).is_some()
-        } else {
-            self.fields.swap_remove(f).is_some()
-        }
     }
 }
 
@@ -490,52 +443,5 @@ fn hscan(ctx: &mut Ctx, a: &Args) {
             r.bulk(f);
             r.bulk(v);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encoding_converts_once() {
-        let l = EncodingLimits {
-            hash_max_listpack_entries: 2,
-            hash_max_listpack_value: 4,
-            ..EncodingLimits::default()
-        };
-        let mut h = HashValue {
-            fields: Default::default(),
-            listpack: true,
-        };
-        assert!(h.put_field(b"a", b"1", &l));
-        assert!(!h.put_field(b"a", b"2", &l));
-        assert!(h.put_field(b"b", b"2", &l));
-        assert!(h.listpack);
-        assert!(h.put_field(b"c", b"3", &l));
-        assert!(!h.listpack);
-        h.del_field(b"c");
-        assert!(!h.listpack, "never converts back");
-        let mut g = HashValue {
-            fields: Default::default(),
-            listpack: true,
-        };
-        g.put_field(b"a", b"12345", &l);
-        assert!(!g.listpack);
-    }
-
-    #[test]
-    fn listpack_deletes_keep_order() {
-        let l = EncodingLimits::default();
-        let mut h = HashValue {
-            fields: Default::default(),
-            listpack: true,
-        };
-        for f in [&b"a"[..], b"b", b"c", b"d"] {
-            h.put_field(f, b"v", &l);
-        }
-        h.del_field(b"b");
-        let keys: Vec<&[u8]> = h.fields.keys().map(|k| &**k).collect();
-        assert_eq!(keys, [&b"a"[..], b"c", b"d"]);
     }
 }

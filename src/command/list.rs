@@ -1,14 +1,12 @@
-//! The list command family. Lists are deques: O(1) at both ends, O(1) indexing.
+//! The list command family: parsing and replies; the list itself is [`crate::store::list`].
 //!
 //! Every handler follows the order in which Redis 7.0 validates (argument errors, key lookup, type
 //! check, then the remaining arguments), because that order decides which error a client sees, and
 //! writes its reply straight into the output buffer: elements are only allocated when stored.
 
-use std::collections::VecDeque;
-
 use super::{cmd, flag::*, int_arg, Args, Command, Ctx, Exec, KeySpec};
 use crate::resp::err;
-use crate::store::{Elem, Keyspace, ListValue, Value};
+use crate::store::{Keyspace, ListValue, Value};
 
 /// The list commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
 #[rustfmt::skip] // one declaration a line, as a table
@@ -52,26 +50,6 @@ fn read<'k>(
     }
 }
 
-/// Removes one element from the head (`left`) or the tail. O(1).
-#[inline]
-fn pop_end(l: &mut ListValue, left: bool) -> Option<Elem> {
-    if left {
-        l.items.pop_front()
-    } else {
-        l.items.pop_back()
-    }
-}
-
-/// Adds one element at the head (`left`) or the tail. O(1) amortized.
-#[inline]
-fn push_end(l: &mut ListValue, v: Elem, left: bool) {
-    if left {
-        l.items.push_front(v)
-    } else {
-        l.items.push_back(v)
-    }
-}
-
 /// Pushes every element from index 2 on, at the head (`left`) or the tail; `create` when a missing key
 /// may be created (LPUSH/RPUSH) rather than left alone (LPUSHX/RPUSHX). Replies the new length.
 /// O(N) in the elements pushed.
@@ -83,7 +61,7 @@ fn push(ctx: &mut Ctx, a: &Args, left: bool, create: bool) {
         Some(Value::List(l)) => {
             l.items.reserve(a.len() - 2);
             for v in a.iter_from(2) {
-                push_end(l, v.into(), left);
+                l.push(v.into(), left);
             }
             return ctx.reply.int(l.items.len() as i64);
         }
@@ -91,13 +69,11 @@ fn push(ctx: &mut Ctx, a: &Args, left: bool, create: bool) {
         None if !create => return ctx.reply.int(0),
         None => {}
     }
-    let mut l = ListValue {
-        items: VecDeque::with_capacity(a.len() - 2),
-    };
+    let mut l = ListValue::with_capacity(a.len() - 2);
     for v in a.iter_from(2) {
-        push_end(&mut l, v.into(), left);
+        l.push(v.into(), left);
     }
-    let n = l.items.len() as i64;
+    let n = l.len() as i64;
     db.set(key, Value::List(Box::new(l)), 0);
     ctx.reply.int(n);
 }
@@ -148,7 +124,7 @@ fn pop(ctx: &mut Ctx, a: &Args, left: bool) {
         Ok(Some(l)) => l,
     };
     match count {
-        None => match pop_end(l, left) {
+        None => match l.pop(left) {
             Some(v) => ctx.reply.bulk(&v),
             None => ctx.reply.null(),
         },
@@ -156,7 +132,7 @@ fn pop(ctx: &mut Ctx, a: &Args, left: bool) {
             let n = n.min(l.items.len());
             ctx.reply.array(n);
             for _ in 0..n {
-                if let Some(v) = pop_end(l, left) {
+                if let Some(v) = l.pop(left) {
                     ctx.reply.bulk(&v);
                 }
             }
@@ -175,18 +151,6 @@ fn rpop(ctx: &mut Ctx, a: &Args) {
     pop(ctx, a, false)
 }
 
-/// Clamps Redis start/stop indices (negative from the end) to a list of `len`, as LRANGE and LTRIM do;
-/// None when the range is empty. O(1), no overflow for any i64.
-fn clamp_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let s = if start < 0 { len + start } else { start }.max(0);
-    let e = if stop < 0 { len + stop } else { stop };
-    if s > e || s >= len {
-        return None;
-    }
-    Some((s as usize, e.min(len - 1) as usize))
-}
-
 /// LRANGE key start stop. O(S+N): S the start offset, N the elements returned.
 fn lrange(ctx: &mut Ctx, a: &Args) {
     let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else {
@@ -197,7 +161,7 @@ fn lrange(ctx: &mut Ctx, a: &Args) {
         Ok(None) => return ctx.reply.array(0),
         Ok(Some(l)) => l,
     };
-    match clamp_range(start, stop, l.items.len()) {
+    match l.range(start, stop) {
         None => ctx.reply.array(0),
         Some((s, e)) => {
             ctx.reply.array(e + 1 - s);
@@ -219,12 +183,6 @@ fn llen(ctx: &mut Ctx, a: &Args) {
     }
 }
 
-/// Resolves a possibly negative index against `len`; None when outside the list. O(1).
-fn index_of(i: i64, len: usize) -> Option<usize> {
-    let i = if i < 0 { len as i64 + i } else { i };
-    (i >= 0 && (i as usize) < len).then_some(i as usize)
-}
-
 /// LINDEX key index. The key is looked up before the index is parsed, as in Redis. O(1).
 fn lindex(ctx: &mut Ctx, a: &Args) {
     let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
@@ -235,8 +193,8 @@ fn lindex(ctx: &mut Ctx, a: &Args) {
     let Some(i) = int_arg(&mut ctx.reply, a, 2) else {
         return;
     };
-    match index_of(i, l.items.len()) {
-        Some(i) => ctx.reply.bulk(&l.items[i]),
+    match l.get(i) {
+        Some(v) => ctx.reply.bulk(v),
         None => ctx.reply.null(),
     }
 }
@@ -251,12 +209,10 @@ fn lset(ctx: &mut Ctx, a: &Args) {
     let Some(i) = int_arg(&mut ctx.reply, a, 2) else {
         return;
     };
-    match index_of(i, l.items.len()) {
-        None => ctx.reply.error(err::OUT_OF_RANGE),
-        Some(i) => {
-            l.items[i] = a.get(3).into();
-            ctx.reply.ok()
-        }
+    if l.set(i, a.get(3).into()) {
+        ctx.reply.ok()
+    } else {
+        ctx.reply.error(err::OUT_OF_RANGE)
     }
 }
 
@@ -272,30 +228,7 @@ fn lrem(ctx: &mut Ctx, a: &Args) {
         Ok(None) => return ctx.reply.int(0),
         Ok(Some(l)) => l,
     };
-    let limit = if count == 0 {
-        usize::MAX
-    } else {
-        usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
-    };
-    // From the tail: keep the first (matches - limit) matches, remove the rest.
-    let mut keep = if count < 0 {
-        let matches = l.items.iter().filter(|x| ***x == *val).count();
-        matches.saturating_sub(limit)
-    } else {
-        0
-    };
-    let mut removed = 0usize;
-    l.items.retain(|x| {
-        if removed >= limit || **x != *val {
-            return true;
-        }
-        if keep > 0 {
-            keep -= 1;
-            return true;
-        }
-        removed += 1;
-        false
-    });
+    let removed = l.remove(val, count);
     ctx.db().remove_if_empty(key);
     ctx.reply.int(removed as i64);
 }
@@ -309,13 +242,7 @@ fn ltrim(ctx: &mut Ctx, a: &Args) {
     match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
         Ok(None) => return ctx.reply.ok(),
-        Ok(Some(l)) => match clamp_range(start, stop, l.items.len()) {
-            None => l.items.clear(),
-            Some((s, e)) => {
-                l.items.truncate(e + 1);
-                l.items.drain(..s);
-            }
-        },
+        Ok(Some(l)) => l.trim(start, stop),
     }
     ctx.db().remove_if_empty(key);
     ctx.reply.ok();
@@ -337,13 +264,9 @@ fn linsert(ctx: &mut Ctx, a: &Args) {
         Ok(None) => return ctx.reply.int(0),
         Ok(Some(l)) => l,
     };
-    match l.items.iter().position(|x| **x == *pivot) {
+    match l.insert_at(pivot, val.into(), after) {
         None => ctx.reply.int(-1),
-        Some(p) => {
-            l.items.insert(if after { p + 1 } else { p }, val.into());
-            let n = l.items.len() as i64;
-            ctx.reply.int(n)
-        }
+        Some(n) => ctx.reply.int(n as i64),
     }
 }
 
@@ -388,52 +311,15 @@ fn lpos(ctx: &mut Ctx, a: &Args) {
         Ok(None) => return ctx.reply.null(),
         Ok(Some(l)) => l,
     };
-    let len = l.items.len();
-    // Redis negates a negative rank in a C long: RANK -9223372036854775808 stays negative, so every match
-    // qualifies (like RANK -1) and the COUNT test, computed with the same overflow, never stops the scan.
-    let min_rank = rank == i64::MIN;
-    let skip = if min_rank { 0 } else { rank.unsigned_abs() - 1 };
-    let want = match count {
-        Some(_) if min_rank => u64::MAX,
-        Some(0) => u64::MAX,
-        Some(c) => c,
-        None => 1,
-    };
-    let limit = if maxlen == 0 {
-        len
-    } else {
-        usize::try_from(maxlen).map_or(len, |m| m.min(len))
-    };
-    let (mut seen, mut found) = (0u64, 0u64);
-    let mut first = None;
-    let mut indices: Vec<usize> = Vec::new();
-    for step in 0..limit {
-        let idx = if rank > 0 { step } else { len - 1 - step };
-        if *l.items[idx] != *val {
-            continue;
-        }
-        seen += 1;
-        if seen <= skip {
-            continue;
-        }
-        found += 1;
-        if count.is_some() {
-            indices.push(idx);
-        } else {
-            first = Some(idx);
-        }
-        if found >= want {
-            break;
-        }
-    }
+    let indices = l.positions(val, rank, count, maxlen);
     if count.is_some() {
         ctx.reply.array(indices.len());
         for x in indices {
             ctx.reply.int(x as i64);
         }
     } else {
-        match first {
-            Some(x) => ctx.reply.int(x as i64),
+        match indices.first() {
+            Some(&x) => ctx.reply.int(x as i64),
             None => ctx.reply.null(),
         }
     }
@@ -463,9 +349,9 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: boo
     }
     if src == dst {
         if let Some(Value::List(l)) = db.get(src, now).map(|e| &mut e.value) {
-            if let Some(v) = pop_end(l, from_left) {
+            if let Some(v) = l.pop(from_left) {
                 ctx.reply.bulk(&v);
-                push_end(l, v, to_left);
+                l.push(v, to_left);
                 return;
             }
         }
@@ -476,7 +362,7 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: boo
         Some(_) => return ctx.reply.error(err::WRONGTYPE),
     }
     let v = match db.get(src, now).map(|e| &mut e.value) {
-        Some(Value::List(l)) => pop_end(l, from_left),
+        Some(Value::List(l)) => l.pop(from_left),
         _ => None,
     };
     let Some(v) = v else {
@@ -486,7 +372,7 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: boo
     ctx.reply.bulk(&v);
     let e = db.get_or_create(dst, now, || Value::List(Box::default()));
     if let Value::List(l) = &mut e.value {
-        push_end(l, v, to_left);
+        l.push(v, to_left);
     }
 }
 
@@ -546,7 +432,7 @@ fn lmpop(ctx: &mut Ctx, a: &Args) {
         ctx.reply.bulk(key);
         ctx.reply.array(n);
         for _ in 0..n {
-            if let Some(v) = pop_end(l, left) {
+            if let Some(v) = l.pop(left) {
                 ctx.reply.bulk(&v);
             }
         }
@@ -554,23 +440,4 @@ fn lmpop(ctx: &mut Ctx, a: &Args) {
         return;
     }
     ctx.reply.null_array();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_clamp_like_redis() {
-        assert_eq!(clamp_range(0, -1, 3), Some((0, 2)));
-        assert_eq!(clamp_range(-100, 100, 3), Some((0, 2)));
-        assert_eq!(clamp_range(2, 1, 3), None);
-        assert_eq!(clamp_range(3, 10, 3), None);
-        assert_eq!(clamp_range(i64::MIN, i64::MAX, 3), Some((0, 2)));
-        assert_eq!(clamp_range(i64::MIN, i64::MIN, 3), None);
-        assert_eq!(clamp_range(0, -1, 0), None);
-        assert_eq!(index_of(-1, 3), Some(2));
-        assert_eq!(index_of(i64::MIN, 3), None);
-        assert_eq!(index_of(i64::MAX, 3), None);
-    }
 }

@@ -557,6 +557,17 @@ mod tests {
     }
 
     #[test]
+    fn the_store_shares_exactly_what_replies_reference() {
+        // Strings the store keeps reference-counted are the ones the encoder writes by reference:
+        // a smaller store threshold would share values that are then copied anyway, a larger one
+        // would copy values the encoder could have referenced.
+        assert_eq!(
+            crate::store::value::SHARED_MIN,
+            crate::resp::reply::ZERO_COPY_MIN
+        );
+    }
+
+    #[test]
     fn huge_numkeys_do_not_overflow() {
         let buf = b"lmpop9223372036854775807aLEFT";
         let ranges = [0..5, 5..24, 24..25, 25..29];

@@ -1,21 +1,17 @@
-//! The set command family. A set is an insertion-ordered hash set: O(1) membership and O(1) random
-//! member by index (SPOP, SRANDMEMBER). While Redis 7.0 would keep it as an intset (every member a
-//! canonical integer, at most set-max-intset-entries of them), members are listed in ascending numeric
-//! order, as Redis lists an intset; once converted it stays a hashtable, as in Redis.
+//! The set command family: parsing and replies; the set, its encoding and its algebra are
+//! [`crate::store::set`].
 //!
 //! Handlers validate in Redis 7.0's order (arguments, key lookup, type check, remaining options), check
 //! the type of every key before modifying anything, and write replies straight into the output.
 
 use std::ops::Range;
 
-use indexmap::IndexSet;
-
 use super::{
     cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, scan_down, Args, Command,
     Ctx, Exec, KeySpec, Rng,
 };
-use crate::num::parse_i64;
 use crate::resp::{err, Reply};
+use crate::store::set::{combine, from_members, intersection_card, SetOp};
 use crate::store::{Db, Elem, Keyspace, SetValue, Value};
 
 /// The set commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
@@ -60,36 +56,9 @@ fn read<'k>(
     }
 }
 
-/// Whether Redis stores `m` in an intset: a canonical decimal i64 (`string2ll`).
-#[inline]
-fn is_int(m: &[u8]) -> bool {
-    parse_i64(m).is_some()
-}
-
-/// The intset size limit in force: set-max-intset-entries, capped at 2^30 as Redis caps it.
+/// The intset size limit in force.
 fn intset_max(ctx: &Ctx) -> usize {
-    ctx.ks.limits.set_max_intset_entries.min(1 << 30)
-}
-
-impl SetValue {
-    /// An empty set in the encoding Redis's `setTypeCreate` picks for its first member.
-    fn for_first(first: &[u8]) -> SetValue {
-        SetValue {
-            members: IndexSet::default(),
-            intset: is_int(first),
-        }
-    }
-
-    /// Adds a member, converting the encoding as Redis's `setTypeAdd` does: a non-integer converts an
-    /// intset, and so does an integer that was new and took it past `max_intset`. Returns whether the
-    /// member was new. O(1); allocates only the stored member.
-    fn add(&mut self, m: &[u8], max_intset: usize) -> bool {
-        let added = self.members.insert(m.into());
-        if self.intset && (!is_int(m) || (added && self.members.len() > max_intset)) {
-            self.intset = false;
-        }
-        added
-    }
+    ctx.ks.limits.intset_max()
 }
 
 /// Replies every member of `s` (a RESP3 set when `as_set`, else an array): ascending for an intset as
@@ -101,20 +70,8 @@ fn reply_all(r: &mut Reply, s: &SetValue, as_set: bool) {
     } else {
         r.array(n)
     }
-    if s.intset {
-        let mut v: Vec<(i64, &Elem)> = s
-            .members
-            .iter()
-            .map(|m| (parse_i64(m).unwrap_or(0), m))
-            .collect();
-        v.sort_unstable_by_key(|p| p.0);
-        for (_, m) in v {
-            r.bulk(m);
-        }
-    } else {
-        for m in &s.members {
-            r.bulk(m);
-        }
+    for m in s.ordered() {
+        r.bulk(m);
     }
 }
 
@@ -151,7 +108,7 @@ fn srem(ctx: &mut Ctx, a: &Args) {
     let removed = match read(ctx.ks, ctx.db, ctx.now, key) {
         Err(()) => return ctx.reply.error(err::WRONGTYPE),
         Ok(None) => return ctx.reply.int(0),
-        Ok(Some(s)) => a.iter_from(2).filter(|m| s.members.swap_remove(*m)).count(),
+        Ok(Some(s)) => a.iter_from(2).filter(|m| s.remove(m)).count(),
     };
     ctx.db().remove_if_empty(key);
     ctx.reply.int(removed as i64);
@@ -219,7 +176,7 @@ fn smove(ctx: &mut Ctx, a: &Args) {
         return ctx.reply.int(src_has as i64);
     }
     if let Some(Value::Set(s)) = db.get(src, now).map(|e| &mut e.value) {
-        s.members.swap_remove(m);
+        s.remove(m);
     }
     db.remove_if_empty(src);
     let e = db.get_or_create(dst, now, || Value::Set(Box::new(SetValue::for_first(m))));
@@ -227,14 +184,6 @@ fn smove(ctx: &mut Ctx, a: &Args) {
         s.add(m, max);
     }
     ctx.reply.int(1);
-}
-
-/// A set-algebra operation.
-#[derive(Clone, Copy, PartialEq)]
-enum Op {
-    Inter,
-    Union,
-    Diff,
 }
 
 /// The sets at the keys in `keys` (None for a missing key); Err(()) if any key holds another type, as
@@ -253,83 +202,14 @@ fn lookup<'d>(
     .collect()
 }
 
-/// The sets of an intersection, smallest first, or None when one is missing (the result is empty).
-fn by_size<'d>(sets: &[Option<&'d SetValue>]) -> Option<Vec<&'d SetValue>> {
-    let mut v: Vec<&SetValue> = sets.iter().copied().collect::<Option<_>>()?;
-    v.sort_by_key(|s| s.members.len());
-    Some(v)
-}
-
-/// Whether `m` of the smallest set is in every other set of an intersection. O(K).
-#[inline]
-fn in_all(m: &Elem, rest: &[&SetValue]) -> bool {
-    rest.iter().all(|s| s.members.contains(m))
-}
-
-/// The members of the result, by reference (nothing is copied), in the order Redis would list them
-/// when that order is determined: ascending when Redis iterates an intset, that is the smallest set for
-/// an intersection, the result set built by SUNION/SDIFF otherwise (an intset while every member is an
-/// integer and there are at most `max_intset` of them). O(N*K) for an intersection (N the smallest
-/// cardinality, K the sets), O(total members) for union and difference.
-fn compute<'d>(sets: &[Option<&'d SetValue>], op: Op, max_intset: usize) -> Vec<&'d Elem> {
-    let (mut out, ascending): (Vec<&Elem>, bool) = match op {
-        Op::Inter => match by_size(sets).as_deref() {
-            Some([first, rest @ ..]) => (
-                first.members.iter().filter(|m| in_all(m, rest)).collect(),
-                first.intset,
-            ),
-            _ => (Vec::new(), false),
-        },
-        Op::Union => {
-            // The largest set is taken whole; members of the others are checked against it and against
-            // what was already added from them.
-            let Some(big) = sets.iter().flatten().max_by_key(|s| s.members.len()) else {
-                return Vec::new();
-            };
-            let mut out: Vec<&Elem> = big.members.iter().collect();
-            let mut extra: ahash::HashSet<&[u8]> = Default::default();
-            for s in sets.iter().flatten() {
-                if std::ptr::eq(*s, *big) {
-                    continue;
-                }
-                for m in &s.members {
-                    if !big.members.contains(m) && extra.insert(m) {
-                        out.push(m);
-                    }
-                }
-            }
-            (out, true)
-        }
-        Op::Diff => match sets.split_first() {
-            Some((Some(first), rest)) => (
-                first
-                    .members
-                    .iter()
-                    .filter(|m| !rest.iter().flatten().any(|s| s.members.contains(*m)))
-                    .collect(),
-                true,
-            ),
-            _ => (Vec::new(), false),
-        },
-    };
-    let ascending = match op {
-        Op::Inter => ascending,
-        _ => out.len() <= max_intset && out.iter().all(|m| is_int(m)),
-    };
-    if ascending && out.len() > 1 {
-        out.sort_by_cached_key(|m| parse_i64(m).unwrap_or(0));
-    }
-    out
-}
-
 /// SINTER/SUNION/SDIFF key [key ...]: replies the result as a set.
-fn reply_op(ctx: &mut Ctx, a: &Args, op: Op) {
+fn reply_op(ctx: &mut Ctx, a: &Args, op: SetOp) {
     let max = intset_max(ctx);
     let db = &ctx.ks.dbs[ctx.db];
     let Ok(sets) = lookup(db, a, 1..a.len(), ctx.now) else {
         return ctx.reply.error(err::WRONGTYPE);
     };
-    let out = compute(&sets, op, max);
+    let out = combine(&sets, op, max);
     ctx.reply.set(out.len());
     for m in out {
         ctx.reply.bulk(m);
@@ -338,41 +218,32 @@ fn reply_op(ctx: &mut Ctx, a: &Args, op: Op) {
 
 /// SINTER key [key ...]. O(N*M), N the smallest cardinality, M the sets.
 fn sinter(ctx: &mut Ctx, a: &Args) {
-    reply_op(ctx, a, Op::Inter)
+    reply_op(ctx, a, SetOp::Inter)
 }
 
 /// SUNION key [key ...]. O(N), N the members of all sets.
 fn sunion(ctx: &mut Ctx, a: &Args) {
-    reply_op(ctx, a, Op::Union)
+    reply_op(ctx, a, SetOp::Union)
 }
 
 /// SDIFF key [key ...]. O(N), N the members of all sets.
 fn sdiff(ctx: &mut Ctx, a: &Args) {
-    reply_op(ctx, a, Op::Diff)
+    reply_op(ctx, a, SetOp::Diff)
 }
 
 /// SINTERSTORE/SUNIONSTORE/SDIFFSTORE destination key [key ...]: the result replaces the destination
 /// (any type, TTL dropped), or deletes it when empty; replies its cardinality. The result is encoded as
 /// Redis's, which builds it from an empty intset. The sources are read before the destination is
 /// touched, so the destination may be one of them.
-fn store_op(ctx: &mut Ctx, a: &Args, op: Op) {
+fn store_op(ctx: &mut Ctx, a: &Args, op: SetOp) {
     let (max, now) = (intset_max(ctx), ctx.now);
     let db = &mut ctx.ks.dbs[ctx.db];
     let Ok(sets) = lookup(db, a, 2..a.len(), now) else {
         return ctx.reply.error(err::WRONGTYPE);
     };
-    let members = compute(&sets, op, max);
+    let members = combine(&sets, op, max);
     let n = members.len();
-    let result = (n > 0).then(|| {
-        let mut s = SetValue {
-            members: IndexSet::with_capacity_and_hasher(n, Default::default()),
-            intset: true,
-        };
-        for m in &members {
-            s.add(m, max);
-        }
-        s
-    });
+    let result = (n > 0).then(|| from_members(&members, max));
     drop(members);
     drop(sets);
     let dst = a.get(1);
@@ -389,17 +260,17 @@ fn store_op(ctx: &mut Ctx, a: &Args, op: Op) {
 
 /// SINTERSTORE destination key [key ...]. O(N*M), N the smallest cardinality, M the sets.
 fn sinterstore(ctx: &mut Ctx, a: &Args) {
-    store_op(ctx, a, Op::Inter)
+    store_op(ctx, a, SetOp::Inter)
 }
 
 /// SUNIONSTORE destination key [key ...]. O(N), N the members of all sets.
 fn sunionstore(ctx: &mut Ctx, a: &Args) {
-    store_op(ctx, a, Op::Union)
+    store_op(ctx, a, SetOp::Union)
 }
 
 /// SDIFFSTORE destination key [key ...]. O(N), N the members of all sets.
 fn sdiffstore(ctx: &mut Ctx, a: &Args) {
-    store_op(ctx, a, Op::Diff)
+    store_op(ctx, a, SetOp::Diff)
 }
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit]: counts the intersection without building it and
@@ -433,17 +304,7 @@ fn sintercard(ctx: &mut Ctx, a: &Args) {
     let Ok(sets) = lookup(db, a, 2..end, ctx.now) else {
         return ctx.reply.error(err::WRONGTYPE);
     };
-    let mut n = 0u64;
-    if let Some([first, rest @ ..]) = by_size(&sets).as_deref() {
-        for m in &first.members {
-            if in_all(m, rest) {
-                n += 1;
-                if n == limit {
-                    break;
-                }
-            }
-        }
-    }
+    let n = intersection_card(&sets, limit);
     ctx.reply.int(n as i64);
 }
 
@@ -467,14 +328,7 @@ fn sscan(ctx: &mut Ctx, a: &Args) {
     let (count, matches) = (o.count, |m: &[u8]| o.matches(m));
     let mut found: Vec<&Elem> = Vec::new();
     let next = if s.intset {
-        let mut v: Vec<(i64, &Elem)> = s
-            .members
-            .iter()
-            .filter(|m| matches(m))
-            .map(|m| (parse_i64(m).unwrap_or(0), m))
-            .collect();
-        v.sort_unstable_by_key(|p| p.0);
-        found.extend(v.into_iter().map(|p| p.1));
+        found.extend(s.ordered().filter(|m| matches(m)));
         0
     } else {
         scan_down(s.members.len(), cursor, count, |i| {
@@ -599,22 +453,6 @@ fn srandmember(ctx: &mut Ctx, a: &Args) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encoding_follows_set_type_add() {
-        let mut s = SetValue::for_first(b"1");
-        assert!(s.intset);
-        assert!(s.add(b"1", 2));
-        assert!(s.add(b"2", 2));
-        assert!(!s.add(b"2", 2));
-        assert!(s.intset, "a repeated member does not convert");
-        assert!(s.add(b"3", 2));
-        assert!(!s.intset, "a third integer converts at limit 2");
-        let mut t = SetValue::for_first(b"1");
-        t.add(b"01", 512);
-        assert!(!t.intset, "non-canonical integers are strings");
-        assert!(!SetValue::for_first(b"a").intset);
-    }
 
     #[test]
     fn random_index_stays_below_bound() {

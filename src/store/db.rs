@@ -4,12 +4,14 @@
 //! [`Db::active_expire`] deletes unseen ones a bounded slice at a time (active), so no pause grows with
 //! the keyspace.
 
+use super::encoding::EncodingLimits;
 use super::table::{Entry, Table};
 use super::value::Value;
 
 /// A database: the key table plus the count of keys carrying a TTL (INFO keyspace's `expires`).
 #[derive(Default)]
 pub struct Db {
+    /// The keys and their entries.
     pub table: Table,
     expires: usize,
     expire_cursor: usize,
@@ -184,43 +186,26 @@ impl Db {
     }
 }
 
-/// Redis's thresholds for its compact encodings (CONFIG parameters); only what OBJECT ENCODING reports
-/// depends on them.
-#[derive(Debug, Clone, Copy)]
-pub struct EncodingLimits {
-    pub set_max_intset_entries: usize,
-    pub hash_max_listpack_entries: usize,
-    pub hash_max_listpack_value: usize,
-    pub zset_max_listpack_entries: usize,
-    pub zset_max_listpack_value: usize,
-}
-
-impl Default for EncodingLimits {
-    fn default() -> Self {
-        EncodingLimits {
-            set_max_intset_entries: 512,
-            hash_max_listpack_entries: 512,
-            hash_max_listpack_value: 64,
-            zset_max_listpack_entries: 128,
-            zset_max_listpack_value: 64,
-        }
-    }
-}
-
 /// Counters a shard keeps for INFO stats.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ShardStats {
+    /// Read lookups that found their key (INFO's `keyspace_hits`).
     pub keyspace_hits: u64,
+    /// Read lookups that did not (`keyspace_misses`).
     pub keyspace_misses: u64,
+    /// Keys deleted because their TTL passed (`expired_keys`).
     pub expired_keys: u64,
 }
 
 /// All databases of one shard, with the shard's random source, encoding limits and counters.
 pub struct Keyspace {
+    /// The databases, by SELECT index.
     pub dbs: Vec<Db>,
+    /// The encoding thresholds in force (CONFIG SET changes them).
     pub limits: EncodingLimits,
     /// maxmemory-policy is an LFU one (OBJECT FREQ answers, OBJECT IDLETIME refuses).
     pub lfu_policy: bool,
+    /// This shard's INFO counters, which its worker publishes.
     pub stats: ShardStats,
     rng: u64,
 }
