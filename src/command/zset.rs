@@ -5,13 +5,13 @@
 //! (hex floats, `inf`, and for range ends also leading spaces and the empty string), and errors are
 //! checked in Redis's order.
 
-use super::{cmd, flag::*, Args, Command, Ctx, Exec, KeySpec};
+use super::{cmd, flag::*, typed, Args, Command, Ctx, Exec, Handled, KeySpec};
 use crate::num::{parse_i64, strtod};
 use crate::resp::{err, Reply};
 use crate::store::zset::{
     lex_count, lex_run, rank_run, score_count, score_run, Lex, Pair, Run, ScoreEnd, Sorted,
 };
-use crate::store::{Keyspace, Value, ZSetValue};
+use crate::store::{Value, ZSetValue};
 
 /// The sorted set commands (Redis 7.0.15's arity, flags, key positions and documentation).
 #[rustfmt::skip] // one declaration a line, as a table
@@ -20,27 +20,27 @@ pub fn commands() -> Vec<Command> {
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
     vec![
-        cmd("zadd", -4, W | FAST, K(1, 1, 1), Keyed(zadd)),
-        cmd("zincrby", 4, W | FAST, K(1, 1, 1), Keyed(zincrby)),
-        cmd("zrem", -3, WRITE | FAST, K(1, 1, 1), Keyed(zrem)),
-        cmd("zscore", 3, READONLY | FAST, K(1, 1, 1), Keyed(zscore)),
-        cmd("zmscore", -3, READONLY | FAST, K(1, 1, 1), Keyed(zmscore)),
-        cmd("zcard", 2, READONLY | FAST, K(1, 1, 1), Keyed(zcard)),
-        cmd("zrank", 3, READONLY | FAST, K(1, 1, 1), Keyed(zrank)),
-        cmd("zrevrank", 3, READONLY | FAST, K(1, 1, 1), Keyed(zrevrank)),
-        cmd("zcount", 4, READONLY | FAST, K(1, 1, 1), Keyed(zcount)),
-        cmd("zlexcount", 4, READONLY | FAST, K(1, 1, 1), Keyed(zlexcount)),
-        cmd("zpopmin", -2, WRITE | FAST, K(1, 1, 1), Keyed(zpopmin)),
-        cmd("zpopmax", -2, WRITE | FAST, K(1, 1, 1), Keyed(zpopmax)),
-        cmd("zrange", -4, READONLY, K(1, 1, 1), Keyed(zrange)),
-        cmd("zrangebyscore", -4, READONLY, K(1, 1, 1), Keyed(zrangebyscore)),
-        cmd("zrevrangebyscore", -4, READONLY, K(1, 1, 1), Keyed(zrevrangebyscore)),
-        cmd("zrevrange", -4, READONLY, K(1, 1, 1), Keyed(zrevrange)),
-        cmd("zrangebylex", -4, READONLY, K(1, 1, 1), Keyed(zrangebylex)),
-        cmd("zrevrangebylex", -4, READONLY, K(1, 1, 1), Keyed(zrevrangebylex)),
-        cmd("zremrangebyscore", 4, WRITE, K(1, 1, 1), Keyed(zremrangebyscore)),
-        cmd("zremrangebyrank", 4, WRITE, K(1, 1, 1), Keyed(zremrangebyrank)),
-        cmd("zremrangebylex", 4, WRITE, K(1, 1, 1), Keyed(zremrangebylex)),
+        cmd("zadd", -4, W | FAST, K(1, 1, 1), Keyed(typed!(zadd))),
+        cmd("zincrby", 4, W | FAST, K(1, 1, 1), Keyed(typed!(zincrby))),
+        cmd("zrem", -3, WRITE | FAST, K(1, 1, 1), Keyed(typed!(zrem))),
+        cmd("zscore", 3, READONLY | FAST, K(1, 1, 1), Keyed(typed!(zscore))),
+        cmd("zmscore", -3, READONLY | FAST, K(1, 1, 1), Keyed(typed!(zmscore))),
+        cmd("zcard", 2, READONLY | FAST, K(1, 1, 1), Keyed(typed!(zcard))),
+        cmd("zrank", 3, READONLY | FAST, K(1, 1, 1), Keyed(typed!(zrank))),
+        cmd("zrevrank", 3, READONLY | FAST, K(1, 1, 1), Keyed(typed!(zrevrank))),
+        cmd("zcount", 4, READONLY | FAST, K(1, 1, 1), Keyed(typed!(zcount))),
+        cmd("zlexcount", 4, READONLY | FAST, K(1, 1, 1), Keyed(typed!(zlexcount))),
+        cmd("zpopmin", -2, WRITE | FAST, K(1, 1, 1), Keyed(typed!(zpopmin))),
+        cmd("zpopmax", -2, WRITE | FAST, K(1, 1, 1), Keyed(typed!(zpopmax))),
+        cmd("zrange", -4, READONLY, K(1, 1, 1), Keyed(typed!(zrange))),
+        cmd("zrangebyscore", -4, READONLY, K(1, 1, 1), Keyed(typed!(zrangebyscore))),
+        cmd("zrevrangebyscore", -4, READONLY, K(1, 1, 1), Keyed(typed!(zrevrangebyscore))),
+        cmd("zrevrange", -4, READONLY, K(1, 1, 1), Keyed(typed!(zrevrange))),
+        cmd("zrangebylex", -4, READONLY, K(1, 1, 1), Keyed(typed!(zrangebylex))),
+        cmd("zrevrangebylex", -4, READONLY, K(1, 1, 1), Keyed(typed!(zrevrangebylex))),
+        cmd("zremrangebyscore", 4, WRITE, K(1, 1, 1), Keyed(typed!(zremrangebyscore))),
+        cmd("zremrangebyrank", 4, WRITE, K(1, 1, 1), Keyed(typed!(zremrangebyrank))),
+        cmd("zremrangebylex", 4, WRITE, K(1, 1, 1), Keyed(typed!(zremrangebylex))),
     ]
 }
 
@@ -95,21 +95,6 @@ fn parse_lex(b: &[u8]) -> Option<Lex<'_>> {
     }
 }
 
-/// The sorted set at `key`: Ok(None) if absent, Err(()) for another type. Borrows only the keyspace,
-/// so the reply can be written while the set is borrowed.
-fn read<'k>(
-    ks: &'k mut Keyspace,
-    db: usize,
-    now: u64,
-    key: &[u8],
-) -> Result<Option<&'k mut ZSetValue>, ()> {
-    match ks.dbs[db].get(key, now).map(|e| &mut e.value) {
-        None => Ok(None),
-        Some(Value::ZSet(z)) => Ok(Some(z)),
-        Some(_) => Err(()),
-    }
-}
-
 // -------------------------------------------------------------------------------------------- writes
 
 /// ZADD's options.
@@ -125,7 +110,7 @@ struct AddFlags {
 
 /// ZADD and ZINCRBY (Redis's `zaddGenericCommand`): score-member pairs from `first`, every score parsed
 /// before anything changes, then each pair applied. O(M log N) for M pairs.
-fn add_generic(ctx: &mut Ctx, a: &Args, first: usize, f: AddFlags) {
+fn add_generic(ctx: &mut Ctx, a: &Args, first: usize, f: AddFlags) -> Handled {
     let pairs = (a.len() - first) / 2;
     // One pair (the usual case) needs no buffer; more are parsed into one allocation.
     let mut one = 0.0;
@@ -135,7 +120,7 @@ fn add_generic(ctx: &mut Ctx, a: &Args, first: usize, f: AddFlags) {
     }
     for j in 0..pairs {
         let Some(s) = parse_score(a.get(first + 2 * j)) else {
-            return ctx.reply.error(err::NOT_FLOAT);
+            return ctx.error(err::NOT_FLOAT);
         };
         if pairs == 1 {
             one = s;
@@ -149,21 +134,25 @@ fn add_generic(ctx: &mut Ctx, a: &Args, first: usize, f: AddFlags) {
     let l = ctx.ks.limits;
     let (now, db) = (ctx.now, ctx.db);
     let d = &mut ctx.ks.dbs[db];
-    // One lookup: XX never creates the key; otherwise it is created (if absent) before the type check.
-    let entry = if f.xx {
-        match d.get(key, now) {
-            Some(e) => e,
-            None if f.incr => return ctx.reply.null(),
-            None => return ctx.reply.int(0),
+    // One write lookup: XX never creates the key; otherwise it is created (if absent) before the type
+    // check.
+    let z = if f.xx {
+        match d.get_as::<ZSetValue>(key, now)? {
+            Some(z) => z,
+            None if f.incr => {
+                ctx.reply.null();
+                return Ok(());
+            }
+            None => {
+                ctx.reply.int(0);
+                return Ok(());
+            }
         }
     } else {
         let first_len = a.get(first + 1).len();
-        d.get_or_create(key, now, || {
+        d.get_or_create_as::<ZSetValue>(key, now, || {
             Value::ZSet(Box::new(ZSetValue::for_first_member(first_len, &l)))
-        })
-    };
-    let Value::ZSet(z) = &mut entry.value else {
-        return ctx.reply.error(err::WRONGTYPE);
+        })?
     };
     let (mut added, mut updated, mut processed) = (0i64, 0i64, 0);
     let mut result = 0.0;
@@ -177,7 +166,7 @@ fn add_generic(ctx: &mut Ctx, a: &Args, first: usize, f: AddFlags) {
                 let new = if f.incr { cur + s } else { s };
                 if new.is_nan() {
                     // Only INCR on a present member gets here: the key is not empty.
-                    return ctx.reply.error(NAN_SCORE);
+                    return ctx.error(NAN_SCORE);
                 }
                 if (f.lt && new >= cur) || (f.gt && new <= cur) {
                     continue;
@@ -209,12 +198,13 @@ fn add_generic(ctx: &mut Ctx, a: &Args, first: usize, f: AddFlags) {
     } else {
         ctx.reply.int(if f.ch { added + updated } else { added })
     }
+    Ok(())
 }
 
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]: options are taken while they
 /// match, then the pairs; errors in Redis's order (pair count, NX+XX, GT/LT/NX, INCR with several
 /// pairs, unparsable score). O(M log N) for M pairs.
-fn zadd(ctx: &mut Ctx, a: &Args) {
+fn zadd(ctx: &mut Ctx, a: &Args) -> Handled {
     let mut f = AddFlags::default();
     let mut i = 2;
     while i < a.len() {
@@ -233,28 +223,22 @@ fn zadd(ctx: &mut Ctx, a: &Args) {
     }
     let elements = a.len() - i;
     if elements == 0 || elements % 2 == 1 {
-        return ctx.reply.error(err::SYNTAX);
+        return ctx.error(err::SYNTAX);
     }
     if f.nx && f.xx {
-        return ctx
-            .reply
-            .error("ERR XX and NX options at the same time are not compatible");
+        return ctx.error("ERR XX and NX options at the same time are not compatible");
     }
     if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
-        return ctx
-            .reply
-            .error("ERR GT, LT, and/or NX options at the same time are not compatible");
+        return ctx.error("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if f.incr && elements > 2 {
-        return ctx
-            .reply
-            .error("ERR INCR option supports a single increment-element pair");
+        return ctx.error("ERR INCR option supports a single increment-element pair");
     }
     add_generic(ctx, a, i, f)
 }
 
 /// ZINCRBY key increment member: ZADD INCR. O(log N).
-fn zincrby(ctx: &mut Ctx, a: &Args) {
+fn zincrby(ctx: &mut Ctx, a: &Args) -> Handled {
     let f = AddFlags {
         incr: true,
         ..AddFlags::default()
@@ -263,109 +247,96 @@ fn zincrby(ctx: &mut Ctx, a: &Args) {
 }
 
 /// ZREM key member [member ...]: members removed; the key goes when the set empties. O(M log N).
-fn zrem(ctx: &mut Ctx, a: &Args) {
+fn zrem(ctx: &mut Ctx, a: &Args) -> Handled {
     let key = a.get(1);
-    let n = match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => 0,
-        Ok(Some(z)) => a.iter_from(2).filter(|m| z.remove_member(m)).count(),
+    let n = match ctx.ks.write::<ZSetValue>(ctx.db, key, ctx.now)? {
+        None => 0,
+        Some(z) => a.iter_from(2).filter(|m| z.remove_member(m)).count(),
     };
     if n > 0 {
         ctx.db().remove_if_empty(key);
     }
     ctx.reply.int(n as i64);
+    Ok(())
 }
 
 // --------------------------------------------------------------------------------------------- reads
 
 /// ZSCORE key member. O(1).
-fn zscore(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(z) => match z.and_then(|z| z.scores.get(a.get(2)).copied()) {
-            Some(s) => ctx.reply.double(s),
-            None => ctx.reply.null(),
-        },
+fn zscore(ctx: &mut Ctx, a: &Args) -> Handled {
+    let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
+    match z.and_then(|z| z.scores.get(a.get(2)).copied()) {
+        Some(s) => ctx.reply.double(s),
+        None => ctx.reply.null(),
     }
+    Ok(())
 }
 
 /// ZMSCORE key member [member ...]: one score or null per member. O(M).
-fn zmscore(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(z) => {
-            ctx.reply.array(a.len() - 2);
-            for m in a.iter_from(2) {
-                match z.as_ref().and_then(|z| z.scores.get(m).copied()) {
-                    Some(s) => ctx.reply.double(s),
-                    None => ctx.reply.null(),
-                }
-            }
+fn zmscore(ctx: &mut Ctx, a: &Args) -> Handled {
+    let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
+    ctx.reply.array(a.len() - 2);
+    for m in a.iter_from(2) {
+        match z.and_then(|z| z.scores.get(m).copied()) {
+            Some(s) => ctx.reply.double(s),
+            None => ctx.reply.null(),
         }
     }
+    Ok(())
 }
 
 /// ZCARD key. O(1).
-fn zcard(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(z) => ctx.reply.int(z.map_or(0, |z| z.scores.len()) as i64),
-    }
+fn zcard(ctx: &mut Ctx, a: &Args) -> Handled {
+    let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
+    ctx.reply.int(z.map_or(0, |z| z.scores.len()) as i64);
+    Ok(())
 }
 
-fn rank_generic(ctx: &mut Ctx, a: &Args, rev: bool) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(z) => match z.and_then(|z| {
-            let r = z.rank_of(a.get(2))?;
-            Some(if rev { z.scores.len() - 1 - r } else { r })
-        }) {
-            Some(r) => ctx.reply.int(r as i64),
-            None => ctx.reply.null(),
-        },
+/// ZRANK/ZREVRANK: the member's rank from the bottom, or from the top when `rev`.
+fn rank_generic(ctx: &mut Ctx, a: &Args, rev: bool) -> Handled {
+    let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
+    match z.and_then(|z| {
+        let r = z.rank_of(a.get(2))?;
+        Some(if rev { z.scores.len() - 1 - r } else { r })
+    }) {
+        Some(r) => ctx.reply.int(r as i64),
+        None => ctx.reply.null(),
     }
+    Ok(())
 }
 
 /// ZRANK key member (Redis 7.0: no WITHSCORE). O(log N + min(rank, N - rank)): the B-tree keeps no
 /// subtree sizes, so the rank is counted from the nearer end.
-fn zrank(ctx: &mut Ctx, a: &Args) {
+fn zrank(ctx: &mut Ctx, a: &Args) -> Handled {
     rank_generic(ctx, a, false)
 }
 
 /// ZREVRANK key member. O(log N + min(rank, N - rank)), as ZRANK.
-fn zrevrank(ctx: &mut Ctx, a: &Args) {
+fn zrevrank(ctx: &mut Ctx, a: &Args) -> Handled {
     rank_generic(ctx, a, true)
 }
 
 /// ZCOUNT key min max. O(log N + min(M, N - M)) (counted in lockstep with the complement).
-fn zcount(ctx: &mut Ctx, a: &Args) {
+fn zcount(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(min), Some(max)) = (parse_score_end(a.get(2)), parse_score_end(a.get(3))) else {
-        return ctx.reply.error(NOT_FLOAT_RANGE);
+        return ctx.error(NOT_FLOAT_RANGE);
     };
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => ctx.reply.int(0),
-        Ok(Some(z)) => {
-            let n = score_count(&z.sorted, min, max);
-            ctx.reply.int(n as i64)
-        }
-    }
+    let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
+    let n = z.map_or(0, |z| score_count(&z.sorted, min, max));
+    ctx.reply.int(n as i64);
+    Ok(())
 }
 
 /// ZLEXCOUNT key min max. O(log N + min(M, N - M)) when all scores are equal (the case lex ranges are
 /// defined for), O(N) otherwise.
-fn zlexcount(ctx: &mut Ctx, a: &Args) {
+fn zlexcount(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(min), Some(max)) = (parse_lex(a.get(2)), parse_lex(a.get(3))) else {
-        return ctx.reply.error(NOT_LEX_RANGE);
+        return ctx.error(NOT_LEX_RANGE);
     };
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => ctx.reply.int(0),
-        Ok(Some(z)) => {
-            let n = lex_count(&z.sorted, min, max);
-            ctx.reply.int(n as i64)
-        }
-    }
+    let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
+    let n = z.map_or(0, |z| lex_count(&z.sorted, min, max));
+    ctx.reply.int(n as i64);
+    Ok(())
 }
 
 // -------------------------------------------------------------------------------------------- ranges
@@ -427,7 +398,7 @@ enum By {
 /// options choose (ZRANGE). Options are checked first, then their conflicts, then the range ends, and
 /// only then the key. Costs: by rank O(min(start, N - start) + min(stop, N - stop) + M); by score
 /// O(log N + offset + M); by lex the same when all scores are equal, O(N) otherwise.
-fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) {
+fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) -> Handled {
     let (mut by, mut rev) = (by, rev);
     let (mut with_scores, mut offset, mut limit) = (false, 0i64, -1i64);
     let mut j = 4;
@@ -437,7 +408,7 @@ fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) {
             with_scores = true;
         } else if a.is(j, "limit") && left >= 2 {
             let (Some(o), Some(c)) = (a.int(j + 1), a.int(j + 2)) else {
-                return ctx.reply.error(err::NOT_INT);
+                return ctx.error(err::NOT_INT);
             };
             (offset, limit) = (o, c);
             j += 2;
@@ -448,21 +419,19 @@ fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) {
         } else if by.is_none() && a.is(j, "byscore") {
             by = Some(By::Score);
         } else {
-            return ctx.reply.error(err::SYNTAX);
+            return ctx.error(err::SYNTAX);
         }
         j += 1;
     }
     let by = by.unwrap_or(By::Rank);
     let rev = rev.unwrap_or(false);
     if limit != -1 && by == By::Rank {
-        return ctx.reply.error(
+        return ctx.error(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
         );
     }
     if with_scores && by == By::Lex {
-        return ctx
-            .reply
-            .error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+        return ctx.error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
     }
     // Reverse score and lex ranges are given as max, min.
     let (lo, hi) = if rev && by != By::Rank {
@@ -478,21 +447,20 @@ fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) {
     let sel = match by {
         By::Rank => match (parse_i64(lo), parse_i64(hi)) {
             (Some(s), Some(e)) => Sel::Rank(s, e),
-            _ => return ctx.reply.error(err::NOT_INT),
+            _ => return ctx.error(err::NOT_INT),
         },
         By::Score => match (parse_score_end(lo), parse_score_end(hi)) {
             (Some(min), Some(max)) => Sel::Score(min, max),
-            _ => return ctx.reply.error(NOT_FLOAT_RANGE),
+            _ => return ctx.error(NOT_FLOAT_RANGE),
         },
         By::Lex => match (parse_lex(lo), parse_lex(hi)) {
             (Some(min), Some(max)) => Sel::Lex(min, max),
-            _ => return ctx.reply.error(NOT_LEX_RANGE),
+            _ => return ctx.error(NOT_LEX_RANGE),
         },
     };
-    let z = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.array(0),
-        Ok(Some(z)) => z,
+    let Some(z) = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)? else {
+        ctx.reply.array(0);
+        return Ok(());
     };
     let r = &mut ctx.reply;
     let sorted = &z.sorted;
@@ -500,7 +468,10 @@ fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) {
     let offset = match usize::try_from(offset) {
         Ok(o) if o < sorted.len() || o == 0 => o,
         _ if by == By::Rank => 0,
-        _ => return r.array(0),
+        _ => {
+            r.array(0);
+            return Ok(());
+        }
     };
     match sel {
         Sel::Rank(start, stop) => {
@@ -516,65 +487,66 @@ fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) {
             emit_run(r, run, None, rev, offset, limit, false)
         }
     }
+    Ok(())
 }
 
 /// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES].
 /// See [`range_generic`] for the cost.
-fn zrange(ctx: &mut Ctx, a: &Args) {
+fn zrange(ctx: &mut Ctx, a: &Args) -> Handled {
     range_generic(ctx, a, None, None)
 }
 
 /// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]. O(log N + offset + M).
-fn zrangebyscore(ctx: &mut Ctx, a: &Args) {
+fn zrangebyscore(ctx: &mut Ctx, a: &Args) -> Handled {
     range_generic(ctx, a, Some(By::Score), Some(false))
 }
 
 /// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]. O(log N + offset + M).
-fn zrevrangebyscore(ctx: &mut Ctx, a: &Args) {
+fn zrevrangebyscore(ctx: &mut Ctx, a: &Args) -> Handled {
     range_generic(ctx, a, Some(By::Score), Some(true))
 }
 
 /// ZREVRANGE key start stop [WITHSCORES]. O(min(start, N - start) + min(stop, N - stop) + M).
-fn zrevrange(ctx: &mut Ctx, a: &Args) {
+fn zrevrange(ctx: &mut Ctx, a: &Args) -> Handled {
     range_generic(ctx, a, Some(By::Rank), Some(true))
 }
 
 /// ZRANGEBYLEX key min max [LIMIT offset count]. O(log N + offset + M) with equal scores.
-fn zrangebylex(ctx: &mut Ctx, a: &Args) {
+fn zrangebylex(ctx: &mut Ctx, a: &Args) -> Handled {
     range_generic(ctx, a, Some(By::Lex), Some(false))
 }
 
 /// ZREVRANGEBYLEX key max min [LIMIT offset count]. O(log N + offset + M) with equal scores.
-fn zrevrangebylex(ctx: &mut Ctx, a: &Args) {
+fn zrevrangebylex(ctx: &mut Ctx, a: &Args) -> Handled {
     range_generic(ctx, a, Some(By::Lex), Some(true))
 }
 
 /// Shared tail of the ZREMRANGEBY* commands: removes what `pick` selects, deletes an emptied key and
 /// replies the count.
-fn remrange(ctx: &mut Ctx, key: &[u8], pick: impl FnOnce(&Sorted) -> Run<'_>) {
-    let n = match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => 0,
-        Ok(Some(z)) => z.remove_run(pick),
+fn remrange(ctx: &mut Ctx, key: &[u8], pick: impl FnOnce(&Sorted) -> Run<'_>) -> Handled {
+    let n = match ctx.ks.write::<ZSetValue>(ctx.db, key, ctx.now)? {
+        None => 0,
+        Some(z) => z.remove_run(pick),
     };
     if n > 0 {
         ctx.db().remove_if_empty(key);
     }
     ctx.reply.int(n as i64);
+    Ok(())
 }
 
 /// ZREMRANGEBYSCORE key min max. O(log N + M log N).
-fn zremrangebyscore(ctx: &mut Ctx, a: &Args) {
+fn zremrangebyscore(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(min), Some(max)) = (parse_score_end(a.get(2)), parse_score_end(a.get(3))) else {
-        return ctx.reply.error(NOT_FLOAT_RANGE);
+        return ctx.error(NOT_FLOAT_RANGE);
     };
     remrange(ctx, a.get(1), |sorted| score_run(sorted, min, max))
 }
 
 /// ZREMRANGEBYRANK key start stop. O(min(start, N - start) + min(stop, N - stop) + M log N).
-fn zremrangebyrank(ctx: &mut Ctx, a: &Args) {
+fn zremrangebyrank(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else {
-        return ctx.reply.error(err::NOT_INT);
+        return ctx.error(err::NOT_INT);
     };
     remrange(ctx, a.get(1), |sorted| {
         rank_run(sorted, start, stop, false).0
@@ -582,9 +554,9 @@ fn zremrangebyrank(ctx: &mut Ctx, a: &Args) {
 }
 
 /// ZREMRANGEBYLEX key min max. O(log N + M log N) with equal scores, O(N + M log N) otherwise.
-fn zremrangebylex(ctx: &mut Ctx, a: &Args) {
+fn zremrangebylex(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(min), Some(max)) = (parse_lex(a.get(2)), parse_lex(a.get(3))) else {
-        return ctx.reply.error(NOT_LEX_RANGE);
+        return ctx.error(NOT_LEX_RANGE);
     };
     remrange(ctx, a.get(1), |sorted| lex_run(sorted, min, max, false))
 }
@@ -594,35 +566,28 @@ fn zremrangebylex(ctx: &mut Ctx, a: &Args) {
 /// ZPOPMIN/ZPOPMAX key [count]: the count must be a non-negative integer ("must be positive" error
 /// otherwise), checked before the key. With a count, RESP3 replies `[member, score]` pairs; without
 /// one, a flat pair. Members are written as they are popped. O(M log N).
-fn zpop(ctx: &mut Ctx, a: &Args, max: bool) {
+fn zpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
     if a.len() > 3 {
-        return ctx.reply.error(err::SYNTAX);
+        return ctx.error(err::SYNTAX);
     }
     let count = if a.len() == 3 {
         match a.int(2) {
             Some(n) if n >= 0 => Some(n as u64),
-            _ => return ctx.reply.error(err::POSITIVE),
+            _ => return ctx.error(err::POSITIVE),
         }
     } else {
         None
     };
     let key = a.get(1);
-    let z = match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.array(0),
-        Ok(Some(z)) => z,
+    let Some(z) = ctx.ks.write::<ZSetValue>(ctx.db, key, ctx.now)? else {
+        ctx.reply.array(0);
+        return Ok(());
     };
     let n = count.unwrap_or(1).min(z.sorted.len() as u64) as usize;
     let nested = count.is_some() && ctx.reply.resp3();
     ctx.reply.array(if nested { n } else { 2 * n });
     for _ in 0..n {
-        let popped = if max {
-            z.sorted.pop_last()
-        } else {
-            z.sorted.pop_first()
-        };
-        let Some((s, m)) = popped else { break };
-        z.scores.swap_remove(&m);
+        let Some((s, m)) = z.pop(max) else { break };
         if nested {
             ctx.reply.array(2);
         }
@@ -632,15 +597,16 @@ fn zpop(ctx: &mut Ctx, a: &Args, max: bool) {
     if n > 0 {
         ctx.db().remove_if_empty(key);
     }
+    Ok(())
 }
 
 /// ZPOPMIN key [count]. O(M log N).
-fn zpopmin(ctx: &mut Ctx, a: &Args) {
+fn zpopmin(ctx: &mut Ctx, a: &Args) -> Handled {
     zpop(ctx, a, false)
 }
 
 /// ZPOPMAX key [count]. O(M log N).
-fn zpopmax(ctx: &mut Ctx, a: &Args) {
+fn zpopmax(ctx: &mut Ctx, a: &Args) -> Handled {
     zpop(ctx, a, true)
 }
 

@@ -132,15 +132,19 @@ impl ListValue {
 
     /// LPOS's search: the positions of the elements equal to `v`, skipping the first `|rank| - 1`
     /// matches and walking from the tail when `rank` is negative; at most `count` of them (None: the
-    /// first only; Some(0): all), within the first `maxlen` elements walked (0: all). O(N), or
-    /// O(maxlen).
+    /// first only; Some(0): all), within the first `maxlen` elements walked (0: all). LPOS refuses
+    /// rank 0; here it walks as -1 does. O(N), or O(maxlen).
     pub fn positions(&self, v: &[u8], rank: i64, count: Option<u64>, maxlen: u64) -> Vec<usize> {
         let len = self.items.len();
         // Redis negates a negative rank in a C long: RANK -9223372036854775808 stays negative, so every
         // match qualifies (like RANK -1) and the COUNT test, computed with the same overflow, never
         // stops the walk.
         let min_rank = rank == i64::MIN;
-        let skip = if min_rank { 0 } else { rank.unsigned_abs() - 1 };
+        let skip = if min_rank {
+            0
+        } else {
+            rank.unsigned_abs().saturating_sub(1)
+        };
         let want = match count {
             Some(_) if min_rank => u64::MAX,
             Some(0) => u64::MAX,

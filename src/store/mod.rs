@@ -20,5 +20,5 @@ pub use key::Key;
 pub use list::ListValue;
 pub use set::SetValue;
 pub use table::{Entry, Table};
-pub use value::{StrValue, Value};
+pub use value::{Kind, StrValue, Value, WrongType};
 pub use zset::{Score, ZSetValue};

@@ -141,6 +141,49 @@ pub enum Value {
     ZSet(Box<ZSetValue>),
 }
 
+/// A typed lookup found its key holding a value of another type: Redis answers
+/// `WRONGTYPE Operation against a key holding the wrong kind of value`. The command layer writes that
+/// reply for any handler that returns this error (with `?`), so no handler writes it by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrongType;
+
+/// A value type a typed lookup can ask for ([`super::Db::get_as`], [`super::Keyspace::read`]).
+pub trait Kind: Sized {
+    /// The value as this type, or None when it is another one. O(1).
+    fn of(v: &Value) -> Option<&Self>;
+    /// The same, mutably. O(1).
+    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+}
+
+/// Implements [`Kind`] for the type held by one variant of [`Value`] (boxed or not).
+macro_rules! kind {
+    ($t:ty, $variant:ident) => {
+        impl Kind for $t {
+            #[inline]
+            fn of(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+
+            #[inline]
+            fn of_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+kind!(StrValue, Str);
+kind!(ListValue, List);
+kind!(SetValue, Set);
+kind!(HashValue, Hash);
+kind!(ZSetValue, ZSet);
+
 impl Value {
     /// The type name TYPE reports.
     pub fn type_name(&self) -> &'static str {

@@ -386,6 +386,17 @@ impl ZSetValue {
         }
     }
 
+    /// Removes and returns the member with the highest score (`max`) or the lowest. O(log N).
+    pub fn pop(&mut self, max: bool) -> Option<Pair> {
+        let popped = if max {
+            self.sorted.pop_last()
+        } else {
+            self.sorted.pop_first()
+        }?;
+        self.scores.swap_remove(&popped.1);
+        Some(popped)
+    }
+
     /// 0-based ascending rank of `m`: the entries below and above it are counted in lockstep, so the
     /// cost is O(log N + min(rank, N - rank)).
     pub fn rank_of(&self, m: &[u8]) -> Option<usize> {
