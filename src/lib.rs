@@ -9,6 +9,7 @@ pub mod config;
 pub mod glob;
 pub mod keyslot;
 pub mod log;
+pub mod num;
 pub mod os;
 pub mod resp;
 pub mod server;

@@ -1,18 +1,15 @@
-//! The hash command family. A hash is an insertion-ordered map: O(1) field access and O(1) random
-//! field by index. While Redis would keep it as a listpack, removals preserve insertion order (as a
-//! listpack does), so HGETALL, HKEYS, HVALS and HSCAN list fields exactly as Redis does; once it
-//! converts to a hash table the order is Redis's unspecified one in both servers.
+//! The hash command family: parsing and replies; the hash itself is [`crate::store::hash`].
 //!
 //! Errors are checked in Redis 7.0's order (argument parsing, then the key's type, then its contents),
 //! and HINCRBYFLOAT computes in C long double as Redis does, so replies match byte for byte.
 
 use super::{
-    cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, Args, Command, Ctx, Exec,
-    KeySpec, Rng,
+    cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, typed, Args, Command, Ctx,
+    Exec, Handled, KeySpec, Rng,
 };
-use crate::resp::reply::{long_double_incr, IncrError};
-use crate::resp::{err, parse_i64, Reply};
-use crate::store::{Elem, EncodingLimits, HashValue, Keyspace, Value};
+use crate::num::{long_double_incr, parse_i64, IncrError};
+use crate::resp::{err, Reply};
+use crate::store::{Elem, HashValue, Value, WrongType};
 
 /// The hash commands (Redis 7.0.15's arity, flags, key positions and documentation).
 #[rustfmt::skip] // one declaration a line, as a table
@@ -21,22 +18,22 @@ pub fn commands() -> Vec<Command> {
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
     vec![
-        cmd("hset", -4, W | FAST, K(1, 1, 1), Keyed(hset)),
-        cmd("hsetnx", 4, W | FAST, K(1, 1, 1), Keyed(hsetnx)),
-        cmd("hmset", -4, W | FAST, K(1, 1, 1), Keyed(hmset)),
-        cmd("hget", 3, READONLY | FAST, K(1, 1, 1), Keyed(hget)),
-        cmd("hmget", -3, READONLY | FAST, K(1, 1, 1), Keyed(hmget)),
-        cmd("hgetall", 2, READONLY, K(1, 1, 1), Keyed(hgetall)),
-        cmd("hdel", -3, WRITE | FAST, K(1, 1, 1), Keyed(hdel)),
-        cmd("hlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(hlen)),
-        cmd("hexists", 3, READONLY | FAST, K(1, 1, 1), Keyed(hexists)),
-        cmd("hkeys", 2, READONLY, K(1, 1, 1), Keyed(hkeys)),
-        cmd("hvals", 2, READONLY, K(1, 1, 1), Keyed(hvals)),
-        cmd("hincrby", 4, W | FAST, K(1, 1, 1), Keyed(hincrby)),
-        cmd("hincrbyfloat", 4, W | FAST, K(1, 1, 1), Keyed(hincrbyfloat)),
-        cmd("hstrlen", 3, READONLY | FAST, K(1, 1, 1), Keyed(hstrlen)),
-        cmd("hrandfield", -2, READONLY, K(1, 1, 1), Keyed(hrandfield)),
-        cmd("hscan", -3, READONLY, K(1, 1, 1), Keyed(hscan)),
+        cmd("hset", -4, W | FAST, K(1, 1, 1), Keyed(typed!(hset))),
+        cmd("hsetnx", 4, W | FAST, K(1, 1, 1), Keyed(typed!(hsetnx))),
+        cmd("hmset", -4, W | FAST, K(1, 1, 1), Keyed(typed!(hmset))),
+        cmd("hget", 3, READONLY | FAST, K(1, 1, 1), Keyed(typed!(hget))),
+        cmd("hmget", -3, READONLY | FAST, K(1, 1, 1), Keyed(typed!(hmget))),
+        cmd("hgetall", 2, READONLY, K(1, 1, 1), Keyed(typed!(hgetall))),
+        cmd("hdel", -3, WRITE | FAST, K(1, 1, 1), Keyed(typed!(hdel))),
+        cmd("hlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(typed!(hlen))),
+        cmd("hexists", 3, READONLY | FAST, K(1, 1, 1), Keyed(typed!(hexists))),
+        cmd("hkeys", 2, READONLY, K(1, 1, 1), Keyed(typed!(hkeys))),
+        cmd("hvals", 2, READONLY, K(1, 1, 1), Keyed(typed!(hvals))),
+        cmd("hincrby", 4, W | FAST, K(1, 1, 1), Keyed(typed!(hincrby))),
+        cmd("hincrbyfloat", 4, W | FAST, K(1, 1, 1), Keyed(typed!(hincrbyfloat))),
+        cmd("hstrlen", 3, READONLY | FAST, K(1, 1, 1), Keyed(typed!(hstrlen))),
+        cmd("hrandfield", -2, READONLY, K(1, 1, 1), Keyed(typed!(hrandfield))),
+        cmd("hscan", -3, READONLY, K(1, 1, 1), Keyed(typed!(hscan))),
     ]
 }
 
@@ -50,157 +47,87 @@ const NAN_OR_INF_RESULT: &str = "ERR increment would produce NaN or Infinity";
 /// error instead of aborting the whole server.
 const MAX_RANDOM_REPLY: u64 = 1 << 26;
 
-/// The hash at `key`: Ok(None) if absent, Err(()) for another type. Borrows only the keyspace, so the
-/// reply can be written while the hash is borrowed.
-fn read<'k>(
-    ks: &'k mut Keyspace,
-    db: usize,
-    now: u64,
-    key: &[u8],
-) -> Result<Option<&'k mut HashValue>, ()> {
-    match ks.dbs[db].get(key, now).map(|e| &mut e.value) {
-        None => Ok(None),
-        Some(Value::Hash(h)) => Ok(Some(h)),
-        Some(_) => Err(()),
-    }
+/// The hash at `key`, created empty (listpack-encoded, as Redis creates it) if absent: a write
+/// lookup, one table lookup. The caller deletes the key again if it leaves it empty.
+fn hash_or_new<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Result<&'k mut HashValue, WrongType> {
+    ctx.ks.dbs[ctx.db].get_or_create_as(key, ctx.now, || Value::Hash(Box::default()))
 }
 
-/// The hash at `key`, created empty (listpack-encoded, as Redis creates it) if absent; Err(()) for
-/// another type. One table lookup. The caller deletes the key again if it leaves it empty.
-fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Result<&'k mut HashValue, ()> {
-    let (now, db) = (ctx.now, ctx.db);
-    let e = ctx.ks.dbs[db].get_or_create(key, now, || {
-        Value::Hash(Box::new(HashValue {
-            fields: Default::default(),
-            listpack: true,
-        }))
-    });
-    match &mut e.value {
-        Value::Hash(h) => Ok(h),
-        _ => Err(()),
-    }
-}
-
-impl HashValue {
-    /// Sets a field; returns whether it is new. Converts to a hash table as Redis's `hashTypeSet` does
-    /// (a field or value longer than the value limit, or more fields than the entry limit), never
-    /// back. An overwritten value of the same length is rewritten in place. O(1).
-    fn put_field(&mut self, f: &[u8], v: &[u8], l: &EncodingLimits) -> bool {
-        if f.len() > l.hash_max_listpack_value || v.len() > l.hash_max_listpack_value {
-            self.listpack = false;
-        }
-        let new = match self.fields.get_mut(f) {
-            Some(old) if old.len() == v.len() => {
-                old.copy_from_slice(v);
-                false
-            }
-            Some(old) => {
-                *old = v.into();
-                false
-            }
-            None => {
-                self.fields.insert(f.into(), v.into());
-                true
-            }
-        };
-        if self.fields.len() > l.hash_max_listpack_entries {
-            self.listpack = false;
-        }
-        new
-    }
-
-    /// Removes a field. While listpack-encoded the insertion order is kept (O(N), as deleting from a
-    /// listpack is); afterwards the last field moves into the hole (O(1)).
-    fn del_field(&mut self, f: &[u8]) -> bool {
-        if self.listpack {
-            self.fields.shift_remove(f).is_some()
-        } else {
-            self.fields.swap_remove(f).is_some()
-        }
-    }
-}
-
-/// HSET/HMSET body: sets the pairs from argument 2; None after replying an error. O(N) pairs.
-fn set_pairs(ctx: &mut Ctx, a: &Args, name: &str) -> Option<i64> {
+/// HSET/HMSET body: sets the pairs from argument 2; Ok(None) after replying an error. O(N) pairs.
+fn set_pairs(ctx: &mut Ctx, a: &Args, name: &str) -> Result<Option<i64>, WrongType> {
     if a.len() % 2 == 1 {
         ctx.reply.error(&format!(
             "ERR wrong number of arguments for '{name}' command"
         ));
-        return None;
+        return Ok(None);
     }
     let l = ctx.ks.limits;
-    let Ok(h) = write(ctx, a.get(1)) else {
-        ctx.reply.error(err::WRONGTYPE);
-        return None;
-    };
+    let h = hash_or_new(ctx, a.get(1))?;
     let mut added = 0;
     for i in (2..a.len()).step_by(2) {
         added += h.put_field(a.get(i), a.get(i + 1), &l) as i64;
     }
-    Some(added)
+    Ok(Some(added))
 }
 
 /// HSET key field value [field value ...]: the number of fields added. O(N) pairs.
-fn hset(ctx: &mut Ctx, a: &Args) {
-    if let Some(n) = set_pairs(ctx, a, "hset") {
+fn hset(ctx: &mut Ctx, a: &Args) -> Handled {
+    if let Some(n) = set_pairs(ctx, a, "hset")? {
         ctx.reply.int(n);
     }
+    Ok(())
 }
 
 /// HMSET key field value [field value ...]: `+OK`. O(N) pairs.
-fn hmset(ctx: &mut Ctx, a: &Args) {
-    if set_pairs(ctx, a, "hmset").is_some() {
+fn hmset(ctx: &mut Ctx, a: &Args) -> Handled {
+    if set_pairs(ctx, a, "hmset")?.is_some() {
         ctx.reply.ok();
     }
+    Ok(())
 }
 
 /// HSETNX key field value: 1 if the field was set, 0 if it existed (nothing converts then). O(1).
-fn hsetnx(ctx: &mut Ctx, a: &Args) {
+fn hsetnx(ctx: &mut Ctx, a: &Args) -> Handled {
     let l = ctx.ks.limits;
     let (f, v) = (a.get(2), a.get(3));
-    let Ok(h) = write(ctx, a.get(1)) else {
-        return ctx.reply.error(err::WRONGTYPE);
-    };
+    let h = hash_or_new(ctx, a.get(1))?;
     if h.fields.contains_key(f) {
-        return ctx.reply.int(0);
+        ctx.reply.int(0);
+    } else {
+        h.put_field(f, v, &l);
+        ctx.reply.int(1);
     }
-    h.put_field(f, v, &l);
-    ctx.reply.int(1);
+    Ok(())
 }
 
 /// HGET key field. O(1).
-fn hget(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(h) => match h.and_then(|h| h.fields.get(a.get(2))) {
-            Some(v) => ctx.reply.bulk(v),
-            None => ctx.reply.null(),
-        },
+fn hget(ctx: &mut Ctx, a: &Args) -> Handled {
+    let h = ctx.ks.read::<HashValue>(ctx.db, a.get(1), ctx.now)?;
+    match h.and_then(|h| h.fields.get(a.get(2))) {
+        Some(v) => ctx.reply.bulk(v),
+        None => ctx.reply.null(),
     }
+    Ok(())
 }
 
 /// HMGET key field [field ...]: one value or null per field. O(N) fields.
-fn hmget(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(h) => {
-            ctx.reply.array(a.len() - 2);
-            for f in a.iter_from(2) {
-                match h.as_ref().and_then(|h| h.fields.get(f)) {
-                    Some(v) => ctx.reply.bulk(v),
-                    None => ctx.reply.null(),
-                }
-            }
+fn hmget(ctx: &mut Ctx, a: &Args) -> Handled {
+    let h = ctx.ks.read::<HashValue>(ctx.db, a.get(1), ctx.now)?;
+    ctx.reply.array(a.len() - 2);
+    for f in a.iter_from(2) {
+        match h.and_then(|h| h.fields.get(f)) {
+            Some(v) => ctx.reply.bulk(v),
+            None => ctx.reply.null(),
         }
     }
+    Ok(())
 }
 
 /// HGETALL key: a map in RESP3, a flat array in RESP2. O(N).
-fn hgetall(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => ctx.reply.map(0),
-        Ok(Some(h)) => {
+fn hgetall(ctx: &mut Ctx, a: &Args) -> Handled {
+    match ctx.ks.read::<HashValue>(ctx.db, a.get(1), ctx.now)? {
+        None => ctx.reply.map(0),
+        Some(h) => {
             ctx.reply.map(h.fields.len());
             for (f, v) in &h.fields {
                 ctx.reply.bulk(f);
@@ -208,104 +135,105 @@ fn hgetall(ctx: &mut Ctx, a: &Args) {
             }
         }
     }
+    Ok(())
 }
 
 /// HDEL key field [field ...]: fields removed; the key goes with its last field. O(N) fields (times
 /// the listpack size while listpack-encoded, as in Redis).
-fn hdel(ctx: &mut Ctx, a: &Args) {
+fn hdel(ctx: &mut Ctx, a: &Args) -> Handled {
     let key = a.get(1);
-    let n = match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => 0,
-        Ok(Some(h)) => a.iter_from(2).filter(|f| h.del_field(f)).count(),
+    let n = match ctx.ks.write::<HashValue>(ctx.db, key, ctx.now)? {
+        None => 0,
+        Some(h) => a.iter_from(2).filter(|f| h.del_field(f)).count(),
     };
     if n > 0 {
         ctx.db().remove_if_empty(key);
     }
     ctx.reply.int(n as i64);
+    Ok(())
 }
 
 /// HLEN key. O(1).
-fn hlen(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(h) => ctx.reply.int(h.map_or(0, |h| h.fields.len()) as i64),
-    }
+fn hlen(ctx: &mut Ctx, a: &Args) -> Handled {
+    let h = ctx.ks.read::<HashValue>(ctx.db, a.get(1), ctx.now)?;
+    ctx.reply.int(h.map_or(0, |h| h.fields.len()) as i64);
+    Ok(())
 }
 
 /// HEXISTS key field. O(1).
-fn hexists(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(h) => ctx
-            .reply
-            .int(h.is_some_and(|h| h.fields.contains_key(a.get(2))) as i64),
-    }
+fn hexists(ctx: &mut Ctx, a: &Args) -> Handled {
+    let h = ctx.ks.read::<HashValue>(ctx.db, a.get(1), ctx.now)?;
+    ctx.reply
+        .int(h.is_some_and(|h| h.fields.contains_key(a.get(2))) as i64);
+    Ok(())
 }
 
 /// HKEYS key. O(N).
-fn hkeys(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => ctx.reply.array(0),
-        Ok(Some(h)) => {
+fn hkeys(ctx: &mut Ctx, a: &Args) -> Handled {
+    match ctx.ks.read::<HashValue>(ctx.db, a.get(1), ctx.now)? {
+        None => ctx.reply.array(0),
+        Some(h) => {
             ctx.reply.array(h.fields.len());
             for f in h.fields.keys() {
                 ctx.reply.bulk(f);
             }
         }
     }
+    Ok(())
 }
 
 /// HVALS key. O(N).
-fn hvals(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => ctx.reply.array(0),
-        Ok(Some(h)) => {
+fn hvals(ctx: &mut Ctx, a: &Args) -> Handled {
+    match ctx.ks.read::<HashValue>(ctx.db, a.get(1), ctx.now)? {
+        None => ctx.reply.array(0),
+        Some(h) => {
             ctx.reply.array(h.fields.len());
             for v in h.fields.values() {
                 ctx.reply.bulk(v);
             }
         }
     }
+    Ok(())
 }
 
 /// HSTRLEN key field: the value's length, 0 when absent. O(1).
-fn hstrlen(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(h) => ctx.reply.int(
-            h.and_then(|h| h.fields.get(a.get(2)))
-                .map_or(0, |v| v.len()) as i64,
-        ),
-    }
+fn hstrlen(ctx: &mut Ctx, a: &Args) -> Handled {
+    let h = ctx.ks.read::<HashValue>(ctx.db, a.get(1), ctx.now)?;
+    let n = h
+        .and_then(|h| h.fields.get(a.get(2)))
+        .map_or(0, |v| v.len());
+    ctx.reply.int(n as i64);
+    Ok(())
 }
 
 /// HINCRBY key field increment: the increment is checked first, then the key's type, then the
 /// current value (a canonical 64-bit integer), then overflow. O(1).
-fn hincrby(ctx: &mut Ctx, a: &Args) {
+fn hincrby(ctx: &mut Ctx, a: &Args) -> Handled {
     let Some(by) = a.int(3) else {
-        return ctx.reply.error(err::NOT_INT);
+        ctx.reply.error(err::NOT_INT);
+        return Ok(());
     };
     let l = ctx.ks.limits;
     let (key, f) = (a.get(1), a.get(2));
-    let Ok(h) = write(ctx, key) else {
-        return ctx.reply.error(err::WRONGTYPE);
-    };
+    let h = hash_or_new(ctx, key)?;
     let cur = match h.fields.get(f) {
         None => 0,
         Some(v) => match parse_i64(v) {
             Some(n) => n,
-            None => return ctx.reply.error(NOT_INT_VALUE),
+            None => {
+                ctx.reply.error(NOT_INT_VALUE);
+                return Ok(());
+            }
         },
     };
     // A new key has no field yet, so it never fails: no empty hash is left behind.
     let Some(next) = cur.checked_add(by) else {
-        return ctx.reply.error(err::OVERFLOW);
+        ctx.reply.error(err::OVERFLOW);
+        return Ok(());
     };
     h.put_field(f, itoa::Buffer::new().format(next).as_bytes(), &l);
     ctx.reply.int(next);
+    Ok(())
 }
 
 /// The error for an HINCRBYFLOAT increment that Redis rejects before looking at the key, if any.
@@ -319,33 +247,31 @@ fn incr_error(incr: &[u8]) -> Option<&'static str> {
 
 /// HINCRBYFLOAT key field increment: long double arithmetic and formatting, as Redis. Errors in
 /// Redis's order: the increment (not a float, then NaN or infinite), the key's type, the current value,
-/// the result. O(1) (O(digits) to print).
-fn hincrbyfloat(ctx: &mut Ctx, a: &Args) {
+/// the result. One write lookup (a new key has no field, so its increment cannot fail and leave an
+/// empty hash behind). O(1) (O(digits) to print).
+fn hincrbyfloat(ctx: &mut Ctx, a: &Args) -> Handled {
     let (key, f, incr) = (a.get(1), a.get(2), a.get(3));
-    let res = match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => {
-            let e = incr_error(incr).unwrap_or(err::WRONGTYPE);
-            return ctx.reply.error(e);
-        }
-        Ok(h) => long_double_incr(h.and_then(|h| h.fields.get(f)).map(|v| &**v), incr, true),
-    };
-    let text = match res {
-        Ok(t) => t,
-        Err(IncrError::BadCurrent) => {
-            let e = incr_error(incr).unwrap_or(NOT_FLOAT_VALUE);
-            return ctx.reply.error(e);
-        }
-        Err(IncrError::BadIncrement) => return ctx.reply.error(err::NOT_FLOAT),
-        Err(IncrError::InfiniteIncrement) => return ctx.reply.error(NAN_OR_INF_INCR),
-        Err(IncrError::NotFinite) => return ctx.reply.error(NAN_OR_INF_RESULT),
-    };
-    let text = &text[..];
+    if let Some(e) = incr_error(incr) {
+        ctx.reply.error(e);
+        return Ok(());
+    }
     let l = ctx.ks.limits;
-    let Ok(h) = write(ctx, key) else {
-        return ctx.reply.error(err::WRONGTYPE);
+    let h = hash_or_new(ctx, key)?;
+    let text = match long_double_incr(h.fields.get(f).map(|v| &**v), incr, true) {
+        Ok(t) => t,
+        Err(e) => {
+            ctx.reply.error(match e {
+                IncrError::BadCurrent => NOT_FLOAT_VALUE,
+                IncrError::BadIncrement => err::NOT_FLOAT,
+                IncrError::InfiniteIncrement => NAN_OR_INF_INCR,
+                IncrError::NotFinite => NAN_OR_INF_RESULT,
+            });
+            return Ok(());
+        }
     };
-    h.put_field(f, text, &l);
-    ctx.reply.bulk(text);
+    h.put_field(f, &text, &l);
+    ctx.reply.bulk(&text);
+    Ok(())
 }
 
 fn reply_field(r: &mut Reply, f: &Elem, v: &Elem, with_values: bool) {
@@ -365,39 +291,40 @@ fn reply_field(r: &mut Reply, f: &Elem, v: &Elem, with_values: bool) {
 /// one: |count| fields, repeats allowed. WITHVALUES pairs come as `[field, value]` arrays in RESP3.
 /// Checks in Redis's order: count, syntax, WITHVALUES range, key. O(1) without a count, O(|count|)
 /// with one (each field found by index).
-fn hrandfield(ctx: &mut Ctx, a: &Args) {
+fn hrandfield(ctx: &mut Ctx, a: &Args) -> Handled {
     let mut count = None;
     let mut with_values = false;
     if a.len() >= 3 {
         let c = match a.int(2) {
             Some(i64::MIN) => {
-                return ctx.reply.error(
+                return ctx.error(
                     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
                 )
             }
             Some(c) => c,
-            None => return ctx.reply.error(err::NOT_INT),
+            None => return ctx.error(err::NOT_INT),
         };
         if a.len() > 4 || (a.len() == 4 && !a.is(3, "withvalues")) {
-            return ctx.reply.error(err::SYNTAX);
+            return ctx.error(err::SYNTAX);
         }
         if a.len() == 4 {
             with_values = true;
             if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
-                return ctx.reply.error("ERR value is out of range");
+                return ctx.error("ERR value is out of range");
             }
         }
         if c < 0 && c.unsigned_abs() > MAX_RANDOM_REPLY {
-            return ctx.reply.error("ERR value is out of range");
+            return ctx.error("ERR value is out of range");
         }
         count = Some(c);
     }
     let mut rng = Rng(ctx.ks.random());
-    let h = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) if count.is_some() => return ctx.reply.array(0),
-        Ok(None) => return ctx.reply.null(),
-        Ok(Some(h)) => h,
+    let Some(h) = ctx.ks.read::<HashValue>(ctx.db, a.get(1), ctx.now)? else {
+        match count {
+            Some(_) => ctx.reply.array(0),
+            None => ctx.reply.null(),
+        }
+        return Ok(());
     };
     let len = h.fields.len();
     let r = &mut ctx.reply;
@@ -434,6 +361,7 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) {
             }
         }
     }
+    Ok(())
 }
 
 /// HSCAN key cursor [MATCH pattern] [COUNT count]. As Redis: the cursor is parsed first, then the key
@@ -441,18 +369,17 @@ fn hrandfield(ctx: &mut Ctx, a: &Args) {
 /// hash is returned whole with cursor 0, as Redis does for compact encodings; a larger one is walked
 /// from its highest index down, so the swap-removals of HDEL during a scan only ever move an unvisited
 /// field into a visited position's place from above, never hide one. O(count) per call.
-fn hscan(ctx: &mut Ctx, a: &Args) {
+fn hscan(ctx: &mut Ctx, a: &Args) -> Handled {
     let Some(cursor) = parse_cursor(a.get(2)) else {
-        return ctx.reply.error("ERR invalid cursor");
+        return ctx.error("ERR invalid cursor");
     };
-    let h = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.raw(b"*2\r\n$1\r\n0\r\n*0\r\n"),
-        Ok(Some(h)) => h,
+    let Some(h) = ctx.ks.read::<HashValue>(ctx.db, a.get(1), ctx.now)? else {
+        ctx.reply.raw(b"*2\r\n$1\r\n0\r\n*0\r\n");
+        return Ok(());
     };
     let r = &mut ctx.reply;
     let Some(o) = parse_scan_options(r, a, cursor, 3, false) else {
-        return;
+        return Ok(());
     };
     let (count, matches) = (o.count, |f: &[u8]| o.matches(f));
     let len = h.fields.len();
@@ -491,51 +418,5 @@ fn hscan(ctx: &mut Ctx, a: &Args) {
             r.bulk(v);
         }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encoding_converts_once() {
-        let l = EncodingLimits {
-            hash_max_listpack_entries: 2,
-            hash_max_listpack_value: 4,
-            ..EncodingLimits::default()
-        };
-        let mut h = HashValue {
-            fields: Default::default(),
-            listpack: true,
-        };
-        assert!(h.put_field(b"a", b"1", &l));
-        assert!(!h.put_field(b"a", b"2", &l));
-        assert!(h.put_field(b"b", b"2", &l));
-        assert!(h.listpack);
-        assert!(h.put_field(b"c", b"3", &l));
-        assert!(!h.listpack);
-        h.del_field(b"c");
-        assert!(!h.listpack, "never converts back");
-        let mut g = HashValue {
-            fields: Default::default(),
-            listpack: true,
-        };
-        g.put_field(b"a", b"12345", &l);
-        assert!(!g.listpack);
-    }
-
-    #[test]
-    fn listpack_deletes_keep_order() {
-        let l = EncodingLimits::default();
-        let mut h = HashValue {
-            fields: Default::default(),
-            listpack: true,
-        };
-        for f in [&b"a"[..], b"b", b"c", b"d"] {
-            h.put_field(f, b"v", &l);
-        }
-        h.del_field(b"b");
-        let keys: Vec<&[u8]> = h.fields.keys().map(|k| &**k).collect();
-        assert_eq!(keys, [&b"a"[..], b"c", b"d"]);
-    }
+    Ok(())
 }

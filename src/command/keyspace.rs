@@ -2,7 +2,8 @@
 //! the whole-database commands that run on every shard (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB).
 
 use super::{cmd, flag::*, int_arg, Args, Combine, Command, Ctx, CursorSteps, Exec, KeySpec};
-use crate::resp::{err, parse_i64};
+use crate::num::parse_i64;
+use crate::resp::err;
 use crate::store::{Entry, Value};
 
 /// The keyspace commands.
@@ -51,22 +52,22 @@ fn del(ctx: &mut Ctx, a: &Args) {
     ctx.reply.int(n as i64);
 }
 
-/// EXISTS/TOUCH key [key ...]: how many exist (repeats counted). O(N).
+/// EXISTS/TOUCH key [key ...]: how many exist (repeats counted); each key is a read lookup. O(N).
 fn exists(ctx: &mut Ctx, a: &Args) {
-    let now = ctx.now;
-    let db = ctx.db();
-    let n = a.iter_from(1).filter(|k| db.get(k, now).is_some()).count();
+    let (db, now) = (ctx.db, ctx.now);
+    let n = a
+        .iter_from(1)
+        .filter(|k| ctx.ks.read_any(db, k, now).is_some())
+        .count();
     ctx.reply.int(n as i64);
 }
 
-/// TYPE key. O(1).
+/// TYPE key (a read lookup). O(1).
 fn type_(ctx: &mut Ctx, a: &Args) {
-    let now = ctx.now;
     let t = ctx
-        .db()
-        .get(a.get(1), now)
-        .map(|e| e.value.type_name())
-        .unwrap_or("none");
+        .ks
+        .read_any(ctx.db, a.get(1), ctx.now)
+        .map_or("none", |e| e.value.type_name());
     ctx.reply.simple(t);
 }
 
@@ -153,7 +154,11 @@ fn copy(ctx: &mut Ctx, a: &Args) {
             .error("ERR source and destination objects are the same");
     }
     let now = ctx.now;
-    let Some(e) = ctx.db().peek(src, now).cloned() else {
+    // The source is a read lookup (counted), the destination a write lookup, as in Redis.
+    let (db, stats) = ctx.ks.reader(ctx.db);
+    let e = db.peek(src, now).cloned();
+    stats.lookup(e.is_some());
+    let Some(e) = e else {
         return ctx.reply.int(0);
     };
     let tdb = &mut ctx.ks.dbs[target];
@@ -245,21 +250,25 @@ fn scan(ctx: &mut Ctx, a: &Args) {
     let workers = ctx.workers.max(1) as u64;
     let mut local = cursor / workers;
     let now = ctx.now;
-    let db = &ctx.ks.dbs[ctx.db];
+    let (db, stats) = ctx.ks.reader(ctx.db);
     let mut found: Vec<crate::store::Key> = Vec::new();
     let mut steps = 0i64;
     loop {
         local = db.table.scan_step(local, |e| {
-            if e.expire_at != 0 && e.expire_at <= now {
-                return;
-            }
             if !o.matches(&e.key) {
                 return;
             }
-            if typ.is_some_and(|t| t != e.value.type_name().as_bytes()) {
-                return;
+            let live = e.expire_at == 0 || e.expire_at > now;
+            // As in Redis, a TYPE filter looks up each key that matched the pattern: a read lookup.
+            if let Some(t) = typ {
+                stats.lookup(live);
+                if t != e.value.type_name().as_bytes() {
+                    return;
+                }
             }
-            found.push(e.key.clone());
+            if live {
+                found.push(e.key.clone());
+            }
         });
         steps += 1;
         if local == 0 || found.len() as i64 >= count || steps >= count.saturating_mul(10) {
@@ -398,14 +407,14 @@ fn pexpireat(ctx: &mut Ctx, a: &Args) {
     expire_generic(ctx, a, 1, true, "pexpireat")
 }
 
-/// The deadline of a key: None if missing, Some(0) if persistent.
-fn deadline(ctx: &mut Ctx, key: &[u8]) -> Option<u64> {
-    let now = ctx.now;
-    ctx.db().get(key, now).map(|e| e.expire_at)
-}
-
+/// TTL, PTTL, EXPIRETIME, PEXPIRETIME: the deadline of a key (a read lookup), in seconds or `ms`,
+/// from now or `absolute`; -2 when the key is missing, -1 when it has no TTL. O(1).
 fn ttl_generic(ctx: &mut Ctx, a: &Args, ms: bool, absolute: bool) {
-    match deadline(ctx, a.get(1)) {
+    match ctx
+        .ks
+        .read_any(ctx.db, a.get(1), ctx.now)
+        .map(|e| e.expire_at)
+    {
         None => ctx.reply.int(-2),
         Some(0) => ctx.reply.int(-1),
         Some(at) => {
@@ -441,12 +450,13 @@ fn pexpiretime(ctx: &mut Ctx, a: &Args) {
     ttl_generic(ctx, a, true, true)
 }
 
-/// PERSIST key. O(1).
+/// PERSIST key (a write lookup). O(1).
 fn persist(ctx: &mut Ctx, a: &Args) {
-    match deadline(ctx, a.get(1)) {
+    let now = ctx.now;
+    let db = ctx.db();
+    match db.get(a.get(1), now).map(|e| e.expire_at) {
         Some(at) if at != 0 => {
-            let now = ctx.now;
-            ctx.db().set_expire(a.get(1), 0, now);
+            db.set_expire(a.get(1), 0, now);
             ctx.reply.int(1)
         }
         _ => ctx.reply.int(0),
@@ -513,9 +523,8 @@ fn object(ctx: &mut Ctx, a: &Args) {
             "ERR wrong number of arguments for 'object|{name}' command"
         ));
     }
-    let now = ctx.now;
     let lfu = ctx.ks.lfu_policy;
-    let Some(e) = ctx.db().get(a.get(2), now) else {
+    let Some(e) = ctx.ks.read_any(ctx.db, a.get(2), ctx.now) else {
         return ctx.reply.null();
     };
     match sub.as_slice() {

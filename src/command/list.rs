@@ -1,14 +1,12 @@
-//! The list command family. Lists are deques: O(1) at both ends, O(1) indexing.
+//! The list command family: parsing and replies; the list itself is [`crate::store::list`].
 //!
 //! Every handler follows the order in which Redis 7.0 validates (argument errors, key lookup, type
 //! check, then the remaining arguments), because that order decides which error a client sees, and
 //! writes its reply straight into the output buffer: elements are only allocated when stored.
 
-use std::collections::VecDeque;
-
-use super::{cmd, flag::*, int_arg, Args, Command, Ctx, Exec, KeySpec};
+use super::{cmd, flag::*, int_arg, typed, Args, Command, Ctx, Exec, Handled, KeySpec};
 use crate::resp::err;
-use crate::store::{Elem, Keyspace, ListValue, Value};
+use crate::store::{ListValue, Value};
 
 /// The list commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
 #[rustfmt::skip] // one declaration a line, as a table
@@ -17,117 +15,80 @@ pub fn commands() -> Vec<Command> {
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
     vec![
-        cmd("lpush", -3, W | FAST, K(1, 1, 1), Keyed(lpush)),
-        cmd("rpush", -3, W | FAST, K(1, 1, 1), Keyed(rpush)),
-        cmd("lpushx", -3, W | FAST, K(1, 1, 1), Keyed(lpushx)),
-        cmd("rpushx", -3, W | FAST, K(1, 1, 1), Keyed(rpushx)),
-        cmd("lpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(lpop)),
-        cmd("rpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(rpop)),
-        cmd("lrange", 4, READONLY, K(1, 1, 1), Keyed(lrange)),
-        cmd("llen", 2, READONLY | FAST, K(1, 1, 1), Keyed(llen)),
-        cmd("lindex", 3, READONLY, K(1, 1, 1), Keyed(lindex)),
-        cmd("lset", 4, W, K(1, 1, 1), Keyed(lset)),
-        cmd("lrem", 4, WRITE, K(1, 1, 1), Keyed(lrem)),
-        cmd("ltrim", 4, WRITE, K(1, 1, 1), Keyed(ltrim)),
-        cmd("linsert", 5, W, K(1, 1, 1), Keyed(linsert)),
-        cmd("lpos", -3, READONLY, K(1, 1, 1), Keyed(lpos)),
-        cmd("lmove", 5, W, K(1, 2, 1), Keyed(lmove)),
-        cmd("rpoplpush", 3, W, K(1, 2, 1), Keyed(rpoplpush)),
-        cmd("lmpop", -4, WRITE | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(lmpop)),
+        cmd("lpush", -3, W | FAST, K(1, 1, 1), Keyed(typed!(lpush))),
+        cmd("rpush", -3, W | FAST, K(1, 1, 1), Keyed(typed!(rpush))),
+        cmd("lpushx", -3, W | FAST, K(1, 1, 1), Keyed(typed!(lpushx))),
+        cmd("rpushx", -3, W | FAST, K(1, 1, 1), Keyed(typed!(rpushx))),
+        cmd("lpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(typed!(lpop))),
+        cmd("rpop", -2, WRITE | FAST, K(1, 1, 1), Keyed(typed!(rpop))),
+        cmd("lrange", 4, READONLY, K(1, 1, 1), Keyed(typed!(lrange))),
+        cmd("llen", 2, READONLY | FAST, K(1, 1, 1), Keyed(typed!(llen))),
+        cmd("lindex", 3, READONLY, K(1, 1, 1), Keyed(typed!(lindex))),
+        cmd("lset", 4, W, K(1, 1, 1), Keyed(typed!(lset))),
+        cmd("lrem", 4, WRITE, K(1, 1, 1), Keyed(typed!(lrem))),
+        cmd("ltrim", 4, WRITE, K(1, 1, 1), Keyed(typed!(ltrim))),
+        cmd("linsert", 5, W, K(1, 1, 1), Keyed(typed!(linsert))),
+        cmd("lpos", -3, READONLY, K(1, 1, 1), Keyed(typed!(lpos))),
+        cmd("lmove", 5, W, K(1, 2, 1), Keyed(typed!(lmove))),
+        cmd("rpoplpush", 3, W, K(1, 2, 1), Keyed(typed!(rpoplpush))),
+        cmd("lmpop", -4, WRITE | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(typed!(lmpop))),
     ]
-}
-
-/// The list at `key`: Ok(None) if absent, Err(()) if the key holds another type. Borrows only the
-/// keyspace, so the caller can still write to `ctx.reply` while holding the list.
-fn read<'k>(
-    ks: &'k mut Keyspace,
-    db: usize,
-    now: u64,
-    key: &[u8],
-) -> Result<Option<&'k mut ListValue>, ()> {
-    match ks.dbs[db].get(key, now).map(|e| &mut e.value) {
-        None => Ok(None),
-        Some(Value::List(l)) => Ok(Some(l)),
-        Some(_) => Err(()),
-    }
-}
-
-/// Removes one element from the head (`left`) or the tail. O(1).
-#[inline]
-fn pop_end(l: &mut ListValue, left: bool) -> Option<Elem> {
-    if left {
-        l.items.pop_front()
-    } else {
-        l.items.pop_back()
-    }
-}
-
-/// Adds one element at the head (`left`) or the tail. O(1) amortized.
-#[inline]
-fn push_end(l: &mut ListValue, v: Elem, left: bool) {
-    if left {
-        l.items.push_front(v)
-    } else {
-        l.items.push_back(v)
-    }
 }
 
 /// Pushes every element from index 2 on, at the head (`left`) or the tail; `create` when a missing key
 /// may be created (LPUSH/RPUSH) rather than left alone (LPUSHX/RPUSHX). Replies the new length.
-/// O(N) in the elements pushed.
-fn push(ctx: &mut Ctx, a: &Args, left: bool, create: bool) {
+/// One write lookup when the list exists (the common case); a missing key is inserted whole. O(N) in
+/// the elements pushed.
+fn push(ctx: &mut Ctx, a: &Args, left: bool, create: bool) -> Handled {
     let key = a.get(1);
-    let db = &mut ctx.ks.dbs[ctx.db];
-    // One lookup when the list exists (the common case); a missing key is inserted whole.
-    match db.get(key, ctx.now).map(|e| &mut e.value) {
-        Some(Value::List(l)) => {
-            l.items.reserve(a.len() - 2);
-            for v in a.iter_from(2) {
-                push_end(l, v.into(), left);
-            }
-            return ctx.reply.int(l.items.len() as i64);
+    if let Some(l) = ctx.ks.write::<ListValue>(ctx.db, key, ctx.now)? {
+        l.items.reserve(a.len() - 2);
+        for v in a.iter_from(2) {
+            l.push(v.into(), left);
         }
-        Some(_) => return ctx.reply.error(err::WRONGTYPE),
-        None if !create => return ctx.reply.int(0),
-        None => {}
+        ctx.reply.int(l.len() as i64);
+        return Ok(());
     }
-    let mut l = ListValue {
-        items: VecDeque::with_capacity(a.len() - 2),
-    };
+    if !create {
+        ctx.reply.int(0);
+        return Ok(());
+    }
+    let mut l = ListValue::with_capacity(a.len() - 2);
     for v in a.iter_from(2) {
-        push_end(&mut l, v.into(), left);
+        l.push(v.into(), left);
     }
-    let n = l.items.len() as i64;
-    db.set(key, Value::List(Box::new(l)), 0);
+    let n = l.len() as i64;
+    ctx.db().set(key, Value::List(Box::new(l)), 0);
     ctx.reply.int(n);
+    Ok(())
 }
 
 /// LPUSH key element [element ...]. O(N) in the elements pushed.
-fn lpush(ctx: &mut Ctx, a: &Args) {
+fn lpush(ctx: &mut Ctx, a: &Args) -> Handled {
     push(ctx, a, true, true)
 }
 
 /// RPUSH key element [element ...]. O(N) in the elements pushed.
-fn rpush(ctx: &mut Ctx, a: &Args) {
+fn rpush(ctx: &mut Ctx, a: &Args) -> Handled {
     push(ctx, a, false, true)
 }
 
 /// LPUSHX key element [element ...]. O(N) in the elements pushed.
-fn lpushx(ctx: &mut Ctx, a: &Args) {
+fn lpushx(ctx: &mut Ctx, a: &Args) -> Handled {
     push(ctx, a, true, false)
 }
 
 /// RPUSHX key element [element ...]. O(N) in the elements pushed.
-fn rpushx(ctx: &mut Ctx, a: &Args) {
+fn rpushx(ctx: &mut Ctx, a: &Args) -> Handled {
     push(ctx, a, false, false)
 }
 
 /// LPOP/RPOP key [count]. Without a count: the element or a null bulk. With one: an array (empty for
 /// count 0), or a null array when the key is missing. O(N) in the elements returned.
-fn pop(ctx: &mut Ctx, a: &Args, left: bool) {
+fn pop(ctx: &mut Ctx, a: &Args, left: bool) -> Handled {
     if a.len() > 3 {
         let name = if left { "lpop" } else { "rpop" };
-        return ctx.reply.error(&format!(
+        return ctx.error(&format!(
             "ERR wrong number of arguments for '{name}' command"
         ));
     }
@@ -135,216 +96,155 @@ fn pop(ctx: &mut Ctx, a: &Args, left: bool) {
         // getPositiveLongFromObjectOrReply: a non-integer gets the same error as a negative count.
         match a.int(2) {
             Some(n) if n >= 0 => Some(n as usize),
-            _ => return ctx.reply.error(err::POSITIVE),
+            _ => return ctx.error(err::POSITIVE),
         }
     } else {
         None
     };
     let key = a.get(1);
-    let l = match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) if count.is_some() => return ctx.reply.null_array(),
-        Ok(None) => return ctx.reply.null(),
-        Ok(Some(l)) => l,
+    let Some(l) = ctx.ks.write::<ListValue>(ctx.db, key, ctx.now)? else {
+        match count {
+            Some(_) => ctx.reply.null_array(),
+            None => ctx.reply.null(),
+        }
+        return Ok(());
     };
     match count {
-        None => match pop_end(l, left) {
+        None => match l.pop(left) {
             Some(v) => ctx.reply.bulk(&v),
             None => ctx.reply.null(),
         },
         Some(n) => {
-            let n = n.min(l.items.len());
+            let n = n.min(l.len());
             ctx.reply.array(n);
             for _ in 0..n {
-                if let Some(v) = pop_end(l, left) {
+                if let Some(v) = l.pop(left) {
                     ctx.reply.bulk(&v);
                 }
             }
         }
     }
     ctx.db().remove_if_empty(key);
+    Ok(())
 }
 
 /// LPOP key [count].
-fn lpop(ctx: &mut Ctx, a: &Args) {
+fn lpop(ctx: &mut Ctx, a: &Args) -> Handled {
     pop(ctx, a, true)
 }
 
 /// RPOP key [count].
-fn rpop(ctx: &mut Ctx, a: &Args) {
+fn rpop(ctx: &mut Ctx, a: &Args) -> Handled {
     pop(ctx, a, false)
 }
 
-/// Clamps Redis start/stop indices (negative from the end) to a list of `len`, as LRANGE and LTRIM do;
-/// None when the range is empty. O(1), no overflow for any i64.
-fn clamp_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let s = if start < 0 { len + start } else { start }.max(0);
-    let e = if stop < 0 { len + stop } else { stop };
-    if s > e || s >= len {
-        return None;
-    }
-    Some((s as usize, e.min(len - 1) as usize))
-}
-
 /// LRANGE key start stop. O(S+N): S the start offset, N the elements returned.
-fn lrange(ctx: &mut Ctx, a: &Args) {
+fn lrange(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else {
-        return ctx.reply.error(err::NOT_INT);
+        return ctx.error(err::NOT_INT);
     };
-    let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.array(0),
-        Ok(Some(l)) => l,
-    };
-    match clamp_range(start, stop, l.items.len()) {
+    let l = ctx.ks.read::<ListValue>(ctx.db, a.get(1), ctx.now)?;
+    match l.and_then(|l| Some((l, l.range(start, stop)?))) {
         None => ctx.reply.array(0),
-        Some((s, e)) => {
+        Some((l, (s, e))) => {
             ctx.reply.array(e + 1 - s);
             for x in l.items.range(s..=e) {
                 ctx.reply.bulk(x);
             }
         }
     }
+    Ok(())
 }
 
 /// LLEN key. O(1).
-fn llen(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(l) => {
-            let n = l.map_or(0, |l| l.items.len()) as i64;
-            ctx.reply.int(n)
-        }
-    }
-}
-
-/// Resolves a possibly negative index against `len`; None when outside the list. O(1).
-fn index_of(i: i64, len: usize) -> Option<usize> {
-    let i = if i < 0 { len as i64 + i } else { i };
-    (i >= 0 && (i as usize) < len).then_some(i as usize)
+fn llen(ctx: &mut Ctx, a: &Args) -> Handled {
+    let l = ctx.ks.read::<ListValue>(ctx.db, a.get(1), ctx.now)?;
+    ctx.reply.int(l.map_or(0, |l| l.len()) as i64);
+    Ok(())
 }
 
 /// LINDEX key index. The key is looked up before the index is parsed, as in Redis. O(1).
-fn lindex(ctx: &mut Ctx, a: &Args) {
-    let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.null(),
-        Ok(Some(l)) => l,
+fn lindex(ctx: &mut Ctx, a: &Args) -> Handled {
+    let Some(l) = ctx.ks.read::<ListValue>(ctx.db, a.get(1), ctx.now)? else {
+        ctx.reply.null();
+        return Ok(());
     };
-    let Some(i) = int_arg(&mut ctx.reply, a, 2) else {
-        return;
-    };
-    match index_of(i, l.items.len()) {
-        Some(i) => ctx.reply.bulk(&l.items[i]),
-        None => ctx.reply.null(),
+    if let Some(i) = int_arg(&mut ctx.reply, a, 2) {
+        match l.get(i) {
+            Some(v) => ctx.reply.bulk(v),
+            None => ctx.reply.null(),
+        }
     }
+    Ok(())
 }
 
 /// LSET key index element. The key is looked up before the index is parsed, as in Redis. O(1).
-fn lset(ctx: &mut Ctx, a: &Args) {
-    let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.error(err::NO_SUCH_KEY),
-        Ok(Some(l)) => l,
+fn lset(ctx: &mut Ctx, a: &Args) -> Handled {
+    let Some(l) = ctx.ks.write::<ListValue>(ctx.db, a.get(1), ctx.now)? else {
+        return ctx.error(err::NO_SUCH_KEY);
     };
-    let Some(i) = int_arg(&mut ctx.reply, a, 2) else {
-        return;
-    };
-    match index_of(i, l.items.len()) {
-        None => ctx.reply.error(err::OUT_OF_RANGE),
-        Some(i) => {
-            l.items[i] = a.get(3).into();
+    if let Some(i) = int_arg(&mut ctx.reply, a, 2) {
+        if l.set(i, a.get(3).into()) {
             ctx.reply.ok()
+        } else {
+            ctx.reply.error(err::OUT_OF_RANGE)
         }
     }
+    Ok(())
 }
 
 /// LREM key count element: the first `count` matches from the head (count > 0), the last `-count`
 /// from the tail (count < 0), or all of them (0). In place, no allocation. O(N).
-fn lrem(ctx: &mut Ctx, a: &Args) {
+fn lrem(ctx: &mut Ctx, a: &Args) -> Handled {
     let Some(count) = int_arg(&mut ctx.reply, a, 2) else {
-        return;
+        return Ok(());
     };
     let (key, val) = (a.get(1), a.get(3));
-    let l = match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.int(0),
-        Ok(Some(l)) => l,
-    };
-    let limit = if count == 0 {
-        usize::MAX
-    } else {
-        usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
-    };
-    // From the tail: keep the first (matches - limit) matches, remove the rest.
-    let mut keep = if count < 0 {
-        let matches = l.items.iter().filter(|x| ***x == *val).count();
-        matches.saturating_sub(limit)
-    } else {
-        0
-    };
-    let mut removed = 0usize;
-    l.items.retain(|x| {
-        if removed >= limit || **x != *val {
-            return true;
+    let removed = match ctx.ks.write::<ListValue>(ctx.db, key, ctx.now)? {
+        None => 0,
+        Some(l) => {
+            let n = l.remove(val, count);
+            ctx.db().remove_if_empty(key);
+            n
         }
-        if keep > 0 {
-            keep -= 1;
-            return true;
-        }
-        removed += 1;
-        false
-    });
-    ctx.db().remove_if_empty(key);
+    };
     ctx.reply.int(removed as i64);
+    Ok(())
 }
 
 /// LTRIM key start stop. O(N) in the removed elements.
-fn ltrim(ctx: &mut Ctx, a: &Args) {
+fn ltrim(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else {
-        return ctx.reply.error(err::NOT_INT);
+        return ctx.error(err::NOT_INT);
     };
     let key = a.get(1);
-    match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.ok(),
-        Ok(Some(l)) => match clamp_range(start, stop, l.items.len()) {
-            None => l.items.clear(),
-            Some((s, e)) => {
-                l.items.truncate(e + 1);
-                l.items.drain(..s);
-            }
-        },
+    if let Some(l) = ctx.ks.write::<ListValue>(ctx.db, key, ctx.now)? {
+        l.trim(start, stop);
+        ctx.db().remove_if_empty(key);
     }
-    ctx.db().remove_if_empty(key);
     ctx.reply.ok();
+    Ok(())
 }
 
 /// LINSERT key BEFORE|AFTER pivot element. Replies the new length, -1 without the pivot, 0 without the
 /// key. O(N) to find the pivot, then O(min(i, N-i)) to insert.
-fn linsert(ctx: &mut Ctx, a: &Args) {
+fn linsert(ctx: &mut Ctx, a: &Args) -> Handled {
     let after = if a.is(2, "after") {
         true
     } else if a.is(2, "before") {
         false
     } else {
-        return ctx.reply.error(err::SYNTAX);
+        return ctx.error(err::SYNTAX);
     };
     let (pivot, val) = (a.get(3), a.get(4));
-    let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.int(0),
-        Ok(Some(l)) => l,
+    let n = match ctx.ks.write::<ListValue>(ctx.db, a.get(1), ctx.now)? {
+        None => 0,
+        Some(l) => l
+            .insert_at(pivot, val.into(), after)
+            .map_or(-1, |n| n as i64),
     };
-    match l.items.iter().position(|x| **x == *pivot) {
-        None => ctx.reply.int(-1),
-        Some(p) => {
-            l.items.insert(if after { p + 1 } else { p }, val.into());
-            let n = l.items.len() as i64;
-            ctx.reply.int(n)
-        }
-    }
+    ctx.reply.int(n);
+    Ok(())
 }
 
 /// Redis's error for LPOS RANK 0.
@@ -352,91 +252,50 @@ const RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first m
 
 /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]. Options are validated before the key
 /// is looked up; a repeated option overrides the earlier one. O(N), O(MAXLEN) with MAXLEN.
-fn lpos(ctx: &mut Ctx, a: &Args) {
+fn lpos(ctx: &mut Ctx, a: &Args) -> Handled {
     let (mut rank, mut count, mut maxlen) = (1i64, None::<u64>, 0u64);
     let mut i = 3;
     while i < a.len() {
         let more = i + 1 < a.len();
         if more && a.is(i, "rank") {
             let Some(v) = int_arg(&mut ctx.reply, a, i + 1) else {
-                return;
+                return Ok(());
             };
             if v == 0 {
-                return ctx.reply.error(RANK_ZERO);
+                return ctx.error(RANK_ZERO);
             }
             rank = v;
         } else if more && a.is(i, "count") {
             // A non-integer gets the option's own message (getPositiveLongFromObjectOrReply).
             match a.int(i + 1) {
                 Some(v) if v >= 0 => count = Some(v as u64),
-                _ => return ctx.reply.error("ERR COUNT can't be negative"),
+                _ => return ctx.error("ERR COUNT can't be negative"),
             }
         } else if more && a.is(i, "maxlen") {
             match a.int(i + 1) {
                 Some(v) if v >= 0 => maxlen = v as u64,
-                _ => return ctx.reply.error("ERR MAXLEN can't be negative"),
+                _ => return ctx.error("ERR MAXLEN can't be negative"),
             }
         } else {
-            return ctx.reply.error(err::SYNTAX);
+            return ctx.error(err::SYNTAX);
         }
         i += 2;
     }
     let val = a.get(2);
-    let l = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) if count.is_some() => return ctx.reply.array(0),
-        Ok(None) => return ctx.reply.null(),
-        Ok(Some(l)) => l,
-    };
-    let len = l.items.len();
-    // Redis negates a negative rank in a C long: RANK -9223372036854775808 stays negative, so every match
-    // qualifies (like RANK -1) and the COUNT test, computed with the same overflow, never stops the scan.
-    let min_rank = rank == i64::MIN;
-    let skip = if min_rank { 0 } else { rank.unsigned_abs() - 1 };
-    let want = match count {
-        Some(_) if min_rank => u64::MAX,
-        Some(0) => u64::MAX,
-        Some(c) => c,
-        None => 1,
-    };
-    let limit = if maxlen == 0 {
-        len
-    } else {
-        usize::try_from(maxlen).map_or(len, |m| m.min(len))
-    };
-    let (mut seen, mut found) = (0u64, 0u64);
-    let mut first = None;
-    let mut indices: Vec<usize> = Vec::new();
-    for step in 0..limit {
-        let idx = if rank > 0 { step } else { len - 1 - step };
-        if *l.items[idx] != *val {
-            continue;
-        }
-        seen += 1;
-        if seen <= skip {
-            continue;
-        }
-        found += 1;
-        if count.is_some() {
-            indices.push(idx);
-        } else {
-            first = Some(idx);
-        }
-        if found >= want {
-            break;
-        }
-    }
+    let l = ctx.ks.read::<ListValue>(ctx.db, a.get(1), ctx.now)?;
+    let indices = l.map_or_else(Vec::new, |l| l.positions(val, rank, count, maxlen));
     if count.is_some() {
         ctx.reply.array(indices.len());
         for x in indices {
             ctx.reply.int(x as i64);
         }
     } else {
-        match first {
-            Some(x) => ctx.reply.int(x as i64),
+        match indices.first() {
+            Some(&x) => ctx.reply.int(x as i64),
             None => ctx.reply.null(),
         }
     }
+    Ok(())
 }
 
 /// Parses LEFT|RIGHT: Some(true) for LEFT.
@@ -453,53 +312,52 @@ fn side(a: &Args, i: usize) -> Option<bool> {
 /// Moves one element from `src` (its head when `from_left`) to `dst` (its head when `to_left`) and
 /// replies it, or null when `src` is missing. Both types are checked before anything changes; a list
 /// moved onto itself is rotated in place, so it keeps its TTL as in Redis. O(1).
-fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) {
+fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) -> Handled {
     let now = ctx.now;
     let db = &mut ctx.ks.dbs[ctx.db];
-    match db.get(src, now).map(|e| &e.value) {
-        None => return ctx.reply.null(),
-        Some(Value::List(_)) => {}
-        Some(_) => return ctx.reply.error(err::WRONGTYPE),
+    if db.get_as::<ListValue>(src, now)?.is_none() {
+        ctx.reply.null();
+        return Ok(());
     }
     if src == dst {
-        if let Some(Value::List(l)) = db.get(src, now).map(|e| &mut e.value) {
-            if let Some(v) = pop_end(l, from_left) {
-                ctx.reply.bulk(&v);
-                push_end(l, v, to_left);
-                return;
-            }
+        let rotated = db.get_as::<ListValue>(src, now)?.and_then(|l| {
+            let v = l.pop(from_left)?;
+            ctx.reply.bulk(&v);
+            l.push(v, to_left);
+            Some(())
+        });
+        if rotated.is_none() {
+            ctx.reply.null();
         }
-        return ctx.reply.null();
+        return Ok(());
     }
-    match db.get(dst, now).map(|e| &e.value) {
-        None | Some(Value::List(_)) => {}
-        Some(_) => return ctx.reply.error(err::WRONGTYPE),
-    }
-    let v = match db.get(src, now).map(|e| &mut e.value) {
-        Some(Value::List(l)) => pop_end(l, from_left),
-        _ => None,
-    };
-    let Some(v) = v else {
-        return ctx.reply.null();
+    db.get_as::<ListValue>(dst, now)?;
+    let Some(v) = db
+        .get_as::<ListValue>(src, now)?
+        .and_then(|l| l.pop(from_left))
+    else {
+        ctx.reply.null();
+        return Ok(());
     };
     db.remove_if_empty(src);
     ctx.reply.bulk(&v);
-    let e = db.get_or_create(dst, now, || Value::List(Box::default()));
-    if let Value::List(l) = &mut e.value {
-        push_end(l, v, to_left);
+    // The destination was checked to be a list or absent: this cannot fail, and must not reply twice.
+    if let Ok(l) = db.get_or_create_as::<ListValue>(dst, now, || Value::List(Box::default())) {
+        l.push(v, to_left);
     }
+    Ok(())
 }
 
 /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT. O(1).
-fn lmove(ctx: &mut Ctx, a: &Args) {
+fn lmove(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(from), Some(to)) = (side(a, 3), side(a, 4)) else {
-        return ctx.reply.error(err::SYNTAX);
+        return ctx.error(err::SYNTAX);
     };
     move_one(ctx, a.get(1), a.get(2), from, to)
 }
 
 /// RPOPLPUSH source destination. O(1).
-fn rpoplpush(ctx: &mut Ctx, a: &Args) {
+fn rpoplpush(ctx: &mut Ctx, a: &Args) -> Handled {
     move_one(ctx, a.get(1), a.get(2), false, true)
 }
 
@@ -507,17 +365,17 @@ fn rpoplpush(ctx: &mut Ctx, a: &Args) {
 /// `[key, [elements]]`, or a null array when every list is missing. Validation follows Redis 7.0:
 /// numkeys, then the position of LEFT|RIGHT (a syntax error when numkeys runs past the arguments),
 /// then COUNT (once). O(N+M): N keys examined, M elements popped.
-fn lmpop(ctx: &mut Ctx, a: &Args) {
+fn lmpop(ctx: &mut Ctx, a: &Args) -> Handled {
     let numkeys = match a.int(1) {
         Some(n) if n > 0 => n as u64,
-        _ => return ctx.reply.error("ERR numkeys should be greater than 0"),
+        _ => return ctx.error("ERR numkeys should be greater than 0"),
     };
     let where_at = match usize::try_from(numkeys).ok().and_then(|n| n.checked_add(2)) {
         Some(w) if w < a.len() => w,
-        _ => return ctx.reply.error(err::SYNTAX),
+        _ => return ctx.error(err::SYNTAX),
     };
     let Some(left) = side(a, where_at) else {
-        return ctx.reply.error(err::SYNTAX);
+        return ctx.error(err::SYNTAX);
     };
     let mut count = None;
     let mut i = where_at + 1;
@@ -525,52 +383,34 @@ fn lmpop(ctx: &mut Ctx, a: &Args) {
         if count.is_none() && i + 1 < a.len() && a.is(i, "count") {
             match a.int(i + 1) {
                 Some(n) if n > 0 => count = Some(n as u64),
-                _ => return ctx.reply.error("ERR count should be greater than 0"),
+                _ => return ctx.error("ERR count should be greater than 0"),
             }
             i += 2;
         } else {
-            return ctx.reply.error(err::SYNTAX);
+            return ctx.error(err::SYNTAX);
         }
     }
     let count = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
     for k in 2..where_at {
         let key = a.get(k);
-        let l = match read(ctx.ks, ctx.db, ctx.now, key) {
-            Err(()) => return ctx.reply.error(err::WRONGTYPE),
-            Ok(None) => continue,
-            Ok(Some(l)) if l.items.is_empty() => continue,
-            Ok(Some(l)) => l,
+        let Some(l) = ctx.ks.write::<ListValue>(ctx.db, key, ctx.now)? else {
+            continue;
         };
-        let n = count.min(l.items.len());
+        if l.is_empty() {
+            continue;
+        }
+        let n = count.min(l.len());
         ctx.reply.array(2);
         ctx.reply.bulk(key);
         ctx.reply.array(n);
         for _ in 0..n {
-            if let Some(v) = pop_end(l, left) {
+            if let Some(v) = l.pop(left) {
                 ctx.reply.bulk(&v);
             }
         }
         ctx.db().remove_if_empty(key);
-        return;
+        return Ok(());
     }
     ctx.reply.null_array();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_clamp_like_redis() {
-        assert_eq!(clamp_range(0, -1, 3), Some((0, 2)));
-        assert_eq!(clamp_range(-100, 100, 3), Some((0, 2)));
-        assert_eq!(clamp_range(2, 1, 3), None);
-        assert_eq!(clamp_range(3, 10, 3), None);
-        assert_eq!(clamp_range(i64::MIN, i64::MAX, 3), Some((0, 2)));
-        assert_eq!(clamp_range(i64::MIN, i64::MIN, 3), None);
-        assert_eq!(clamp_range(0, -1, 0), None);
-        assert_eq!(index_of(-1, 3), Some(2));
-        assert_eq!(index_of(i64::MIN, 3), None);
-        assert_eq!(index_of(i64::MAX, 3), None);
-    }
+    Ok(())
 }

@@ -22,8 +22,9 @@ pub mod zset;
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use crate::resp::{err, parse_i64, Reply};
-use crate::store::{Db, Keyspace};
+use crate::num::parse_i64;
+use crate::resp::{err, Reply};
+use crate::store::{Db, Keyspace, WrongType};
 
 /// The arguments of one command: ranges into a buffer (a connection's read buffer, an inline scratch
 /// buffer, or a forwarded batch). Index 0 is the command name.
@@ -119,7 +120,41 @@ impl Ctx<'_> {
     pub fn db(&mut self) -> &mut Db {
         &mut self.ks.dbs[self.db]
     }
+
+    /// Replies the error `msg` (Redis's text) and ends the handler: the early return of a [`Handled`]
+    /// handler that refuses its arguments (`return ctx.error(err::SYNTAX)`). O(len).
+    pub fn error(&mut self, msg: &str) -> Handled {
+        self.reply.error(msg);
+        Ok(())
+    }
+
+    /// Ends a handler that returned `outcome`: a key of the wrong type is answered with Redis's
+    /// WRONGTYPE error here, for every family ([`typed!`]). O(1).
+    #[inline]
+    pub fn finish(&mut self, outcome: Handled) {
+        if let Err(WrongType) = outcome {
+            self.reply.error(err::WRONGTYPE);
+        }
+    }
 }
+
+/// What a family handler that looks keys up by type returns: Ok once it has replied, or
+/// Err([`WrongType`]) from a typed lookup (propagated with `?`, before anything was replied), which
+/// [`Ctx::finish`] answers.
+pub type Handled = Result<(), WrongType>;
+
+/// The table handler ([`KeyedFn`]) of a family handler returning [`Handled`]: runs it, then
+/// [`Ctx::finish`] answers its WRONGTYPE error. A closure, because the worker calls plain
+/// `fn(&mut Ctx, &Args)` handlers.
+macro_rules! typed {
+    ($handler:path) => {
+        |ctx, args| {
+            let outcome = $handler(ctx, args);
+            ctx.finish(outcome)
+        }
+    };
+}
+pub(crate) use typed;
 
 /// A sub-command of a container command and its Redis arity (counting the container's name and the
 /// sub-command's: `CONFIG GET pattern` is arity -3). Only the sub-commands Rustis implements are
@@ -587,6 +622,17 @@ mod tests {
         assert_eq!(parse_cursor(b"18446744073709551616"), None);
         assert_eq!(parse_cursor(b"12\0junk"), Some(12));
         assert_eq!(parse_cursor(b"-"), None);
+    }
+
+    #[test]
+    fn the_store_shares_exactly_what_replies_reference() {
+        // Strings the store keeps reference-counted are the ones the encoder writes by reference:
+        // a smaller store threshold would share values that are then copied anyway, a larger one
+        // would copy values the encoder could have referenced.
+        assert_eq!(
+            crate::store::value::SHARED_MIN,
+            crate::resp::reply::ZERO_COPY_MIN
+        );
     }
 
     #[test]

@@ -1,21 +1,18 @@
-//! The set command family. A set is an insertion-ordered hash set: O(1) membership and O(1) random
-//! member by index (SPOP, SRANDMEMBER). While Redis 7.0 would keep it as an intset (every member a
-//! canonical integer, at most set-max-intset-entries of them), members are listed in ascending numeric
-//! order, as Redis lists an intset; once converted it stays a hashtable, as in Redis.
+//! The set command family: parsing and replies; the set, its encoding and its algebra are
+//! [`crate::store::set`].
 //!
 //! Handlers validate in Redis 7.0's order (arguments, key lookup, type check, remaining options), check
 //! the type of every key before modifying anything, and write replies straight into the output.
 
 use std::ops::Range;
 
-use indexmap::IndexSet;
-
 use super::{
-    cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, scan_down, Args, Command,
-    Ctx, Exec, KeySpec, Rng,
+    cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, scan_down, typed, Args,
+    Command, Ctx, Exec, Handled, KeySpec, Rng,
 };
-use crate::resp::{err, parse_i64, Reply};
-use crate::store::{Db, Elem, Keyspace, SetValue, Value};
+use crate::resp::{err, Reply};
+use crate::store::set::{combine, from_members, intersection_card, SetOp};
+use crate::store::{Elem, Keyspace, SetValue, Value, WrongType};
 
 /// The set commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
 #[rustfmt::skip] // one declaration a line, as a table
@@ -24,71 +21,29 @@ pub fn commands() -> Vec<Command> {
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
     vec![
-        cmd("sadd", -3, W | FAST, K(1, 1, 1), Keyed(sadd)),
-        cmd("srem", -3, WRITE | FAST, K(1, 1, 1), Keyed(srem)),
-        cmd("smembers", 2, READONLY, K(1, 1, 1), Keyed(smembers)),
-        cmd("scard", 2, READONLY | FAST, K(1, 1, 1), Keyed(scard)),
-        cmd("sismember", 3, READONLY | FAST, K(1, 1, 1), Keyed(sismember)),
-        cmd("smismember", -3, READONLY | FAST, K(1, 1, 1), Keyed(smismember)),
-        cmd("smove", 4, WRITE | FAST, K(1, 2, 1), Keyed(smove)),
-        cmd("sinter", -2, READONLY, K(1, -1, 1), Keyed(sinter)),
-        cmd("sunion", -2, READONLY, K(1, -1, 1), Keyed(sunion)),
-        cmd("sdiff", -2, READONLY, K(1, -1, 1), Keyed(sdiff)),
-        cmd("sinterstore", -3, W, K(1, -1, 1), Keyed(sinterstore)),
-        cmd("sunionstore", -3, W, K(1, -1, 1), Keyed(sunionstore)),
-        cmd("sdiffstore", -3, W, K(1, -1, 1), Keyed(sdiffstore)),
-        cmd("sintercard", -3, READONLY | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(sintercard)),
-        cmd("sscan", -3, READONLY, K(1, 1, 1), Keyed(sscan)),
-        cmd("spop", -2, WRITE | FAST, K(1, 1, 1), Keyed(spop)),
-        cmd("srandmember", -2, READONLY, K(1, 1, 1), Keyed(srandmember)),
+        cmd("sadd", -3, W | FAST, K(1, 1, 1), Keyed(typed!(sadd))),
+        cmd("srem", -3, WRITE | FAST, K(1, 1, 1), Keyed(typed!(srem))),
+        cmd("smembers", 2, READONLY, K(1, 1, 1), Keyed(typed!(smembers))),
+        cmd("scard", 2, READONLY | FAST, K(1, 1, 1), Keyed(typed!(scard))),
+        cmd("sismember", 3, READONLY | FAST, K(1, 1, 1), Keyed(typed!(sismember))),
+        cmd("smismember", -3, READONLY | FAST, K(1, 1, 1), Keyed(typed!(smismember))),
+        cmd("smove", 4, WRITE | FAST, K(1, 2, 1), Keyed(typed!(smove))),
+        cmd("sinter", -2, READONLY, K(1, -1, 1), Keyed(typed!(sinter))),
+        cmd("sunion", -2, READONLY, K(1, -1, 1), Keyed(typed!(sunion))),
+        cmd("sdiff", -2, READONLY, K(1, -1, 1), Keyed(typed!(sdiff))),
+        cmd("sinterstore", -3, W, K(1, -1, 1), Keyed(typed!(sinterstore))),
+        cmd("sunionstore", -3, W, K(1, -1, 1), Keyed(typed!(sunionstore))),
+        cmd("sdiffstore", -3, W, K(1, -1, 1), Keyed(typed!(sdiffstore))),
+        cmd("sintercard", -3, READONLY | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(typed!(sintercard))),
+        cmd("sscan", -3, READONLY, K(1, 1, 1), Keyed(typed!(sscan))),
+        cmd("spop", -2, WRITE | FAST, K(1, 1, 1), Keyed(typed!(spop))),
+        cmd("srandmember", -2, READONLY, K(1, 1, 1), Keyed(typed!(srandmember))),
     ]
 }
 
-/// The set at `key`: Ok(None) if absent, Err(()) for another type. Borrows only the keyspace, so the
-/// caller can still write to `ctx.reply` while holding the set.
-fn read<'k>(
-    ks: &'k mut Keyspace,
-    db: usize,
-    now: u64,
-    key: &[u8],
-) -> Result<Option<&'k mut SetValue>, ()> {
-    match ks.dbs[db].get(key, now).map(|e| &mut e.value) {
-        None => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(s)),
-        Some(_) => Err(()),
-    }
-}
-
-/// Whether Redis stores `m` in an intset: a canonical decimal i64 (`string2ll`).
-#[inline]
-fn is_int(m: &[u8]) -> bool {
-    parse_i64(m).is_some()
-}
-
-/// The intset size limit in force: set-max-intset-entries, capped at 2^30 as Redis caps it.
+/// The intset size limit in force.
 fn intset_max(ctx: &Ctx) -> usize {
-    ctx.ks.limits.set_max_intset_entries.min(1 << 30)
-}
-
-impl SetValue {
-    /// An empty set in the encoding Redis's `setTypeCreate` picks for its first member.
-    fn for_first(first: &[u8]) -> SetValue {
-        SetValue {
-            members: IndexSet::default(),
-            intset: is_int(first),
-        }
-    }
-
-    /// Adds a member, converting the encoding as Redis's `setTypeAdd` does: a non-integer converts an
-    /// intset, and so does an integer that was new and took it past `max_intset`. Returns whether the
-    /// member was new. O(1); allocates only the stored member.
-    fn add(&mut self, m: &[u8], max_intset: usize) -> bool {
-        let added = self.members.insert(m.into());
-        if self.intset && (!is_int(m) || (added && self.members.len() > max_intset)) {
-            self.intset = false;
-        }
-        added
-    }
+    ctx.ks.limits.intset_max()
 }
 
 /// Replies every member of `s` (a RESP3 set when `as_set`, else an array): ascending for an intset as
@@ -100,39 +55,23 @@ fn reply_all(r: &mut Reply, s: &SetValue, as_set: bool) {
     } else {
         r.array(n)
     }
-    if s.intset {
-        let mut v: Vec<(i64, &Elem)> = s
-            .members
-            .iter()
-            .map(|m| (parse_i64(m).unwrap_or(0), m))
-            .collect();
-        v.sort_unstable_by_key(|p| p.0);
-        for (_, m) in v {
-            r.bulk(m);
-        }
-    } else {
-        for m in &s.members {
-            r.bulk(m);
-        }
+    for m in s.ordered() {
+        r.bulk(m);
     }
 }
 
-/// SADD key member [member ...]. O(N) in the members given.
-fn sadd(ctx: &mut Ctx, a: &Args) {
+/// SADD key member [member ...]. One write lookup when the set exists (the common case); a missing
+/// key is inserted whole. O(N) in the members given.
+fn sadd(ctx: &mut Ctx, a: &Args) -> Handled {
     let key = a.get(1);
     let max = intset_max(ctx);
-    let db = &mut ctx.ks.dbs[ctx.db];
-    // One lookup when the set exists (the common case); a missing key is inserted whole.
-    match db.get(key, ctx.now).map(|e| &mut e.value) {
-        Some(Value::Set(s)) => {
-            let mut added = 0i64;
-            for m in a.iter_from(2) {
-                added += s.add(m, max) as i64;
-            }
-            return ctx.reply.int(added);
+    if let Some(s) = ctx.ks.write::<SetValue>(ctx.db, key, ctx.now)? {
+        let mut added = 0i64;
+        for m in a.iter_from(2) {
+            added += s.add(m, max) as i64;
         }
-        Some(_) => return ctx.reply.error(err::WRONGTYPE),
-        None => {}
+        ctx.reply.int(added);
+        return Ok(());
     }
     let mut s = SetValue::for_first(a.get(2));
     s.members.reserve(a.len() - 2);
@@ -140,241 +79,153 @@ fn sadd(ctx: &mut Ctx, a: &Args) {
         s.add(m, max);
     }
     let n = s.members.len() as i64;
-    db.set(key, Value::Set(Box::new(s)), 0);
+    ctx.db().set(key, Value::Set(Box::new(s)), 0);
     ctx.reply.int(n);
+    Ok(())
 }
 
 /// SREM key member [member ...]. Deletes the key when the set empties. O(N) in the members given.
-fn srem(ctx: &mut Ctx, a: &Args) {
+fn srem(ctx: &mut Ctx, a: &Args) -> Handled {
     let key = a.get(1);
-    let removed = match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.int(0),
-        Ok(Some(s)) => a.iter_from(2).filter(|m| s.members.swap_remove(*m)).count(),
+    let removed = match ctx.ks.write::<SetValue>(ctx.db, key, ctx.now)? {
+        None => 0,
+        Some(s) => {
+            let n = a.iter_from(2).filter(|m| s.remove(m)).count();
+            ctx.db().remove_if_empty(key);
+            n
+        }
     };
-    ctx.db().remove_if_empty(key);
     ctx.reply.int(removed as i64);
+    Ok(())
 }
 
 /// SMEMBERS key. O(N).
-fn smembers(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => ctx.reply.set(0),
-        Ok(Some(s)) => reply_all(&mut ctx.reply, s, true),
+fn smembers(ctx: &mut Ctx, a: &Args) -> Handled {
+    match ctx.ks.read::<SetValue>(ctx.db, a.get(1), ctx.now)? {
+        None => ctx.reply.set(0),
+        Some(s) => reply_all(&mut ctx.reply, s, true),
     }
+    Ok(())
 }
 
 /// SCARD key. O(1).
-fn scard(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(s) => ctx.reply.int(s.map_or(0, |s| s.members.len()) as i64),
-    }
+fn scard(ctx: &mut Ctx, a: &Args) -> Handled {
+    let s = ctx.ks.read::<SetValue>(ctx.db, a.get(1), ctx.now)?;
+    ctx.reply.int(s.map_or(0, |s| s.members.len()) as i64);
+    Ok(())
 }
 
 /// SISMEMBER key member. O(1).
-fn sismember(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(s) => ctx
-            .reply
-            .int(s.is_some_and(|s| s.members.contains(a.get(2))) as i64),
-    }
+fn sismember(ctx: &mut Ctx, a: &Args) -> Handled {
+    let s = ctx.ks.read::<SetValue>(ctx.db, a.get(1), ctx.now)?;
+    ctx.reply
+        .int(s.is_some_and(|s| s.members.contains(a.get(2))) as i64);
+    Ok(())
 }
 
 /// SMISMEMBER key member [member ...]. O(N) in the members given.
-fn smismember(ctx: &mut Ctx, a: &Args) {
-    match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => ctx.reply.error(err::WRONGTYPE),
-        Ok(s) => {
-            ctx.reply.array(a.len() - 2);
-            for m in a.iter_from(2) {
-                ctx.reply
-                    .int(s.as_ref().is_some_and(|s| s.members.contains(m)) as i64);
-            }
-        }
+fn smismember(ctx: &mut Ctx, a: &Args) -> Handled {
+    let s = ctx.ks.read::<SetValue>(ctx.db, a.get(1), ctx.now)?;
+    ctx.reply.array(a.len() - 2);
+    for m in a.iter_from(2) {
+        ctx.reply
+            .int(s.is_some_and(|s| s.members.contains(m)) as i64);
     }
+    Ok(())
 }
 
 /// SMOVE source destination member. As in Redis: 0 when the source is missing (whatever the
 /// destination holds), then both types are checked, then a move onto itself only tests membership.
 /// O(1).
-fn smove(ctx: &mut Ctx, a: &Args) {
+fn smove(ctx: &mut Ctx, a: &Args) -> Handled {
     let (src, dst, m) = (a.get(1), a.get(2), a.get(3));
     let max = intset_max(ctx);
     let now = ctx.now;
-    let db = ctx.db();
-    let src_has = match db.get(src, now).map(|e| &e.value) {
-        None => return ctx.reply.int(0),
-        Some(Value::Set(s)) => s.members.contains(m),
-        Some(_) => return ctx.reply.error(err::WRONGTYPE),
+    let db = &mut ctx.ks.dbs[ctx.db];
+    let Some(src_has) = db
+        .get_as::<SetValue>(src, now)?
+        .map(|s| s.members.contains(m))
+    else {
+        ctx.reply.int(0);
+        return Ok(());
     };
-    match db.get(dst, now).map(|e| &e.value) {
-        None | Some(Value::Set(_)) => {}
-        Some(_) => return ctx.reply.error(err::WRONGTYPE),
-    }
+    db.get_as::<SetValue>(dst, now)?;
     if src == dst || !src_has {
-        return ctx.reply.int(src_has as i64);
+        ctx.reply.int(src_has as i64);
+        return Ok(());
     }
-    if let Some(Value::Set(s)) = db.get(src, now).map(|e| &mut e.value) {
-        s.members.swap_remove(m);
+    if let Some(s) = db.get_as::<SetValue>(src, now)? {
+        s.remove(m);
     }
     db.remove_if_empty(src);
-    let e = db.get_or_create(dst, now, || Value::Set(Box::new(SetValue::for_first(m))));
-    if let Value::Set(s) = &mut e.value {
+    // The destination was checked to be a set or absent: this cannot fail.
+    let make = || Value::Set(Box::new(SetValue::for_first(m)));
+    if let Ok(s) = db.get_or_create_as::<SetValue>(dst, now, make) {
         s.add(m, max);
     }
     ctx.reply.int(1);
+    Ok(())
 }
 
-/// A set-algebra operation.
-#[derive(Clone, Copy, PartialEq)]
-enum Op {
-    Inter,
-    Union,
-    Diff,
-}
-
-/// The sets at the keys in `keys` (None for a missing key); Err(()) if any key holds another type, as
-/// Redis checks every key before computing. O(K).
+/// The sets at the keys in `keys` (None for a missing key), each a read lookup, in order; Err at the
+/// first key of another type (the later ones are not looked up), as Redis checks every key before
+/// computing. O(K).
 fn lookup<'d>(
-    db: &'d Db,
+    ks: &'d mut Keyspace,
+    db: usize,
     a: &Args,
     keys: Range<usize>,
     now: u64,
-) -> Result<Vec<Option<&'d SetValue>>, ()> {
-    keys.map(|i| match db.peek(a.get(i), now).map(|e| &e.value) {
-        None => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(&**s)),
-        Some(_) => Err(()),
+) -> Result<Vec<Option<&'d SetValue>>, WrongType> {
+    let (db, stats) = ks.reader(db);
+    keys.map(|i| {
+        let found = db.peek_as::<SetValue>(a.get(i), now);
+        stats.lookup(!matches!(found, Ok(None)));
+        found
     })
     .collect()
 }
 
-/// The sets of an intersection, smallest first, or None when one is missing (the result is empty).
-fn by_size<'d>(sets: &[Option<&'d SetValue>]) -> Option<Vec<&'d SetValue>> {
-    let mut v: Vec<&SetValue> = sets.iter().copied().collect::<Option<_>>()?;
-    v.sort_by_key(|s| s.members.len());
-    Some(v)
-}
-
-/// Whether `m` of the smallest set is in every other set of an intersection. O(K).
-#[inline]
-fn in_all(m: &Elem, rest: &[&SetValue]) -> bool {
-    rest.iter().all(|s| s.members.contains(m))
-}
-
-/// The members of the result, by reference (nothing is copied), in the order Redis would list them
-/// when that order is determined: ascending when Redis iterates an intset, that is the smallest set for
-/// an intersection, the result set built by SUNION/SDIFF otherwise (an intset while every member is an
-/// integer and there are at most `max_intset` of them). O(N*K) for an intersection (N the smallest
-/// cardinality, K the sets), O(total members) for union and difference.
-fn compute<'d>(sets: &[Option<&'d SetValue>], op: Op, max_intset: usize) -> Vec<&'d Elem> {
-    let (mut out, ascending): (Vec<&Elem>, bool) = match op {
-        Op::Inter => match by_size(sets).as_deref() {
-            Some([first, rest @ ..]) => (
-                first.members.iter().filter(|m| in_all(m, rest)).collect(),
-                first.intset,
-            ),
-            _ => (Vec::new(), false),
-        },
-        Op::Union => {
-            // The largest set is taken whole; members of the others are checked against it and against
-            // what was already added from them.
-            let Some(big) = sets.iter().flatten().max_by_key(|s| s.members.len()) else {
-                return Vec::new();
-            };
-            let mut out: Vec<&Elem> = big.members.iter().collect();
-            let mut extra: ahash::HashSet<&[u8]> = Default::default();
-            for s in sets.iter().flatten() {
-                if std::ptr::eq(*s, *big) {
-                    continue;
-                }
-                for m in &s.members {
-                    if !big.members.contains(m) && extra.insert(m) {
-                        out.push(m);
-                    }
-                }
-            }
-            (out, true)
-        }
-        Op::Diff => match sets.split_first() {
-            Some((Some(first), rest)) => (
-                first
-                    .members
-                    .iter()
-                    .filter(|m| !rest.iter().flatten().any(|s| s.members.contains(*m)))
-                    .collect(),
-                true,
-            ),
-            _ => (Vec::new(), false),
-        },
-    };
-    let ascending = match op {
-        Op::Inter => ascending,
-        _ => out.len() <= max_intset && out.iter().all(|m| is_int(m)),
-    };
-    if ascending && out.len() > 1 {
-        out.sort_by_cached_key(|m| parse_i64(m).unwrap_or(0));
-    }
-    out
-}
-
 /// SINTER/SUNION/SDIFF key [key ...]: replies the result as a set.
-fn reply_op(ctx: &mut Ctx, a: &Args, op: Op) {
+fn reply_op(ctx: &mut Ctx, a: &Args, op: SetOp) -> Handled {
     let max = intset_max(ctx);
-    let db = &ctx.ks.dbs[ctx.db];
-    let Ok(sets) = lookup(db, a, 1..a.len(), ctx.now) else {
-        return ctx.reply.error(err::WRONGTYPE);
-    };
-    let out = compute(&sets, op, max);
+    let sets = lookup(ctx.ks, ctx.db, a, 1..a.len(), ctx.now)?;
+    let out = combine(&sets, op, max);
     ctx.reply.set(out.len());
     for m in out {
         ctx.reply.bulk(m);
     }
+    Ok(())
 }
 
 /// SINTER key [key ...]. O(N*M), N the smallest cardinality, M the sets.
-fn sinter(ctx: &mut Ctx, a: &Args) {
-    reply_op(ctx, a, Op::Inter)
+fn sinter(ctx: &mut Ctx, a: &Args) -> Handled {
+    reply_op(ctx, a, SetOp::Inter)
 }
 
 /// SUNION key [key ...]. O(N), N the members of all sets.
-fn sunion(ctx: &mut Ctx, a: &Args) {
-    reply_op(ctx, a, Op::Union)
+fn sunion(ctx: &mut Ctx, a: &Args) -> Handled {
+    reply_op(ctx, a, SetOp::Union)
 }
 
 /// SDIFF key [key ...]. O(N), N the members of all sets.
-fn sdiff(ctx: &mut Ctx, a: &Args) {
-    reply_op(ctx, a, Op::Diff)
+fn sdiff(ctx: &mut Ctx, a: &Args) -> Handled {
+    reply_op(ctx, a, SetOp::Diff)
 }
 
 /// SINTERSTORE/SUNIONSTORE/SDIFFSTORE destination key [key ...]: the result replaces the destination
 /// (any type, TTL dropped), or deletes it when empty; replies its cardinality. The result is encoded as
-/// Redis's, which builds it from an empty intset. The sources are read before the destination is
-/// touched, so the destination may be one of them.
-fn store_op(ctx: &mut Ctx, a: &Args, op: Op) {
+/// Redis's, which builds it from an empty intset. The sources are read (and counted, as Redis counts
+/// them) before the destination is touched, so the destination may be one of them.
+fn store_op(ctx: &mut Ctx, a: &Args, op: SetOp) -> Handled {
     let (max, now) = (intset_max(ctx), ctx.now);
-    let db = &mut ctx.ks.dbs[ctx.db];
-    let Ok(sets) = lookup(db, a, 2..a.len(), now) else {
-        return ctx.reply.error(err::WRONGTYPE);
-    };
-    let members = compute(&sets, op, max);
+    let sets = lookup(ctx.ks, ctx.db, a, 2..a.len(), now)?;
+    let members = combine(&sets, op, max);
     let n = members.len();
-    let result = (n > 0).then(|| {
-        let mut s = SetValue {
-            members: IndexSet::with_capacity_and_hasher(n, Default::default()),
-            intset: true,
-        };
-        for m in &members {
-            s.add(m, max);
-        }
-        s
-    });
+    let result = (n > 0).then(|| from_members(&members, max));
     drop(members);
     drop(sets);
-    let dst = a.get(1);
+    let (db, dst) = (ctx.db(), a.get(1));
     match result {
         Some(s) => {
             db.set(dst, Value::Set(Box::new(s)), 0);
@@ -384,34 +235,33 @@ fn store_op(ctx: &mut Ctx, a: &Args, op: Op) {
         }
     }
     ctx.reply.int(n as i64);
+    Ok(())
 }
 
 /// SINTERSTORE destination key [key ...]. O(N*M), N the smallest cardinality, M the sets.
-fn sinterstore(ctx: &mut Ctx, a: &Args) {
-    store_op(ctx, a, Op::Inter)
+fn sinterstore(ctx: &mut Ctx, a: &Args) -> Handled {
+    store_op(ctx, a, SetOp::Inter)
 }
 
 /// SUNIONSTORE destination key [key ...]. O(N), N the members of all sets.
-fn sunionstore(ctx: &mut Ctx, a: &Args) {
-    store_op(ctx, a, Op::Union)
+fn sunionstore(ctx: &mut Ctx, a: &Args) -> Handled {
+    store_op(ctx, a, SetOp::Union)
 }
 
 /// SDIFFSTORE destination key [key ...]. O(N), N the members of all sets.
-fn sdiffstore(ctx: &mut Ctx, a: &Args) {
-    store_op(ctx, a, Op::Diff)
+fn sdiffstore(ctx: &mut Ctx, a: &Args) -> Handled {
+    store_op(ctx, a, SetOp::Diff)
 }
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit]: counts the intersection without building it and
 /// stops at the limit (0: none). O(N*M), N the smallest cardinality, M the sets.
-fn sintercard(ctx: &mut Ctx, a: &Args) {
+fn sintercard(ctx: &mut Ctx, a: &Args) -> Handled {
     let numkeys = match a.int(1) {
         Some(n) if n > 0 => n as u64,
-        _ => return ctx.reply.error("ERR numkeys should be greater than 0"),
+        _ => return ctx.error("ERR numkeys should be greater than 0"),
     };
     if numkeys > (a.len() - 2) as u64 {
-        return ctx
-            .reply
-            .error("ERR Number of keys can't be greater than number of args");
+        return ctx.error("ERR Number of keys can't be greater than number of args");
     }
     let end = 2 + numkeys as usize;
     let mut limit = 0u64;
@@ -421,29 +271,17 @@ fn sintercard(ctx: &mut Ctx, a: &Args) {
             // A non-integer gets the option's own message (getPositiveLongFromObjectOrReply).
             match a.int(i + 1) {
                 Some(n) if n >= 0 => limit = n as u64,
-                _ => return ctx.reply.error("ERR LIMIT can't be negative"),
+                _ => return ctx.error("ERR LIMIT can't be negative"),
             }
             i += 2;
         } else {
-            return ctx.reply.error(err::SYNTAX);
+            return ctx.error(err::SYNTAX);
         }
     }
-    let db = &ctx.ks.dbs[ctx.db];
-    let Ok(sets) = lookup(db, a, 2..end, ctx.now) else {
-        return ctx.reply.error(err::WRONGTYPE);
-    };
-    let mut n = 0u64;
-    if let Some([first, rest @ ..]) = by_size(&sets).as_deref() {
-        for m in &first.members {
-            if in_all(m, rest) {
-                n += 1;
-                if n == limit {
-                    break;
-                }
-            }
-        }
-    }
+    let sets = lookup(ctx.ks, ctx.db, a, 2..end, ctx.now)?;
+    let n = intersection_card(&sets, limit);
     ctx.reply.int(n as i64);
+    Ok(())
 }
 
 /// SSCAN key cursor [MATCH pattern] [COUNT count]. Redis parses the cursor, then looks the key up, then
@@ -451,29 +289,21 @@ fn sintercard(ctx: &mut Ctx, a: &Args) {
 /// compact encodings; a larger one is walked from its last index down (see [`scan_down`]), so members
 /// moved by removals during the scan (swap-remove moves the last member down) are never skipped.
 /// O(COUNT) per call; O(N log N) for an intset.
-fn sscan(ctx: &mut Ctx, a: &Args) {
+fn sscan(ctx: &mut Ctx, a: &Args) -> Handled {
     let Some(cursor) = parse_cursor(a.get(2)) else {
-        return ctx.reply.error("ERR invalid cursor");
+        return ctx.error("ERR invalid cursor");
     };
-    let s = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) => return ctx.reply.raw(b"*2\r\n$1\r\n0\r\n*0\r\n"),
-        Ok(Some(s)) => s,
+    let Some(s) = ctx.ks.read::<SetValue>(ctx.db, a.get(1), ctx.now)? else {
+        ctx.reply.raw(b"*2\r\n$1\r\n0\r\n*0\r\n");
+        return Ok(());
     };
     let Some(o) = parse_scan_options(&mut ctx.reply, a, cursor, 3, false) else {
-        return;
+        return Ok(());
     };
     let (count, matches) = (o.count, |m: &[u8]| o.matches(m));
     let mut found: Vec<&Elem> = Vec::new();
     let next = if s.intset {
-        let mut v: Vec<(i64, &Elem)> = s
-            .members
-            .iter()
-            .filter(|m| matches(m))
-            .map(|m| (parse_i64(m).unwrap_or(0), m))
-            .collect();
-        v.sort_unstable_by_key(|p| p.0);
-        found.extend(v.into_iter().map(|p| p.1));
+        found.extend(s.ordered().filter(|m| matches(m)));
         0
     } else {
         scan_down(s.members.len(), cursor, count, |i| {
@@ -488,31 +318,33 @@ fn sscan(ctx: &mut Ctx, a: &Args) {
     for m in found {
         ctx.reply.bulk(m);
     }
+    Ok(())
 }
 
 /// SPOP key [count]. Without a count: one member or null. With one: a set of min(count, size) distinct
 /// members (the whole set, in Redis's order, when count >= size); the key is deleted when emptied.
 /// O(1) per member popped.
-fn spop(ctx: &mut Ctx, a: &Args) {
+fn spop(ctx: &mut Ctx, a: &Args) -> Handled {
     if a.len() > 3 {
-        return ctx.reply.error(err::SYNTAX);
+        return ctx.error(err::SYNTAX);
     }
     let count = if a.len() == 3 {
         // getPositiveLongFromObjectOrReply: a non-integer gets the same error as a negative count.
         match a.int(2) {
             Some(n) if n >= 0 => Some(n as u64),
-            _ => return ctx.reply.error(err::POSITIVE),
+            _ => return ctx.error(err::POSITIVE),
         }
     } else {
         None
     };
     let key = a.get(1);
     let mut rng = Rng(ctx.ks.random());
-    let s = match read(ctx.ks, ctx.db, ctx.now, key) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) if count.is_some() => return ctx.reply.set(0),
-        Ok(None) => return ctx.reply.null(),
-        Ok(Some(s)) => s,
+    let Some(s) = ctx.ks.write::<SetValue>(ctx.db, key, ctx.now)? else {
+        match count {
+            Some(_) => ctx.reply.set(0),
+            None => ctx.reply.null(),
+        }
+        return Ok(());
     };
     let len = s.members.len();
     match count {
@@ -536,30 +368,32 @@ fn spop(ctx: &mut Ctx, a: &Args) {
         }
     }
     ctx.db().remove_if_empty(key);
+    Ok(())
 }
 
 /// SRANDMEMBER key [count]. Without a count: one member or null. A positive count: distinct members
 /// (the whole set, in Redis's order, when count >= size); a negative one: |count| members, repeats
 /// allowed. O(1) without a count, O(|count|) with one.
-fn srandmember(ctx: &mut Ctx, a: &Args) {
+fn srandmember(ctx: &mut Ctx, a: &Args) -> Handled {
     if a.len() > 3 {
-        return ctx.reply.error(err::SYNTAX);
+        return ctx.error(err::SYNTAX);
     }
     let count = if a.len() == 3 {
         match a.int(2) {
-            Some(i64::MIN) => return ctx.reply.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"),
+            Some(i64::MIN) => return ctx.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"),
             Some(n) => Some(n),
-            None => return ctx.reply.error(err::NOT_INT),
+            None => return ctx.error(err::NOT_INT),
         }
     } else {
         None
     };
     let mut rng = Rng(ctx.ks.random());
-    let s = match read(ctx.ks, ctx.db, ctx.now, a.get(1)) {
-        Err(()) => return ctx.reply.error(err::WRONGTYPE),
-        Ok(None) if count.is_some() => return ctx.reply.array(0),
-        Ok(None) => return ctx.reply.null(),
-        Ok(Some(s)) => s,
+    let Some(s) = ctx.ks.read::<SetValue>(ctx.db, a.get(1), ctx.now)? else {
+        match count {
+            Some(_) => ctx.reply.array(0),
+            None => ctx.reply.null(),
+        }
+        return Ok(());
     };
     let len = s.members.len();
     match count {
@@ -568,11 +402,9 @@ fn srandmember(ctx: &mut Ctx, a: &Args) {
             None => ctx.reply.null(),
         },
         Some(0) => ctx.reply.array(0),
+        Some(_) if len == 0 => ctx.reply.array(0),
         Some(c) if c < 0 || c == 1 => {
             let n = usize::try_from(c.unsigned_abs()).unwrap_or(usize::MAX);
-            if len == 0 {
-                return ctx.reply.array(0);
-            }
             ctx.reply.array(n);
             for _ in 0..n {
                 match s.members.get_index(rng.below(len)) {
@@ -593,27 +425,12 @@ fn srandmember(ctx: &mut Ctx, a: &Args) {
             }
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encoding_follows_set_type_add() {
-        let mut s = SetValue::for_first(b"1");
-        assert!(s.intset);
-        assert!(s.add(b"1", 2));
-        assert!(s.add(b"2", 2));
-        assert!(!s.add(b"2", 2));
-        assert!(s.intset, "a repeated member does not convert");
-        assert!(s.add(b"3", 2));
-        assert!(!s.intset, "a third integer converts at limit 2");
-        let mut t = SetValue::for_first(b"1");
-        t.add(b"01", 512);
-        assert!(!t.intset, "non-canonical integers are strings");
-        assert!(!SetValue::for_first(b"a").intset);
-    }
 
     #[test]
     fn random_index_stays_below_bound() {

@@ -1,8 +1,8 @@
 //! The string command family: GET/SET and friends, counters, ranges.
 
-use super::{cmd, flag::*, int_arg, Args, Combine, Command, Ctx, Exec, KeySpec};
-use crate::resp::reply::{long_double_incr, IncrError};
-use crate::resp::{err, parse_i64};
+use super::{cmd, flag::*, int_arg, typed, Args, Combine, Command, Ctx, Exec, Handled, KeySpec};
+use crate::num::{long_double_incr, parse_i64, IncrError};
+use crate::resp::{err, Reply};
 use crate::store::{StrValue, Value};
 
 /// Largest string value, as Redis's proto-max-bulk-len default.
@@ -15,79 +15,45 @@ pub fn commands() -> Vec<Command> {
     use KeySpec::Range as K;
     const W: u32 = WRITE | DENYOOM;
     vec![
-        cmd("get", 2, READONLY | FAST, K(1, 1, 1), Keyed(get)),
-        cmd("set", -3, W, K(1, 1, 1), Keyed(set)),
+        cmd("get", 2, READONLY | FAST, K(1, 1, 1), Keyed(typed!(get))),
+        cmd("set", -3, W, K(1, 1, 1), Keyed(typed!(set))),
         cmd("setnx", 3, W | FAST, K(1, 1, 1), Keyed(setnx)),
         cmd("setex", 4, W, K(1, 1, 1), Keyed(setex)),
         cmd("psetex", 4, W, K(1, 1, 1), Keyed(psetex)),
-        cmd("getset", 3, W | FAST, K(1, 1, 1), Keyed(getset)),
-        cmd("getdel", 2, WRITE | FAST, K(1, 1, 1), Keyed(getdel)),
-        cmd("getex", -2, WRITE | FAST, K(1, 1, 1), Keyed(getex)),
+        cmd("getset", 3, W | FAST, K(1, 1, 1), Keyed(typed!(getset))),
+        cmd("getdel", 2, WRITE | FAST, K(1, 1, 1), Keyed(typed!(getdel))),
+        cmd("getex", -2, WRITE | FAST, K(1, 1, 1), Keyed(typed!(getex))),
         cmd("mget", -2, READONLY | FAST, K(1, -1, 1), Fanout(mget, Combine::ConcatArrays)),
         cmd("mset", -3, W, K(1, -1, 2), Fanout(mset, Combine::AllOk)),
         cmd("msetnx", -3, W, K(1, -1, 2), Keyed(msetnx)),
-        cmd("incr", 2, W | FAST, K(1, 1, 1), Keyed(incr)),
-        cmd("decr", 2, W | FAST, K(1, 1, 1), Keyed(decr)),
-        cmd("incrby", 3, W | FAST, K(1, 1, 1), Keyed(incrby)),
-        cmd("decrby", 3, W | FAST, K(1, 1, 1), Keyed(decrby)),
-        cmd("incrbyfloat", 3, W | FAST, K(1, 1, 1), Keyed(incrbyfloat)),
-        cmd("append", 3, W | FAST, K(1, 1, 1), Keyed(append)),
-        cmd("strlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(strlen)),
-        cmd("getrange", 4, READONLY, K(1, 1, 1), Keyed(getrange)),
-        cmd("substr", 4, READONLY, K(1, 1, 1), Keyed(getrange)),
+        cmd("incr", 2, W | FAST, K(1, 1, 1), Keyed(typed!(incr))),
+        cmd("decr", 2, W | FAST, K(1, 1, 1), Keyed(typed!(decr))),
+        cmd("incrby", 3, W | FAST, K(1, 1, 1), Keyed(typed!(incrby))),
+        cmd("decrby", 3, W | FAST, K(1, 1, 1), Keyed(typed!(decrby))),
+        cmd("incrbyfloat", 3, W | FAST, K(1, 1, 1), Keyed(typed!(incrbyfloat))),
+        cmd("append", 3, W | FAST, K(1, 1, 1), Keyed(typed!(append))),
+        cmd("strlen", 2, READONLY | FAST, K(1, 1, 1), Keyed(typed!(strlen))),
+        cmd("getrange", 4, READONLY, K(1, 1, 1), Keyed(typed!(getrange))),
+        cmd("substr", 4, READONLY, K(1, 1, 1), Keyed(typed!(getrange))),
         cmd("lcs", -3, READONLY, K(1, 2, 1), Keyed(lcs)),
-        cmd("setrange", 4, W, K(1, 1, 1), Keyed(setrange)),
+        cmd("setrange", 4, W, K(1, 1, 1), Keyed(typed!(setrange))),
     ]
 }
 
-/// The string at `key`: Ok(None) when absent, Err after replying WRONGTYPE.
-fn read_str<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c StrValue>, ()> {
-    let now = ctx.now;
-    let db = ctx.db;
-    match ctx.ks.dbs[db].get(key, now) {
-        None => {
-            ctx.ks.stats.keyspace_misses += 1;
-            Ok(None)
-        }
-        Some(e) => match &e.value {
-            Value::Str(s) => {
-                ctx.ks.stats.keyspace_hits += 1;
-                Ok(Some(s))
-            }
-            _ => {
-                ctx.reply.error(err::WRONGTYPE);
-                Err(())
-            }
-        },
-    }
-}
-
-fn reply_str(ctx: &mut Ctx, s: Option<&StrValue>) {
+/// Replies a string value, or null: large values by reference (see [`Reply::bulk_shared`]).
+fn reply_str(r: &mut Reply, s: Option<&StrValue>) {
     match s {
-        None => ctx.reply.null(),
-        Some(StrValue::Shared(b)) => ctx.reply.bulk_shared(b),
-        Some(s) => ctx.reply.bulk(s.as_bytes(&mut itoa::Buffer::new())),
+        None => r.null(),
+        Some(StrValue::Shared(b)) => r.bulk_shared(b),
+        Some(s) => r.bulk(s.as_bytes(&mut itoa::Buffer::new())),
     }
 }
 
 /// GET key. O(1).
-fn get(ctx: &mut Ctx, a: &Args) {
-    let db = ctx.db;
-    let now = ctx.now;
-    match ctx.ks.dbs[db].get(a.get(1), now) {
-        None => {
-            ctx.ks.stats.keyspace_misses += 1;
-            ctx.reply.null()
-        }
-        Some(e) => {
-            ctx.ks.stats.keyspace_hits += 1;
-            match &e.value {
-                Value::Str(StrValue::Shared(b)) => ctx.reply.bulk_shared(b),
-                Value::Str(s) => ctx.reply.bulk(s.as_bytes(&mut itoa::Buffer::new())),
-                _ => ctx.reply.error(err::WRONGTYPE),
-            }
-        }
-    }
+fn get(ctx: &mut Ctx, a: &Args) -> Handled {
+    let s = ctx.ks.read::<StrValue>(ctx.db, a.get(1), ctx.now)?;
+    reply_str(&mut ctx.reply, s);
+    Ok(())
 }
 
 /// When a key set by SET-like commands expires.
@@ -230,9 +196,9 @@ fn option_deadline(ctx: &mut Ctx, flags: u32, arg: &[u8], command: &str) -> Opti
 }
 
 /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL]. O(1).
-fn set(ctx: &mut Ctx, a: &Args) {
+fn set(ctx: &mut Ctx, a: &Args) -> Handled {
     let Some((flags, expire)) = parse_string_options(a, true) else {
-        return ctx.reply.error(err::SYNTAX);
+        return ctx.error(err::SYNTAX);
     };
     let (nx, xx, get) = (
         flags & OPT_NX != 0,
@@ -242,41 +208,37 @@ fn set(ctx: &mut Ctx, a: &Args) {
     let ttl = match expire {
         Some(arg) => match option_deadline(ctx, flags, arg, "set") {
             Some(at) => Ttl::At(at),
-            None => return,
+            None => return Ok(()),
         },
         None if flags & OPT_KEEPTTL != 0 => Ttl::Keep,
         None => Ttl::Clear,
     };
     let key = a.get(1);
     let now = ctx.now;
-    // Only NX, XX and GET need to look at the current value; a plain SET just overwrites it.
-    let existing = if nx || xx || get {
-        ctx.db()
-            .peek(key, now)
-            .map(|e| matches!(e.value, Value::Str(_)))
+    // Only NX, XX and GET need to look at the current value; a plain SET just overwrites it. GET reads
+    // it as GET does (a read lookup, counted); NX and XX only ask whether the key exists, as Redis's
+    // write lookup does (not counted).
+    let exists = if get {
+        let old = ctx.ks.read::<StrValue>(ctx.db, key, now)?;
+        let found = old.is_some();
+        reply_str(&mut ctx.reply, old);
+        found
+    } else if nx || xx {
+        ctx.db().peek(key, now).is_some()
     } else {
-        None
+        false
     };
-    if get {
-        if existing == Some(false) {
-            return ctx.reply.error(err::WRONGTYPE);
-        }
-        let old = ctx.db().peek(key, now).and_then(|e| match &e.value {
-            Value::Str(s) => Some(s.clone()),
-            _ => None,
-        });
-        reply_str(ctx, old.as_ref());
-    }
-    if (nx && existing.is_some()) || (xx && existing.is_none()) {
+    if (nx && exists) || (xx && !exists) {
         if !get {
             ctx.reply.null();
         }
-        return;
+        return Ok(());
     }
     store(ctx, key, a.get(2), ttl);
     if !get {
         ctx.reply.ok();
     }
+    Ok(())
 }
 
 /// SETNX key value. O(1).
@@ -308,49 +270,46 @@ fn psetex(ctx: &mut Ctx, a: &Args) {
 }
 
 /// GETSET key value. O(1).
-fn getset(ctx: &mut Ctx, a: &Args) {
-    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else {
-        return;
-    };
-    reply_str(ctx, old.as_ref());
+fn getset(ctx: &mut Ctx, a: &Args) -> Handled {
+    let old = ctx.ks.read::<StrValue>(ctx.db, a.get(1), ctx.now)?;
+    reply_str(&mut ctx.reply, old);
     store(ctx, a.get(1), a.get(2), Ttl::Clear);
+    Ok(())
 }
 
 /// GETDEL key. O(1).
-fn getdel(ctx: &mut Ctx, a: &Args) {
-    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else {
-        return;
-    };
-    reply_str(ctx, old.as_ref());
-    if old.is_some() {
+fn getdel(ctx: &mut Ctx, a: &Args) -> Handled {
+    let old = ctx.ks.read::<StrValue>(ctx.db, a.get(1), ctx.now)?;
+    let found = old.is_some();
+    reply_str(&mut ctx.reply, old);
+    if found {
         let now = ctx.now;
         ctx.db().remove(a.get(1), now);
     }
+    Ok(())
 }
 
 /// GETEX key [EX s|PX ms|EXAT ts|PXAT ts|PERSIST]. O(1).
 ///
 /// As in Redis: options are checked for syntax first, then the key is looked up (nil or WRONGTYPE
 /// before the expire value is validated), then the expire value.
-fn getex(ctx: &mut Ctx, a: &Args) {
+fn getex(ctx: &mut Ctx, a: &Args) -> Handled {
     let Some((flags, expire)) = parse_string_options(a, false) else {
-        return ctx.reply.error(err::SYNTAX);
+        return ctx.error(err::SYNTAX);
     };
-    let Ok(old) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else {
-        return;
+    let Some(old) = ctx.ks.read::<StrValue>(ctx.db, a.get(1), ctx.now)?.cloned() else {
+        ctx.reply.null();
+        return Ok(());
     };
-    if old.is_none() {
-        return ctx.reply.null();
-    }
     let ttl = match expire {
         Some(arg) => match option_deadline(ctx, flags, arg, "getex") {
             Some(at) => Ttl::At(at),
-            None => return,
+            None => return Ok(()),
         },
         None if flags & OPT_PERSIST != 0 => Ttl::Clear,
         None => Ttl::Keep,
     };
-    reply_str(ctx, old.as_ref());
+    reply_str(&mut ctx.reply, Some(&old));
     let now = ctx.now;
     match ttl {
         Ttl::Keep => {}
@@ -364,15 +323,14 @@ fn getex(ctx: &mut Ctx, a: &Args) {
             ctx.db().set_expire(a.get(1), at, now);
         }
     }
+    Ok(())
 }
 
-/// MGET key [key ...]: nil for missing keys and non-strings. O(N).
+/// MGET key [key ...]: nil for missing keys and non-strings; every key is a read lookup. O(N).
 fn mget(ctx: &mut Ctx, a: &Args) {
     ctx.reply.array(a.len() - 1);
-    let now = ctx.now;
-    let db = ctx.db;
     for key in a.iter_from(1) {
-        match ctx.ks.dbs[db].get(key, now).map(|e| &e.value) {
+        match ctx.ks.read_any(ctx.db, key, ctx.now).map(|e| &e.value) {
             Some(Value::Str(StrValue::Shared(b))) => ctx.reply.bulk_shared(b),
             Some(Value::Str(s)) => ctx.reply.bulk(s.as_bytes(&mut itoa::Buffer::new())),
             _ => ctx.reply.null(),
@@ -414,123 +372,112 @@ fn msetnx(ctx: &mut Ctx, a: &Args) {
 }
 
 /// Adds `by` to the integer at `key` (created as 0), keeping its TTL. O(1).
-fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
+fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> Handled {
     let now = ctx.now;
-    let entry = ctx
-        .db()
-        .get_or_create(key, now, || Value::Str(StrValue::Int(0)));
-    let current = match &entry.value {
-        Value::Str(StrValue::Int(n)) => *n,
-        Value::Str(s) => match s.with_bytes(parse_i64) {
+    let s = ctx.ks.dbs[ctx.db]
+        .get_or_create_as::<StrValue>(key, now, || Value::Str(StrValue::Int(0)))?;
+    let current = match &*s {
+        StrValue::Int(n) => *n,
+        other => match other.with_bytes(parse_i64) {
             Some(n) => n,
-            None => return ctx.reply.error(err::NOT_INT),
+            None => return ctx.error(err::NOT_INT),
         },
-        _ => return ctx.reply.error(err::WRONGTYPE),
     };
     let Some(next) = current.checked_add(by) else {
-        return ctx.reply.error(err::OVERFLOW);
+        return ctx.error(err::OVERFLOW);
     };
-    entry.value = Value::Str(StrValue::Int(next));
+    *s = StrValue::Int(next);
     ctx.reply.int(next);
+    Ok(())
 }
 
 /// INCR key. O(1).
-fn incr(ctx: &mut Ctx, a: &Args) {
+fn incr(ctx: &mut Ctx, a: &Args) -> Handled {
     incr_by(ctx, a.get(1), 1)
 }
 
 /// DECR key. O(1).
-fn decr(ctx: &mut Ctx, a: &Args) {
+fn decr(ctx: &mut Ctx, a: &Args) -> Handled {
     incr_by(ctx, a.get(1), -1)
 }
 
 /// INCRBY key increment. O(1).
-fn incrby(ctx: &mut Ctx, a: &Args) {
+fn incrby(ctx: &mut Ctx, a: &Args) -> Handled {
     let Some(by) = int_arg(&mut ctx.reply, a, 2) else {
-        return;
+        return Ok(());
     };
     incr_by(ctx, a.get(1), by)
 }
 
 /// DECRBY key decrement. O(1).
-fn decrby(ctx: &mut Ctx, a: &Args) {
+fn decrby(ctx: &mut Ctx, a: &Args) -> Handled {
     let Some(by) = int_arg(&mut ctx.reply, a, 2) else {
-        return;
+        return Ok(());
     };
     if by == i64::MIN {
-        return ctx.reply.error("ERR decrement would overflow");
+        return ctx.error("ERR decrement would overflow");
     }
     incr_by(ctx, a.get(1), -by)
 }
 
 /// INCRBYFLOAT key increment: long double arithmetic, as Redis. O(1).
-fn incrbyfloat(ctx: &mut Ctx, a: &Args) {
+fn incrbyfloat(ctx: &mut Ctx, a: &Args) -> Handled {
     let key = a.get(1);
     let now = ctx.now;
-    let current = match ctx.db().peek(key, now).map(|e| &e.value) {
-        None => None,
-        Some(Value::Str(s)) => Some(s.with_bytes(|b| b.to_vec())),
-        Some(_) => return ctx.reply.error(err::WRONGTYPE),
-    };
+    let current = ctx.db().peek_as::<StrValue>(key, now)?;
+    let current = current.map(|s| s.with_bytes(|b| b.to_vec()));
     let text = match long_double_incr(current.as_deref(), a.get(2), false) {
         Ok(t) => t,
         Err(IncrError::NotFinite) => {
-            return ctx
-                .reply
-                .error("ERR increment would produce NaN or Infinity")
+            return ctx.error("ERR increment would produce NaN or Infinity")
         }
-        Err(_) => return ctx.reply.error(err::NOT_FLOAT),
+        Err(_) => return ctx.error(err::NOT_FLOAT),
     };
     let entry = ctx
         .db()
         .get_or_create(key, now, || Value::Str(StrValue::Int(0)));
     entry.value = Value::Str(StrValue::text(&text));
     ctx.reply.bulk(&text);
+    Ok(())
 }
 
 /// APPEND key value: new length. O(1) amortised.
-fn append(ctx: &mut Ctx, a: &Args) {
-    let now = ctx.now;
+fn append(ctx: &mut Ctx, a: &Args) -> Handled {
     let (key, tail) = (a.get(1), a.get(2));
-    let db = ctx.db();
-    match db.get(key, now).map(|e| &mut e.value) {
+    match ctx.ks.write::<StrValue>(ctx.db, key, ctx.now)? {
         None => {
-            db.set(key, Value::Str(StrValue::Raw(tail.to_vec())), 0);
+            ctx.db()
+                .set(key, Value::Str(StrValue::Raw(tail.to_vec())), 0);
             ctx.reply.int(tail.len() as i64)
         }
-        Some(Value::Str(s)) => {
+        Some(s) => {
             if (s.len() + tail.len()) as i64 > MAX_STRING {
-                return ctx
-                    .reply
-                    .error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+                return ctx.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
             }
             let data = s.make_raw();
             data.extend_from_slice(tail);
             let n = data.len() as i64;
             ctx.reply.int(n)
         }
-        Some(_) => ctx.reply.error(err::WRONGTYPE),
     }
+    Ok(())
 }
 
 /// STRLEN key. O(1).
-fn strlen(ctx: &mut Ctx, a: &Args) {
-    if let Ok(s) = read_str(ctx, a.get(1)) {
-        let n = s.map(|s| s.len()).unwrap_or(0) as i64;
-        ctx.reply.int(n)
-    }
+fn strlen(ctx: &mut Ctx, a: &Args) -> Handled {
+    let s = ctx.ks.read::<StrValue>(ctx.db, a.get(1), ctx.now)?;
+    ctx.reply.int(s.map_or(0, |s| s.len()) as i64);
+    Ok(())
 }
 
 /// GETRANGE key start end (and SUBSTR). O(N) in the returned length.
-fn getrange(ctx: &mut Ctx, a: &Args) {
+fn getrange(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(mut start), Some(mut end)) = (a.int(2), a.int(3)) else {
-        return ctx.reply.error(err::NOT_INT);
+        return ctx.error(err::NOT_INT);
     };
-    let Ok(s) = read_str(ctx, a.get(1)).map(|o| o.cloned()) else {
-        return;
-    };
-    let Some(s) = s else {
-        return ctx.reply.bulk(b"");
+    let Some(s) = ctx.ks.read::<StrValue>(ctx.db, a.get(1), ctx.now)? else {
+        ctx.reply.bulk(b"");
+        return Ok(());
     };
     s.with_bytes(|b| {
         let len = b.len() as i64;
@@ -553,38 +500,30 @@ fn getrange(ctx: &mut Ctx, a: &Args) {
         } else {
             ctx.reply.bulk(&b[start as usize..=end as usize])
         }
-    })
+    });
+    Ok(())
 }
 
 /// SETRANGE key offset value: new length. O(M) in the written length.
-fn setrange(ctx: &mut Ctx, a: &Args) {
+fn setrange(ctx: &mut Ctx, a: &Args) -> Handled {
     let Some(offset) = int_arg(&mut ctx.reply, a, 2) else {
-        return;
+        return Ok(());
     };
     if offset < 0 {
-        return ctx.reply.error("ERR offset is out of range");
+        return ctx.error("ERR offset is out of range");
     }
     let (key, val) = (a.get(1), a.get(3));
     let now = ctx.now;
-    let existing = match ctx.db().peek(key, now).map(|e| &e.value) {
-        None => None,
-        Some(Value::Str(s)) => Some(s.len()),
-        Some(_) => return ctx.reply.error(err::WRONGTYPE),
-    };
+    let existing = ctx.db().peek_as::<StrValue>(key, now)?.map(|s| s.len());
     if val.is_empty() {
-        return ctx.reply.int(existing.unwrap_or(0) as i64);
+        ctx.reply.int(existing.unwrap_or(0) as i64);
+        return Ok(());
     }
     if offset.saturating_add(val.len() as i64) > MAX_STRING {
-        return ctx
-            .reply
-            .error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return ctx.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     }
-    let entry = ctx
-        .db()
-        .get_or_create(key, now, || Value::Str(StrValue::Raw(Vec::new())));
-    let Value::Str(s) = &mut entry.value else {
-        return ctx.reply.error(err::WRONGTYPE);
-    };
+    let s = ctx.ks.dbs[ctx.db]
+        .get_or_create_as::<StrValue>(key, now, || Value::Str(StrValue::Raw(Vec::new())))?;
     let data = s.make_raw();
     let end = offset as usize + val.len();
     if data.len() < end {
@@ -593,6 +532,7 @@ fn setrange(ctx: &mut Ctx, a: &Args) {
     data[offset as usize..end].copy_from_slice(val);
     let n = data.len() as i64;
     ctx.reply.int(n);
+    Ok(())
 }
 
 /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: the longest common subsequence, as
@@ -600,8 +540,14 @@ fn setrange(ctx: &mut Ctx, a: &Args) {
 fn lcs(ctx: &mut Ctx, a: &Args) {
     let now = ctx.now;
     let mut values: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
-    for (v, i) in values.iter_mut().zip([1, 2]) {
-        match ctx.db().peek(a.get(i), now).map(|e| &e.value) {
+    // Both keys are read lookups (counted) before either type is checked, as in Redis.
+    let (db, stats) = ctx.ks.reader(ctx.db);
+    let found = [db.peek(a.get(1), now), db.peek(a.get(2), now)];
+    for e in &found {
+        stats.lookup(e.is_some());
+    }
+    for (v, e) in values.iter_mut().zip(found) {
+        match e.map(|e| &e.value) {
             None => {}
             Some(Value::Str(s)) => *v = s.with_bytes(|b| b.to_vec()),
             Some(_) => {

@@ -3,5 +3,8 @@
 pub mod parser;
 pub mod reply;
 
-pub use parser::{parse_command, parse_i64, Parsed, ProtocolError, Source};
+/// Redis's integer syntax (`string2ll`), which the parser reads lengths with; re-exported here for the
+/// callers that reach it through the protocol.
+pub use crate::num::parse_i64;
+pub use parser::{parse_command, Parsed, ProtocolError, Source};
 pub use reply::{err, Reply};

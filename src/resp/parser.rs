@@ -9,6 +9,8 @@
 
 use std::ops::Range;
 
+use crate::num::parse_i64;
+
 /// Longest header line (`*<n>` / `$<n>`) or inline request accepted without its terminator, as in Redis.
 pub const INLINE_MAX_SIZE: usize = 64 * 1024;
 
@@ -71,42 +73,6 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
         Some(cr)
     } else {
         None
-    }
-}
-
-/// Parses a signed decimal exactly as Redis's `string2ll`: no '+', no leading zeros, no spaces, fits i64.
-pub fn parse_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = if s[0] == b'-' {
-        (true, &s[1..])
-    } else {
-        (false, s)
-    };
-    if digits.is_empty() || digits[0] == b'0' {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    if neg {
-        if v > (i64::MAX as u64) + 1 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else if v > i64::MAX as u64 {
-        None
-    } else {
-        Some(v as i64)
     }
 }
 
@@ -469,14 +435,5 @@ mod tests {
             parse_all(b"*0\r\n*-1\r\n\r\n  \r\n").unwrap(),
             Vec::<Vec<Vec<u8>>>::new()
         );
-    }
-
-    #[test]
-    fn strict_integers() {
-        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_i64(b"9223372036854775808"), None);
-        assert_eq!(parse_i64(b"+1"), None);
-        assert_eq!(parse_i64(b"01"), None);
-        assert_eq!(parse_i64(b"-0"), None);
     }
 }

@@ -289,7 +289,7 @@ impl<'a> Reply<'a> {
     /// A double: `,d` in RESP3, a bulk string in RESP2; formatted as Redis 7.0 does (`%.17g`).
     pub fn double(&mut self, d: f64) {
         let mut tmp = [0u8; 64];
-        let s = format_double(d, &mut tmp);
+        let s = crate::num::format_double(d, &mut tmp);
         if self.resp3 {
             self.out.push(b',');
             self.out.extend_from_slice(s);
@@ -334,95 +334,6 @@ pub fn c_str(b: &[u8]) -> &[u8] {
 pub fn c_str_max(b: &[u8], max: usize) -> &[u8] {
     let b = c_str(b);
     &b[..b.len().min(max)]
-}
-
-/// Formats a double as Redis 7.0 replies do: `inf`, `-inf`, `nan`, otherwise C's `%.17g`.
-pub fn format_double(d: f64, tmp: &mut [u8; 64]) -> &[u8] {
-    if d.is_infinite() {
-        return if d > 0.0 { b"inf" } else { b"-inf" };
-    }
-    if d.is_nan() {
-        return b"nan";
-    }
-    // SAFETY: the format string is NUL-terminated, takes exactly one double, and snprintf never writes
-    // more than tmp.len() bytes (including the terminating NUL).
-    let n = unsafe {
-        libc::snprintf(
-            tmp.as_mut_ptr() as *mut libc::c_char,
-            tmp.len(),
-            c"%.17g".as_ptr(),
-            d,
-        )
-    };
-    &tmp[..(n.max(0) as usize).min(tmp.len() - 1)]
-}
-
-/// Why a long double increment failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IncrError {
-    /// The current value is not a number.
-    BadCurrent,
-    /// The increment is not a number.
-    BadIncrement,
-    /// The increment itself is infinite (rejected by HINCRBYFLOAT).
-    InfiniteIncrement,
-    /// The result would be NaN or infinite.
-    NotFinite,
-}
-
-extern "C" {
-    fn rustis_ld_incr(
-        cur: *const u8,
-        cur_len: usize,
-        incr: *const u8,
-        incr_len: usize,
-        check_incr_finite: i32,
-        out: *mut u8,
-        out_cap: usize,
-    ) -> i32;
-}
-
-/// `current + increment` computed and printed exactly as Redis's INCRBYFLOAT does: C long double
-/// arithmetic, `%.17Lf`, trailing zeros removed. `current` is None for a missing value.
-pub fn long_double_incr(
-    current: Option<&[u8]>,
-    increment: &[u8],
-    reject_infinite_increment: bool,
-) -> Result<Vec<u8>, IncrError> {
-    // Room for any long double printed with %.17Lf; only the result is allocated.
-    let mut out = [0u8; 5 * 1024 + 64];
-    let (cp, cl) = current
-        .map(|c| (c.as_ptr(), c.len()))
-        .unwrap_or((std::ptr::null(), 0));
-    // SAFETY: the C function reads exactly cl/incr.len() bytes from the given pointers (copying them
-    // into its own NUL-terminated buffer) and writes at most out.len() bytes into out.
-    let n = unsafe {
-        rustis_ld_incr(
-            cp,
-            cl,
-            increment.as_ptr(),
-            increment.len(),
-            reject_infinite_increment as i32,
-            out.as_mut_ptr(),
-            out.len(),
-        )
-    };
-    match n {
-        -1 => Err(IncrError::BadCurrent),
-        -2 => Err(IncrError::BadIncrement),
-        -5 => Err(IncrError::InfiniteIncrement),
-        n if n < 0 => Err(IncrError::NotFinite),
-        n => Ok(out[..n as usize].to_vec()),
-    }
-}
-
-/// Formats a double as INCRBYFLOAT stores it: plain decimal notation, shortest form that round-trips,
-/// no exponent and no trailing zeros (Redis prints its long double with `%.17Lf` and trims zeros).
-pub fn format_human_double(d: f64) -> String {
-    if d == 0.0 {
-        return "0".to_string();
-    }
-    format!("{d}")
 }
 
 #[cfg(test)]
@@ -476,42 +387,5 @@ mod tests {
             assert!(c.iter().any(|(k, n)| &**k == b"WRONGTYPE" && *n >= 1));
             assert!(c.iter().any(|(k, _)| &**k == b"ERR"));
         });
-    }
-
-    #[test]
-    fn human_doubles() {
-        assert_eq!(format_human_double(10.5 + 0.1), "10.6");
-        assert_eq!(format_human_double(3.0), "3");
-        assert_eq!(format_human_double(-0.0), "0");
-        assert_eq!(format_human_double(1e20), "100000000000000000000");
-    }
-
-    #[test]
-    fn long_double_increments_match_redis() {
-        assert_eq!(
-            long_double_incr(Some(b"10.5"), b"0.1", false).unwrap(),
-            b"10.6"
-        );
-        assert_eq!(
-            long_double_incr(Some(b"5.6"), b"1e3", false).unwrap(),
-            b"1005.59999999999999998"
-        );
-        assert_eq!(long_double_incr(None, b"3", false).unwrap(), b"3");
-        assert_eq!(
-            long_double_incr(Some(b"abc"), b"1", false),
-            Err(IncrError::BadCurrent)
-        );
-        assert_eq!(
-            long_double_incr(Some(b"1"), b" 1", false),
-            Err(IncrError::BadIncrement)
-        );
-        assert_eq!(
-            long_double_incr(Some(b"1"), b"inf", false),
-            Err(IncrError::NotFinite)
-        );
-        assert_eq!(
-            long_double_incr(Some(b"1"), b"inf", true),
-            Err(IncrError::InfiniteIncrement)
-        );
     }
 }

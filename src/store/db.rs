@@ -4,12 +4,14 @@
 //! [`Db::active_expire`] deletes unseen ones a bounded slice at a time (active), so no pause grows with
 //! the keyspace.
 
+use super::encoding::EncodingLimits;
 use super::table::{Entry, Table};
-use super::value::Value;
+use super::value::{Kind, Value, WrongType};
 
 /// A database: the key table plus the count of keys carrying a TTL (INFO keyspace's `expires`).
 #[derive(Default)]
 pub struct Db {
+    /// The keys and their entries.
     pub table: Table,
     expires: usize,
     expire_cursor: usize,
@@ -52,6 +54,39 @@ impl Db {
     #[inline]
     pub fn peek(&self, key: &[u8], now: u64) -> Option<&Entry> {
         self.table.get(key).filter(|e| !is_expired(e, now))
+    }
+
+    /// The typed lookup: the live value at `key` as a `T`, Ok(None) when the key is absent (an expired
+    /// key is deleted first), Err([`WrongType`]) when it holds another type. It counts nothing: a
+    /// command's read lookups go through [`Keyspace::read`], which counts them. O(1), the cost of
+    /// [`Db::get`].
+    #[inline]
+    pub fn get_as<T: Kind>(&mut self, key: &[u8], now: u64) -> Result<Option<&mut T>, WrongType> {
+        match self.get(key, now) {
+            None => Ok(None),
+            Some(e) => T::of_mut(&mut e.value).map(Some).ok_or(WrongType),
+        }
+    }
+
+    /// [`Db::get_as`] without reclaiming an expired key, for a command that holds several values at
+    /// once (SINTER and friends). O(1).
+    #[inline]
+    pub fn peek_as<T: Kind>(&self, key: &[u8], now: u64) -> Result<Option<&T>, WrongType> {
+        match self.peek(key, now) {
+            None => Ok(None),
+            Some(e) => T::of(&e.value).map(Some).ok_or(WrongType),
+        }
+    }
+
+    /// The live value at `key` as a `T`, created with `make()` (which must build a `T`) and no TTL
+    /// when absent; Err([`WrongType`]) when the key holds another type. One lookup. O(1).
+    pub fn get_or_create_as<T: Kind>(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        make: impl FnOnce() -> Value,
+    ) -> Result<&mut T, WrongType> {
+        T::of_mut(&mut self.get_or_create(key, now, make).value).ok_or(WrongType)
     }
 
     /// Stores `value` under `key` with deadline `expire_at` (0: none), replacing any old entry, which is
@@ -184,45 +219,54 @@ impl Db {
     }
 }
 
-/// Redis's thresholds for its compact encodings (CONFIG parameters); only what OBJECT ENCODING reports
-/// depends on them.
-#[derive(Debug, Clone, Copy)]
-pub struct EncodingLimits {
-    pub set_max_intset_entries: usize,
-    pub hash_max_listpack_entries: usize,
-    pub hash_max_listpack_value: usize,
-    pub zset_max_listpack_entries: usize,
-    pub zset_max_listpack_value: usize,
-}
-
-impl Default for EncodingLimits {
-    fn default() -> Self {
-        EncodingLimits {
-            set_max_intset_entries: 512,
-            hash_max_listpack_entries: 512,
-            hash_max_listpack_value: 64,
-            zset_max_listpack_entries: 128,
-            zset_max_listpack_value: 64,
-        }
-    }
-}
-
 /// Counters a shard keeps for INFO stats.
+///
+/// Keyspace hits and misses are counted where Redis counts them (its `lookupKeyRead`): once for every
+/// key a command looks up in order to read it, a hit when the key exists (whatever its type, so a
+/// WRONGTYPE reply is a hit), a miss otherwise. Lookups made in order to write (Redis's
+/// `lookupKeyWrite`) count nothing. [`Keyspace::read`] and [`Keyspace::read_any`] count; so does a
+/// command that peeks at several keys through [`Keyspace::reader`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ShardStats {
+    /// Read lookups that found their key (INFO's `keyspace_hits`).
     pub keyspace_hits: u64,
+    /// Read lookups that did not (`keyspace_misses`).
     pub keyspace_misses: u64,
+    /// Keys deleted because their TTL passed (`expired_keys`).
     pub expired_keys: u64,
+}
+
+impl ShardStats {
+    /// Counts one read lookup: a keyspace hit when the key was `found`, a miss otherwise. O(1).
+    #[inline]
+    pub fn lookup(&mut self, found: bool) {
+        if found {
+            self.keyspace_hits += 1;
+        } else {
+            self.keyspace_misses += 1;
+        }
+    }
+
+    /// Adds the counters of `other`: those of a temporary shard a command ran on (the copies a
+    /// command whose keys span workers runs on) belong to the shard that ran it. O(1).
+    pub fn add(&mut self, other: &ShardStats) {
+        self.keyspace_hits += other.keyspace_hits;
+        self.keyspace_misses += other.keyspace_misses;
+        self.expired_keys += other.expired_keys;
+    }
 }
 
 /// All databases of one shard, with the shard's random source, encoding limits and counters.
 pub struct Keyspace {
+    /// The databases, by SELECT index.
     pub dbs: Vec<Db>,
+    /// The encoding thresholds in force (CONFIG SET changes them).
     pub limits: EncodingLimits,
     /// maxmemory-policy is an LFU one (OBJECT FREQ answers, OBJECT IDLETIME refuses).
     pub lfu_policy: bool,
     /// The parameters epoch `limits` and `lfu_policy` were read at (u64::MAX: never).
     pub params_epoch: u64,
+    /// This shard's INFO counters, which its worker publishes.
     pub stats: ShardStats,
     rng: u64,
 }
@@ -240,6 +284,52 @@ impl Keyspace {
         }
     }
 
+    /// A read lookup (Redis's `lookupKeyRead`): the typed lookup [`Db::get_as`] in database `db`,
+    /// counted as a keyspace hit when the key exists, whatever its type, and a miss otherwise. O(1).
+    #[inline]
+    pub fn read<T: Kind>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now: u64,
+    ) -> Result<Option<&T>, WrongType> {
+        let found = self.dbs[db].get(key, now);
+        self.stats.lookup(found.is_some());
+        match found {
+            None => Ok(None),
+            Some(e) => T::of(&e.value).map(Some).ok_or(WrongType),
+        }
+    }
+
+    /// A read lookup of a key of any type (TYPE, TTL, EXISTS, OBJECT, MGET), counted as
+    /// [`Keyspace::read`] counts. O(1).
+    #[inline]
+    pub fn read_any(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
+        let found = self.dbs[db].get(key, now);
+        self.stats.lookup(found.is_some());
+        found.map(|e| &*e)
+    }
+
+    /// A write lookup (Redis's `lookupKeyWrite`): the typed lookup [`Db::get_as`], counting nothing.
+    /// O(1).
+    #[inline]
+    pub fn write<T: Kind>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now: u64,
+    ) -> Result<Option<&mut T>, WrongType> {
+        self.dbs[db].get_as(key, now)
+    }
+
+    /// Database `db` to peek into and the counters to count each read lookup in, for a command that
+    /// reads several values at once (SINTER, LCS, COPY's source: [`Db::peek_as`], then
+    /// [`ShardStats::lookup`]). O(1).
+    #[inline]
+    pub fn reader(&mut self, db: usize) -> (&Db, &mut ShardStats) {
+        (&self.dbs[db], &mut self.stats)
+    }
+
     /// A pseudo-random number (wyrand): SPOP, SRANDMEMBER, RANDOMKEY. Not for cryptography.
     pub fn random(&mut self) -> u64 {
         self.rng = self.rng.wrapping_add(0xa076_1d64_78bd_642f);
@@ -255,5 +345,74 @@ impl Keyspace {
         }
         self.stats.expired_keys += removed as u64;
         removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{HashValue, StrValue};
+
+    fn shard() -> Keyspace {
+        let mut ks = Keyspace::new(1, 7);
+        let db = &mut ks.dbs[0];
+        db.set(b"s", Value::Str(StrValue::from_bytes(b"v")), 0);
+        db.set(b"h", Value::Hash(Box::default()), 0);
+        db.set(b"old", Value::Str(StrValue::from_bytes(b"v")), 5);
+        ks
+    }
+
+    #[test]
+    fn read_lookups_count_hits_and_misses_whatever_the_type() {
+        let mut ks = shard();
+        assert!(ks.read::<StrValue>(0, b"s", 10).is_ok_and(|s| s.is_some()));
+        assert_eq!(ks.read::<HashValue>(0, b"s", 10).err(), Some(WrongType));
+        assert!(ks
+            .read::<StrValue>(0, b"nope", 10)
+            .is_ok_and(|s| s.is_none()));
+        assert!(ks
+            .read::<StrValue>(0, b"old", 10)
+            .is_ok_and(|s| s.is_none()));
+        assert!(ks.read_any(0, b"h", 10).is_some());
+        assert_eq!((ks.stats.keyspace_hits, ks.stats.keyspace_misses), (3, 2));
+        assert_eq!(ks.dbs[0].len(), 2, "the expired key was reclaimed");
+    }
+
+    #[test]
+    fn write_lookups_count_nothing() {
+        let mut ks = shard();
+        assert!(ks
+            .write::<HashValue>(0, b"h", 10)
+            .is_ok_and(|h| h.is_some()));
+        assert_eq!(ks.write::<HashValue>(0, b"s", 10).err(), Some(WrongType));
+        assert!(ks
+            .write::<HashValue>(0, b"nope", 10)
+            .is_ok_and(|h| h.is_none()));
+        let db = &mut ks.dbs[0];
+        assert!(db
+            .get_or_create_as::<HashValue>(b"new", 10, || Value::Hash(Box::default()))
+            .is_ok());
+        assert_eq!(
+            db.get_or_create_as::<HashValue>(b"s", 10, || Value::Hash(Box::default()))
+                .err(),
+            Some(WrongType)
+        );
+        assert_eq!((ks.stats.keyspace_hits, ks.stats.keyspace_misses), (0, 0));
+    }
+
+    #[test]
+    fn peeks_type_without_reclaiming() {
+        let mut ks = shard();
+        let (db, stats) = ks.reader(0);
+        assert!(db
+            .peek_as::<StrValue>(b"old", 10)
+            .is_ok_and(|s| s.is_none()));
+        assert_eq!(db.peek_as::<StrValue>(b"h", 10).err(), Some(WrongType));
+        stats.lookup(false);
+        assert_eq!(ks.dbs[0].len(), 3, "peeking reclaims nothing");
+        let mut other = ShardStats::default();
+        other.lookup(true);
+        ks.stats.add(&other);
+        assert_eq!((ks.stats.keyspace_hits, ks.stats.keyspace_misses), (1, 1));
     }
 }

@@ -1,11 +1,24 @@
-//! A shard's data: the key table, value types and their encodings, expiry. Knows nothing of sockets.
+//! A shard's data: the key table, one file per value type with its encodings and the cost of each
+//! operation, expiry. Knows nothing of sockets, of the protocol or of commands: it imports only
+//! [`crate::num`].
+#![warn(missing_docs)]
 
 pub mod db;
+pub mod encoding;
+pub mod hash;
 pub mod key;
+pub mod list;
+pub mod set;
 pub mod table;
 pub mod value;
+pub mod zset;
 
-pub use db::{Db, EncodingLimits, Keyspace, ShardStats};
+pub use db::{Db, Keyspace, ShardStats};
+pub use encoding::{Elem, EncodingLimits};
+pub use hash::HashValue;
 pub use key::Key;
+pub use list::ListValue;
+pub use set::SetValue;
 pub use table::{Entry, Table};
-pub use value::{Elem, HashValue, ListValue, Score, SetValue, StrValue, Value, ZSetValue};
+pub use value::{Kind, StrValue, Value, WrongType};
+pub use zset::{Score, ZSetValue};

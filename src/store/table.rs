@@ -37,8 +37,11 @@ const EMPTY: u8 = 0;
 /// One key and its value. `expire_at` is a Unix time in milliseconds, 0 when the key has no TTL.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// The key.
     pub key: Key,
+    /// Its value.
     pub value: Value,
+    /// Its deadline (Unix ms), 0 for none.
     pub expire_at: u64,
 }
 

@@ -1,19 +1,17 @@
-//! Value types of the keyspace and the encodings Redis reports for them.
+//! Value types of the keyspace and the encodings Redis reports for them: strings here, collections in
+//! their own files ([`super::list`], [`super::set`], [`super::hash`], [`super::zset`]).
 //!
 //! Each type keeps the data structure that gives Redis's complexity for its commands, plus the
 //! encoding name Redis would report (`OBJECT ENCODING`): Redis converts small encodings to big ones
 //! once a threshold is crossed and never back, and clients observe that, so we track the same switch.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
 
-use ahash::RandomState;
-use indexmap::{IndexMap, IndexSet};
-
-use crate::resp::parse_i64;
-use crate::resp::reply::{SharedValue, ZERO_COPY_MIN};
-
-/// An element of a collection (list item, set member, hash field or value, zset member).
-pub type Elem = Box<[u8]>;
+use super::hash::HashValue;
+use super::list::ListValue;
+use super::set::SetValue;
+use super::zset::ZSetValue;
+use crate::num::parse_i64;
 
 /// A string value, in the smallest form that holds it: integers that print back identically are kept
 /// as integers (Redis's `int` encoding), short strings inline in the entry (no allocation), up to 44
@@ -24,19 +22,29 @@ pub enum StrValue {
     /// Canonical decimal of an i64.
     Int(i64),
     /// Up to [`INLINE_STR`] bytes stored in place.
-    Inline { len: u8, buf: [u8; INLINE_STR] },
+    Inline {
+        /// Bytes used.
+        len: u8,
+        /// The bytes, `len` of them significant.
+        buf: [u8; INLINE_STR],
+    },
     /// Up to [`EMBSTR_MAX`] bytes.
     Emb(Box<[u8]>),
-    /// Strings grown by APPEND or SETRANGE, and strings up to [`ZERO_COPY_MIN`] bytes.
+    /// Strings grown by APPEND or SETRANGE, and strings shorter than [`SHARED_MIN`] bytes.
     Raw(Vec<u8>),
     /// Large strings, reference-counted so that replies reference them instead of copying them.
-    Shared(SharedValue),
+    Shared(Arc<[u8]>),
 }
 
 /// Longest string stored inline.
 pub const INLINE_STR: usize = 22;
 /// Longest string Redis stores as `embstr`.
 pub const EMBSTR_MAX: usize = 44;
+/// Strings of at least this many bytes are stored reference-counted ([`StrValue::Shared`]), so that a
+/// reply can point at them instead of copying them. It is the reply encoder's zero-copy threshold
+/// (`resp::reply::ZERO_COPY_MIN`), which the store may not name; a unit test of the command layer
+/// checks that the two agree.
+pub const SHARED_MIN: usize = 1024;
 
 impl StrValue {
     /// Builds a string value from client bytes, choosing the encoding Redis would.
@@ -61,7 +69,7 @@ impl StrValue {
             }
         } else if b.len() <= EMBSTR_MAX {
             StrValue::Emb(b.into())
-        } else if b.len() < ZERO_COPY_MIN {
+        } else if b.len() < SHARED_MIN {
             StrValue::Raw(b.to_vec())
         } else {
             StrValue::Shared(b.into())
@@ -117,66 +125,64 @@ impl StrValue {
     }
 }
 
-/// A list: a deque gives O(1) push/pop at both ends and O(1) indexing.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ListValue {
-    pub items: VecDeque<Elem>,
-}
-
-/// A set: an insertion-ordered hash set, so membership is O(1) and so is picking a random member
-/// (SPOP, SRANDMEMBER) by index. `intset` mirrors Redis's small-integer encoding until it converts.
-#[derive(Debug, Clone, Default)]
-pub struct SetValue {
-    pub members: IndexSet<Elem, RandomState>,
-    pub intset: bool,
-}
-
-/// A hash: an insertion-ordered hash map (O(1) field access, O(1) random field for HRANDFIELD).
-/// `listpack` mirrors Redis's compact encoding until a size threshold converts it.
-#[derive(Debug, Clone, Default)]
-pub struct HashValue {
-    pub fields: IndexMap<Elem, Elem, RandomState>,
-    pub listpack: bool,
-}
-
-/// A score with a total order (Redis rejects NaN scores, so `total_cmp` matches numeric order).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Score(pub f64);
-
-impl Eq for Score {}
-impl PartialOrd for Score {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Score {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        // -0.0 and 0.0 compare equal in Redis; normalise before total_cmp.
-        let a = if self.0 == 0.0 { 0.0 } else { self.0 };
-        let b = if other.0 == 0.0 { 0.0 } else { other.0 };
-        a.total_cmp(&b)
-    }
-}
-
-/// A sorted set: member -> score map plus an ordered set of (score, member).
-/// O(1) score lookup, O(log n) insert/remove, ordered range walks; ranks are O(rank).
-#[derive(Debug, Clone, Default)]
-pub struct ZSetValue {
-    pub scores: IndexMap<Elem, f64, RandomState>,
-    pub sorted: BTreeSet<(Score, Elem)>,
-    pub listpack: bool,
-}
-
 /// A value stored under a key. Collections are boxed so that an entry stays one cache line
 /// (key 24 + value 32 + deadline 8 bytes) and a small string needs no other allocation.
 #[derive(Debug, Clone)]
 pub enum Value {
+    /// A string (Redis type `string`).
     Str(StrValue),
+    /// A list ([`super::list`]).
     List(Box<ListValue>),
+    /// A set ([`super::set`]).
     Set(Box<SetValue>),
+    /// A hash ([`super::hash`]).
     Hash(Box<HashValue>),
+    /// A sorted set ([`super::zset`]).
     ZSet(Box<ZSetValue>),
 }
+
+/// A typed lookup found its key holding a value of another type: Redis answers
+/// `WRONGTYPE Operation against a key holding the wrong kind of value`. The command layer writes that
+/// reply for any handler that returns this error (with `?`), so no handler writes it by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrongType;
+
+/// A value type a typed lookup can ask for ([`super::Db::get_as`], [`super::Keyspace::read`]).
+pub trait Kind: Sized {
+    /// The value as this type, or None when it is another one. O(1).
+    fn of(v: &Value) -> Option<&Self>;
+    /// The same, mutably. O(1).
+    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+}
+
+/// Implements [`Kind`] for the type held by one variant of [`Value`] (boxed or not).
+macro_rules! kind {
+    ($t:ty, $variant:ident) => {
+        impl Kind for $t {
+            #[inline]
+            fn of(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+
+            #[inline]
+            fn of_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+kind!(StrValue, Str);
+kind!(ListValue, List);
+kind!(SetValue, Set);
+kind!(HashValue, Hash);
+kind!(ZSetValue, ZSet);
 
 impl Value {
     /// The type name TYPE reports.

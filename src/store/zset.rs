@@ -1,0 +1,535 @@
+//! Sorted sets: a member -> score map plus an ordered index of (score, member). O(1) ZSCORE, O(log N)
+//! insert and remove, O(log N) positioning for score and lex ranges. Ranks are not indexed (Redis's
+//! skiplist keeps span counts, a B-tree set does not), so a rank costs a walk from the nearer end of
+//! the index: O(min(rank, N - rank)).
+//!
+//! A listpack-encoded set stores a zero score as the integer 0 (so `-0` reads back as `0` until the
+//! set converts to a skiplist, which keeps the double as given), as Redis does.
+
+use std::collections::{btree_set, BTreeSet};
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
+
+use indexmap::IndexMap;
+
+use super::encoding::{Elem, EncodingLimits};
+
+/// A score with a total order (Redis rejects NaN scores, so `total_cmp` matches numeric order).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score(pub f64);
+
+impl Eq for Score {}
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // -0.0 and 0.0 compare equal in Redis; normalise before total_cmp.
+        let a = if self.0 == 0.0 { 0.0 } else { self.0 };
+        let b = if other.0 == 0.0 { 0.0 } else { other.0 };
+        a.total_cmp(&b)
+    }
+}
+
+/// An entry of the ordered index: a score and its member.
+pub type Pair = (Score, Elem);
+/// The ordered index of a sorted set.
+pub type Sorted = BTreeSet<Pair>;
+/// A contiguous run of the ordered index, in ascending order; None when empty.
+pub type Run<'z> = Option<btree_set::Range<'z, Pair>>;
+/// A score range end: the value, and whether it is exclusive (`(1.5`).
+pub type ScoreEnd = (f64, bool);
+
+/// A sorted set. `scores` (member -> score) and `sorted` (the ordered index) always hold the same
+/// members; both are public for reads, and every edit goes through the methods below, which keep
+/// them in step and keep `listpack` (the encoding Redis would report) right. Never empty while stored.
+#[derive(Debug, Clone, Default)]
+pub struct ZSetValue {
+    /// Member -> score.
+    pub scores: IndexMap<Elem, f64, ahash::RandomState>,
+    /// The ordered index: (score, member), ascending.
+    pub sorted: Sorted,
+    /// Whether Redis would still encode the set as a listpack.
+    pub listpack: bool,
+}
+
+/// The B-tree bounds of the members whose scores lie between `min` and `max` (value, exclusive); None
+/// when the interval is empty (Redis's `zslIsInRange` test; also what keeps `BTreeSet::range` from
+/// panicking on inverted bounds).
+fn score_bounds(min: ScoreEnd, max: ScoreEnd) -> Option<(Bound<Pair>, Bound<Pair>)> {
+    if min.0 > max.0 || (min.0 == max.0 && (min.1 || max.1)) {
+        return None;
+    }
+    // The empty member sorts first among members of equal score.
+    let at = |s: f64| (Score(s), Elem::default());
+    let lo = match min {
+        (v, true) if v == f64::INFINITY => return None,
+        (v, true) => Included(at(v.next_up())),
+        (v, false) if v == f64::NEG_INFINITY => Unbounded,
+        (v, false) => Included(at(v)),
+    };
+    let hi = match max {
+        (v, true) => Excluded(at(v)),
+        (v, false) if v == f64::INFINITY => Unbounded,
+        (v, false) => Excluded(at(v.next_up())),
+    };
+    Some((lo, hi))
+}
+
+/// The members whose scores lie between `min` and `max`, ascending. O(log N) to position.
+pub fn score_run(sorted: &Sorted, min: ScoreEnd, max: ScoreEnd) -> Run<'_> {
+    score_bounds(min, max).map(|b| sorted.range(b))
+}
+
+/// How many members have scores between `min` and `max`. O(log N + min(M, N - M)).
+pub fn score_count(sorted: &Sorted, min: ScoreEnd, max: ScoreEnd) -> usize {
+    score_bounds(min, max).map_or(0, |(lo, hi)| {
+        count_between(sorted, lo.as_ref(), hi.as_ref())
+    })
+}
+
+/// The members of the lex range `min`..`max`, ascending (`rev`: located from the top, which differs
+/// only when scores are mixed). O(log N) when all scores are equal (the case lex ranges are defined
+/// for), O(N) otherwise.
+pub fn lex_run<'z>(sorted: &'z Sorted, min: Lex<'_>, max: Lex<'_>, rev: bool) -> Run<'z> {
+    lex_span(sorted, min, max, rev).run(sorted)
+}
+
+/// How many members the lex range `min`..`max` holds. O(log N + min(M, N - M)) when all scores are
+/// equal, O(N) otherwise.
+pub fn lex_count(sorted: &Sorted, min: Lex<'_>, max: Lex<'_>) -> usize {
+    lex_span(sorted, min, max, false).count(sorted)
+}
+
+/// A lexicographic range end: `-`, `+`, `[member` or `(member`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lex<'a> {
+    /// `-`: below every member.
+    Min,
+    /// `+`: above every member.
+    Max,
+    /// `[member`: inclusive.
+    Incl(&'a [u8]),
+    /// `(member`: exclusive.
+    Excl(&'a [u8]),
+}
+
+/// Whether `m` is at or above the range end `min`.
+fn gte_min(m: &[u8], min: Lex) -> bool {
+    match min {
+        Lex::Min => true,
+        Lex::Max => false,
+        Lex::Incl(x) => m >= x,
+        Lex::Excl(x) => m > x,
+    }
+}
+
+/// Whether `m` is at or below the range end `max`.
+fn lte_max(m: &[u8], max: Lex) -> bool {
+    match max {
+        Lex::Min => false,
+        Lex::Max => true,
+        Lex::Incl(x) => m <= x,
+        Lex::Excl(x) => m < x,
+    }
+}
+
+/// Whether a lex range can match nothing whatever the set holds (Redis's `sdscmplex` test).
+fn lex_empty(min: Lex, max: Lex) -> bool {
+    use std::cmp::Ordering::*;
+    let cmp = match (min, max) {
+        (Lex::Min, Lex::Min) | (Lex::Max, Lex::Max) => Equal,
+        (Lex::Min, _) | (_, Lex::Max) => Less,
+        (Lex::Max, _) | (_, Lex::Min) => Greater,
+        (Lex::Incl(a) | Lex::Excl(a), Lex::Incl(b) | Lex::Excl(b)) => a.cmp(b),
+    };
+    let excl = |l: Lex| !matches!(l, Lex::Incl(_));
+    cmp == Greater || (cmp == Equal && (excl(min) || excl(max)))
+}
+
+/// Where a lex range lies in a sorted set.
+enum LexSpan<'z> {
+    /// Nothing matches.
+    Empty,
+    /// Every member has the same score: the range is a B-tree interval, found in O(log N).
+    Bounds(Bound<Pair>, Bound<Pair>),
+    /// Mixed scores (undefined in Redis's documentation): Redis's listpack walk, reproduced exactly.
+    Run(btree_set::Range<'z, Pair>),
+}
+
+/// Locates a lex range. Redis first rules out ranges that cannot match (the bounds are inverted, the
+/// last member is below `min`, the first above `max`), then starts at the first member >= `min` (the
+/// last <= `max` when `rev`) and walks while the far end holds. With one common score that is an
+/// interval of the index; with mixed scores it is whatever run that walk finds (as Redis's listpack
+/// encoding does). O(log N) for one common score, O(N) otherwise.
+fn lex_span<'z>(sorted: &'z Sorted, min: Lex<'_>, max: Lex<'_>, rev: bool) -> LexSpan<'z> {
+    if lex_empty(min, max) {
+        return LexSpan::Empty;
+    }
+    let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
+        return LexSpan::Empty;
+    };
+    if !gte_min(&last.1, min) || !lte_max(&first.1, max) {
+        return LexSpan::Empty;
+    }
+    if first.0 == last.0 {
+        let s = first.0;
+        let lo = match min {
+            Lex::Min => Unbounded,
+            Lex::Max => return LexSpan::Empty,
+            Lex::Incl(x) => Included((s, x.into())),
+            Lex::Excl(x) => Excluded((s, x.into())),
+        };
+        let hi = match max {
+            Lex::Max => Unbounded,
+            Lex::Min => return LexSpan::Empty,
+            Lex::Incl(x) => Included((s, x.into())),
+            Lex::Excl(x) => Excluded((s, x.into())),
+        };
+        return LexSpan::Bounds(lo, hi);
+    }
+    if !rev {
+        let Some(start) = sorted.iter().find(|k| gte_min(&k.1, min)) else {
+            return LexSpan::Empty;
+        };
+        if !lte_max(&start.1, max) {
+            return LexSpan::Empty;
+        }
+        let end = sorted
+            .range((Excluded(start), Unbounded))
+            .take_while(|k| lte_max(&k.1, max))
+            .last()
+            .unwrap_or(start);
+        LexSpan::Run(sorted.range((Included(start), Included(end))))
+    } else {
+        let Some(start) = sorted.iter().rev().find(|k| lte_max(&k.1, max)) else {
+            return LexSpan::Empty;
+        };
+        if !gte_min(&start.1, min) {
+            return LexSpan::Empty;
+        }
+        let end = sorted
+            .range((Unbounded, Excluded(start)))
+            .rev()
+            .take_while(|k| gte_min(&k.1, min))
+            .last()
+            .unwrap_or(start);
+        LexSpan::Run(sorted.range((Included(end), Included(start))))
+    }
+}
+
+impl<'z> LexSpan<'z> {
+    /// The members of the span, ascending. O(log N).
+    fn run(self, sorted: &'z Sorted) -> Run<'z> {
+        match self {
+            LexSpan::Empty => None,
+            LexSpan::Bounds(lo, hi) => Some(sorted.range((lo, hi))),
+            LexSpan::Run(r) => Some(r),
+        }
+    }
+
+    /// How many members the span holds: O(log N + min(M, N - M)) for bounds, O(M) for a run.
+    fn count(self, sorted: &Sorted) -> usize {
+        match self {
+            LexSpan::Empty => 0,
+            LexSpan::Bounds(lo, hi) => count_between(sorted, lo.as_ref(), hi.as_ref()),
+            LexSpan::Run(r) => r.count(),
+        }
+    }
+}
+
+/// Number of index entries between `lo` and `hi`, counting the inside and the outside of the interval
+/// in lockstep and stopping at whichever ends first: O(log N + min(M, N - M)).
+fn count_between(sorted: &Sorted, lo: Bound<&Pair>, hi: Bound<&Pair>) -> usize {
+    let mut inside = sorted.range((lo, hi));
+    let mut before = match lo {
+        Unbounded => None,
+        Included(k) => Some(sorted.range((Unbounded, Excluded(k)))),
+        Excluded(k) => Some(sorted.range((Unbounded, Included(k)))),
+    }
+    .into_iter()
+    .flatten();
+    let mut after = match hi {
+        Unbounded => None,
+        Included(k) => Some(sorted.range((Excluded(k), Unbounded))),
+        Excluded(k) => Some(sorted.range((Included(k), Unbounded))),
+    }
+    .into_iter()
+    .flatten();
+    let (mut n_in, mut n_out) = (0, 0);
+    loop {
+        if inside.next().is_none() {
+            return n_in;
+        }
+        n_in += 1;
+        if before.next().is_none() && after.next().is_none() {
+            return sorted.len() - n_out;
+        }
+        n_out += 1;
+    }
+}
+
+/// The entry at ascending index `i`, walked to from the nearer end: O(min(i, N - i)).
+fn nth(sorted: &Sorted, i: usize) -> Option<&Pair> {
+    let len = sorted.len();
+    if i < len / 2 {
+        sorted.iter().nth(i)
+    } else {
+        sorted.iter().rev().nth(len.checked_sub(i + 1)?)
+    }
+}
+
+/// Redis's index sanitizing for rank ranges (negative indices count from the end, the end is clamped):
+/// the inclusive ascending index range, or None when empty. O(1).
+fn rank_indices(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut s = if start < 0 { len + start } else { start };
+    let mut e = if stop < 0 { len + stop } else { stop };
+    if s < 0 {
+        s = 0;
+    }
+    if s > e || s >= len {
+        return None;
+    }
+    if e >= len {
+        e = len - 1;
+    }
+    Some((s as usize, e as usize))
+}
+
+/// The run of ranks `start..=stop` (indices in the direction given by `rev`), ascending, and its
+/// length. O(min(i, N - i)) to find each end.
+pub fn rank_run(sorted: &Sorted, start: i64, stop: i64, rev: bool) -> (Run<'_>, usize) {
+    let len = sorted.len();
+    let Some((s, e)) = rank_indices(len, start, stop) else {
+        return (None, 0);
+    };
+    let (s, e) = if rev {
+        (len - 1 - e, len - 1 - s)
+    } else {
+        (s, e)
+    };
+    match (nth(sorted, s), nth(sorted, e)) {
+        (Some(first), Some(last)) => (
+            Some(sorted.range((Included(first), Included(last)))),
+            e - s + 1,
+        ),
+        _ => (None, 0),
+    }
+}
+
+impl ZSetValue {
+    /// An empty sorted set, encoded as Redis 7.0's ZADD creates one whose first member has
+    /// `first_len` bytes: a skiplist when listpacks are disabled or that member is too long. O(1).
+    pub fn for_first_member(first_len: usize, l: &EncodingLimits) -> Self {
+        ZSetValue {
+            scores: Default::default(),
+            sorted: BTreeSet::new(),
+            listpack: l.zset_max_listpack_entries != 0 && first_len <= l.zset_max_listpack_value,
+        }
+    }
+
+    /// The score as the current encoding stores it: a listpack keeps integral scores as integers, so a
+    /// zero score (even -0) reads back as 0; a skiplist keeps the double as given. O(1).
+    #[inline]
+    fn as_stored(&self, s: f64) -> f64 {
+        if self.listpack && s == 0.0 {
+            0.0
+        } else {
+            s
+        }
+    }
+
+    /// Adds a member known to be absent, converting to a skiplist first when the listpack would grow
+    /// past its limits (as Redis's `zsetAdd`). O(log N).
+    pub fn add_absent(&mut self, m: &[u8], s: f64, l: &EncodingLimits) {
+        if self.listpack
+            && (self.scores.len() + 1 > l.zset_max_listpack_entries
+                || m.len() > l.zset_max_listpack_value)
+        {
+            self.listpack = false;
+        }
+        let s = self.as_stored(s);
+        let e: Elem = m.into();
+        self.sorted.insert((Score(s), e.clone()));
+        self.scores.insert(e, s);
+    }
+
+    /// Moves a present member from score `old` to `new`, reusing its allocations and keeping its
+    /// position in the map. O(log N).
+    pub fn rescore(&mut self, m: &[u8], old: f64, new: f64) {
+        let new = self.as_stored(new);
+        let Some((i, key, _)) = self.scores.swap_remove_full(m) else {
+            return;
+        };
+        let probe = (Score(old), key);
+        let taken = self.sorted.take(&probe);
+        let key = probe.1;
+        let e = match taken {
+            Some((_, e)) => e,
+            None => key.clone(),
+        };
+        self.sorted.insert((Score(new), e));
+        let (j, _) = self.scores.insert_full(key, new);
+        self.scores.swap_indices(i, j);
+    }
+
+    /// Removes `m`; returns whether it was present. O(log N).
+    pub fn remove_member(&mut self, m: &[u8]) -> bool {
+        match self.scores.swap_remove_entry(m) {
+            Some((e, s)) => {
+                self.sorted.remove(&(Score(s), e));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes and returns the member with the highest score (`max`) or the lowest. O(log N).
+    pub fn pop(&mut self, max: bool) -> Option<Pair> {
+        let popped = if max {
+            self.sorted.pop_last()
+        } else {
+            self.sorted.pop_first()
+        }?;
+        self.scores.swap_remove(&popped.1);
+        Some(popped)
+    }
+
+    /// 0-based ascending rank of `m`: the entries below and above it are counted in lockstep, so the
+    /// cost is O(log N + min(rank, N - rank)).
+    pub fn rank_of(&self, m: &[u8]) -> Option<usize> {
+        let s = *self.scores.get(m)?;
+        let key = (Score(s), Elem::from(m));
+        let mut below = self.sorted.range((Unbounded, Excluded(&key)));
+        let mut above = self.sorted.range((Excluded(&key), Unbounded));
+        let n = self.sorted.len();
+        let (mut b, mut a) = (0, 0);
+        loop {
+            if below.next().is_none() {
+                return Some(b);
+            }
+            b += 1;
+            if above.next().is_none() {
+                return Some(n - 1 - a);
+            }
+            a += 1;
+        }
+    }
+
+    /// Removes the members of the run `pick` selects from the index (see [`score_run`], [`lex_run`],
+    /// [`rank_run`]); returns how many. O(M log N), plus what `pick` costs.
+    pub fn remove_run(&mut self, pick: impl FnOnce(&Sorted) -> Run<'_>) -> usize {
+        let ZSetValue { scores, sorted, .. } = self;
+        let mut victims: Vec<Pair> = Vec::new();
+        for (_, m) in pick(sorted).into_iter().flatten() {
+            if let Some((e, s)) = scores.swap_remove_entry(&**m) {
+                victims.push((Score(s), e));
+            }
+        }
+        for k in &victims {
+            sorted.remove(k);
+        }
+        victims.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(items: &[(f64, &str)]) -> Sorted {
+        items
+            .iter()
+            .map(|&(s, m)| (Score(s), Elem::from(m.as_bytes())))
+            .collect()
+    }
+
+    /// A lex range end as ZRANGEBYLEX writes it (the tests' own parser).
+    fn lex(b: &[u8]) -> Lex<'_> {
+        match b[0] {
+            b'-' => Lex::Min,
+            b'+' => Lex::Max,
+            b'[' => Lex::Incl(&b[1..]),
+            _ => Lex::Excl(&b[1..]),
+        }
+    }
+
+    #[test]
+    fn counting_in_lockstep_matches_walking() {
+        let s = set(&[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d"), (5.0, "e")]);
+        for lo in 0..7 {
+            for hi in 0..7 {
+                for (le, he) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let (min, max) = ((lo as f64, le), (hi as f64, he));
+                    let walk = s
+                        .iter()
+                        .filter(|(x, _)| {
+                            (if le { x.0 > min.0 } else { x.0 >= min.0 })
+                                && (if he { x.0 < max.0 } else { x.0 <= max.0 })
+                        })
+                        .count();
+                    let got = score_bounds(min, max)
+                        .map_or(0, |(l, h)| count_between(&s, l.as_ref(), h.as_ref()));
+                    assert_eq!(got, walk, "{min:?} {max:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ranks_from_either_end() {
+        let mut z = ZSetValue::default();
+        let l = EncodingLimits::default();
+        for (i, m) in ["a", "b", "c", "d", "e", "f"].iter().enumerate() {
+            z.add_absent(m.as_bytes(), i as f64, &l);
+        }
+        for (i, m) in ["a", "b", "c", "d", "e", "f"].iter().enumerate() {
+            assert_eq!(z.rank_of(m.as_bytes()), Some(i));
+            assert_eq!(nth(&z.sorted, i).map(|k| &*k.1), Some(m.as_bytes()));
+        }
+        assert_eq!(z.rank_of(b"zz"), None);
+        z.rescore(b"a", 0.0, 10.0);
+        assert_eq!(z.rank_of(b"a"), Some(5));
+        assert_eq!(z.scores.get_index(0).map(|(k, _)| &**k), Some(&b"a"[..]));
+    }
+
+    #[test]
+    fn inverted_or_degenerate_bounds_never_panic() {
+        let s = set(&[(0.0, "a"), (1.0, "b")]);
+        for min in [f64::NEG_INFINITY, -1.0, -0.0, 0.0, 1.0, f64::INFINITY] {
+            for max in [f64::NEG_INFINITY, -1.0, -0.0, 0.0, 1.0, f64::INFINITY] {
+                for ex in [(false, false), (true, false), (false, true), (true, true)] {
+                    if let Some(b) = score_bounds((min, ex.0), (max, ex.1)) {
+                        let _ = s.range(b).count();
+                    }
+                }
+            }
+        }
+        let words: [&[u8]; 6] = [b"-", b"+", b"[a", b"(a", b"[b", b"(b"];
+        for lo in words {
+            for hi in words {
+                let (min, max) = (lex(lo), lex(hi));
+                let _ = lex_span(&s, min, max, false).count(&s);
+                let _ = lex_span(&s, min, max, true).count(&s);
+            }
+        }
+    }
+
+    #[test]
+    fn lex_ranges_over_one_score() {
+        let s = set(&[(0.0, "a"), (0.0, "b"), (0.0, "c")]);
+        assert_eq!(lex_count(&s, Lex::Incl(b"b"), Lex::Max), 2);
+        assert_eq!(lex_count(&s, Lex::Excl(b"a"), Lex::Excl(b"c")), 1);
+        assert_eq!(lex_count(&s, Lex::Max, Lex::Min), 0);
+        let names: Vec<&[u8]> = lex_run(&s, Lex::Min, Lex::Incl(b"b"), false)
+            .into_iter()
+            .flatten()
+            .map(|p| &*p.1)
+            .collect();
+        assert_eq!(names, [&b"a"[..], b"b"]);
+        assert_eq!(score_count(&s, (0.0, false), (0.0, false)), 3);
+        assert_eq!(score_count(&s, (0.0, true), (1.0, false)), 0);
+    }
+}
