@@ -411,11 +411,9 @@ fn hits_and_misses_match_redis_on_both_workers() {
 }
 
 /// Multi-key reads whose keys live on different workers run coordinated: the handler runs on copies
-/// of the keys in a temporary shard at the connection's worker, and that shard's counters are not
-/// yet added to the worker's own (src/worker/mod.rs, `finish_coord`, needs
-/// `self.ks.stats.add(&temp.stats)` after the handler runs).
+/// of the keys in a temporary shard at the connection's worker, whose counters are added to the
+/// worker's own.
 #[test]
-#[ignore = "needs the worker to add the temporary shard's counters (see the doc comment)"]
 fn coordinated_reads_count_too() {
     let mut d = Diff::new();
     let (a, b) = (tag_on(0), tag_on(1));

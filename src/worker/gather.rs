@@ -146,6 +146,8 @@ impl Worker {
             };
             f(&mut ctx, &args);
         }
+        // The lookups it made on the copies count as this shard's, as Redis counts them once.
+        self.ks.stats.add(&temp.stats);
         if cmd.is_write() {
             let mut done: Vec<(usize, &[u8])> = Vec::new();
             for &(db, i) in &c.keys {
