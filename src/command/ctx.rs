@@ -76,3 +76,40 @@ pub fn unknown_command_bytes(a: &Args) -> Vec<u8> {
     msg.extend_from_slice(&rest);
     msg
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Args;
+
+    /// Consecutive ranges of the given lengths.
+    fn args(lens: &[usize]) -> Vec<std::ops::Range<usize>> {
+        let mut at = 0;
+        lens.iter()
+            .map(|&n| {
+                at += n;
+                at - n..at
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unknown_command_text_is_byte_exact() {
+        let buf = b"NO\xffSUCHa\x00bc";
+        let ranges = args(&[7, 3, 1]);
+        let msg = unknown_command_bytes(&Args::new(buf, &ranges));
+        assert_eq!(
+            msg,
+            b"ERR unknown command 'NO\xffSUCH', with args beginning with: 'a' 'c' ".to_vec()
+        );
+        // Arguments are quoted while the list is under 128 bytes, the last one cut to fit.
+        let long = [b'x'; 200];
+        let ranges = [0..3, 0..200, 0..5];
+        let msg = unknown_command_bytes(&Args::new(&long, &ranges));
+        let expected = format!(
+            "ERR unknown command 'xxx', with args beginning with: '{}' ",
+            "x".repeat(128)
+        );
+        assert_eq!(String::from_utf8(msg).unwrap(), expected);
+    }
+}

@@ -7,8 +7,12 @@
 //! [`meta`]. Adding a command touches its family file (and the family list in [`Table::build`] when the
 //! family is new), then `tools/gen_command_meta.py` regenerates the data.
 
+pub mod client;
+pub mod config;
 pub mod ctx;
 pub mod hash;
+pub mod info;
+pub mod introspection;
 pub mod keyspace;
 pub mod latency;
 pub mod list;
