@@ -15,18 +15,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Conn, Diff};
-
-/// The worker (of 2) that owns `key`.
-fn owner(key: &str) -> usize {
-    rustis::keyslot::slot_owner(rustis::keyslot::key_slot(key.as_bytes()), 2)
-}
+use common::{owner, Conn, Diff};
 
 /// A hash tag, `{tN}`, whose keys all belong to worker `w`.
 fn tag_on(w: usize) -> String {
     (0..)
         .map(|n| format!("t{n}"))
-        .find(|t| owner(t) == w)
+        .find(|t| owner(t, 2) == w)
         .map(|t| format!("{{{t}}}"))
         .expect("a tag on every worker")
 }

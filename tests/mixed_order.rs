@@ -10,23 +10,23 @@
 //! connection commands (PING, ECHO of a sequence number, some of them inline, CLIENT SETNAME/GETNAME),
 //! SCAN with MATCH on its prefix, errors (WRONGTYPE, not an integer, arity, unknown command) and
 //! values of 1 KB and 64 KB. Every reply must equal the model's, in order, byte for byte; a SCAN reply
-//! must list only the client's keys, and after each pipeline a full SCAN loop must return exactly
-//! the client's keys. Variants: some clients write their pipelines in chunks of 1 to 50 bytes with
-//! tiny pauses; two clients mostly one request at a time (borrowing most); clients hang up
-//! mid-pipeline (FIN or RST) while the others go on, after which connected_clients is back to its
-//! value. Each run prints how many commands were borrowed and forwarded (INFO stats).
+//! must list only the client's keys that exist when it is sent, and after each pipeline a full SCAN
+//! loop must return exactly the client's keys. Variants: some clients write their pipelines in
+//! chunks of 1 to 50 bytes with tiny pauses; two clients mostly one request at a time (borrowing
+//! most); clients hang up mid-pipeline (FIN or RST) while the others go on, after which
+//! connected_clients is back to its value. Each run prints how many commands were borrowed and
+//! forwarded (INFO stats).
 //!
 //! Everything is driven by one seed (MIXED_ORDER_SEED overrides it), printed with the first differing
 //! reply; MIXED_ORDER_TRACE=<client id> prints that client's commands as they are sent. The model
 //! itself is checked against a real redis-server. Nothing is timed: the amount of work is fixed.
 //!
-//! Found so far, each kept as an ignored minimal reproduction until it is fixed:
-//! - SCAN's pages are not ordered with the connection's later commands
-//!   (`scan_sees_only_the_commands_before_it`), which is why a SCAN inside a pipeline is only
-//!   required to list keys of its client;
-//! - the command after a coordinated one may borrow a parked owner's shard before the coordinated
-//!   command's write-back reaches it (`a_command_after_a_coordinated_one_sees_its_writes`), which
-//!   is why a fence follows each coordinated command ([`FENCE_COORDINATED`]).
+//! Found so far, each fixed since and kept as a minimal reproduction:
+//! - SCAN's pages were not ordered with the connection's later commands
+//!   (`scan_sees_only_the_commands_before_it`);
+//! - the command after a coordinated one borrowed a parked owner's shard before the coordinated
+//!   command's write-back reached it (`a_command_after_a_coordinated_one_sees_its_writes`); the
+//!   command after a coordinated one often uses one of its keys, to read its effects at once.
 
 mod common;
 
@@ -54,15 +54,6 @@ fn seed() -> u64 {
 }
 
 const DEPTHS: [usize; 5] = [1, 2, 17, 200, 1000];
-
-/// While true, each coordinated command (keys on several workers) is followed by a fence: a
-/// fan-out over every worker, which no later command of the connection can overtake. It works
-/// around a Rustis bug, reproduced by `a_command_after_a_coordinated_one_sees_its_writes` (ignored
-/// until it is fixed): a coordinated command's write-back waits in its worker's outgoing batch
-/// until the end of the iteration, and a later command of the same connection on one of its keys
-/// may meanwhile borrow the parked owner's shard and run first. Set it to false once that test
-/// passes, so that commands right after a coordinated one are checked too.
-const FENCE_COORDINATED: bool = false;
 
 /// Key classes: each key only ever holds its class's type (or nothing), so wrong-type errors are
 /// asked for on purpose only.
@@ -111,10 +102,9 @@ enum Val {
 /// What the reply to one command must be.
 enum Expect {
     Exact(Vec<u8>),
-    /// A SCAN reply listing only keys of this client. Not "only keys that exist when the SCAN is
-    /// sent": see `scan_sees_only_the_commands_before_it`, ignored until Rustis orders SCAN's
-    /// pages with the connection's later commands.
-    Scan,
+    /// A SCAN reply listing only keys among these: the client's keys that exist when it is sent
+    /// (its later commands must not be seen, see `scan_sees_only_the_commands_before_it`).
+    Scan(BTreeSet<String>),
 }
 
 struct Cmd {
@@ -189,8 +179,8 @@ struct Client {
     name: Option<Vec<u8>>,
     rng: Lcg,
     seq: u64,
-    /// The next command is a fence (see [`FENCE_COORDINATED`]).
-    fence_due: bool,
+    /// A key the last coordinated command named: the next command may use it.
+    follow: Option<String>,
 }
 
 fn b(s: &str) -> Vec<u8> {
@@ -227,7 +217,7 @@ impl Client {
             name: None,
             rng: Lcg(seed ^ (id as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             seq: 0,
-            fence_due: false,
+            follow: None,
         }
     }
 
@@ -588,16 +578,29 @@ impl Client {
     /// The next command of the sequence, with its expected reply; the model moves on.
     fn command(&mut self) -> Cmd {
         self.seq += 1;
-        if std::mem::take(&mut self.fence_due) {
-            return self.fence();
+        if let Some(k) = self.follow.take() {
+            if self.chance(60) {
+                let class = CLASSES[self.keys.iter().position(|ks| ks.contains(&k)).unwrap()];
+                let (args, expect) = self.single_key_on(class, k);
+                return Cmd {
+                    args,
+                    inline: false,
+                    expect: Expect::Exact(expect),
+                };
+            }
         }
         let roll = self.rng.below(100);
         let (args, expect) = match roll {
             0..=41 => self.single_key(),
             42..=59 => self.fan_out(),
             60..=73 => {
-                self.fence_due = FENCE_COORDINATED;
-                self.coordinated()
+                let (args, expect) = self.coordinated();
+                let keys: Vec<&Vec<u8>> = args[1..]
+                    .iter()
+                    .filter(|a| self.names.contains(String::from_utf8_lossy(a).as_ref()))
+                    .collect();
+                self.follow = Some(String::from_utf8_lossy(keys[self.below(keys.len())]).into());
+                (args, expect)
             }
             74..=85 => {
                 let (args, expect, inline) = self.connection();
@@ -618,10 +621,11 @@ impl Client {
                     b("COUNT"),
                     b(&count.to_string()),
                 ];
+                let keys = self.db.keys().cloned().collect();
                 return Cmd {
                     args,
                     inline: false,
-                    expect: Expect::Scan,
+                    expect: Expect::Scan(keys),
                 };
             }
         };
@@ -632,23 +636,14 @@ impl Client {
         }
     }
 
-    /// EXISTS over one key of each worker: a fan-out whose reply comes back only after every other
-    /// worker ran its part.
-    fn fence(&mut self) -> Cmd {
-        let workers = (self.keys[0].len() - 2) / 2;
-        let keys: Vec<String> = (0..workers).map(|w| self.keys[0][2 * w].clone()).collect();
-        let mut args = vec![b("EXISTS")];
-        args.extend(keys.iter().map(|k| b(k)));
-        Cmd {
-            args,
-            inline: false,
-            expect: Expect::Exact(self.m_exists(&keys)),
-        }
-    }
-
     fn single_key(&mut self) -> (Vec<Vec<u8>>, Vec<u8>) {
         let class = self.any_class();
         let k = self.key(class);
+        self.single_key_on(class, k)
+    }
+
+    /// A single-key command of `class` on `k`.
+    fn single_key_on(&mut self, class: Class, k: String) -> (Vec<Vec<u8>>, Vec<u8>) {
         let kb = b(&k);
         match class {
             Class::Str => match self.below(3) {
@@ -1186,13 +1181,15 @@ impl Run<'_> {
                         show(&got)
                     ));
                 }
-                Expect::Scan => match parse_scan(&got) {
+                Expect::Scan(keys) => match parse_scan(&got) {
                     Some((_, found)) => {
-                        if let Some(k) = found.iter().find(|k| !c.names.contains(*k)) {
-                            return Err(format!(
-                                "{}: SCAN returned {k:?}, not a key of this client",
-                                where_()
-                            ));
+                        if let Some(k) = found.iter().find(|k| !keys.contains(*k)) {
+                            let what = if c.names.contains(k) {
+                                "a key of this client that does not exist at this point"
+                            } else {
+                                "not a key of this client"
+                            };
+                            return Err(format!("{}: SCAN returned {k:?}, {what}", where_()));
                         }
                     }
                     None => {
@@ -1619,8 +1616,8 @@ fn scan_sees_only_the_commands_before_it() {
 }
 
 /// A minimal reproduction of a Rustis bug this file found (commit 2178214, "Borrow a parked
-/// owner's shard"), fixed since: a worker no longer borrows an owner's shard while it has
-/// anything queued for that owner. [`FENCE_COORDINATED`] is off, so the main tests check it too.
+/// owner's shard"), fixed since (d0df570): a worker no longer borrows an owner's shard while it
+/// has anything queued for that owner.
 ///
 /// A coordinated command (keys on several workers) answers its client as soon as its handler has
 /// run on the fetched copies; its write-back to the keys' owners waits in this worker's outgoing
