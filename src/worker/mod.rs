@@ -97,9 +97,8 @@ pub struct Worker {
     ks: shard::Own,
     /// Every worker's shard, to borrow a parked owner's.
     shards: Arc<shard::Shards>,
-    /// The request being dispatched is the last one its connection sent (no pipeline behind it):
-    /// the case where borrowing a parked owner's shard saves a wake; pipelines travel batched.
-    lone: bool,
+    /// The worker whose shard this one holds, borrowed, for the current batch of requests.
+    held: Option<usize>,
     /// The batch being filled for each other worker this iteration.
     outbox: Vec<Option<Box<Batch>>>,
     /// Emptied batches kept for reuse.
@@ -172,7 +171,7 @@ impl Worker {
             conns: Slab::with_capacity(1024),
             ks,
             shards,
-            lone: false,
+            held: None,
             outbox: (0..n).map(|_| None).collect(),
             pool: Vec::new(),
             ring_full: false,
@@ -494,7 +493,6 @@ impl Worker {
                         // An inline command's arguments live in the scratch buffer: run it alone.
                         if spans.is_empty() {
                             pos = p + consumed;
-                            self.lone = pos == rbuf.len();
                             if !one.is_empty() {
                                 self.dispatch_guarded(k, &Args::new(&scratch, &one), usize::MAX);
                             }
@@ -530,11 +528,13 @@ impl Worker {
                     _ => break 'outer,
                 }
                 pos = end;
-                self.lone = end == rbuf.len();
                 if b > a {
                     self.dispatch_guarded(k, &Args::new(&rbuf, &all[a..b]), owner);
                 }
             }
+            // A borrowed shard is held for one batch of requests at most: its owner may be
+            // waiting for it.
+            self.release_held();
             if let Some(e) = error {
                 if let Some(conn) = self.conns.get_mut(k) {
                     let resp3 = conn.session.resp3;
@@ -551,6 +551,8 @@ impl Worker {
                 break;
             }
         }
+        // A borrowed shard is never kept past this pass: its owner may be waiting for it.
+        self.release_held();
         if let Some(conn) = self.conns.get_mut(k) {
             conn.rbuf = rbuf;
             conn.rpos = pos;

@@ -238,10 +238,12 @@ impl Worker {
     }
 
     /// Runs a command whose keys all belong to worker `owner` on that worker's shard, borrowed
-    /// because the owner is parked: no wake, no hop, the reply written here. Only a lone request
-    /// borrows (nothing pipelined behind it): a pipeline's requests travel batched, one wake per
-    /// batch, cheaper than a handoff per command. Returns false (and does nothing) when the order
-    /// of replies or effects could break, and the command is forwarded:
+    /// because the owner is parked: no wake, no hop, the reply written here. The shard stays held
+    /// for the connection's next requests on that owner (a pipeline runs on it as on a local
+    /// shard) until the owner asks for it back or the batch of requests parsed ahead ends
+    /// ([`Worker::release_held`], which publishes its INFO figures once).
+    /// Returns false (and does nothing) when the order of replies or effects could break, and the
+    /// command is forwarded:
     /// - this connection still has a reply outstanding (an earlier request may be in flight to that
     ///   owner, and must run first);
     /// - this worker has something for that owner not yet pushed (the write-back of a coordinated
@@ -249,8 +251,8 @@ impl Worker {
     /// - the owner is not parked, or any worker sent it something since it parked (say the write
     ///   back of a command whose client was already answered, and told this client).
     ///
-    /// Cost when it applies: one CAS and one store on the owner's state line, one load of its
-    /// parked flag, and the shard's figures published for INFO.
+    /// Cost: one CAS when the shard is claimed, one load per command while held, one store and the
+    /// shard's INFO figures when it is given back.
     pub(super) fn try_borrowed(
         &mut self,
         k: usize,
@@ -259,28 +261,48 @@ impl Worker {
         args: &Args,
         slot: usize,
     ) -> bool {
+        let Some(conn) = self.conns.get(k) else {
+            return true;
+        };
+        // Anything this worker has for that owner and not yet pushed must run first: it is in the
+        // outbox, not in the ring, so the parked flag cannot tell.
+        if !conn.slots.is_empty() || self.outbox[owner].is_some() {
+            return false;
+        }
+        match self.held {
+            Some(h) if h == owner => {
+                if self.shards.wanted(owner) {
+                    self.release_held();
+                    return false;
+                }
+            }
+            _ => {
+                self.release_held();
+                if !self.shards.acquire(owner) {
+                    return false;
+                }
+                // Checked while holding the shard: the owner drained its inbox before it parked,
+                // and a sender clears its parked flag when it pushes; still set means nothing
+                // waits to run first.
+                if !self.mail.untouched_since_parked(owner) {
+                    self.shards.release(owner);
+                    return false;
+                }
+                self.held = Some(owner);
+                // SAFETY: just acquired; the reference ends with this statement.
+                let ks = unsafe { self.shards.held_mut(owner) };
+                super::housekeeping::refresh_shard(ks, &self.shared.params);
+            }
+        }
+        let started = Started::now();
         let Some(conn) = self.conns.get_mut(k) else {
             return true;
         };
-        // Anything this worker has for that owner and not yet pushed (a forwarded request, the
-        // write-back of a coordinated command this connection was just answered for) must run
-        // first: it is in the outbox, not in the ring, so the parked flag cannot tell.
-        if !self.lone || !conn.slots.is_empty() || self.outbox[owner].is_some() {
-            return false;
-        }
-        let Some(mut shard) = self.shards.try_borrow(owner) else {
-            return false;
-        };
-        // Checked while holding the shard: the owner drained its inbox before it parked, and a
-        // sender clears its parked flag when it pushes; still set means nothing waits to run first.
-        if !self.mail.untouched_since_parked(owner) {
-            return false;
-        }
-        let started = Started::now();
-        super::housekeeping::refresh_shard(&mut shard, &self.shared.params);
         let (db, resp3) = (conn.session.db, conn.session.resp3);
         let mut ctx = Ctx {
-            ks: &mut shard,
+            // SAFETY: held (`self.held` names it); released only by `release_held`, after this
+            // command.
+            ks: unsafe { self.shards.held_mut(owner) },
             db,
             now: self.now,
             reply: {
@@ -291,13 +313,22 @@ impl Worker {
             workers: self.n,
         };
         f(&mut ctx, args);
-        super::housekeeping::publish_shard(&shard, &self.shared.stats[owner]);
-        // Released at once: the owner may be waiting to reclaim it.
-        drop(shard);
         conn.end_reply();
         self.stats.borrowed += 1;
         self.account(slot, started, Count::Call);
         true
+    }
+
+    /// Gives back the shard held by [`Worker::try_borrowed`], if any, after publishing its INFO
+    /// figures. Called when a pass over a connection's input ends, so a shard is never held while
+    /// this worker waits for anything.
+    pub(super) fn release_held(&mut self) {
+        if let Some(owner) = self.held.take() {
+            // SAFETY: still held until the release below; the reference ends before it.
+            let ks = unsafe { self.shards.held_mut(owner) };
+            super::housekeeping::publish_shard(ks, &self.shared.stats[owner]);
+            self.shards.release(owner);
+        }
     }
 
     /// The batch for `dest`, taken from the pool when this iteration has none yet.

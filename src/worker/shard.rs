@@ -86,11 +86,55 @@ impl Shards {
     /// Shard `id`, if its owner is parked: exclusive until the guard is dropped. One CAS.
     #[inline]
     pub fn try_borrow(&self, id: usize) -> Option<Borrowed<'_>> {
-        let cell = &self.cells[id];
-        cell.state
+        self.acquire(id).then(|| Borrowed {
+            cell: &self.cells[id],
+        })
+    }
+
+    /// Claims shard `id` if its owner is parked (one CAS); on true the caller holds it until
+    /// [`Shards::release`], and may reach it with [`Shards::held_mut`] meanwhile.
+    #[inline]
+    pub fn acquire(&self, id: usize) -> bool {
+        self.cells[id]
+            .state
             .compare_exchange(PARKED, BORROWED, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| Borrowed { cell })
+            .is_ok()
+    }
+
+    /// Whether the owner of held shard `id` woke and asked for it back (then release it soon).
+    #[inline]
+    pub fn wanted(&self, id: usize) -> bool {
+        self.cells[id].state.load(Ordering::Relaxed) == WANTED
+    }
+
+    /// Gives held shard `id` back: PARKED again, or straight to its owner if it asked.
+    #[inline]
+    pub fn release(&self, id: usize) {
+        release(&self.cells[id]);
+    }
+
+    /// Held shard `id`'s keyspace.
+    ///
+    /// # Safety
+    /// The caller holds the shard ([`Shards::acquire`] returned true, no [`Shards::release`]
+    /// since) and does not keep the reference past its release.
+    #[inline]
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn held_mut(&self, id: usize) -> &mut Keyspace {
+        // SAFETY: the caller holds the shard (BORROWED by it), which excludes every other access.
+        unsafe { &mut *self.cells[id].ks.get() }
+    }
+}
+
+/// Back to PARKED, unless the owner woke and wants it: then straight to the owner (RUNNING).
+#[inline]
+fn release(cell: &Cell) {
+    if cell
+        .state
+        .compare_exchange(BORROWED, PARKED, Ordering::Release, Ordering::Relaxed)
+        .is_err()
+    {
+        cell.state.store(RUNNING, Ordering::Release);
     }
 }
 
@@ -184,15 +228,7 @@ impl DerefMut for Borrowed<'_> {
 impl Drop for Borrowed<'_> {
     #[inline]
     fn drop(&mut self) {
-        // Back to PARKED, unless the owner woke and wants it: then straight to the owner.
-        if self
-            .cell
-            .state
-            .compare_exchange(BORROWED, PARKED, Ordering::Release, Ordering::Relaxed)
-            .is_err()
-        {
-            self.cell.state.store(RUNNING, Ordering::Release);
-        }
+        release(self.cell);
     }
 }
 
