@@ -29,13 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-# Measured on the project's 2-vCPU VM at the commit that added this file (docs/scaling.md has the
-# runs); GET, 50 clients, random keys over 1M.
+# Measured on the project's 2-vCPU VM at 8e636b7 with `--measure` (quiet machine; medians of 3);
+# GET, 50 clients, random keys over 1M. docs/scaling.md has the earlier, busier run too.
 MEASURED = {
-    "local_p": 0.385,   # --threads 1, -P 64: 2.60M req per server CPU-second
-    "extra_p": 0.420,   # --threads 2, -P 64: 1.68M req/cpu-s, half the keys foreign
-    "local_1": 11.90,   # --threads 1, no pipelining: 84k req/cpu-s
-    "extra_1": 3.50,    # --threads 2, no pipelining: 74k req/cpu-s (borrowed and forwarded mixed)
+    "local_p": 0.365,   # --threads 1, -P 64: 2.74M req per server CPU-second
+    "extra_p": 0.290,   # --threads 2, -P 64: 1.96M req/cpu-s, half the keys foreign
+    "local_1": 13.35,   # --threads 1, no pipelining: 74.9k req/cpu-s
+    "extra_1": 0.0,     # --threads 2, no pipelining: as efficient as one worker (clamped at 0)
     "borrow_1": 0.1,    # one CAS, one flag load, one store, the shard's INFO figures (estimate)
 }
 
