@@ -36,12 +36,35 @@ use crate::store::{Db, Keyspace, WrongType};
 pub struct Args<'a> {
     buf: &'a [u8],
     ranges: &'a [Range<usize>],
+    /// When the buffer is reference-counted (a big request read into a buffer of its own), a
+    /// stored argument can keep a slice of it instead of a copy.
+    frozen: Option<&'a bytes::Bytes>,
 }
 
 impl<'a> Args<'a> {
     /// Arguments found at `ranges` of `buf`.
     pub fn new(buf: &'a [u8], ranges: &'a [Range<usize>]) -> Self {
-        Args { buf, ranges }
+        Args {
+            buf,
+            ranges,
+            frozen: None,
+        }
+    }
+
+    /// Arguments found at `ranges` of a reference-counted buffer: [`Args::shared`] hands out slices
+    /// of it without copying.
+    pub fn frozen(buf: &'a bytes::Bytes, ranges: &'a [Range<usize>]) -> Self {
+        Args {
+            buf,
+            ranges,
+            frozen: Some(buf),
+        }
+    }
+
+    /// Argument `i` as shared bytes without a copy, when the buffer is reference-counted. O(1).
+    #[inline]
+    pub fn shared(&self, i: usize) -> Option<bytes::Bytes> {
+        self.frozen.map(|b| b.slice(self.ranges[i].clone()))
     }
 
     /// Number of arguments, the command name included.
@@ -74,6 +97,7 @@ impl<'a> Args<'a> {
         Args {
             buf: self.buf,
             ranges: &self.ranges[from.min(self.ranges.len())..],
+            frozen: self.frozen,
         }
     }
 
@@ -88,6 +112,7 @@ impl<'a> Args<'a> {
         Args {
             buf: self.buf,
             ranges,
+            frozen: self.frozen,
         }
     }
 

@@ -112,7 +112,10 @@ fn expire_arg(
 }
 
 /// Stores a string value with the given TTL policy. O(1).
-fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], ttl: Ttl) {
+/// Stores argument `vi` of `a` under `key`: a big value read into a buffer of its own is kept
+/// without a copy ([`Args::shared`]).
+fn store(ctx: &mut Ctx, key: &[u8], a: &Args, vi: usize, ttl: Ttl) {
+    let value = a.get(vi);
     let now = ctx.now;
     let db = ctx.db();
     let at = match ttl {
@@ -125,7 +128,11 @@ fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], ttl: Ttl) {
         db.remove(key, now);
         return;
     }
-    db.set(key, Value::Str(StrValue::from_bytes(value)), at);
+    let v = match a.shared(vi) {
+        Some(b) => StrValue::from_shared(b),
+        None => StrValue::from_bytes(value),
+    };
+    db.set(key, Value::Str(v), at);
 }
 
 /// Option flags of SET and GETEX, as Redis's `OBJ_*` flags.
@@ -239,7 +246,7 @@ fn set(ctx: &mut Ctx, a: &Args) -> Handled {
         }
         return Ok(());
     }
-    store(ctx, key, a.get(2), ttl);
+    store(ctx, key, a, 2, ttl);
     if !get {
         ctx.reply.ok();
     }
@@ -252,7 +259,7 @@ fn setnx(ctx: &mut Ctx, a: &Args) {
     if ctx.db().peek(a.get(1), now).is_some() {
         return ctx.reply.int(0);
     }
-    store(ctx, a.get(1), a.get(2), Ttl::Clear);
+    store(ctx, a.get(1), a, 2, Ttl::Clear);
     ctx.reply.int(1);
 }
 
@@ -260,7 +267,7 @@ fn setex_generic(ctx: &mut Ctx, a: &Args, unit: i64, name: &str) {
     let Some(at) = expire_arg(ctx, a.get(2), unit, false, name) else {
         return;
     };
-    store(ctx, a.get(1), a.get(3), Ttl::At(at));
+    store(ctx, a.get(1), a, 3, Ttl::At(at));
     ctx.reply.ok();
 }
 
@@ -278,7 +285,7 @@ fn psetex(ctx: &mut Ctx, a: &Args) {
 fn getset(ctx: &mut Ctx, a: &Args) -> Handled {
     let old = ctx.ks.read::<StrValue>(ctx.db, a.get(1), ctx.now)?;
     reply_str(&mut ctx.reply, old);
-    store(ctx, a.get(1), a.get(2), Ttl::Clear);
+    store(ctx, a.get(1), a, 2, Ttl::Clear);
     Ok(())
 }
 
@@ -351,7 +358,7 @@ fn mset(ctx: &mut Ctx, a: &Args) {
             .error("ERR wrong number of arguments for 'mset' command");
     }
     for i in (1..a.len()).step_by(2) {
-        store(ctx, a.get(i), a.get(i + 1), Ttl::Clear);
+        store(ctx, a.get(i), a, i + 1, Ttl::Clear);
     }
     ctx.reply.ok();
 }
@@ -371,7 +378,7 @@ fn msetnx(ctx: &mut Ctx, a: &Args) {
         return ctx.reply.int(0);
     }
     for i in (1..a.len()).step_by(2) {
-        store(ctx, a.get(i), a.get(i + 1), Ttl::Clear);
+        store(ctx, a.get(i), a, i + 1, Ttl::Clear);
     }
     ctx.reply.int(1);
 }

@@ -90,7 +90,7 @@ pub mod errors {
 }
 
 /// A large value shared with the keyspace instead of copied into an output buffer.
-pub type SharedValue = std::sync::Arc<[u8]>;
+pub type SharedValue = bytes::Bytes;
 
 /// Large values to send at byte offsets of an output buffer: `(offset, value)` means the value's bytes
 /// go out right before the buffer byte at `offset`. Offsets never decrease.

@@ -5,8 +5,6 @@
 //! encoding name Redis would report (`OBJECT ENCODING`): Redis converts small encodings to big ones
 //! once a threshold is crossed and never back, and clients observe that, so we track the same switch.
 
-use std::sync::Arc;
-
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
@@ -33,7 +31,9 @@ pub enum StrValue {
     /// Strings grown by APPEND or SETRANGE, and strings shorter than [`SHARED_MIN`] bytes.
     Raw(Vec<u8>),
     /// Large strings, reference-counted so that replies reference them instead of copying them.
-    Shared(Arc<[u8]>),
+    /// Boxed so that a value stays 32 bytes and an entry one cache line (only values of
+    /// `SHARED_MIN` bytes and more pay the box).
+    Shared(Box<bytes::Bytes>),
 }
 
 /// Longest string stored inline.
@@ -72,8 +72,17 @@ impl StrValue {
         } else if b.len() < SHARED_MIN {
             StrValue::Raw(b.to_vec())
         } else {
-            StrValue::Shared(b.into())
+            StrValue::Shared(Box::new(bytes::Bytes::copy_from_slice(b)))
         }
+    }
+
+    /// A string value made of bytes already shared: no copy (a big argument read into a buffer of
+    /// its own, see `Args::shared`). Values below the sharing threshold are copied as usual.
+    pub fn from_shared(b: bytes::Bytes) -> Self {
+        if b.len() < SHARED_MIN {
+            return Self::from_bytes(&b);
+        }
+        StrValue::Shared(Box::new(b))
     }
 
     /// The string's bytes; integers are formatted into `tmp`. O(1).

@@ -115,7 +115,7 @@ const RESIZE_THRESHOLD: usize = 32 * 1024;
 /// Free room worth giving back: less is left alone (Redis: 4 KB).
 const WASTE_MIN: usize = 4 * 1024;
 /// An empty query buffer larger than this is freed at once.
-const BIG_INPUT: usize = 1 << 20;
+pub const BIG_INPUT: usize = 1 << 20;
 /// Seconds without input after which an empty query buffer is freed (Redis: 2).
 const IDLE_FREE_MS: u64 = 2000;
 

@@ -455,6 +455,9 @@ impl Worker {
     /// Requests are taken [`PREFETCH_BATCH`] at a time: the table slot of each one's key is prefetched
     /// before any executes, so the cache misses of a pipeline overlap instead of adding up.
     fn process(&mut self, k: usize) {
+        if self.process_big_request(k) {
+            return;
+        }
         let Some(conn) = self.conns.get_mut(k) else {
             return;
         };
@@ -561,6 +564,42 @@ impl Worker {
         self.batch_args = all;
         self.spans = spans;
         self.scratch = scratch;
+    }
+
+    /// A single request over 1 MB that fills the read buffer (sized for it by `read_some`) runs with
+    /// that buffer frozen into shared bytes, so a value it stores keeps a slice of the buffer instead
+    /// of a copy: a 300 MB SET costs 300 MB, not twice that. Returns whether it ran.
+    fn process_big_request(&mut self, k: usize) -> bool {
+        let Some(conn) = self.conns.get_mut(k) else {
+            return false;
+        };
+        if conn.rpos != 0 || conn.rbuf.capacity() <= conn::BIG_INPUT || self.input_blocked_k(k) {
+            return false;
+        }
+        let Some(conn) = self.conns.get_mut(k) else {
+            return false;
+        };
+        let mut one = std::mem::take(&mut self.args);
+        let whole = matches!(
+            parse_command(&conn.rbuf, &mut one, &mut self.scratch, self.max_bulk),
+            Ok(Parsed::Command { consumed, source: Source::Input }) if consumed == conn.rbuf.len()
+        );
+        if !whole || one.is_empty() {
+            self.args = one;
+            return false;
+        }
+        let frozen = bytes::Bytes::from(std::mem::take(&mut conn.rbuf));
+        conn.rpos = 0;
+        conn.qbuf_peak = 0;
+        self.dispatch_guarded(k, &Args::frozen(&frozen, &one), usize::MAX);
+        self.release_held();
+        self.args = one;
+        true
+    }
+
+    /// [`Worker::input_blocked`] for connection `k` (true when it is gone).
+    fn input_blocked_k(&self, k: usize) -> bool {
+        self.conns.get(k).is_none_or(|c| self.input_blocked(c))
     }
 
     fn queue_flush(&mut self, k: usize) {
