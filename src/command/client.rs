@@ -1,8 +1,7 @@
 //! CLIENT: the connections' own view of themselves and of the others (CLIENT LIST/INFO show each
 //! connection's live buffer figures).
 
-use super::ctx::{unknown_subcommand, ConnCtx};
-use super::server::valid_client_name;
+use super::ctx::{unknown_subcommand, valid_client_name, ConnCtx};
 use super::Args;
 use crate::resp::err;
 use crate::resp::reply::c_str;

@@ -45,6 +45,12 @@ impl ConnCtx<'_> {
     }
 }
 
+/// Whether `name` may name a connection (CLIENT SETNAME, HELLO SETNAME): printable ASCII without
+/// spaces, as Redis requires.
+pub fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
 /// Redis's unknown-subcommand error, byte for byte: `unknown subcommand '%.128s'. Try <CMD> HELP.`
 /// (the subcommand quoted as sent, up to 128 bytes or its first NUL; the command upper-cased).
 pub fn unknown_subcommand(r: &mut Reply, a: &Args) {

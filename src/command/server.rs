@@ -10,7 +10,7 @@ use crate::shared::REDIS_VERSION;
 
 use super::client::client;
 use super::config::config;
-use super::ctx::{unknown_subcommand, ConnCtx};
+use super::ctx::{unknown_subcommand, valid_client_name, ConnCtx};
 use super::info::info;
 use super::introspection::command;
 
@@ -91,10 +91,6 @@ fn reset(c: &mut ConnCtx, _: &Args) {
     c.session.name.clear();
     c.publish();
     c.reply.simple("RESET");
-}
-
-pub(super) fn valid_client_name(name: &[u8]) -> bool {
-    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
 }
 
 fn hello(c: &mut ConnCtx, a: &Args) {
