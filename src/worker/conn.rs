@@ -41,6 +41,19 @@ pub struct Chain {
     pub count: usize,
 }
 
+impl Chain {
+    /// The arguments as one buffer and their ranges in it, the form `Args` reads. O(bytes).
+    pub fn flat_args(&self) -> (Vec<u8>, Vec<Range<usize>>) {
+        let mut data = Vec::with_capacity(self.args.iter().map(Vec::len).sum());
+        let mut ranges = Vec::with_capacity(self.args.len());
+        for a in &self.args {
+            ranges.push(data.len()..data.len() + a.len());
+            data.extend_from_slice(a);
+        }
+        (data, ranges)
+    }
+}
+
 /// Partial replies of a fan-out or broadcast command.
 pub struct Gather {
     pub combine: Combine,

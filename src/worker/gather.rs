@@ -22,18 +22,7 @@ impl Worker {
             Some((cursor, items, body)) => {
                 chain.items.extend_from_slice(body);
                 chain.count += items;
-                let ranges: Vec<Range<usize>> = {
-                    let mut at = 0;
-                    chain
-                        .args
-                        .iter()
-                        .map(|a| {
-                            at += a.len();
-                            at - a.len()..at
-                        })
-                        .collect()
-                };
-                let data: Vec<u8> = chain.args.concat();
+                let (data, ranges) = chain.flat_args();
                 let Exec::Cursor(_, steps) = TABLE.get(chain.cmd).exec else {
                     return;
                 };

@@ -547,12 +547,7 @@ impl Worker {
         let Some(Slot::Chain(chain)) = conn.slot_mut(seq) else {
             return;
         };
-        let mut data = Vec::new();
-        let mut ranges = Vec::with_capacity(chain.args.len());
-        for a in &chain.args {
-            ranges.push(data.len()..data.len() + a.len());
-            data.extend_from_slice(a);
-        }
+        let (data, ranges) = chain.flat_args();
         let ci = chain.cmd;
         let args = Args::new(&data, &ranges);
         if target != self.id {
