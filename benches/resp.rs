@@ -81,5 +81,20 @@ fn bench_encoder(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_parser, bench_encoder);
+/// The owner of a key: CRC16 over the key (hash tag search included), once per request routed.
+fn bench_key_slot(c: &mut Criterion) {
+    let keys: Vec<String> = (0..64).map(|i| format!("key:{i:012}")).collect();
+    let mut g = c.benchmark_group("keyslot");
+    g.throughput(Throughput::Elements(keys.len() as u64));
+    g.bench_function("key_slot 16-byte keys", |b| {
+        b.iter(|| {
+            keys.iter()
+                .map(|k| rustis::keyslot::key_slot(black_box(k.as_bytes())) as u64)
+                .sum::<u64>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_parser, bench_encoder, bench_key_slot);
 criterion_main!(benches);

@@ -418,9 +418,69 @@ fn keys_numkeys(args: &Args, at: usize, out: &mut Vec<usize>) {
 /// The command table: every command by lower-case name.
 pub struct Table {
     pub commands: Vec<Command>,
-    /// Command indices by name length, then first letter: lookup compares a handful of names at most,
-    /// cheaper than hashing the name for every request.
-    by_len: Vec<Vec<(u8, usize)>>,
+    /// Open-addressed index of the commands by folded name ([`fold16`]) and length: a lookup folds
+    /// the requested name once, hashes that integer, and compares one or two entries, cheaper
+    /// than hashing the name's bytes for every request.
+    index: Box<[IndexEntry]>,
+}
+
+/// One slot of [`Table::index`]; `cmd == u16::MAX` marks an empty slot.
+#[derive(Clone, Copy)]
+struct IndexEntry {
+    folded: u128,
+    len: u16,
+    cmd: u16,
+}
+
+/// Bits of the index slot number: 2048 slots, at most a quarter full.
+const INDEX_BITS: u32 = 11;
+
+/// The index slot where probing for a name starts. O(1).
+#[inline]
+fn index_home(folded: u128, len: usize) -> usize {
+    let mixed = (folded as u64) ^ ((folded >> 64) as u64).rotate_left(29) ^ len as u64;
+    (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - INDEX_BITS)) as usize
+}
+
+/// `name`'s bytes, ASCII upper case folded to lower case, as one integer: for names of up to 16
+/// bytes two integers of equal-length names are equal exactly when the names are equal ignoring
+/// case. O(1): two loads that together cover every byte (overlapping when the name is shorter than
+/// both), then the bytes of `A..=Z` are folded sixteen at a time (SWAR), without a branch per
+/// byte. Longer names fold their first and last eight bytes, and need a full comparison.
+#[inline]
+fn fold16(name: &[u8]) -> u128 {
+    let n = name.len();
+    match n {
+        0 => 0,
+        1..=3 => {
+            fold8(name[0] as u64 | (name[n / 2] as u64) << 8 | (name[n - 1] as u64) << 16) as u128
+        }
+        4..=8 => {
+            let first = u32::from_le_bytes([name[0], name[1], name[2], name[3]]);
+            let last = u32::from_le_bytes([name[n - 4], name[n - 3], name[n - 2], name[n - 1]]);
+            fold8(first as u64 | (last as u64) << 32) as u128
+        }
+        _ => {
+            let mut first = [0u8; 8];
+            let mut last = [0u8; 8];
+            first.copy_from_slice(&name[..8]);
+            last.copy_from_slice(&name[n - 8..]);
+            fold8(u64::from_le_bytes(first)) as u128
+                | (fold8(u64::from_le_bytes(last)) as u128) << 64
+        }
+    }
+}
+
+/// The eight bytes of `x` with ASCII upper case folded to lower case, all at once (SWAR).
+#[inline]
+fn fold8(x: u64) -> u64 {
+    const ONES: u64 = u64::MAX / 255;
+    let low7 = x & (ONES * 0x7f);
+    // High bit of each byte: its low seven bits are >= 'A', and > 'Z' (no carry crosses a byte).
+    let ge_a = low7 + ONES * (0x80 - b'A' as u64);
+    let gt_z = low7 + ONES * (0x80 - b'Z' as u64 - 1);
+    let upper = ge_a & !gt_z & !x & (ONES * 0x80);
+    x | (upper >> 2)
 }
 
 impl Table {
@@ -434,25 +494,51 @@ impl Table {
         commands.extend(zset::commands());
         commands.extend(server::commands());
         commands.extend(latency::commands());
-        let mut by_len: Vec<Vec<(u8, usize)>> = vec![Vec::new(); 33];
+        let empty = IndexEntry {
+            folded: 0,
+            len: 0,
+            cmd: u16::MAX,
+        };
+        let mask = (1usize << INDEX_BITS) - 1;
+        assert!(commands.len() * 4 <= mask + 1, "command index too small");
+        let mut index = vec![empty; mask + 1].into_boxed_slice();
         for (i, c) in commands.iter().enumerate() {
-            if let Some(bucket) = by_len.get_mut(c.name.len()) {
-                bucket.push((c.name.as_bytes()[0], i));
+            let name = c.name.as_bytes();
+            let folded = fold16(name);
+            let mut at = index_home(folded, name.len());
+            while index[at].cmd != u16::MAX {
+                at = (at + 1) & mask;
             }
+            index[at] = IndexEntry {
+                folded,
+                len: name.len() as u16,
+                cmd: i as u16,
+            };
         }
-        Table { commands, by_len }
+        Table { commands, index }
     }
 
-    /// Looks a command up by name, any case. O(name length).
+    /// Looks a command up by name, any case. O(1) for names of up to 16 bytes, O(name length)
+    /// beyond.
     #[inline]
     pub fn lookup(&self, name: &[u8]) -> Option<(usize, &Command)> {
-        let first = name.first()?.to_ascii_lowercase();
-        for &(f, i) in self.by_len.get(name.len())? {
-            if f == first && self.commands[i].name.as_bytes().eq_ignore_ascii_case(name) {
-                return Some((i, &self.commands[i]));
+        let folded = fold16(name);
+        let mask = self.index.len() - 1;
+        let mut at = index_home(folded, name.len());
+        loop {
+            let e = self.index[at];
+            if e.cmd == u16::MAX {
+                return None;
             }
+            if e.folded == folded && e.len as usize == name.len() {
+                let i = e.cmd as usize;
+                let c = &self.commands[i];
+                if name.len() <= 16 || c.name.as_bytes().eq_ignore_ascii_case(name) {
+                    return Some((i, c));
+                }
+            }
+            at = (at + 1) & mask;
         }
-        None
     }
 
     /// The command at index `i` (forwarded requests carry the index, not the name).
@@ -639,6 +725,54 @@ pub fn parse_cursor(b: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folding_is_ascii_lower_case_for_every_byte() {
+        for len in 1..=16 {
+            for b in 0..=255u8 {
+                for pos in 0..len {
+                    let mut name = vec![b'x'; len];
+                    name[pos] = b;
+                    let lower = name.to_ascii_lowercase();
+                    assert_eq!(fold16(&name), fold16(&lower), "byte {b} at {pos} of {len}");
+                    // Equal folds mean equal names: a byte that differs beyond case is seen.
+                    let mut other = lower.clone();
+                    other[pos] ^= 0x01;
+                    assert_ne!(fold16(&other), fold16(&lower), "byte {b} at {pos} of {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_ignores_case_and_only_case() {
+        for (i, c) in TABLE.commands.iter().enumerate() {
+            let upper = c.name.to_ascii_uppercase();
+            assert_eq!(
+                TABLE.lookup(upper.as_bytes()).map(|x| x.0),
+                Some(i),
+                "{upper}"
+            );
+            let mut wrong = upper.into_bytes();
+            let last = wrong.len() - 1;
+            wrong[last] ^= 0x80;
+            assert!(TABLE.lookup(&wrong).is_none());
+            wrong[last] ^= 0x80 | 0x20 ^ 0x01;
+            if !TABLE
+                .commands
+                .iter()
+                .any(|d| d.name.as_bytes().eq_ignore_ascii_case(&wrong))
+            {
+                assert!(
+                    TABLE.lookup(&wrong).is_none(),
+                    "{:?}",
+                    String::from_utf8_lossy(&wrong)
+                );
+            }
+        }
+        assert!(TABLE.lookup(b"").is_none());
+        assert!(TABLE.lookup(&[b'g'; 40]).is_none());
+    }
 
     #[test]
     fn cursors_parse_like_strtoul() {
