@@ -21,6 +21,48 @@ pub struct Session {
     pub laddr: String,
     pub fd: i32,
     pub created_ms: u64,
+    /// The MULTI block being queued, if MULTI was called and not yet ended by EXEC or DISCARD.
+    pub multi: Option<Box<MultiState>>,
+}
+
+/// A transaction being queued (between MULTI and EXEC).
+#[derive(Debug, Clone, Default)]
+pub struct MultiState {
+    /// The commands queued so far, each with its own copy of its arguments.
+    pub queued: Vec<Queued>,
+    /// A command was refused while queueing (unknown, wrong arity...): EXEC answers EXECABORT
+    /// and runs nothing, as Redis's CLIENT_DIRTY_EXEC.
+    pub aborted: bool,
+}
+
+/// One queued command: its table index and its arguments (bytes, and each one's range in them).
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub cmd: u16,
+    pub data: Vec<u8>,
+    pub ranges: Vec<std::ops::Range<usize>>,
+}
+
+impl Queued {
+    /// A command's arguments, copied. O(bytes).
+    pub fn new(cmd: usize, args: &super::Args) -> Self {
+        let mut data = Vec::new();
+        let mut ranges = Vec::with_capacity(args.len());
+        for a in args.iter_from(0) {
+            ranges.push(data.len()..data.len() + a.len());
+            data.extend_from_slice(a);
+        }
+        Queued {
+            cmd: cmd as u16,
+            data,
+            ranges,
+        }
+    }
+
+    /// The arguments, as handlers read them.
+    pub fn args(&self) -> super::Args<'_> {
+        super::Args::new(&self.data, &self.ranges)
+    }
 }
 
 /// Where a connection command runs: the session, the shared server state, the reply.

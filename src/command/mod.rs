@@ -17,6 +17,7 @@ pub mod keyspace;
 pub mod latency;
 pub mod list;
 pub mod meta;
+pub mod multi;
 pub mod server;
 pub mod set;
 pub mod slots;
@@ -222,6 +223,9 @@ pub enum Exec {
     Fanout(KeyedFn, Combine),
     /// Runs on every shard; replies combined.
     Broadcast(KeyedFn, Combine),
+    /// EXEC: runs the connection's queued MULTI block as one atomic step over every shard it
+    /// touches.
+    Transaction,
     /// Runs on the shard its cursor names (SCAN); when that shard's page ends the shard before
     /// enough items were found, the call goes on into the next shard, and the pages are joined
     /// into one reply. The command alone knows its cursor's format: [`CursorSteps`].
@@ -276,6 +280,9 @@ pub mod flag {
     /// Key positions depend on the arguments (a `numkeys`): Redis derives it from the key specs; the
     /// table states it, and a unit test of [`super::meta`] checks the two agree.
     pub const MOVABLEKEYS: u32 = 1 << 18;
+    /// Not a Redis flag (COMMAND never shows it): runs at once inside MULTI instead of being
+    /// queued (MULTI, EXEC, DISCARD, WATCH, QUIT, RESET, as Redis's processCommand lists them).
+    pub const NOT_QUEUED: u32 = 1 << 24;
     /// Names in the order Redis 7.0 prints them (its `module` flag aside: Rustis loads no module).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -494,6 +501,7 @@ impl Table {
         commands.extend(zset::commands());
         commands.extend(server::commands());
         commands.extend(latency::commands());
+        commands.extend(multi::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

@@ -52,8 +52,8 @@ pub fn commands() -> Vec<Command> {
     vec![
         cmd("ping", -1, FAST, K0, Conn(ping)),
         cmd("echo", 2, LOADING | STALE | FAST, K0, Conn(echo)),
-        cmd("quit", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(quit)),
-        cmd("reset", 1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(reset)),
+        cmd("quit", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST | NOT_QUEUED, K0, Conn(quit)),
+        cmd("reset", 1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST | NOT_QUEUED, K0, Conn(reset)),
         cmd("hello", -1, NOSCRIPT | LOADING | STALE | NO_AUTH | ALLOW_BUSY | FAST, K0, Conn(hello)),
         cmd("select", 2, LOADING | STALE | FAST, K0, Conn(select)),
         cmd("client", -2, 0, K0, Conn(client)).with_subs(CLIENT_SUBCOMMANDS),
@@ -86,6 +86,7 @@ fn quit(c: &mut ConnCtx, _: &Args) {
 }
 
 fn reset(c: &mut ConnCtx, _: &Args) {
+    c.session.multi = None;
     c.session.db = 0;
     c.session.resp3 = false;
     c.session.name.clear();

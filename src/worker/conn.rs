@@ -13,7 +13,6 @@ use crate::command::ctx::Session;
 use crate::command::Combine;
 use crate::resp::reply::Refs;
 use crate::shared::ConnGauge;
-use crate::store::Entry;
 
 /// A reply that is not yet written because an earlier one is still being computed elsewhere.
 pub enum Slot {
@@ -24,8 +23,6 @@ pub enum Slot {
     Waiting,
     /// Parts computed on several shards, combined when all arrived.
     Gather(Gather),
-    /// A command whose keys span workers: copies of its keys are being fetched.
-    Coord(Box<Coord>),
     /// A cursor command going from shard to shard within one call.
     Chain(Box<Chain>),
 }
@@ -62,21 +59,6 @@ pub struct Gather {
     pub resp3: bool,
 }
 
-/// A command whose keys live on several workers, waiting for copies of its keys.
-pub struct Coord {
-    /// Index in the command table.
-    pub cmd: usize,
-    pub db: usize,
-    pub resp3: bool,
-    /// The command's arguments, owned.
-    pub data: Vec<u8>,
-    pub ranges: Vec<Range<usize>>,
-    /// (database, argument index) of each key, and the copy fetched for it.
-    pub keys: Vec<(usize, usize)>,
-    pub fetched: Vec<Option<Box<Entry>>>,
-    pub missing: usize,
-}
-
 /// A client connection.
 pub struct Conn {
     pub sock: TcpStream,
@@ -105,8 +87,11 @@ pub struct Conn {
     pub queued_flush: bool,
     /// Stopped reading or parsing before the socket was drained; the worker must come back to it.
     pub queued_resume: bool,
-    /// A command whose keys span workers is in flight: later commands wait for it.
+    /// A cursor command is going from shard to shard: later commands wait for its last page.
     pub stalled: bool,
+    /// The next request runs as an atomic step (EXEC, keys on several workers) and waits until
+    /// every earlier reply is in.
+    pub quiet_wait: bool,
     /// Stop reading; close once the output is written.
     pub closing: bool,
     /// The peer hung up or the socket reported an error (EPOLLRDHUP/HUP/ERR seen): reads go on to
@@ -155,6 +140,7 @@ impl Conn {
             queued_flush: false,
             queued_resume: false,
             stalled: false,
+            quiet_wait: false,
             closing: false,
             peer_closed: false,
             last_ms: now,
@@ -394,6 +380,17 @@ impl Conn {
     pub fn slot_mut(&mut self, seq: u64) -> Option<&mut Slot> {
         let i = seq.checked_sub(self.head_seq)?;
         self.slots.get_mut(i as usize)
+    }
+
+    /// Whether this connection's input must wait: it is closing, a cursor call is in progress, its
+    /// unwritten output or its replies in flight are over their limits, or its next request waits
+    /// for the replies in flight.
+    pub fn input_waits(&self) -> bool {
+        self.closing
+            || self.stalled
+            || (self.quiet_wait && !self.slots.is_empty())
+            || self.pending_output(super::OUTPUT_PAUSE) > super::OUTPUT_PAUSE
+            || self.slots.len() > super::MAX_SLOTS
     }
 
     /// Moves every leading ready slot into the output buffer, in order.

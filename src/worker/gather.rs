@@ -1,8 +1,6 @@
-//! Replies coming back: each fills its reply slot, parts of a fan-out or broadcast are combined,
-//! fetched copies complete a coordinated command, cursor pages chain on; ready slots move to the
-//! output in request order.
+//! Replies coming back: each fills its reply slot, parts of a broadcast are combined, cursor
+//! pages chain on; ready slots move to the output in request order.
 
-use super::remote::apply;
 use super::*;
 
 impl Worker {
@@ -79,100 +77,6 @@ impl Worker {
             conn.drain_ready();
             self.after_delivery(k);
         }
-    }
-
-    pub(super) fn fill_fetch(
-        &mut self,
-        k: usize,
-        client: u64,
-        seq: u64,
-        part: usize,
-        entry: Option<Box<Entry>>,
-    ) {
-        let Some(conn) = live(&mut self.conns, k as u32, client) else {
-            return;
-        };
-        let Some(Slot::Coord(c)) = conn.slot_mut(seq) else {
-            return;
-        };
-        if let Some(f) = c.fetched.get_mut(part) {
-            *f = entry;
-            c.missing -= 1;
-        }
-        if c.missing == 0 {
-            self.finish_coord(k, seq);
-        }
-    }
-
-    pub(super) fn finish_coord(&mut self, k: usize, seq: u64) {
-        let Some(conn) = self.conns.get_mut(k) else {
-            return;
-        };
-        let Some(slot) = conn.slot_mut(seq) else {
-            return;
-        };
-        let Slot::Coord(mut c) = std::mem::replace(slot, Slot::Waiting) else {
-            return;
-        };
-        let mut temp = Keyspace::new(self.shared.databases, self.ks.random());
-        temp.limits = self.ks.limits;
-        for ((db, _), e) in c.keys.iter().zip(c.fetched.iter_mut()) {
-            if let Some(e) = e.take() {
-                temp.dbs[*db].put(*e);
-            }
-        }
-        let cmd = TABLE.get(c.cmd);
-        let mut out = Vec::new();
-        if let Exec::Keyed(f) | Exec::Fanout(f, _) = cmd.exec {
-            let args = Args::new(&c.data, &c.ranges);
-            let mut ctx = Ctx {
-                ks: &mut temp,
-                db: c.db,
-                now: self.now,
-                reply: Reply::new(&mut out, c.resp3),
-                worker: self.id,
-                workers: self.n,
-            };
-            f(&mut ctx, &args);
-        }
-        // The lookups it made on the copies count as this shard's, as Redis counts them once.
-        self.ks.stats.add(&temp.stats);
-        if cmd.is_write() {
-            let mut done: Vec<(usize, &[u8])> = Vec::new();
-            for &(db, i) in &c.keys {
-                let key = &c.data[c.ranges[i].clone()];
-                if done.contains(&(db, key)) {
-                    continue;
-                }
-                done.push((db, key));
-                let result = temp.dbs[db].table.remove(key);
-                let owner = slot_owner(key_slot(key), self.n);
-                if owner == self.id {
-                    apply(&mut self.ks, db, key, result);
-                } else {
-                    let origin = Origin {
-                        token: k as u32,
-                        client: 0,
-                        seq: 0,
-                        part: 0,
-                    };
-                    let op = Op::Apply(result.map(Box::new));
-                    self.batch_for(owner)
-                        .push_request(origin, db, false, op, std::iter::once(key));
-                }
-            }
-        }
-        let Some(conn) = self.conns.get_mut(k) else {
-            return;
-        };
-        let ready = conn.ready_slot(&out, &[], 0);
-        if let Some(slot) = conn.slot_mut(seq) {
-            *slot = ready;
-        }
-        conn.stalled = false;
-        conn.drain_ready();
-        self.after_delivery(k);
-        self.schedule_resume(k);
     }
 
     /// Places a forwarded command's reply in its slot and moves ready replies to the output.

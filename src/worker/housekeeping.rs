@@ -228,6 +228,8 @@ impl Worker {
             }
             self.close(k);
         }
+        // A worker still running an atomic step may wait for this shard: leave it free.
+        self.ks.park();
     }
 }
 

@@ -13,7 +13,6 @@ use crossbeam_utils::CachePadded;
 use mio::Waker;
 
 use crate::resp::reply::Refs;
-use crate::store::Entry;
 
 /// Batches a ring holds before its producer must wait (backpressure, never loss).
 pub const RING_CAPACITY: usize = 256;
@@ -33,17 +32,10 @@ pub struct Origin {
 pub enum Op {
     /// Execute command `cmd` (index in the command table) on the owner's shard and reply.
     Exec(u16),
-    /// Reply with a copy of the live entry for the single key argument (first hop of a command whose
-    /// keys span workers). With a transaction scheduler this hop also takes the key's intent lock.
-    Fetch,
-    /// Replace the key argument's entry with this one, or delete it when None (last hop: writes the
-    /// result of a command whose keys span workers back to the owner). No reply.
-    Apply(Option<Box<Entry>>),
 }
 
-/// A forwarded request. A multi-worker command travels as two hops (Fetch, then Apply): the
-/// shape a transaction scheduler (Dragonfly-style VLL) orders by transaction id; that id joins the
-/// record with the scheduler, not before (it would be a field always 0).
+/// A forwarded request: a command whose keys all belong to the receiver. (A command over several
+/// workers' keys does not travel: it runs as an atomic step holding their shards, `atomic.rs`.)
 #[derive(Debug)]
 pub struct Request {
     pub origin: Origin,
@@ -59,8 +51,6 @@ pub struct Request {
 pub enum Body {
     /// Encoded RESP bytes at this range of [`Batch::data`].
     Bytes(Range<usize>),
-    /// A copied entry (reply to [`Op::Fetch`]); None if the key does not exist.
-    Entry(Option<Box<Entry>>),
 }
 
 /// A reply to a forwarded request.

@@ -12,6 +12,7 @@
 //! connection; [`mailbox`] the rings. The loop knows no command by name: what differs between
 //! commands is in their declarations (`command::Exec`, `KeySpec`, `CursorSteps`, `key_db`).
 
+mod atomic;
 pub mod conn;
 mod gather;
 mod housekeeping;
@@ -31,16 +32,16 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use crate::command::ctx::unknown_command_bytes;
-use crate::command::ctx::{ConnCtx, Session};
+use crate::command::ctx::{ConnCtx, Queued, Session};
 use crate::command::slots::{SubLookup, SLOTS};
-use crate::command::{Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
+use crate::command::{flag, Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
 use crate::keyslot::{key_slot, slot_owner};
 use crate::resp::reply::SharedValue;
 use crate::resp::{parse_command, Parsed, Reply, Source};
 use crate::shared::{unix_ms, ClientInfo, ConnGauge, Shared};
 use crate::stats::{Count, Started};
-use crate::store::{Entry, Keyspace};
-use conn::{Chain, Conn, Coord, Gather, Slot};
+use crate::store::Keyspace;
+use conn::{Chain, Conn, Gather, Slot};
 use mailbox::{Batch, Body, Mailboxes, Op, Origin};
 
 /// Poll token of the listener.
@@ -113,7 +114,6 @@ pub struct Worker {
     /// (first range, end range, end offset in the read buffer).
     batch_args: Vec<Range<usize>>,
     spans: Vec<(usize, usize, usize, usize)>,
-    sub_args: Vec<Range<usize>>,
     scratch: Vec<u8>,
     keys: Vec<usize>,
     to_flush: Vec<usize>,
@@ -179,7 +179,6 @@ impl Worker {
             args: Vec::with_capacity(64),
             batch_args: Vec::with_capacity(64),
             spans: Vec::with_capacity(PREFETCH_BATCH),
-            sub_args: Vec::with_capacity(8),
             scratch: Vec::new(),
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
@@ -257,11 +256,15 @@ impl Worker {
                         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                             self.service(k);
                         }
+                        // A safe point: another worker's atomic step may be waiting for this shard.
+                        self.ks.lend_if_asked();
                     }
                 }
             }
             self.drain_inbox();
+            self.ks.lend_if_asked();
             self.resume();
+            self.ks.lend_if_asked();
             // Statistics first: a client that sees a reply must see its effect in INFO too.
             self.publish_stats();
             self.send_outboxes();
@@ -368,11 +371,7 @@ impl Worker {
 
     /// Whether connection input must wait (and why it will be resumed).
     fn input_blocked(&self, conn: &Conn) -> bool {
-        conn.closing
-            || conn.stalled
-            || self.ring_full
-            || conn.pending_output(OUTPUT_PAUSE) > OUTPUT_PAUSE
-            || conn.slots.len() > MAX_SLOTS
+        self.ring_full || conn.input_waits()
     }
 
     /// Reads and executes a connection's input until its socket is drained or its input must wait,
@@ -396,11 +395,7 @@ impl Worker {
                 self.queue_flush(k);
                 return;
             }
-            let blocked = conn.stalled
-                || self.ring_full
-                || conn.pending_output(OUTPUT_PAUSE) > OUTPUT_PAUSE
-                || conn.slots.len() > MAX_SLOTS;
-            if blocked {
+            if self.ring_full || conn.input_waits() {
                 conn.queued_resume = true;
                 if self.ring_full {
                     self.paused_on_ring.push(k);
@@ -495,10 +490,12 @@ impl Worker {
                     }) => {
                         // An inline command's arguments live in the scratch buffer: run it alone.
                         if spans.is_empty() {
-                            pos = p + consumed;
-                            if !one.is_empty() {
-                                self.dispatch_guarded(k, &Args::new(&scratch, &one), usize::MAX);
+                            if !one.is_empty()
+                                && !self.dispatch_guarded(k, &Args::new(&scratch, &one), usize::MAX)
+                            {
+                                break 'outer;
                             }
+                            pos = p + consumed;
                             continue 'outer;
                         }
                         break;
@@ -530,10 +527,10 @@ impl Worker {
                     Some(c) if !self.input_blocked(c) => {}
                     _ => break 'outer,
                 }
-                pos = end;
-                if b > a {
-                    self.dispatch_guarded(k, &Args::new(&rbuf, &all[a..b]), owner);
+                if b > a && !self.dispatch_guarded(k, &Args::new(&rbuf, &all[a..b]), owner) {
+                    break 'outer;
                 }
+                pos = end;
             }
             // A borrowed shard is held for one batch of requests at most: its owner may be
             // waiting for it.
@@ -590,10 +587,18 @@ impl Worker {
         }
         let frozen = bytes::Bytes::from(std::mem::take(&mut conn.rbuf));
         conn.rpos = 0;
-        conn.qbuf_peak = 0;
-        self.dispatch_guarded(k, &Args::frozen(&frozen, &one), usize::MAX);
+        let consumed = self.dispatch_guarded(k, &Args::frozen(&frozen, &one), usize::MAX);
         self.release_held();
         self.args = one;
+        if let Some(conn) = self.conns.get_mut(k) {
+            if consumed {
+                conn.qbuf_peak = 0;
+            } else {
+                // It waits for earlier replies: the request stays in the buffer (no copy when
+                // nothing kept a slice of it).
+                conn.rbuf = Vec::from(frozen);
+            }
+        }
         true
     }
 

@@ -69,7 +69,7 @@ impl Worker {
                         Exec::Cursor(f, _) => (f, Count::Part, false),
                         Exec::Fanout(f, _) => (f, Count::Part, false),
                         Exec::Broadcast(f, _) => (f, Count::Part, true),
-                        Exec::Conn(_) => continue,
+                        Exec::Conn(_) | Exec::Transaction => continue,
                     };
                     let slot = SLOTS.slot_of(ci as usize, &args);
                     let started = Started::now();
@@ -97,58 +97,22 @@ impl Worker {
                     });
                     self.account(slot, started, how);
                 }
-                Op::Fetch => {
-                    let e = self.ks.dbs[db]
-                        .peek(args.get(0), self.now)
-                        .cloned()
-                        .map(Box::new);
-                    let resp = mailbox::Response {
-                        origin: req.origin,
-                        body: Body::Entry(e),
-                    };
-                    self.batch_for(src).responses.push(resp);
-                }
-                Op::Apply(e) => apply(&mut self.ks, db, args.get(0), e.map(|b| *b)),
             }
         }
         // Replies were appended in order, and so were the values they reference: walk both together.
         let mut next_ref = 0;
         for resp in responses.drain(..) {
-            match resp.body {
-                Body::Bytes(r) => {
-                    let first = next_ref;
-                    while next_ref < refs.len() && refs[next_ref].0 < r.end {
-                        next_ref += 1;
-                    }
-                    self.deliver(
-                        resp.origin,
-                        &data[r.clone()],
-                        &refs[first..next_ref],
-                        r.start,
-                    )
-                }
-                Body::Entry(e) => {
-                    let o = resp.origin;
-                    // The last copy of a coordinated command's keys runs its handler: count it.
-                    let completes = self.completing_coord(&o);
-                    let started = Started::now();
-                    self.fill_fetch(o.token as usize, o.client, o.seq, o.part as usize, e);
-                    if let Some(slot) = completes {
-                        self.account(slot, started, Count::Call);
-                    }
-                }
+            let Body::Bytes(r) = resp.body;
+            let first = next_ref;
+            while next_ref < refs.len() && refs[next_ref].0 < r.end {
+                next_ref += 1;
             }
-        }
-    }
-
-    /// The stats slot of the coordinated command that the fetched copy for `o` completes, if any.
-    pub(super) fn completing_coord(&mut self, o: &Origin) -> Option<usize> {
-        let conn = live(&mut self.conns, o.token, o.client)?;
-        match conn.slot_mut(o.seq)? {
-            Slot::Coord(c) if c.missing == 1 && (o.part as usize) < c.fetched.len() => {
-                Some(SLOTS.slot_of(c.cmd, &Args::new(&c.data, &c.ranges)))
-            }
-            _ => None,
+            self.deliver(
+                resp.origin,
+                &data[r.clone()],
+                &refs[first..next_ref],
+                r.start,
+            );
         }
     }
 
@@ -172,18 +136,6 @@ impl Worker {
             for k in std::mem::take(&mut self.paused_on_ring) {
                 self.schedule_resume(k);
             }
-        }
-    }
-}
-
-/// Writes the result of a coordinated command back: replace the entry, or delete the key.
-pub(super) fn apply(ks: &mut Keyspace, db: usize, key: &[u8], entry: Option<Entry>) {
-    match entry {
-        Some(e) => {
-            ks.dbs[db].put(e);
-        }
-        None => {
-            ks.dbs[db].remove(key, 0);
         }
     }
 }

@@ -7,36 +7,51 @@ use super::*;
 
 impl Worker {
     /// [`Worker::dispatch`], with a last line of defence: a bug that panics in a handler answers that
-    /// client with an error instead of taking the worker, and every client on it, down.
-    pub(super) fn dispatch_guarded(&mut self, k: usize, args: &Args, arg1_owner: usize) {
+    /// client with an error instead of taking the worker, and every client on it, down (shards an
+    /// atomic step held are released by the unwinding, and this worker's own is taken back).
+    /// Returns whether the request was consumed (false: it waits for earlier replies).
+    pub(super) fn dispatch_guarded(&mut self, k: usize, args: &Args, arg1_owner: usize) -> bool {
         let run = std::panic::AssertUnwindSafe(|| self.dispatch(k, args, arg1_owner));
-        if std::panic::catch_unwind(run).is_err() {
-            crate::log_at!(
-                Warning,
-                "worker {}: internal error while executing a command",
-                self.id
-            );
-            self.reply_error(k, "ERR internal error");
+        match std::panic::catch_unwind(run) {
+            Ok(consumed) => consumed,
+            Err(_) => {
+                self.ks.reclaim();
+                crate::log_at!(
+                    Warning,
+                    "worker {}: internal error while executing a command",
+                    self.id
+                );
+                self.reply_error(k, "ERR internal error");
+                true
+            }
         }
     }
 
-    /// Routes one command: connection commands and local keys run now; foreign keys are batched.
+    /// Routes one command: connection commands and local keys run now; foreign keys are batched;
+    /// a command whose keys span workers, and EXEC, run as one atomic step ([`Worker::run_atomic`])
+    /// once the connection's earlier replies are in. Inside MULTI, commands are queued instead.
     /// `arg1_owner` is the owner of argument 1 when the caller already computed it (else usize::MAX).
+    /// Returns false when the command must wait for the connection's earlier replies (it is not
+    /// consumed, and is dispatched again once they are in).
     ///
     /// Statistics: a command is counted once, where its handler runs on the whole command (here,
     /// or on the owner of its keys for a forwarded one); a command split over several shards
-    /// (fan-out, broadcast) is counted here, and the shards add the time their part took.
-    pub(super) fn dispatch(&mut self, k: usize, args: &Args, arg1_owner: usize) {
+    /// (broadcast) is counted here, and the shards add the time their part took.
+    pub(super) fn dispatch(&mut self, k: usize, args: &Args, arg1_owner: usize) -> bool {
         self.stats.executed = true;
         let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
-            return self.reply_error_bytes(k, &unknown_command_bytes(args));
+            self.refuse_in_multi(k);
+            self.reply_error_bytes(k, &unknown_command_bytes(args));
+            return true;
         };
         if let Some(c) = self.conns.get(k) {
             c.gauge.last_cmd.store(ci as u32 + 1, Ordering::Relaxed);
         }
         if !cmd.arity_ok(args.len()) {
             self.shared.stats[self.id].ext.cmds.reject(ci);
-            return self.reply_error(k, &cmd.arity_error());
+            self.refuse_in_multi(k);
+            self.reply_error(k, &cmd.arity_error());
+            return true;
         }
         let slot = match SLOTS.lookup(ci, args) {
             SubLookup::Whole => ci,
@@ -47,12 +62,21 @@ impl Worker {
                         "ERR wrong number of arguments for '{}' command",
                         SLOTS.name(slot)
                     );
-                    return self.reply_error(k, &msg);
+                    self.refuse_in_multi(k);
+                    self.reply_error(k, &msg);
+                    return true;
                 }
                 slot
             }
-            SubLookup::Unknown => return self.reply_unknown_subcommand(k, args),
+            SubLookup::Unknown => {
+                self.refuse_in_multi(k);
+                self.reply_unknown_subcommand(k, args);
+                return true;
+            }
         };
+        if self.queue_in_multi(k, ci, args) {
+            return true;
+        }
         match cmd.exec {
             Exec::Conn(f) => {
                 if SLOTS.reads_stats(ci) {
@@ -60,6 +84,7 @@ impl Worker {
                 }
                 self.exec_conn(k, f, args, slot)
             }
+            Exec::Transaction => return self.exec_block(k, slot),
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
                 let mut keys = std::mem::take(&mut self.keys);
                 keys.clear();
@@ -78,35 +103,23 @@ impl Worker {
                         _ => {}
                     }
                 }
-                if !spread {
-                    match owner {
-                        Some(o) if o != self.id => {
-                            if self.try_borrowed(k, o, f, args, slot) {
-                                self.keys = keys;
-                                return;
-                            }
-                            let started = Started::now();
-                            self.forward(k, o, ci, args, 0);
-                            // The owner of a fan-out command's keys counts only its part.
-                            if matches!(cmd.exec, Exec::Fanout(..)) {
-                                self.account(slot, started, Count::Call);
-                            }
-                        }
-                        _ => self.exec_local(k, f, args, slot),
-                    }
-                } else if let Exec::Fanout(f, combine) = cmd.exec {
-                    let step = match cmd.keys {
-                        crate::command::KeySpec::Range(_, _, s) => s.max(1) as usize,
-                        _ => 1,
-                    };
-                    let started = Started::now();
-                    self.fanout(k, ci, f, combine, step, &keys, args);
-                    self.account(slot, started, Count::Call);
-                } else {
-                    // Counted when its handler runs, once the copies of its keys are here.
-                    self.coordinate(k, ci, &keys, args);
-                }
                 self.keys = keys;
+                if spread {
+                    if self.waits_for_replies(k) {
+                        return false;
+                    }
+                    self.run_atomic(k, &[(ci, *args)], false);
+                    return true;
+                }
+                match owner {
+                    Some(o) if o != self.id => {
+                        if self.try_borrowed(k, o, f, args, slot) {
+                            return true;
+                        }
+                        self.forward(k, o, ci, args, 0);
+                    }
+                    _ => self.exec_local(k, f, args, slot),
+                }
             }
             Exec::Broadcast(f, combine) => {
                 let started = Started::now();
@@ -120,7 +133,7 @@ impl Worker {
                     .filter(|&w| w < self.n)
                     .unwrap_or(self.id);
                 let Some(conn) = self.conns.get_mut(k) else {
-                    return;
+                    return true;
                 };
                 let chain = Chain {
                     cmd: ci,
@@ -133,6 +146,86 @@ impl Worker {
                 self.account(slot, started, Count::Call);
             }
         }
+        true
+    }
+
+    /// Whether connection `k` still waits for replies from other workers; if so its input stops
+    /// until they are in (the request at hand is dispatched again then).
+    fn waits_for_replies(&mut self, k: usize) -> bool {
+        match self.conns.get_mut(k) {
+            Some(conn) if !conn.slots.is_empty() => {
+                conn.quiet_wait = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Inside MULTI, a command refused before it could be queued (unknown, wrong arity, not
+    /// allowed in a transaction) makes EXEC fail, as Redis's flagTransaction.
+    fn refuse_in_multi(&mut self, k: usize) {
+        if let Some(m) = self.conns.get_mut(k).and_then(|c| c.session.multi.as_mut()) {
+            m.aborted = true;
+        }
+    }
+
+    /// Inside MULTI, queues command `ci` (answering +QUEUED) unless it is one that runs at once
+    /// (MULTI, EXEC, DISCARD, QUIT, RESET), or refuses one that is not allowed in a transaction.
+    /// Returns whether the command was dealt with.
+    fn queue_in_multi(&mut self, k: usize, ci: usize, args: &Args) -> bool {
+        let flags = TABLE.get(ci).flags;
+        let Some(conn) = self.conns.get_mut(k) else {
+            return true;
+        };
+        let Some(m) = conn.session.multi.as_mut() else {
+            return false;
+        };
+        if flags & flag::NOT_QUEUED != 0 {
+            return false;
+        }
+        if flags & flag::NO_MULTI != 0 {
+            m.aborted = true;
+            self.shared.stats[self.id].ext.cmds.reject(ci);
+            self.reply_error(k, "ERR Command not allowed inside a transaction");
+            return true;
+        }
+        // An aborted block is not worth the memory: EXEC will only discard it (as Redis).
+        if !m.aborted {
+            m.queued.push(Queued::new(ci, args));
+        }
+        let resp3 = conn.session.resp3;
+        let (out, refs) = conn.reply_target();
+        Reply::with_refs(out, refs, resp3).simple("QUEUED");
+        conn.end_reply();
+        true
+    }
+
+    /// EXEC: without MULTI, or after a refusal while queueing, an error; else the queued block as
+    /// one atomic step, once every earlier reply of the connection is in. Returns whether EXEC was
+    /// consumed.
+    fn exec_block(&mut self, k: usize, slot: usize) -> bool {
+        if self.waits_for_replies(k) {
+            return false;
+        }
+        let started = Started::now();
+        let Some(conn) = self.conns.get_mut(k) else {
+            return true;
+        };
+        conn.quiet_wait = false;
+        match conn.session.multi.take() {
+            None => self.reply_error(k, "ERR EXEC without MULTI"),
+            Some(block) if block.aborted => self.reply_error(k, crate::command::multi::EXECABORT),
+            Some(block) => {
+                let cmds: Vec<(usize, Args)> = block
+                    .queued
+                    .iter()
+                    .map(|q| (q.cmd as usize, q.args()))
+                    .collect();
+                self.run_atomic(k, &cmds, true);
+            }
+        }
+        self.account(slot, started, Count::Call);
+        true
     }
 
     pub(super) fn reply_error_bytes(&mut self, k: usize, msg: &[u8]) {
@@ -360,73 +453,6 @@ impl Worker {
         );
     }
 
-    /// Splits a multi-key command into one sub-command per key group, run by each key's owner.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn fanout(
-        &mut self,
-        k: usize,
-        ci: usize,
-        f: KeyedFn,
-        combine: Combine,
-        step: usize,
-        keys: &[usize],
-        args: &Args,
-    ) {
-        if keys.last().is_some_and(|&i| i + step > args.len()) {
-            return self.reply_error(k, &TABLE.get(ci).arity_error());
-        }
-        let Some(conn) = self.conns.get_mut(k) else {
-            return;
-        };
-        let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
-        let parts = keys.len();
-        let seq = conn.push_slot(Slot::Gather(Gather {
-            combine,
-            parts: vec![None; parts],
-            missing: parts,
-            resp3,
-        }));
-        let mut sub = std::mem::take(&mut self.sub_args);
-        for (part, &i) in keys.iter().enumerate() {
-            let owner = slot_owner(key_slot(args.get(i)), self.n);
-            let mut idx = [0usize; 8];
-            idx[0] = 0;
-            let width = step.min(7);
-            for j in 0..width {
-                idx[j + 1] = i + j;
-            }
-            let sub_args = args.pick(&idx[..width + 1], &mut sub);
-            if owner == self.id {
-                let mut out = Vec::new();
-                let mut ctx = Ctx {
-                    ks: &mut self.ks,
-                    db,
-                    now: self.now,
-                    reply: Reply::new(&mut out, resp3),
-                    worker: self.id,
-                    workers: self.n,
-                };
-                f(&mut ctx, &sub_args);
-                self.fill_part(k, client, seq, part, out);
-            } else {
-                let origin = Origin {
-                    token: k as u32,
-                    client,
-                    seq,
-                    part: part as u32,
-                };
-                self.batch_for(owner).push_request(
-                    origin,
-                    db,
-                    resp3,
-                    Op::Exec(ci as u16),
-                    sub_args.iter_from(0),
-                );
-            }
-        }
-        self.sub_args = sub;
-    }
-
     /// Runs a command on every shard and combines the replies.
     pub(super) fn broadcast(
         &mut self,
@@ -473,65 +499,6 @@ impl Worker {
                     resp3,
                     Op::Exec(ci as u16),
                     args.iter_from(0),
-                );
-            }
-        }
-    }
-
-    /// A command whose keys live on several workers: fetch copies of its keys, run it here on the
-    /// copies, write the results back. The connection's later commands wait until it is done.
-    pub(super) fn coordinate(&mut self, k: usize, ci: usize, keys: &[usize], args: &Args) {
-        let Some(conn) = self.conns.get_mut(k) else {
-            return;
-        };
-        let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
-        let key_db = TABLE.get(ci).key_db;
-        let mut data = Vec::new();
-        let mut ranges = Vec::with_capacity(args.len());
-        for a in args.iter_from(0) {
-            let s = data.len();
-            data.extend_from_slice(a);
-            ranges.push(s..data.len());
-        }
-        let key_dbs: Vec<(usize, usize)> = keys
-            .iter()
-            .map(|&i| {
-                let other = key_db.and_then(|f| f(args, i));
-                (other.filter(|&d| d < self.ks.dbs.len()).unwrap_or(db), i)
-            })
-            .collect();
-        let nkeys = key_dbs.len();
-        let coord = Coord {
-            cmd: ci,
-            db,
-            resp3,
-            data,
-            ranges,
-            keys: key_dbs.clone(),
-            fetched: (0..nkeys).map(|_| None).collect(),
-            missing: nkeys,
-        };
-        let seq = conn.push_slot(Slot::Coord(Box::new(coord)));
-        conn.stalled = true;
-        for (part, (kdb, i)) in key_dbs.into_iter().enumerate() {
-            let key = args.get(i);
-            let owner = slot_owner(key_slot(key), self.n);
-            if owner == self.id {
-                let e = self.ks.dbs[kdb].peek(key, self.now).cloned().map(Box::new);
-                self.fill_fetch(k, client, seq, part, e);
-            } else {
-                let origin = Origin {
-                    token: k as u32,
-                    client,
-                    seq,
-                    part: part as u32,
-                };
-                self.batch_for(owner).push_request(
-                    origin,
-                    kdb,
-                    resp3,
-                    Op::Fetch,
-                    std::iter::once(key),
                 );
             }
         }

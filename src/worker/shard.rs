@@ -26,6 +26,14 @@
 //! between reclaim and park, a borrower only while it holds BORROWED, so the shard is never
 //! accessed by two threads at once.
 //!
+//! Atomic work over several shards (a multi-key command whose keys span workers, a MULTI/EXEC
+//! block) holds all of them at once: [`Shards::lock`] takes each in ascending worker order,
+//! waiting when needed. A shard whose owner is running is lent at the owner's next safe point
+//! (between two connections' input, or before it polls): the owner sees the waiting lock
+//! ([`Own::lend_if_asked`]), parks its shard, and reclaims it as from any borrower. The locker
+//! first parks its own shard, so it waits holding only shards of smaller ids, and an owner lends
+//! only while holding nothing: no cycle of waits can form.
+//!
 //! What keeps replies and effects in order is the caller's part (see `route.rs`): a connection
 //! borrows only when none of its requests is in flight, and only when everything its worker sent
 //! that owner has been executed (the ring is empty while the owner is parked: it drains its inbox
@@ -33,7 +41,7 @@
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use crossbeam_utils::CachePadded;
@@ -48,6 +56,8 @@ const WANTED: u8 = 3;
 /// One shard and its state.
 struct Cell {
     state: CachePadded<AtomicU8>,
+    /// Workers waiting in [`Shards::lock`] for this shard: its owner lends it at a safe point.
+    lockers: CachePadded<AtomicU32>,
     ks: UnsafeCell<Keyspace>,
 }
 
@@ -69,6 +79,7 @@ impl Shards {
                 .into_iter()
                 .map(|ks| Cell {
                     state: CachePadded::new(AtomicU8::new(RUNNING)),
+                    lockers: CachePadded::new(AtomicU32::new(0)),
                     ks: UnsafeCell::new(ks),
                 })
                 .collect(),
@@ -99,6 +110,33 @@ impl Shards {
             .state
             .compare_exchange(PARKED, BORROWED, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
+    }
+
+    /// Takes shard `id`, waiting until its owner parks or lends it: held until
+    /// [`Shards::release`], as after [`Shards::acquire`]. The caller must hold no shard of a
+    /// larger id than `id`, its own included (park it first), and must not be the owner of a
+    /// RUNNING `id`. Waits at most for the owner's current connection or batch, or for another
+    /// locker's atomic step.
+    pub fn lock(&self, id: usize, wake: impl Fn()) {
+        if self.acquire(id) {
+            return;
+        }
+        let cell = &self.cells[id];
+        cell.lockers.fetch_add(1, Ordering::SeqCst);
+        // A RUNNING owner checks `lockers` at its safe points; one that went to sleep in poll
+        // after its last check parked first, so the CAS below takes it then. The wake is for an
+        // owner sleeping with its shard lent to someone else who will release it back.
+        wake();
+        let mut spins = 0u32;
+        while !self.acquire(id) {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        cell.lockers.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Whether the owner of held shard `id` woke and asked for it back (then release it soon).
@@ -186,6 +224,33 @@ impl Own {
     }
 }
 
+impl Own {
+    /// A safe point of the owner (it holds no other shard and runs no command): when another
+    /// worker waits in [`Shards::lock`] for this shard, lend it, and take it back once that
+    /// worker is done. One relaxed load when nobody waits.
+    #[inline]
+    pub fn lend_if_asked(&self) {
+        let cell = &self.shards.cells[self.id];
+        if cell.lockers.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        self.park();
+        // Let a waiting locker take it before reclaiming (it spins on the CAS).
+        let mut spins = 0u32;
+        while cell.state.load(Ordering::Acquire) == PARKED
+            && cell.lockers.load(Ordering::Relaxed) > 0
+        {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        self.reclaim();
+    }
+}
+
 impl Deref for Own {
     type Target = Keyspace;
     #[inline]
@@ -236,6 +301,64 @@ impl Drop for Borrowed<'_> {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;
+
+    /// Two threads each own a shard and repeatedly lock both (in order, their own parked first)
+    /// to move one unit from one shard's counter to the other's, while the owner side of each
+    /// keeps running and lending at safe points: the total never changes and nobody deadlocks.
+    #[test]
+    fn lockers_and_lending_owners_never_deadlock_or_overlap() {
+        const ROUNDS: u64 = 5_000;
+        let shards = Shards::new(vec![Keyspace::new(1, 1), Keyspace::new(1, 2)]);
+        let inside = Arc::new([AtomicU8::new(0), AtomicU8::new(0)]);
+        let mut threads = Vec::new();
+        for me in 0..2usize {
+            let (shards, inside) = (shards.clone(), inside.clone());
+            threads.push(std::thread::spawn(move || {
+                let mut own = shards.own(me);
+                for round in 0..ROUNDS {
+                    // Owner work on its own shard.
+                    assert_eq!(inside[me].fetch_add(1, Ordering::SeqCst), 0);
+                    own.stats.keyspace_hits += 1;
+                    inside[me].fetch_sub(1, Ordering::SeqCst);
+                    own.lend_if_asked();
+                    if round % 3 == 0 {
+                        own.park();
+                        shards.lock(0, || {});
+                        shards.lock(1, || {});
+                        for id in 0..2 {
+                            assert_eq!(inside[id].fetch_add(1, Ordering::SeqCst), 0);
+                        }
+                        // SAFETY: both held.
+                        unsafe {
+                            let own_count = &mut shards.held_mut(me).stats.expired_keys;
+                            *own_count = own_count.wrapping_add(1);
+                            shards.held_mut(1 - me).stats.expired_keys =
+                                shards.held_mut(1 - me).stats.expired_keys.wrapping_sub(1);
+                        }
+                        for id in 0..2 {
+                            inside[id].fetch_sub(1, Ordering::SeqCst);
+                        }
+                        shards.release(1);
+                        shards.release(0);
+                        own.reclaim();
+                    }
+                }
+                // Keep lending until the other is done too.
+                own.park();
+            }));
+        }
+        for t in threads {
+            t.join().expect("worker");
+        }
+        let mut total = 0u64;
+        for id in 0..2 {
+            shards.lock(id, || {});
+            // SAFETY: held.
+            total = total.wrapping_add(unsafe { shards.held_mut(id).stats.expired_keys });
+            shards.release(id);
+        }
+        assert_eq!(total, 0);
+    }
 
     #[test]
     fn borrow_only_while_parked() {

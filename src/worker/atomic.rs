@@ -1,0 +1,358 @@
+//! Atomic steps over several shards: a command whose keys span workers, and a MULTI/EXEC block.
+//!
+//! The worker running the step holds every shard involved at once, taken in worker order
+//! ([`shard::Shards::lock`]: a parked owner's shard at once, a running owner's at its next safe
+//! point), runs the commands one after the other on them, and gives them back. No other client can
+//! see a state between two of the step's effects, nor change anything in the middle of it. A step
+//! whose keys are all on this worker's shard takes no lock at all.
+//!
+//! Order: a step starts only once every earlier reply of its connection is in (the caller defers
+//! it until then, [`Conn::waits_for_replies`]), so it sees every effect those stood for. Requests
+//! other connections sent to the held shards run before the step or after it, each whole.
+//!
+//! [`Worker::run_atomic`] is the interface: "run these commands atomically, each reply after the
+//! other"; scripting will run on it too.
+
+use super::gather::{combine, split_cursor_page};
+use super::*;
+
+/// The shards an atomic step holds; dropping it releases them (unwinding from a handler's panic
+/// included, so a bug cannot leave shards locked).
+pub(super) struct Held {
+    shards: Arc<shard::Shards>,
+    /// Worker ids held (ascending); empty when the step needs this worker's own shard only, which
+    /// its owner holds anyway.
+    ids: Vec<usize>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        for &id in self.ids.iter().rev() {
+            self.shards.release(id);
+        }
+    }
+}
+
+impl Held {
+    /// Runs `f` on shard `id`'s keyspace: `own` when nothing is locked (then `id` is this
+    /// worker's), else the locked shard.
+    fn on<R>(&self, own: &mut shard::Own, id: usize, f: impl FnOnce(&mut Keyspace) -> R) -> R {
+        if self.ids.is_empty() {
+            return f(own);
+        }
+        assert!(self.ids.contains(&id), "shard {id} is not held");
+        // SAFETY: `id` is held (locked by `Worker::hold`, released by `Worker::unhold` after
+        // this step), and the reference does not outlive this call.
+        f(unsafe { self.shards.held_mut(id) })
+    }
+}
+
+/// Where a command's keys live, as an atomic step needs them: the workers its keys belong to.
+fn owners_of(
+    cmd: usize,
+    args: &Args,
+    n: usize,
+    me: usize,
+    keys: &mut Vec<usize>,
+    out: &mut Vec<usize>,
+) {
+    let c = TABLE.get(cmd);
+    match c.exec {
+        Exec::Conn(_) | Exec::Transaction => {}
+        Exec::Broadcast(..) | Exec::Cursor(..) => out.extend(0..n),
+        Exec::Keyed(_) | Exec::Fanout(..) => {
+            keys.clear();
+            c.key_indices(args, keys);
+            if keys.is_empty() {
+                out.push(me);
+            }
+            out.extend(keys.iter().map(|&i| slot_owner(key_slot(args.get(i)), n)));
+        }
+    }
+}
+
+impl Worker {
+    /// Runs `cmds` on connection `k` as one atomic step and writes their replies, in order, to the
+    /// connection's output: as an array when `as_block` (EXEC's reply), else each as it is
+    /// (a lone command whose keys span workers). Each command is counted in the statistics as a
+    /// call of its own.
+    pub(super) fn run_atomic(&mut self, k: usize, cmds: &[(usize, Args)], as_block: bool) {
+        let Some(conn) = self.conns.get(k) else {
+            return;
+        };
+        let resp3 = conn.session.resp3;
+        let mut ids = Vec::new();
+        let mut keys = std::mem::take(&mut self.keys);
+        for (ci, args) in cmds {
+            owners_of(*ci, args, self.n, self.id, &mut keys, &mut ids);
+        }
+        self.keys = keys;
+        ids.sort_unstable();
+        ids.dedup();
+        let held = self.hold(ids);
+        let mut out = Vec::new();
+        if as_block {
+            Reply::new(&mut out, resp3).array(cmds.len());
+        }
+        for &(ci, ref args) in cmds {
+            let slot = match SLOTS.lookup(ci, args) {
+                SubLookup::Known(slot, _) => slot,
+                _ => ci,
+            };
+            let started = Started::now();
+            self.exec_held(&held, k, ci, args, &mut out);
+            self.account(slot, started, Count::Call);
+        }
+        self.unhold(held);
+        if let Some(conn) = self.conns.get_mut(k) {
+            let (target, _) = conn.reply_target();
+            target.extend_from_slice(&out);
+            conn.end_reply();
+            if conn.session.quit {
+                conn.closing = true;
+            }
+        }
+    }
+
+    /// Takes the shards `ids` (ascending) for an atomic step: nothing to do when the step needs
+    /// this worker's shard alone; else this worker parks its own shard (so it waits holding only
+    /// smaller ids) and locks each in order.
+    fn hold(&mut self, ids: Vec<usize>) -> Held {
+        self.release_held();
+        let shards = self.shards.clone();
+        if ids.iter().all(|&id| id == self.id) {
+            return Held {
+                shards,
+                ids: Vec::new(),
+            };
+        }
+        self.ks.park();
+        for &id in &ids {
+            shards.lock(id, || {});
+            if id != self.id {
+                // SAFETY: just locked; the reference ends with this statement.
+                let ks = unsafe { shards.held_mut(id) };
+                super::housekeeping::refresh_shard(ks, &self.shared.params);
+            }
+        }
+        Held { shards, ids }
+    }
+
+    /// Gives back what [`Worker::hold`] took, publishing the INFO figures of the other workers'
+    /// shards, and takes this worker's own shard back.
+    fn unhold(&mut self, held: Held) {
+        if held.ids.is_empty() {
+            return;
+        }
+        for &id in &held.ids {
+            if id != self.id {
+                // SAFETY: still held until `held` is dropped below; the reference ends before.
+                let ks = unsafe { held.shards.held_mut(id) };
+                super::housekeeping::publish_shard(ks, &self.shared.stats[id]);
+            }
+        }
+        drop(held);
+        self.ks.reclaim();
+    }
+
+    /// Runs one command of an atomic step on the held shards, its reply appended to `out`.
+    fn exec_held(&mut self, held: &Held, k: usize, ci: usize, args: &Args, out: &mut Vec<u8>) {
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
+        let (db, resp3) = (conn.session.db, conn.session.resp3);
+        let (n, me, now) = (self.n, self.id, self.now);
+        let cmd = TABLE.get(ci);
+        let run = |ks: &mut Keyspace, f: KeyedFn, args: &Args, out: &mut Vec<u8>, id: usize| {
+            let mut ctx = Ctx {
+                ks,
+                db,
+                now,
+                reply: Reply::new(out, resp3),
+                worker: id,
+                workers: n,
+            };
+            f(&mut ctx, args);
+        };
+        match cmd.exec {
+            Exec::Conn(f) => {
+                let mut ctx = ConnCtx {
+                    session: &mut conn.session,
+                    reply: Reply::new(out, resp3),
+                    shared: &self.shared,
+                    worker: me,
+                    now,
+                };
+                f(&mut ctx, args);
+            }
+            // Refused while queueing; a lone EXEC never comes here.
+            Exec::Transaction => {}
+            Exec::Keyed(f) | Exec::Fanout(f, _) => {
+                let mut keys = Vec::new();
+                cmd.key_indices(args, &mut keys);
+                let owners: Vec<usize> = keys
+                    .iter()
+                    .map(|&i| slot_owner(key_slot(args.get(i)), n))
+                    .collect();
+                let single = owners.windows(2).all(|w| w[0] == w[1]);
+                if single {
+                    let id = owners.first().copied().unwrap_or(me);
+                    held.on(&mut self.ks, id, |ks| run(ks, f, args, out, id));
+                } else if let Exec::Fanout(f, how) = cmd.exec {
+                    let step = match cmd.keys {
+                        crate::command::KeySpec::Range(_, _, s) => s.max(1) as usize,
+                        _ => 1,
+                    };
+                    if keys.last().is_some_and(|&i| i + step > args.len()) {
+                        return Reply::new(out, resp3).error(&cmd.arity_error());
+                    }
+                    let mut parts = Vec::with_capacity(keys.len());
+                    let mut sub = Vec::new();
+                    for (&i, &owner) in keys.iter().zip(&owners) {
+                        let mut idx = vec![0];
+                        idx.extend(i..i + step);
+                        let sub_args = args.pick(&idx, &mut sub);
+                        let mut part = Vec::new();
+                        held.on(&mut self.ks, owner, |ks| {
+                            run(ks, f, &sub_args, &mut part, owner)
+                        });
+                        parts.push(Some(part));
+                    }
+                    let mut g = Gather {
+                        combine: how,
+                        missing: 0,
+                        parts,
+                        resp3,
+                    };
+                    out.extend_from_slice(&combine(&mut g));
+                } else {
+                    self.exec_on_copies(held, ci, args, &keys, &owners, db, resp3, out);
+                }
+            }
+            Exec::Broadcast(f, how) => {
+                let mut parts = Vec::with_capacity(n);
+                for w in 0..n {
+                    let mut part = Vec::new();
+                    if w == 0 {
+                        held.on(&mut self.ks, w, |ks| run(ks, f, args, &mut part, w));
+                    } else {
+                        // Every part answers the same error: the first one counts it.
+                        crate::resp::reply::errors::muted(|| {
+                            held.on(&mut self.ks, w, |ks| run(ks, f, args, &mut part, w))
+                        });
+                    }
+                    parts.push(Some(part));
+                }
+                let mut g = Gather {
+                    combine: how,
+                    missing: 0,
+                    parts,
+                    resp3,
+                };
+                out.extend_from_slice(&combine(&mut g));
+            }
+            Exec::Cursor(f, steps) => {
+                let mut chain = Chain {
+                    cmd: ci,
+                    args: args.iter_from(0).map(<[u8]>::to_vec).collect(),
+                    items: Vec::new(),
+                    count: 0,
+                };
+                let mut target = (steps.shard)(args, n).filter(|&w| w < n).unwrap_or(me);
+                loop {
+                    let (data, ranges) = chain.flat_args();
+                    let page_args = Args::new(&data, &ranges);
+                    let mut page = Vec::new();
+                    held.on(&mut self.ks, target, |ks| {
+                        run(ks, f, &page_args, &mut page, target)
+                    });
+                    let Some((cursor, items, body)) = split_cursor_page(&page) else {
+                        out.extend_from_slice(&page);
+                        return;
+                    };
+                    chain.items.extend_from_slice(body);
+                    chain.count += items;
+                    if let Some((next, shard)) = (steps.more)(&page_args, chain.count, cursor, n) {
+                        chain.args[1] = next.to_string().into_bytes();
+                        target = shard.min(n - 1);
+                        continue;
+                    }
+                    let mut r = Reply::new(out, resp3);
+                    r.array(2);
+                    r.bulk(itoa::Buffer::new().format(cursor).as_bytes());
+                    r.array(chain.count);
+                    r.raw(&chain.items);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A command whose keys span shards and that has no per-key split (RENAME, SMOVE, LMOVE,
+    /// SINTERSTORE...): its keys are copied from their shards into a scratch keyspace, the handler
+    /// runs there, and a write command's keys are put back where they belong (or deleted there).
+    #[allow(clippy::too_many_arguments)]
+    fn exec_on_copies(
+        &mut self,
+        held: &Held,
+        ci: usize,
+        args: &Args,
+        keys: &[usize],
+        owners: &[usize],
+        db: usize,
+        resp3: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let cmd = TABLE.get(ci);
+        let now = self.now;
+        let dbs = self.shared.databases;
+        let mut places: Vec<(usize, usize, &[u8])> = Vec::with_capacity(keys.len());
+        for (&i, &owner) in keys.iter().zip(owners) {
+            let kdb = cmd
+                .key_db
+                .and_then(|f| f(args, i))
+                .filter(|&d| d < dbs)
+                .unwrap_or(db);
+            let key = args.get(i);
+            if !places.contains(&(owner, kdb, key)) {
+                places.push((owner, kdb, key));
+            }
+        }
+        let (seed, limits) = held.on(&mut self.ks, owners[0], |ks| (ks.random(), ks.limits));
+        let mut temp = Keyspace::new(dbs, seed);
+        temp.limits = limits;
+        for &(owner, kdb, key) in &places {
+            if let Some(e) = held.on(&mut self.ks, owner, |ks| {
+                ks.dbs[kdb].peek(key, now).cloned()
+            }) {
+                temp.dbs[kdb].put(e);
+            }
+        }
+        if let Exec::Keyed(f) | Exec::Fanout(f, _) = cmd.exec {
+            let mut ctx = Ctx {
+                ks: &mut temp,
+                db,
+                now,
+                reply: Reply::new(out, resp3),
+                worker: owners[0],
+                workers: self.n,
+            };
+            f(&mut ctx, args);
+        }
+        let stats = temp.stats;
+        held.on(&mut self.ks, owners[0], |ks| ks.stats.add(&stats));
+        if cmd.is_write() {
+            for &(owner, kdb, key) in &places {
+                let result = temp.dbs[kdb].table.remove(key);
+                held.on(&mut self.ks, owner, |ks| match result {
+                    Some(e) => {
+                        ks.dbs[kdb].put(e);
+                    }
+                    None => {
+                        ks.dbs[kdb].remove(key, 0);
+                    }
+                });
+            }
+        }
+    }
+}
