@@ -82,6 +82,10 @@ pub struct ConnGauge {
     pub last_cmd: AtomicU32,
     /// Waiting for the socket to become writable.
     pub want_write: AtomicBool,
+    /// Commands queued in MULTI + 1 (0: not in MULTI): CLIENT LIST's `multi` and flag `x`.
+    pub multi: AtomicU64,
+    /// A watched key changed (CLIENT LIST flag `d`).
+    pub dirty_cas: AtomicBool,
 }
 
 /// State shared by all workers. Nothing here is touched per command except relaxed atomics.

@@ -232,3 +232,47 @@ fn a_block_cut_by_a_hang_up_applies_nothing() {
     let mut c = Conn::new(s.port);
     assert_eq!(int_of(&c.call(&["EXISTS", &a, &b])), Some(0));
 }
+
+/// Optimistic increments: each client WATCHes a counter pair (on different workers), reads it,
+/// and writes both +1 in MULTI, retrying when EXEC fails. No increment may be lost, and the two
+/// counters stay equal.
+#[test]
+fn watch_based_increments_lose_nothing() {
+    const CLIENTS: usize = 4;
+    const EACH: usize = 150;
+    let s = start_rustis(2);
+    let (a, b) = keys_apart("cas", 2);
+    let mut handles = Vec::new();
+    for _ in 0..CLIENTS {
+        let (a, b, port) = (a.clone(), b.clone(), s.port);
+        handles.push(thread::spawn(move || {
+            let mut c = Conn::new(port);
+            let mut done = 0;
+            while done < EACH {
+                c.call(&["WATCH", &a, &b]);
+                let v = ints(&c.call(&["MGET", &a, &b]));
+                assert_eq!(v[0], v[1], "counters apart: {v:?}");
+                let next = (v[0] + 1).to_string();
+                c.call(&["MULTI"]);
+                c.call(&["SET", &a, &next]);
+                c.call(&["SET", &b, &next]);
+                let r = c.call(&["EXEC"]);
+                if r.starts_with(b"*2\r\n") {
+                    done += 1;
+                } else {
+                    assert_eq!(
+                        r,
+                        b"*-1\r\n",
+                        "EXEC replied {}",
+                        String::from_utf8_lossy(&r)
+                    );
+                }
+            }
+        }));
+    }
+    for h in handles {
+        h.join().expect("client");
+    }
+    let v = ints(&Conn::new(s.port).call(&["MGET", &a, &b]));
+    assert_eq!(v, vec![(CLIENTS * EACH) as i64; 2]);
+}

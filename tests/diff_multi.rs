@@ -134,3 +134,178 @@ fn pipelined_blocks_see_what_came_before() {
         );
     }
 }
+
+/// WATCH scenarios, each step run by the watching client (`a`) or by another client (`b`) on
+/// both servers, with the same replies: a change by anyone, by the client itself, of the key in
+/// another database, FLUSHALL and SWAPDB of existing and missing keys, EXPIRE, a key that
+/// expires after WATCH, a stale key deleted, DISCARD, UNWATCH, EXEC after EXECABORT, EXEC without
+/// MULTI, RENAME onto a watched key. Watched keys are spread over both workers.
+const WATCH_STEPS: &str = "
+    a FLUSHALL
+    a WATCH x
+    b SET x 1
+    a MULTI
+    a GET x
+    a EXEC
+    a WATCH x
+    a MULTI
+    a GET x
+    a EXEC
+    a WATCH x
+    a SET x 2
+    a MULTI
+    a GET x
+    a EXEC
+    a WATCH x
+    b SET x 3
+    a UNWATCH
+    a MULTI
+    a GET x
+    a EXEC
+    a MULTI
+    a WATCH x
+    a EXEC
+    a WATCH nokey
+    b DEL nokey
+    a MULTI
+    a PING
+    a EXEC
+    a SET y 1
+    a WATCH y
+    b FLUSHALL
+    a MULTI
+    a PING
+    a EXEC
+    a WATCH y
+    b FLUSHALL
+    a MULTI
+    a PING
+    a EXEC
+    a SET z 1
+    a WATCH z
+    b SELECT 1
+    b SET z 2
+    b SELECT 0
+    a MULTI
+    a PING
+    a EXEC
+    a SET e 1
+    a WATCH e
+    b EXPIRE e 100
+    a MULTI
+    a PING
+    a EXEC
+    a SET t 1 PX 30
+    a WATCH t
+    sleep
+    a MULTI
+    a PING
+    a EXEC
+    a SET s 1 PX 1
+    sleep
+    a WATCH s
+    b DEL s
+    a MULTI
+    a PING
+    a EXEC
+    a WATCH x
+    a MULTI
+    a DISCARD
+    b SET x 9
+    a MULTI
+    a PING
+    a EXEC
+    a SET w 1
+    a WATCH w
+    b SWAPDB 0 1
+    a MULTI
+    a PING
+    a EXEC
+    b SWAPDB 0 1
+    a SET r1 1
+    a WATCH r2
+    b RENAME r1 r2
+    a MULTI
+    a PING
+    a EXEC
+    a WATCH m1 m2 m1 x y z
+    b SET m2 1
+    a MULTI
+    a PING
+    a EXEC
+    a WATCH x
+    a MULTI
+    a NOSUCH
+    a EXEC
+    b SET x 10
+    a MULTI
+    a PING
+    a EXEC
+    a WATCH x
+    a EXEC
+    b SET x 11
+    a MULTI
+    a PING
+    a EXEC
+    a WATCH x z
+    b MSET x 1 z 2
+    a MULTI
+    a MGET x z
+    a EXEC
+";
+
+fn run_watch_steps(resp3: bool) {
+    assert_ne!(
+        owner("x", 2),
+        owner("z", 2),
+        "x and z must be on different workers"
+    );
+    assert_ne!(
+        owner("r1", 2),
+        owner("r2", 2),
+        "r1 and r2 must be on different workers"
+    );
+    let d = Diff::new();
+    let mut a = (
+        common::Conn::new(d.redis.port),
+        common::Conn::new(d.rustis.port),
+    );
+    let mut b = (
+        common::Conn::new(d.redis.port),
+        common::Conn::new(d.rustis.port),
+    );
+    if resp3 {
+        a.0.call(&["HELLO", "3"]);
+        a.1.call(&["HELLO", "3"]);
+    }
+    for line in WATCH_STEPS.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let mut words = line.split_whitespace();
+        let who = words.next().unwrap();
+        let args: Vec<&str> = words.collect();
+        let pair = match who {
+            "a" => &mut a,
+            "b" => &mut b,
+            _ => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                continue;
+            }
+        };
+        let want = pair.0.call(&args);
+        let got = pair.1.call(&args);
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "{who} {args:?} (left: rustis, right: redis)"
+        );
+    }
+}
+
+#[test]
+fn watch_matches_redis() {
+    run_watch_steps(false);
+}
+
+#[test]
+fn watch_matches_redis_resp3() {
+    run_watch_steps(true);
+}

@@ -17,8 +17,19 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
             .get(i as usize - 1)
             .map_or("NULL", |c| c.name),
     };
+    // Redis's letters, in its order: x (in MULTI), d (a watched key changed); N for none.
+    let mut flags = String::new();
+    if g.multi.load(Relaxed) > 0 {
+        flags.push('x');
+    }
+    if g.dirty_cas.load(Relaxed) {
+        flags.push('d');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -26,7 +37,9 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         ci.name,
         now.saturating_sub(ci.created_ms) / 1000,
         now.saturating_sub(last) / 1000,
+        flags,
         ci.db,
+        g.multi.load(Relaxed) as i64 - 1,
         g.qbuf.load(Relaxed),
         g.qbuf_free.load(Relaxed),
         g.rbs.load(Relaxed),

@@ -23,6 +23,26 @@ pub struct Session {
     pub created_ms: u64,
     /// The MULTI block being queued, if MULTI was called and not yet ended by EXEC or DISCARD.
     pub multi: Option<Box<MultiState>>,
+    /// The keys this connection WATCHes, if any.
+    pub watch: Option<Box<WatchState>>,
+}
+
+/// What a connection WATCHes: its flag (shared with the shards holding the keys, which set it
+/// when a key changes) and each key with its database and whether it held a live value at WATCH
+/// time (one that did and no longer does was deleted or expired: EXEC fails, as Redis 7.0's).
+#[derive(Debug, Clone, Default)]
+pub struct WatchState {
+    pub flag: std::sync::Arc<crate::store::WatchFlag>,
+    pub keys: Vec<(usize, Vec<u8>, bool)>,
+}
+
+impl Session {
+    /// Stops watching (UNWATCH, EXEC, DISCARD, RESET, disconnect): the shards forget the flag.
+    pub fn unwatch(&mut self) {
+        if let Some(w) = self.watch.take() {
+            w.flag.release();
+        }
+    }
 }
 
 /// A transaction being queued (between MULTI and EXEC).

@@ -197,6 +197,7 @@ fn move_(ctx: &mut Ctx, a: &Args) {
     }
     if let Some(e) = ctx.db().remove(key, now) {
         ctx.ks.dbs[target].put(e);
+        ctx.ks.watches.touch(target, key);
     }
     ctx.reply.int(1);
 }
@@ -565,6 +566,7 @@ fn flushdb(ctx: &mut Ctx, a: &Args) {
     if !flush_mode_ok(a) {
         return ctx.reply.error(err::SYNTAX);
     }
+    ctx.ks.touch_live_watched(ctx.db, ctx.now);
     ctx.db().clear();
     ctx.reply.ok();
 }
@@ -574,8 +576,9 @@ fn flushall(ctx: &mut Ctx, a: &Args) {
     if !flush_mode_ok(a) {
         return ctx.reply.error(err::SYNTAX);
     }
-    for db in &mut ctx.ks.dbs {
-        db.clear();
+    for db in 0..ctx.ks.dbs.len() {
+        ctx.ks.touch_live_watched(db, ctx.now);
+        ctx.ks.dbs[db].clear();
     }
     ctx.reply.ok();
 }
@@ -592,6 +595,17 @@ fn swapdb(ctx: &mut Ctx, a: &Args) {
     if x < 0 || x >= n || y < 0 || y >= n {
         return ctx.reply.error(err::DB_INDEX);
     }
-    ctx.ks.dbs.swap(x as usize, y as usize);
+    // A watched key of either database changes when either side held it (Redis 7.0 touches the
+    // keys that exist in the emptied or the replacing database).
+    let (x, y) = (x as usize, y as usize);
+    if !ctx.ks.watches.is_empty() {
+        let now = ctx.now;
+        let (dx, dy) = (&ctx.ks.dbs[x], &ctx.ks.dbs[y]);
+        let live = |k: &[u8]| dx.peek(k, now).is_some() || dy.peek(k, now).is_some();
+        let watches = &mut ctx.ks.watches;
+        watches.touch_where(x, live);
+        watches.touch_where(y, live);
+    }
+    ctx.ks.dbs.swap(x, y);
     ctx.reply.ok();
 }

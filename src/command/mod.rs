@@ -226,6 +226,8 @@ pub enum Exec {
     /// EXEC: runs the connection's queued MULTI block as one atomic step over every shard it
     /// touches.
     Transaction,
+    /// WATCH: registers the keys with the shards that own them, for the connection's next EXEC.
+    Watch,
     /// Runs on the shard its cursor names (SCAN); when that shard's page ends the shard before
     /// enough items were found, the call goes on into the next shard, and the pages are joined
     /// into one reply. The command alone knows its cursor's format: [`CursorSteps`].

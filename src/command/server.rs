@@ -87,6 +87,7 @@ fn quit(c: &mut ConnCtx, _: &Args) {
 
 fn reset(c: &mut ConnCtx, _: &Args) {
     c.session.multi = None;
+    c.session.unwatch();
     c.session.db = 0;
     c.session.resp3 = false;
     c.session.name.clear();

@@ -268,6 +268,8 @@ pub struct Keyspace {
     pub params_epoch: u64,
     /// This shard's INFO counters, which its worker publishes.
     pub stats: ShardStats,
+    /// The keys of this shard that clients WATCH.
+    pub watches: super::Watches,
     rng: u64,
 }
 
@@ -280,8 +282,19 @@ impl Keyspace {
             lfu_policy: false,
             params_epoch: u64::MAX,
             stats: ShardStats::default(),
+            watches: super::Watches::default(),
             rng: seed | 1,
         }
+    }
+
+    /// Marks the watchers of the keys of `db` that hold a live value (FLUSHDB, FLUSHALL, SWAPDB:
+    /// a key that did not exist is not changed by emptying its database). O(watched keys).
+    pub fn touch_live_watched(&mut self, db: usize, now: u64) {
+        if self.watches.is_empty() {
+            return;
+        }
+        let d = &self.dbs[db];
+        self.watches.touch_where(db, |k| d.peek(k, now).is_some());
     }
 
     /// A read lookup (Redis's `lookupKeyRead`): the typed lookup [`Db::get_as`] in database `db`,

@@ -11,6 +11,7 @@ pub mod list;
 pub mod set;
 pub mod table;
 pub mod value;
+pub mod watch;
 pub mod zset;
 
 pub use db::{Db, Keyspace, ShardStats};
@@ -21,4 +22,5 @@ pub use list::ListValue;
 pub use set::SetValue;
 pub use table::{Entry, Table};
 pub use value::{Kind, StrValue, Value, WrongType};
+pub use watch::{WatchFlag, Watches};
 pub use zset::{Score, ZSetValue};

@@ -15,6 +15,7 @@
 
 use super::gather::{combine, split_cursor_page};
 use super::*;
+use crate::command::ctx::WatchState;
 
 /// The shards an atomic step holds; dropping it releases them (unwinding from a handler's panic
 /// included, so a bug cannot leave shards locked).
@@ -36,7 +37,12 @@ impl Drop for Held {
 impl Held {
     /// Runs `f` on shard `id`'s keyspace: `own` when nothing is locked (then `id` is this
     /// worker's), else the locked shard.
-    fn on<R>(&self, own: &mut shard::Own, id: usize, f: impl FnOnce(&mut Keyspace) -> R) -> R {
+    pub(super) fn on<R>(
+        &self,
+        own: &mut shard::Own,
+        id: usize,
+        f: impl FnOnce(&mut Keyspace) -> R,
+    ) -> R {
         if self.ids.is_empty() {
             return f(own);
         }
@@ -58,7 +64,7 @@ fn owners_of(
 ) {
     let c = TABLE.get(cmd);
     match c.exec {
-        Exec::Conn(_) | Exec::Transaction => {}
+        Exec::Conn(_) | Exec::Transaction | Exec::Watch => {}
         Exec::Broadcast(..) | Exec::Cursor(..) => out.extend(0..n),
         Exec::Keyed(_) | Exec::Fanout(..) => {
             keys.clear();
@@ -76,7 +82,16 @@ impl Worker {
     /// connection's output: as an array when `as_block` (EXEC's reply), else each as it is
     /// (a lone command whose keys span workers). Each command is counted in the statistics as a
     /// call of its own.
-    pub(super) fn run_atomic(&mut self, k: usize, cmds: &[(usize, Args)], as_block: bool) {
+    /// For EXEC, `watch` is what the connection WATCHes: when one of those keys changed since, or
+    /// held a value at WATCH time and no longer does (deleted, expired), nothing runs and the reply
+    /// is a null array.
+    pub(super) fn run_atomic(
+        &mut self,
+        k: usize,
+        cmds: &[(usize, Args)],
+        as_block: bool,
+        watch: Option<&WatchState>,
+    ) {
         let Some(conn) = self.conns.get(k) else {
             return;
         };
@@ -86,15 +101,35 @@ impl Worker {
         for (ci, args) in cmds {
             owners_of(*ci, args, self.n, self.id, &mut keys, &mut ids);
         }
+        if let Some(w) = watch {
+            ids.extend(
+                w.keys
+                    .iter()
+                    .map(|(_, key, _)| slot_owner(key_slot(key), self.n)),
+            );
+        }
         self.keys = keys;
         ids.sort_unstable();
         ids.dedup();
         let held = self.hold(ids);
         let mut out = Vec::new();
-        if as_block {
+        let now = self.now;
+        let n = self.n;
+        let broken = watch.is_some_and(|w| {
+            w.flag.is_dirty()
+                || w.keys.iter().any(|(db, key, live)| {
+                    *live
+                        && held.on(&mut self.ks, slot_owner(key_slot(key), n), |ks| {
+                            ks.dbs[*db].peek(key, now).is_none()
+                        })
+                })
+        });
+        if broken {
+            Reply::new(&mut out, resp3).null_array();
+        } else if as_block {
             Reply::new(&mut out, resp3).array(cmds.len());
         }
-        for &(ci, ref args) in cmds {
+        for &(ci, ref args) in cmds.iter().take(if broken { 0 } else { cmds.len() }) {
             let slot = match SLOTS.lookup(ci, args) {
                 SubLookup::Known(slot, _) => slot,
                 _ => ci,
@@ -117,7 +152,7 @@ impl Worker {
     /// Takes the shards `ids` (ascending) for an atomic step: nothing to do when the step needs
     /// this worker's shard alone; else this worker parks its own shard (so it waits holding only
     /// smaller ids) and locks each in order.
-    fn hold(&mut self, ids: Vec<usize>) -> Held {
+    pub(super) fn hold(&mut self, ids: Vec<usize>) -> Held {
         self.release_held();
         let shards = self.shards.clone();
         if ids.iter().all(|&id| id == self.id) {
@@ -140,7 +175,7 @@ impl Worker {
 
     /// Gives back what [`Worker::hold`] took, publishing the INFO figures of the other workers'
     /// shards, and takes this worker's own shard back.
-    fn unhold(&mut self, held: Held) {
+    pub(super) fn unhold(&mut self, held: Held) {
         if held.ids.is_empty() {
             return;
         }
@@ -172,7 +207,7 @@ impl Worker {
                 worker: id,
                 workers: n,
             };
-            f(&mut ctx, args);
+            run_keyed(&mut ctx, ci, f, args);
         };
         match cmd.exec {
             Exec::Conn(f) => {
@@ -185,8 +220,8 @@ impl Worker {
                 };
                 f(&mut ctx, args);
             }
-            // Refused while queueing; a lone EXEC never comes here.
-            Exec::Transaction => {}
+            // Never queued (they run at once inside MULTI), never run as a lone step.
+            Exec::Transaction | Exec::Watch => {}
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
                 let mut keys = Vec::new();
                 cmd.key_indices(args, &mut keys);
@@ -321,10 +356,14 @@ impl Worker {
         let (seed, limits) = held.on(&mut self.ks, owners[0], |ks| (ks.random(), ks.limits));
         let mut temp = Keyspace::new(dbs, seed);
         temp.limits = limits;
+        // Whether each key was live before: a watched key changes when it was, or is after.
+        let mut live_before = Vec::with_capacity(places.len());
         for &(owner, kdb, key) in &places {
-            if let Some(e) = held.on(&mut self.ks, owner, |ks| {
+            let e = held.on(&mut self.ks, owner, |ks| {
                 ks.dbs[kdb].peek(key, now).cloned()
-            }) {
+            });
+            live_before.push(e.is_some());
+            if let Some(e) = e {
                 temp.dbs[kdb].put(e);
             }
         }
@@ -342,14 +381,19 @@ impl Worker {
         let stats = temp.stats;
         held.on(&mut self.ks, owners[0], |ks| ks.stats.add(&stats));
         if cmd.is_write() {
-            for &(owner, kdb, key) in &places {
+            for (&(owner, kdb, key), &before) in places.iter().zip(&live_before) {
                 let result = temp.dbs[kdb].table.remove(key);
-                held.on(&mut self.ks, owner, |ks| match result {
-                    Some(e) => {
-                        ks.dbs[kdb].put(e);
+                held.on(&mut self.ks, owner, |ks| {
+                    if before || result.is_some() {
+                        ks.watches.touch(kdb, key);
                     }
-                    None => {
-                        ks.dbs[kdb].remove(key, 0);
+                    match result {
+                        Some(e) => {
+                            ks.dbs[kdb].put(e);
+                        }
+                        None => {
+                            ks.dbs[kdb].remove(key, 0);
+                        }
                     }
                 });
             }

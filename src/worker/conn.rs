@@ -500,5 +500,17 @@ impl Conn {
         g.omem.store(queued as u64, Relaxed);
         g.tot_mem.store(self.memory() as u64, Relaxed);
         g.want_write.store(self.want_write, Relaxed);
+        let multi = self
+            .session
+            .multi
+            .as_ref()
+            .map_or(0, |m| m.queued.len() as u64 + 1);
+        g.multi.store(multi, Relaxed);
+        let dirty = self
+            .session
+            .watch
+            .as_ref()
+            .is_some_and(|w| w.flag.is_dirty());
+        g.dirty_cas.store(dirty, Relaxed);
     }
 }

@@ -118,6 +118,10 @@ impl Worker {
         self.last_cron = Instant::now();
         self.resize_conn_buffers();
         self.cron_ticks += 1;
+        if self.cron_ticks.is_multiple_of(10) && !self.ks.watches.is_empty() {
+            // Flags of clients that stopped watching, or whose watch already broke.
+            self.ks.watches.sweep();
+        }
         if self.cron_ticks.is_multiple_of(5 * self.hz) {
             self.log_activity();
         }

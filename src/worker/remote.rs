@@ -69,7 +69,7 @@ impl Worker {
                         Exec::Cursor(f, _) => (f, Count::Part, false),
                         Exec::Fanout(f, _) => (f, Count::Part, false),
                         Exec::Broadcast(f, _) => (f, Count::Part, true),
-                        Exec::Conn(_) | Exec::Transaction => continue,
+                        Exec::Conn(_) | Exec::Transaction | Exec::Watch => continue,
                     };
                     let slot = SLOTS.slot_of(ci as usize, &args);
                     let started = Started::now();
@@ -88,7 +88,7 @@ impl Worker {
                     if muted {
                         crate::resp::reply::errors::muted(|| f(&mut ctx, &args));
                     } else {
-                        f(&mut ctx, &args);
+                        run_keyed(&mut ctx, ci as usize, f, &args);
                     }
                     let end = out.data.len();
                     out.responses.push(mailbox::Response {

@@ -85,6 +85,7 @@ impl Worker {
                 self.exec_conn(k, f, args, slot)
             }
             Exec::Transaction => return self.exec_block(k, slot),
+            Exec::Watch => return self.watch_keys(k, slot, args),
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
                 let mut keys = std::mem::take(&mut self.keys);
                 keys.clear();
@@ -108,7 +109,7 @@ impl Worker {
                     if self.waits_for_replies(k) {
                         return false;
                     }
-                    self.run_atomic(k, &[(ci, *args)], false);
+                    self.run_atomic(k, &[(ci, *args)], false, None);
                     return true;
                 }
                 match owner {
@@ -212,20 +213,90 @@ impl Worker {
             return true;
         };
         conn.quiet_wait = false;
-        match conn.session.multi.take() {
-            None => self.reply_error(k, "ERR EXEC without MULTI"),
-            Some(block) if block.aborted => self.reply_error(k, crate::command::multi::EXECABORT),
-            Some(block) => {
-                let cmds: Vec<(usize, Args)> = block
-                    .queued
-                    .iter()
-                    .map(|q| (q.cmd as usize, q.args()))
-                    .collect();
-                self.run_atomic(k, &cmds, true);
-            }
+        let Some(block) = conn.session.multi.take() else {
+            // Without MULTI, EXEC does not end the WATCH (as Redis).
+            self.reply_error(k, "ERR EXEC without MULTI");
+            self.account(slot, started, Count::Call);
+            return true;
+        };
+        // EXEC ends the WATCH whatever the outcome; the shards forget the flag.
+        let watch = conn.session.watch.take();
+        if block.aborted {
+            self.reply_error(k, crate::command::multi::EXECABORT);
+        } else {
+            let cmds: Vec<(usize, Args)> = block
+                .queued
+                .iter()
+                .map(|q| (q.cmd as usize, q.args()))
+                .collect();
+            self.run_atomic(k, &cmds, true, watch.as_deref());
+        }
+        if let Some(w) = watch {
+            w.flag.release();
         }
         self.account(slot, started, Count::Call);
         true
+    }
+
+    /// WATCH key [key ...]: registers each key not yet watched by this connection with the shard
+    /// that owns it (all of them in one atomic step, after the connection's earlier replies, so
+    /// what it saw before is not a change), noting whether it held a live value. Refused inside
+    /// MULTI. Returns whether WATCH was consumed.
+    fn watch_keys(&mut self, k: usize, slot: usize, args: &Args) -> bool {
+        let started = Started::now();
+        if self.conns.get(k).is_some_and(|c| c.session.multi.is_some()) {
+            self.reply_error(k, "ERR WATCH inside MULTI is not allowed");
+            self.account(slot, started, Count::Call);
+            return true;
+        }
+        if self.waits_for_replies(k) {
+            return false;
+        }
+        let Some(conn) = self.conns.get_mut(k) else {
+            return true;
+        };
+        conn.quiet_wait = false;
+        let db = conn.session.db;
+        let mut state = conn.session.watch.take().unwrap_or_default();
+        let mut fresh: Vec<&[u8]> = Vec::new();
+        for key in args.iter_from(1) {
+            let seen = |w: &(usize, Vec<u8>, bool)| w.0 == db && w.1 == key;
+            if !state.keys.iter().any(seen) && !fresh.contains(&key) {
+                fresh.push(key);
+            }
+        }
+        let mut ids: Vec<usize> = fresh
+            .iter()
+            .map(|key| slot_owner(key_slot(key), self.n))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let held = self.hold(ids);
+        let now = self.now;
+        for key in fresh {
+            let flag = state.flag.clone();
+            let live = held.on(&mut self.ks, slot_owner(key_slot(key), self.n), |ks| {
+                ks.watches.add(db, key, flag);
+                ks.dbs[db].peek(key, now).is_some()
+            });
+            state.keys.push((db, key.to_vec(), live));
+        }
+        self.unhold(held);
+        if let Some(conn) = self.conns.get_mut(k) {
+            conn.session.watch = Some(state);
+        }
+        self.reply_ok(k);
+        self.account(slot, started, Count::Call);
+        true
+    }
+
+    pub(super) fn reply_ok(&mut self, k: usize) {
+        if let Some(conn) = self.conns.get_mut(k) {
+            let resp3 = conn.session.resp3;
+            let (out, refs) = conn.reply_target();
+            Reply::with_refs(out, refs, resp3).ok();
+            conn.end_reply();
+        }
     }
 
     pub(super) fn reply_error_bytes(&mut self, k: usize, msg: &[u8]) {
@@ -325,7 +396,7 @@ impl Worker {
             worker: self.id,
             workers: self.n,
         };
-        f(&mut ctx, args);
+        run_keyed(&mut ctx, SLOTS.parent(slot), f, args);
         conn.end_reply();
         self.account(slot, started, Count::Call);
     }
@@ -405,7 +476,7 @@ impl Worker {
             worker: owner,
             workers: self.n,
         };
-        f(&mut ctx, args);
+        run_keyed(&mut ctx, SLOTS.parent(slot), f, args);
         conn.end_reply();
         self.stats.borrowed += 1;
         self.account(slot, started, Count::Call);
