@@ -79,9 +79,13 @@ fn race(port: u16, writers: Vec<Writer>, readers: Vec<Reader>, rounds: usize) {
     }
 }
 
-fn transfers_keep_the_total(workers: usize) {
+fn transfers_keep_the_total(workers: usize, tagged: bool) {
     let s = start_rustis(workers);
-    let (a, b) = keys_apart("acct", workers);
+    let (a, b) = if tagged {
+        ("{acct}a".to_string(), "{acct}b".to_string())
+    } else {
+        keys_apart("acct", workers)
+    };
     let mut c = Conn::new(s.port);
     c.call(&["MSET", &a, "1000", &b, "1000"]);
     let writer = |a: String, b: String| -> Writer {
@@ -124,12 +128,19 @@ fn transfers_keep_the_total(workers: usize) {
 
 #[test]
 fn transfers_keep_the_total_2_workers() {
-    transfers_keep_the_total(2);
+    transfers_keep_the_total(2, false);
+}
+
+/// The same with both keys under one hash tag: blocks run whole on the owner (sent there when it
+/// is busy, on its borrowed shard when it is parked).
+#[test]
+fn transfers_with_a_hash_tag_keep_the_total() {
+    transfers_keep_the_total(2, true);
 }
 
 #[test]
 fn transfers_keep_the_total_3_workers() {
-    transfers_keep_the_total(3);
+    transfers_keep_the_total(3, false);
 }
 
 /// MSET of one value to both keys while readers MGET them: never two different values.

@@ -102,6 +102,11 @@ fn multi_exec_discard_match_redis_resp3() {
 /// MULTI and EXEC arrive: every reply in order, and the block sees the writes sent before it.
 #[test]
 fn pipelined_blocks_see_what_came_before() {
+    assert_ne!(
+        owner("{t0}a", 2),
+        owner("{t2}a", 2),
+        "the tags must be on different workers"
+    );
     let mut d = Diff::new();
     let mut pipeline = Vec::new();
     for i in 0..50 {
@@ -117,6 +122,18 @@ fn pipelined_blocks_see_what_came_before() {
             vec!["EXEC"],
             vec!["SET", kb.as_str(), v.as_str()],
             vec!["MGET", ka.as_str(), kb.as_str()],
+            // Blocks whose keys share a hash tag: one runs where the connection is, the other
+            // on the other worker, sent there whole.
+            vec!["MULTI"],
+            vec!["INCRBY", "{t0}a", "2"],
+            vec!["DECRBY", "{t0}b", "2"],
+            vec!["LPUSH", "{t0}a", "x"],
+            vec!["MGET", "{t0}a", "{t0}b"],
+            vec!["EXEC"],
+            vec!["MULTI"],
+            vec!["INCRBY", "{t2}a", "3"],
+            vec!["GET", "{t2}a"],
+            vec!["EXEC"],
         ] {
             let args: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
             pipeline.extend_from_slice(&common::encode(&args));
@@ -124,7 +141,7 @@ fn pipelined_blocks_see_what_came_before() {
     }
     d.a.send_raw(&pipeline);
     d.b.send_raw(&pipeline);
-    for n in 0..50 * 9 {
+    for n in 0..50 * 19 {
         let ra = d.a.read_reply();
         let rb = d.b.read_reply();
         assert_eq!(

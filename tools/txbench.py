@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Transactions per server CPU-second, Rustis against redis-server, A B A B on one machine.
 
-    python3 tools/txbench.py [--clients 50] [--seconds 5] [--repeat 3] [--rustis-bin B]
+    python3 tools/txbench.py [--clients 50] [--seconds 5] [--repeat 3] [--pipeline 1] [--rustis-bin B]
 
 Each client runs `MULTI; INCRBY k1 1; DECRBY k2 1; EXEC` in a loop (the four commands sent in
-one write, the four replies read back), for a fixed time. Two placements of the keys:
+one write, the four replies read back; `--pipeline N` sends N such transactions per write), for a
+fixed time. Two placements of the keys:
 
   apart       k1 and k2 owned by different Rustis workers (the atomic step holds both shards)
   colocated   {tx}k1 and {tx}k2: one hash tag, one owner
@@ -65,25 +66,26 @@ async def read_reply(r: asyncio.StreamReader) -> bytes:
     raise RuntimeError(f"unexpected reply {line!r}")
 
 
-async def client(port: int, k1: str, k2: str, until: float, counts: list) -> None:
+async def client(port: int, k1: str, k2: str, until: float, counts: list, pipeline: int) -> None:
     r, w = await asyncio.open_connection("127.0.0.1", port)
     block = encode("MULTI") + encode("INCRBY", k1, "1") + encode("DECRBY", k2, "1") + encode("EXEC")
     n = 0
     while time.monotonic() < until:
-        w.write(block)
-        for _ in range(4):
-            reply = await read_reply(r)
-        if not reply.startswith(b"*2\r\n"):
-            raise RuntimeError(f"EXEC replied {reply!r}")
-        n += 1
+        w.write(block * pipeline)
+        for _ in range(pipeline):
+            for _ in range(4):
+                reply = await read_reply(r)
+            if not reply.startswith(b"*2\r\n"):
+                raise RuntimeError(f"EXEC replied {reply!r}")
+            n += 1
     counts.append(n)
     w.close()
 
 
-async def load(port: int, clients: int, seconds: float, k1: str, k2: str) -> int:
+async def load(port: int, clients: int, seconds: float, k1: str, k2: str, pipeline: int) -> int:
     counts: list = []
     until = time.monotonic() + seconds
-    await asyncio.gather(*(client(port, k1, k2, until, counts) for _ in range(clients)))
+    await asyncio.gather(*(client(port, k1, k2, until, counts, pipeline) for _ in range(clients)))
     return sum(counts)
 
 
@@ -131,9 +133,9 @@ def run_once(kind: str, placement: str, args) -> float:
     p = start(kind, port, args.rustis_bin)
     try:
         k1, k2 = keys_apart() if placement == "apart" else ("{tx}k1", "{tx}k2")
-        asyncio.run(load(port, args.clients, 0.5, k1, k2))  # warm-up
+        asyncio.run(load(port, args.clients, 0.5, k1, k2, args.pipeline))  # warm-up
         c0 = cpu_seconds(p.pid)
-        n = asyncio.run(load(port, args.clients, args.seconds, k1, k2))
+        n = asyncio.run(load(port, args.clients, args.seconds, k1, k2, args.pipeline))
         c1 = cpu_seconds(p.pid)
         total = sync_call(port, "MGET", k1, k2).split(b"\r\n")
         v1, v2 = int(total[2]), int(total[4])
@@ -149,6 +151,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--pipeline", type=int, default=1)
     ap.add_argument("--rustis-bin", default=str(ROOT / "target" / "release" / "rustis"))
     args = ap.parse_args()
     for placement in ("apart", "colocated"):
@@ -157,7 +160,7 @@ def main() -> int:
             for kind in ("rustis", "redis"):
                 runs[kind].append(run_once(kind, placement, args))
         a, b = statistics.median(runs["rustis"]), statistics.median(runs["redis"])
-        print(f"tx {placement:<10} rustis {a:>10,.0f} tx/cpu-s  redis {b:>10,.0f} tx/cpu-s  "
+        print(f"tx P{args.pipeline} {placement:<10} rustis {a:>10,.0f} tx/cpu-s  redis {b:>10,.0f} tx/cpu-s  "
               f"ratio {a / b:5.2f}   (runs: {', '.join(f'{x:,.0f}' for x in runs['rustis'])} | "
               f"{', '.join(f'{x:,.0f}' for x in runs['redis'])})", flush=True)
     return 0

@@ -32,6 +32,10 @@ pub struct Origin {
 pub enum Op {
     /// Execute command `cmd` (index in the command table) on the owner's shard and reply.
     Exec(u16),
+    /// Execute a MULTI block whose keys all belong to the owner, one command after the other
+    /// (each a command index and its number of arguments, the arguments following one another),
+    /// and reply with the array EXEC answers.
+    Block(Box<[(u16, u32)]>),
 }
 
 /// A forwarded request: a command whose keys all belong to the receiver. (A command over several

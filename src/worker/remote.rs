@@ -97,6 +97,43 @@ impl Worker {
                     });
                     self.account(slot, started, how);
                 }
+                Op::Block(cmds) => {
+                    // A MULTI block whose keys are all on this shard: EXEC's reply, an array of
+                    // the commands' replies, each command counted here.
+                    let pool = &mut self.pool;
+                    let out =
+                        self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
+                    let start = out.data.len();
+                    let mut ctx = Ctx {
+                        ks: &mut self.ks,
+                        db,
+                        now: self.now,
+                        reply: Reply::with_refs(&mut out.data, &mut out.refs, req.resp3),
+                        worker: self.id,
+                        workers: self.n,
+                    };
+                    ctx.reply.array(cmds.len());
+                    let mut from = req.args.start as usize;
+                    let mut timings = Vec::with_capacity(cmds.len());
+                    for &(ci, argc) in cmds.iter() {
+                        let to = from + argc as usize;
+                        let one = Args::new(data, &ranges[from..to]);
+                        from = to;
+                        let started = Started::now();
+                        if let Exec::Keyed(f) | Exec::Fanout(f, _) = TABLE.get(ci as usize).exec {
+                            run_keyed(&mut ctx, ci as usize, f, &one);
+                        }
+                        timings.push((SLOTS.slot_of(ci as usize, &one), started));
+                    }
+                    let end = out.data.len();
+                    out.responses.push(mailbox::Response {
+                        origin: req.origin,
+                        body: Body::Bytes(start..end),
+                    });
+                    for (slot, started) in timings {
+                        self.account(slot, started, Count::Call);
+                    }
+                }
             }
         }
         // Replies were appended in order, and so were the values they reference: walk both together.

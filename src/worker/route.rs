@@ -223,6 +223,15 @@ impl Worker {
         let watch = conn.session.watch.take();
         if block.aborted {
             self.reply_error(k, crate::command::multi::EXECABORT);
+        } else if let Some(owner) = watch
+            .is_none()
+            .then(|| self.sole_foreign_owner(&block.queued))
+            .flatten()
+            .filter(|&o| !self.mail.untouched_since_parked(o) || self.outbox[o].is_some())
+        {
+            // The owner is busy: the block joins its batch instead of stopping it. (A parked
+            // owner's shard is taken below with one CAS, with no wake and no hop.)
+            self.forward_block(k, owner, &block.queued);
         } else {
             let cmds: Vec<(usize, Args)> = block
                 .queued
@@ -236,6 +245,68 @@ impl Worker {
         }
         self.account(slot, started, Count::Call);
         true
+    }
+
+    /// The worker owning every key of a MULTI block, when that is another worker and every command
+    /// is a keyed one (no connection command such as SELECT, no command over all shards): the block
+    /// then runs there as one request, in order with what this connection sent before, without
+    /// holding any shard from here.
+    fn sole_foreign_owner(&mut self, queued: &[Queued]) -> Option<usize> {
+        let mut keys = std::mem::take(&mut self.keys);
+        let mut owner = None;
+        let mut ok = !queued.is_empty();
+        for q in queued {
+            let cmd = TABLE.get(q.cmd as usize);
+            if !matches!(cmd.exec, Exec::Keyed(_) | Exec::Fanout(..)) {
+                ok = false;
+                break;
+            }
+            keys.clear();
+            let args = q.args();
+            cmd.key_indices(&args, &mut keys);
+            if keys.is_empty() {
+                ok = false;
+                break;
+            }
+            for &i in &keys {
+                let o = slot_owner(key_slot(args.get(i)), self.n);
+                if o == self.id || owner.is_some_and(|p| p != o) {
+                    ok = false;
+                }
+                owner = Some(o);
+            }
+            if !ok {
+                break;
+            }
+        }
+        self.keys = keys;
+        owner.filter(|_| ok)
+    }
+
+    /// Sends a MULTI block to the worker owning all its keys, as one request (see
+    /// [`mailbox::Op::Block`]), and reserves its reply slot.
+    fn forward_block(&mut self, k: usize, dest: usize, queued: &[Queued]) {
+        self.stats.forwarded += 1;
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
+        let seq = conn.push_slot(Slot::Waiting);
+        let origin = Origin {
+            token: k as u32,
+            client: conn.session.id,
+            seq,
+            part: 0,
+        };
+        let (db, resp3) = (conn.session.db, conn.session.resp3);
+        let shape: Box<[(u16, u32)]> = queued
+            .iter()
+            .map(|q| (q.cmd, q.ranges.len() as u32))
+            .collect();
+        let args = queued
+            .iter()
+            .flat_map(|q| q.ranges.iter().map(move |r| &q.data[r.clone()]));
+        self.batch_for(dest)
+            .push_request(origin, db, resp3, Op::Block(shape), args);
     }
 
     /// WATCH key [key ...]: registers each key not yet watched by this connection with the shard
