@@ -45,43 +45,48 @@ impl Session {
     }
 }
 
-/// A transaction being queued (between MULTI and EXEC).
+/// A transaction being queued (between MULTI and EXEC): every queued command's arguments in one
+/// buffer, so queueing allocates nothing per command once the buffers have grown.
 #[derive(Debug, Clone, Default)]
 pub struct MultiState {
-    /// The commands queued so far, each with its own copy of its arguments.
-    pub queued: Vec<Queued>,
+    /// Each queued command: its table index and the range of its arguments in `ranges`.
+    cmds: Vec<(u16, std::ops::Range<u32>)>,
+    data: Vec<u8>,
+    ranges: Vec<std::ops::Range<usize>>,
     /// A command was refused while queueing (unknown, wrong arity...): EXEC answers EXECABORT
     /// and runs nothing, as Redis's CLIENT_DIRTY_EXEC.
     pub aborted: bool,
 }
 
-/// One queued command: its table index and its arguments (bytes, and each one's range in them).
-#[derive(Debug, Clone)]
-pub struct Queued {
-    pub cmd: u16,
-    pub data: Vec<u8>,
-    pub ranges: Vec<std::ops::Range<usize>>,
-}
-
-impl Queued {
-    /// A command's arguments, copied. O(bytes).
-    pub fn new(cmd: usize, args: &super::Args) -> Self {
-        let mut data = Vec::new();
-        let mut ranges = Vec::with_capacity(args.len());
+impl MultiState {
+    /// Queues command `cmd` (table index) with a copy of its arguments. O(bytes).
+    pub fn push(&mut self, cmd: usize, args: &super::Args) {
+        let first = self.ranges.len() as u32;
         for a in args.iter_from(0) {
-            ranges.push(data.len()..data.len() + a.len());
-            data.extend_from_slice(a);
+            let start = self.data.len();
+            self.data.extend_from_slice(a);
+            self.ranges.push(start..self.data.len());
         }
-        Queued {
-            cmd: cmd as u16,
-            data,
-            ranges,
-        }
+        self.cmds
+            .push((cmd as u16, first..self.ranges.len() as u32));
     }
 
-    /// The arguments, as handlers read them.
-    pub fn args(&self) -> super::Args<'_> {
-        super::Args::new(&self.data, &self.ranges)
+    /// Number of commands queued.
+    pub fn len(&self) -> usize {
+        self.cmds.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.cmds.is_empty()
+    }
+
+    /// The queued commands in order: table index and arguments.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, super::Args<'_>)> + '_ {
+        self.cmds.iter().map(|(ci, r)| {
+            let ranges = &self.ranges[r.start as usize..r.end as usize];
+            (*ci as usize, super::Args::new(&self.data, ranges))
+        })
     }
 }
 

@@ -112,7 +112,8 @@ impl Worker {
         ids.sort_unstable();
         ids.dedup();
         let held = self.hold(ids);
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.step_out);
+        out.clear();
         let now = self.now;
         let n = self.n;
         let broken = watch.is_some_and(|w| {
@@ -146,6 +147,10 @@ impl Worker {
             if conn.session.quit {
                 conn.closing = true;
             }
+        }
+        // Kept for the next step unless a big reply made it big.
+        if out.capacity() <= 64 * 1024 {
+            self.step_out = out;
         }
     }
 
@@ -223,17 +228,19 @@ impl Worker {
             // Never queued (they run at once inside MULTI), never run as a lone step.
             Exec::Transaction | Exec::Watch => {}
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
-                let mut keys = Vec::new();
+                let mut keys = std::mem::take(&mut self.keys);
+                keys.clear();
                 cmd.key_indices(args, &mut keys);
-                let owners: Vec<usize> = keys
-                    .iter()
-                    .map(|&i| slot_owner(key_slot(args.get(i)), n))
-                    .collect();
-                let single = owners.windows(2).all(|w| w[0] == w[1]);
-                if single {
-                    let id = owners.first().copied().unwrap_or(me);
+                let owner_of = |i: usize| slot_owner(key_slot(args.get(i)), n);
+                let first = keys.first().map(|&i| owner_of(i));
+                if keys.iter().skip(1).all(|&i| Some(owner_of(i)) == first) {
+                    let id = first.unwrap_or(me);
                     held.on(&mut self.ks, id, |ks| run(ks, f, args, out, id));
-                } else if let Exec::Fanout(f, how) = cmd.exec {
+                    self.keys = keys;
+                    return;
+                }
+                let owners: Vec<usize> = keys.iter().map(|&i| owner_of(i)).collect();
+                if let Exec::Fanout(f, how) = cmd.exec {
                     let step = match cmd.keys {
                         crate::command::KeySpec::Range(_, _, s) => s.max(1) as usize,
                         _ => 1,
@@ -263,6 +270,7 @@ impl Worker {
                 } else {
                     self.exec_on_copies(held, ci, args, &keys, &owners, db, resp3, out);
                 }
+                self.keys = keys;
             }
             Exec::Broadcast(f, how) => {
                 let mut parts = Vec::with_capacity(n);

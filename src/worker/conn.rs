@@ -504,7 +504,7 @@ impl Conn {
             .session
             .multi
             .as_ref()
-            .map_or(0, |m| m.queued.len() as u64 + 1);
+            .map_or(0, |m| m.len() as u64 + 1);
         g.multi.store(multi, Relaxed);
         let dirty = self
             .session

@@ -32,7 +32,7 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use crate::command::ctx::unknown_command_bytes;
-use crate::command::ctx::{ConnCtx, Queued, Session};
+use crate::command::ctx::{ConnCtx, MultiState, Session};
 use crate::command::slots::{SubLookup, SLOTS};
 use crate::command::{flag, Args, Combine, ConnFn, Ctx, Exec, KeyedFn, TABLE};
 use crate::keyslot::{key_slot, slot_owner};
@@ -115,6 +115,8 @@ pub struct Worker {
     batch_args: Vec<Range<usize>>,
     spans: Vec<(usize, usize, usize, usize)>,
     scratch: Vec<u8>,
+    /// The replies of the atomic step being run, before they join the connection's output.
+    step_out: Vec<u8>,
     keys: Vec<usize>,
     to_flush: Vec<usize>,
     to_resume: Vec<usize>,
@@ -217,6 +219,7 @@ impl Worker {
             batch_args: Vec::with_capacity(64),
             spans: Vec::with_capacity(PREFETCH_BATCH),
             scratch: Vec::new(),
+            step_out: Vec::new(),
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
             to_resume: Vec::new(),

@@ -192,7 +192,7 @@ impl Worker {
         }
         // An aborted block is not worth the memory: EXEC will only discard it (as Redis).
         if !m.aborted {
-            m.queued.push(Queued::new(ci, args));
+            m.push(ci, args);
         }
         let resp3 = conn.session.resp3;
         let (out, refs) = conn.reply_target();
@@ -225,19 +225,15 @@ impl Worker {
             self.reply_error(k, crate::command::multi::EXECABORT);
         } else if let Some(owner) = watch
             .is_none()
-            .then(|| self.sole_foreign_owner(&block.queued))
+            .then(|| self.sole_foreign_owner(&block))
             .flatten()
             .filter(|&o| !self.mail.untouched_since_parked(o) || self.outbox[o].is_some())
         {
             // The owner is busy: the block joins its batch instead of stopping it. (A parked
             // owner's shard is taken below with one CAS, with no wake and no hop.)
-            self.forward_block(k, owner, &block.queued);
+            self.forward_block(k, owner, &block);
         } else {
-            let cmds: Vec<(usize, Args)> = block
-                .queued
-                .iter()
-                .map(|q| (q.cmd as usize, q.args()))
-                .collect();
+            let cmds: Vec<(usize, Args)> = block.iter().collect();
             self.run_atomic(k, &cmds, true, watch.as_deref());
         }
         if let Some(w) = watch {
@@ -251,18 +247,17 @@ impl Worker {
     /// is a keyed one (no connection command such as SELECT, no command over all shards): the block
     /// then runs there as one request, in order with what this connection sent before, without
     /// holding any shard from here.
-    fn sole_foreign_owner(&mut self, queued: &[Queued]) -> Option<usize> {
+    fn sole_foreign_owner(&mut self, block: &MultiState) -> Option<usize> {
         let mut keys = std::mem::take(&mut self.keys);
         let mut owner = None;
-        let mut ok = !queued.is_empty();
-        for q in queued {
-            let cmd = TABLE.get(q.cmd as usize);
+        let mut ok = !block.is_empty();
+        for (ci, args) in block.iter() {
+            let cmd = TABLE.get(ci);
             if !matches!(cmd.exec, Exec::Keyed(_) | Exec::Fanout(..)) {
                 ok = false;
                 break;
             }
             keys.clear();
-            let args = q.args();
             cmd.key_indices(&args, &mut keys);
             if keys.is_empty() {
                 ok = false;
@@ -285,7 +280,7 @@ impl Worker {
 
     /// Sends a MULTI block to the worker owning all its keys, as one request (see
     /// [`mailbox::Op::Block`]), and reserves its reply slot.
-    fn forward_block(&mut self, k: usize, dest: usize, queued: &[Queued]) {
+    fn forward_block(&mut self, k: usize, dest: usize, block: &MultiState) {
         self.stats.forwarded += 1;
         let Some(conn) = self.conns.get_mut(k) else {
             return;
@@ -298,13 +293,13 @@ impl Worker {
             part: 0,
         };
         let (db, resp3) = (conn.session.db, conn.session.resp3);
-        let shape: Box<[(u16, u32)]> = queued
+        let shape: Box<[(u16, u32)]> = block
             .iter()
-            .map(|q| (q.cmd, q.ranges.len() as u32))
+            .map(|(ci, args)| (ci as u16, args.len() as u32))
             .collect();
-        let args = queued
+        let args = block
             .iter()
-            .flat_map(|q| q.ranges.iter().map(move |r| &q.data[r.clone()]));
+            .flat_map(|(_, args)| (0..args.len()).map(move |i| args.get(i)));
         self.batch_for(dest)
             .push_request(origin, db, resp3, Op::Block(shape), args);
     }
