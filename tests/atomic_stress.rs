@@ -287,3 +287,34 @@ fn watch_based_increments_lose_nothing() {
     let v = ints(&Conn::new(s.port).call(&["MGET", &a, &b]));
     assert_eq!(v, vec![(CLIENTS * EACH) as i64; 2]);
 }
+
+/// Clients that send a whole block and hang up at once, while EXEC runs (here or sent to the
+/// other worker): each block is applied whole or not at all.
+#[test]
+fn a_hang_up_during_exec_applies_all_or_nothing() {
+    use std::io::Write;
+    let s = start_rustis(2);
+    let (a, b) = keys_apart("hup", 2);
+    let tagged = ("{hup}a".to_string(), "{hup}b".to_string());
+    for (x, y) in [(a, b), tagged] {
+        for _ in 0..200 {
+            let mut sock = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+            let mut p = Vec::new();
+            for args in [
+                vec!["MULTI"],
+                vec!["INCR", x.as_str()],
+                vec!["INCR", y.as_str()],
+                vec!["EXEC"],
+            ] {
+                let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+                p.extend_from_slice(&common::encode(&a));
+            }
+            sock.write_all(&p).unwrap();
+            drop(sock);
+        }
+        // Whatever ran, ran whole: both counters are equal once the server is quiet.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let v = ints(&Conn::new(s.port).call(&["MGET", &x, &y]));
+        assert_eq!(v[0], v[1], "a block applied in part: {v:?}");
+    }
+}
