@@ -258,15 +258,9 @@ impl Worker {
                         held.on(&mut self.ks, owner, |ks| {
                             run(ks, f, &sub_args, &mut part, owner)
                         });
-                        parts.push(Some(part));
+                        parts.push(part);
                     }
-                    let mut g = Gather {
-                        combine: how,
-                        missing: 0,
-                        parts,
-                        resp3,
-                    };
-                    out.extend_from_slice(&combine(&mut g));
+                    out.extend_from_slice(&combine(how, parts, resp3));
                 } else {
                     self.exec_on_copies(held, ci, args, &keys, &owners, db, resp3, out);
                 }
@@ -284,15 +278,9 @@ impl Worker {
                             held.on(&mut self.ks, w, |ks| run(ks, f, args, &mut part, w))
                         });
                     }
-                    parts.push(Some(part));
+                    parts.push(part);
                 }
-                let mut g = Gather {
-                    combine: how,
-                    missing: 0,
-                    parts,
-                    resp3,
-                };
-                out.extend_from_slice(&combine(&mut g));
+                out.extend_from_slice(&combine(how, parts, resp3));
             }
             Exec::Cursor(f, steps) => {
                 let mut chain = Chain {

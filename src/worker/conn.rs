@@ -10,7 +10,6 @@ use std::sync::Arc;
 use mio::net::TcpStream;
 
 use crate::command::ctx::Session;
-use crate::command::Combine;
 use crate::resp::reply::Refs;
 use crate::shared::ConnGauge;
 
@@ -21,8 +20,6 @@ pub enum Slot {
     Ready(Range<usize>),
     /// Forwarded to another worker.
     Waiting,
-    /// Parts computed on several shards, combined when all arrived.
-    Gather(Gather),
     /// A cursor command going from shard to shard within one call.
     Chain(Box<Chain>),
 }
@@ -49,14 +46,6 @@ impl Chain {
         }
         (data, ranges)
     }
-}
-
-/// Partial replies of a fan-out or broadcast command.
-pub struct Gather {
-    pub combine: Combine,
-    pub parts: Vec<Option<Vec<u8>>>,
-    pub missing: usize,
-    pub resp3: bool,
 }
 
 /// A client connection.

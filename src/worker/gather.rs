@@ -1,5 +1,5 @@
-//! Replies coming back: each fills its reply slot, parts of a broadcast are combined, cursor
-//! pages chain on; ready slots move to the output in request order.
+//! Replies coming back: each fills its reply slot, cursor pages chain on; ready slots move to
+//! the output in request order. And how the parts of a command run on several shards combine.
 
 use super::*;
 
@@ -48,37 +48,6 @@ impl Worker {
         self.schedule_resume(k);
     }
 
-    pub(super) fn fill_part(
-        &mut self,
-        k: usize,
-        client: u64,
-        seq: u64,
-        part: usize,
-        bytes: Vec<u8>,
-    ) {
-        let Some(conn) = live(&mut self.conns, k as u32, client) else {
-            return;
-        };
-        let Some(Slot::Gather(g)) = conn.slot_mut(seq) else {
-            return;
-        };
-        if let Some(p) = g.parts.get_mut(part) {
-            if p.is_none() {
-                g.missing -= 1;
-            }
-            *p = Some(bytes);
-        }
-        if g.missing == 0 {
-            let out = combine(g);
-            let ready = conn.ready_slot(&out, &[], 0);
-            if let Some(slot) = conn.slot_mut(seq) {
-                *slot = ready;
-            }
-            conn.drain_ready();
-            self.after_delivery(k);
-        }
-    }
-
     /// Places a forwarded command's reply in its slot and moves ready replies to the output.
     /// `refs` are the large values the reply references, at offsets relative to `base`.
     pub(super) fn deliver(
@@ -107,17 +76,6 @@ impl Worker {
             Some(Slot::Chain(_)) => {
                 let flat = flatten(bytes, refs, base);
                 return self.chain_page(origin.token as usize, origin.client, origin.seq, &flat);
-            }
-            Some(Slot::Gather(_)) => {
-                // Parts are combined byte-wise: inline the referenced values.
-                let flat = flatten(bytes, refs, base);
-                return self.fill_part(
-                    origin.token as usize,
-                    origin.client,
-                    origin.seq,
-                    origin.part as usize,
-                    flat,
-                );
             }
             _ => return,
         }
@@ -180,19 +138,15 @@ pub(super) fn split_cursor_page(b: &[u8]) -> Option<(u64, usize, &[u8])> {
     Some((cursor, usize::try_from(items).ok()?, body))
 }
 
-/// Combines the parts of a gathered reply. An error part wins.
-pub(super) fn combine(g: &mut Gather) -> Vec<u8> {
-    let parts: Vec<Vec<u8>> = g
-        .parts
-        .iter_mut()
-        .map(|p| p.take().unwrap_or_default())
-        .collect();
+/// Combines the replies of a command's parts (one per shard or per key group) into its reply. An
+/// error part wins.
+pub(super) fn combine(how: Combine, parts: Vec<Vec<u8>>, resp3: bool) -> Vec<u8> {
     if let Some(e) = parts.iter().find(|p| p.first() == Some(&b'-')) {
         return e.clone();
     }
     let mut out = Vec::new();
-    let mut r = Reply::new(&mut out, g.resp3);
-    match g.combine {
+    let mut r = Reply::new(&mut out, resp3);
+    match how {
         Combine::SumInts => r.int(parts.iter().filter_map(|p| parse_int_reply(p)).sum()),
         Combine::AllOk => r.ok(),
         Combine::ConcatArrays => {

@@ -41,7 +41,7 @@ use crate::resp::{parse_command, Parsed, Reply, Source};
 use crate::shared::{unix_ms, ClientInfo, ConnGauge, Shared};
 use crate::stats::{Count, Started};
 use crate::store::Keyspace;
-use conn::{Chain, Conn, Gather, Slot};
+use conn::{Chain, Conn, Slot};
 use mailbox::{Batch, Body, Mailboxes, Op, Origin};
 
 /// Poll token of the listener.

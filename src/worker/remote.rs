@@ -60,16 +60,15 @@ impl Worker {
             let db = (req.db as usize).min(self.ks.dbs.len() - 1);
             match req.op {
                 Op::Exec(ci) => {
-                    // A whole command is counted here; a part of a fan-out or broadcast command,
-                    // or a page of a cursor command, was counted where it arrived, and adds only
-                    // its time (broadcast parts all answer the same error: the part run where it
-                    // arrived counts it).
-                    let (f, how, muted) = match TABLE.get(ci as usize).exec {
-                        Exec::Keyed(f) => (f, Count::Call, false),
-                        Exec::Cursor(f, _) => (f, Count::Part, false),
-                        Exec::Fanout(f, _) => (f, Count::Part, false),
-                        Exec::Broadcast(f, _) => (f, Count::Part, true),
-                        Exec::Conn(_) | Exec::Transaction | Exec::Watch => continue,
+                    // A whole command is counted here; a page of a cursor command was counted
+                    // where it arrived, and adds only its time. (Commands over several shards
+                    // run as atomic steps and do not travel.)
+                    let (f, how) = match TABLE.get(ci as usize).exec {
+                        Exec::Keyed(f) | Exec::Fanout(f, _) => (f, Count::Call),
+                        Exec::Cursor(f, _) => (f, Count::Part),
+                        Exec::Broadcast(..) | Exec::Conn(_) | Exec::Transaction | Exec::Watch => {
+                            continue
+                        }
                     };
                     let slot = SLOTS.slot_of(ci as usize, &args);
                     let started = Started::now();
@@ -85,11 +84,7 @@ impl Worker {
                         worker: self.id,
                         workers: self.n,
                     };
-                    if muted {
-                        crate::resp::reply::errors::muted(|| f(&mut ctx, &args));
-                    } else {
-                        run_keyed(&mut ctx, ci as usize, f, &args);
-                    }
+                    run_keyed(&mut ctx, ci as usize, f, &args);
                     let end = out.data.len();
                     out.responses.push(mailbox::Response {
                         origin: req.origin,

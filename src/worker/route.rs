@@ -35,8 +35,8 @@ impl Worker {
     /// consumed, and is dispatched again once they are in).
     ///
     /// Statistics: a command is counted once, where its handler runs on the whole command (here,
-    /// or on the owner of its keys for a forwarded one); a command split over several shards
-    /// (broadcast) is counted here, and the shards add the time their part took.
+    /// or on the owner of its keys for a forwarded one, or in the atomic step); the pages of a
+    /// cursor command run elsewhere add only their time.
     pub(super) fn dispatch(&mut self, k: usize, args: &Args, arg1_owner: usize) -> bool {
         self.stats.executed = true;
         let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
@@ -122,10 +122,16 @@ impl Worker {
                     _ => self.exec_local(k, f, args, slot),
                 }
             }
-            Exec::Broadcast(f, combine) => {
-                let started = Started::now();
-                self.broadcast(k, ci, f, combine, args);
-                self.account(slot, started, Count::Call);
+            Exec::Broadcast(f, _) => {
+                if self.n == 1 {
+                    self.exec_local(k, f, args, slot);
+                } else {
+                    // Every shard at once, as one step: no client sees a database half flushed.
+                    if self.waits_for_replies(k) {
+                        return false;
+                    }
+                    self.run_atomic(k, &[(ci, *args)], false, None);
+                }
             }
             Exec::Cursor(_, steps) => {
                 // Counted once here; pages run on other workers add only their time.
@@ -588,57 +594,6 @@ impl Worker {
             Op::Exec(ci as u16),
             args.iter_from(0),
         );
-    }
-
-    /// Runs a command on every shard and combines the replies.
-    pub(super) fn broadcast(
-        &mut self,
-        k: usize,
-        ci: usize,
-        f: KeyedFn,
-        combine: Combine,
-        args: &Args,
-    ) {
-        let Some(conn) = self.conns.get_mut(k) else {
-            return;
-        };
-        let (db, resp3, client) = (conn.session.db, conn.session.resp3, conn.session.id);
-        let n = self.n;
-        let seq = conn.push_slot(Slot::Gather(Gather {
-            combine,
-            parts: vec![None; n],
-            missing: n,
-            resp3,
-        }));
-        for w in 0..n {
-            if w == self.id {
-                let mut out = Vec::new();
-                let mut ctx = Ctx {
-                    ks: &mut self.ks,
-                    db,
-                    now: self.now,
-                    reply: Reply::new(&mut out, resp3),
-                    worker: self.id,
-                    workers: n,
-                };
-                f(&mut ctx, args);
-                self.fill_part(k, client, seq, w, out);
-            } else {
-                let origin = Origin {
-                    token: k as u32,
-                    client,
-                    seq,
-                    part: w as u32,
-                };
-                self.batch_for(w).push_request(
-                    origin,
-                    db,
-                    resp3,
-                    Op::Exec(ci as u16),
-                    args.iter_from(0),
-                );
-            }
-        }
     }
 
     /// Runs the next page of the cursor command in slot `seq` on worker `target`: here at once, or
