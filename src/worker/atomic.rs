@@ -168,7 +168,7 @@ impl Worker {
         }
         self.ks.park();
         for &id in &ids {
-            shards.lock(id, || {});
+            shards.lock(id);
             if id != self.id {
                 // SAFETY: just locked; the reference ends with this statement.
                 let ks = unsafe { shards.held_mut(id) };

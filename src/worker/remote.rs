@@ -58,77 +58,62 @@ impl Worker {
                 &ranges[req.args.start as usize..req.args.end as usize],
             );
             let db = (req.db as usize).min(self.ks.dbs.len() - 1);
-            match req.op {
-                Op::Exec(ci) => {
-                    // A whole command is counted here; a page of a cursor command was counted
-                    // where it arrived, and adds only its time. (Commands over several shards
-                    // run as atomic steps and do not travel.)
-                    let (f, how) = match TABLE.get(ci as usize).exec {
-                        Exec::Keyed(f) | Exec::Fanout(f, _) => (f, Count::Call),
-                        Exec::Cursor(f, _) => (f, Count::Part),
-                        Exec::Broadcast(..) | Exec::Conn(_) | Exec::Transaction | Exec::Watch => {
-                            continue
-                        }
-                    };
-                    let slot = SLOTS.slot_of(ci as usize, &args);
+            // One command (its handler and how it counts: a page of a cursor command was counted
+            // where it arrived, and adds only its time), or a MULTI block whose keys are all on
+            // this shard. Commands over several shards run as atomic steps and do not travel.
+            let single = match &req.op {
+                Op::Exec(ci) => match TABLE.get(*ci as usize).exec {
+                    Exec::Keyed(f) | Exec::Fanout(f, _) => Some((*ci as usize, f, Count::Call)),
+                    Exec::Cursor(f, _) => Some((*ci as usize, f, Count::Part)),
+                    Exec::Broadcast(..) | Exec::Conn(_) | Exec::Transaction | Exec::Watch => {
+                        continue
+                    }
+                },
+                Op::Block(_) => None,
+            };
+            let pool = &mut self.pool;
+            let out = self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
+            let start = out.data.len();
+            let mut ctx = Ctx {
+                ks: &mut self.ks,
+                db,
+                now: self.now,
+                reply: Reply::with_refs(&mut out.data, &mut out.refs, req.resp3),
+                worker: self.id,
+                workers: self.n,
+            };
+            // Each command's stats slot and start, accounted once the reply is in place.
+            let mut timed = None;
+            let mut block_timed = Vec::new();
+            if let Some((ci, f, how)) = single {
+                let started = Started::now();
+                run_keyed(&mut ctx, ci, f, &args);
+                timed = Some((SLOTS.slot_of(ci, &args), started, how));
+            } else if let Op::Block(cmds) = &req.op {
+                // EXEC's reply: an array of the commands' replies.
+                ctx.reply.array(cmds.len());
+                let mut from = req.args.start as usize;
+                for &(ci, argc) in cmds.iter() {
+                    let to = from + argc as usize;
+                    let one = Args::new(data, &ranges[from..to]);
+                    from = to;
                     let started = Started::now();
-                    let pool = &mut self.pool;
-                    let out =
-                        self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
-                    let start = out.data.len();
-                    let mut ctx = Ctx {
-                        ks: &mut self.ks,
-                        db,
-                        now: self.now,
-                        reply: Reply::with_refs(&mut out.data, &mut out.refs, req.resp3),
-                        worker: self.id,
-                        workers: self.n,
-                    };
-                    run_keyed(&mut ctx, ci as usize, f, &args);
-                    let end = out.data.len();
-                    out.responses.push(mailbox::Response {
-                        origin: req.origin,
-                        body: Body::Bytes(start..end),
-                    });
-                    self.account(slot, started, how);
-                }
-                Op::Block(cmds) => {
-                    // A MULTI block whose keys are all on this shard: EXEC's reply, an array of
-                    // the commands' replies, each command counted here.
-                    let pool = &mut self.pool;
-                    let out =
-                        self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
-                    let start = out.data.len();
-                    let mut ctx = Ctx {
-                        ks: &mut self.ks,
-                        db,
-                        now: self.now,
-                        reply: Reply::with_refs(&mut out.data, &mut out.refs, req.resp3),
-                        worker: self.id,
-                        workers: self.n,
-                    };
-                    ctx.reply.array(cmds.len());
-                    let mut from = req.args.start as usize;
-                    let mut timings = Vec::with_capacity(cmds.len());
-                    for &(ci, argc) in cmds.iter() {
-                        let to = from + argc as usize;
-                        let one = Args::new(data, &ranges[from..to]);
-                        from = to;
-                        let started = Started::now();
-                        if let Exec::Keyed(f) | Exec::Fanout(f, _) = TABLE.get(ci as usize).exec {
-                            run_keyed(&mut ctx, ci as usize, f, &one);
-                        }
-                        timings.push((SLOTS.slot_of(ci as usize, &one), started));
+                    if let Exec::Keyed(f) | Exec::Fanout(f, _) = TABLE.get(ci as usize).exec {
+                        run_keyed(&mut ctx, ci as usize, f, &one);
                     }
-                    let end = out.data.len();
-                    out.responses.push(mailbox::Response {
-                        origin: req.origin,
-                        body: Body::Bytes(start..end),
-                    });
-                    for (slot, started) in timings {
-                        self.account(slot, started, Count::Call);
-                    }
+                    block_timed.push((SLOTS.slot_of(ci as usize, &one), started));
                 }
+            }
+            let end = out.data.len();
+            out.responses.push(mailbox::Response {
+                origin: req.origin,
+                body: Body::Bytes(start..end),
+            });
+            if let Some((slot, started, how)) = timed {
+                self.account(slot, started, how);
+            }
+            for (slot, started) in block_timed {
+                self.account(slot, started, Count::Call);
             }
         }
         // Replies were appended in order, and so were the values they reference: walk both together.

@@ -117,7 +117,7 @@ impl Worker {
                         if self.try_borrowed(k, o, f, args, slot) {
                             return true;
                         }
-                        self.forward(k, o, ci, args, 0);
+                        self.forward(k, o, Op::Exec(ci as u16), args.iter_from(0));
                     }
                     _ => self.exec_local(k, f, args, slot),
                 }
@@ -157,15 +157,14 @@ impl Worker {
     }
 
     /// Whether connection `k` still waits for replies from other workers; if so its input stops
-    /// until they are in (the request at hand is dispatched again then).
+    /// until they are in (the request at hand is dispatched again then). Once they are, the
+    /// connection's input flows freely again.
     fn waits_for_replies(&mut self, k: usize) -> bool {
-        match self.conns.get_mut(k) {
-            Some(conn) if !conn.slots.is_empty() => {
-                conn.quiet_wait = true;
-                true
-            }
-            _ => false,
-        }
+        let Some(conn) = self.conns.get_mut(k) else {
+            return false;
+        };
+        conn.quiet_wait = !conn.slots.is_empty();
+        conn.quiet_wait
     }
 
     /// Inside MULTI, a command refused before it could be queued (unknown, wrong arity, not
@@ -218,7 +217,6 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(k) else {
             return true;
         };
-        conn.quiet_wait = false;
         let Some(block) = conn.session.multi.take() else {
             // Without MULTI, EXEC does not end the WATCH (as Redis).
             self.reply_error(k, "ERR EXEC without MULTI");
@@ -287,18 +285,6 @@ impl Worker {
     /// Sends a MULTI block to the worker owning all its keys, as one request (see
     /// [`mailbox::Op::Block`]), and reserves its reply slot.
     fn forward_block(&mut self, k: usize, dest: usize, block: &MultiState) {
-        self.stats.forwarded += 1;
-        let Some(conn) = self.conns.get_mut(k) else {
-            return;
-        };
-        let seq = conn.push_slot(Slot::Waiting);
-        let origin = Origin {
-            token: k as u32,
-            client: conn.session.id,
-            seq,
-            part: 0,
-        };
-        let (db, resp3) = (conn.session.db, conn.session.resp3);
         let shape: Box<[(u16, u32)]> = block
             .iter()
             .map(|(ci, args)| (ci as u16, args.len() as u32))
@@ -306,8 +292,7 @@ impl Worker {
         let args = block
             .iter()
             .flat_map(|(_, args)| (0..args.len()).map(move |i| args.get(i)));
-        self.batch_for(dest)
-            .push_request(origin, db, resp3, Op::Block(shape), args);
+        self.forward(k, dest, Op::Block(shape), args);
     }
 
     /// WATCH key [key ...]: registers each key not yet watched by this connection with the shard
@@ -327,7 +312,6 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(k) else {
             return true;
         };
-        conn.quiet_wait = false;
         let db = conn.session.db;
         let mut state = conn.session.watch.take().unwrap_or_default();
         let mut fresh: Vec<&[u8]> = Vec::new();
@@ -573,8 +557,15 @@ impl Worker {
         self.outbox[dest].get_or_insert_with(|| pool.pop().unwrap_or_default())
     }
 
-    /// Sends a command to the owner of its keys and reserves its reply slot.
-    pub(super) fn forward(&mut self, k: usize, dest: usize, ci: usize, args: &Args, _part: u32) {
+    /// Sends `op` with arguments `args` to worker `dest` (the owner of the keys) and reserves its
+    /// reply slot.
+    pub(super) fn forward<'a>(
+        &mut self,
+        k: usize,
+        dest: usize,
+        op: Op,
+        args: impl Iterator<Item = &'a [u8]>,
+    ) {
         self.stats.forwarded += 1;
         let Some(conn) = self.conns.get_mut(k) else {
             return;
@@ -587,13 +578,8 @@ impl Worker {
             part: 0,
         };
         let (db, resp3) = (conn.session.db, conn.session.resp3);
-        self.batch_for(dest).push_request(
-            origin,
-            db,
-            resp3,
-            Op::Exec(ci as u16),
-            args.iter_from(0),
-        );
+        self.batch_for(dest)
+            .push_request(origin, db, resp3, op, args);
     }
 
     /// Runs the next page of the cursor command in slot `seq` on worker `target`: here at once, or

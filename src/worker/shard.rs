@@ -116,17 +116,16 @@ impl Shards {
     /// [`Shards::release`], as after [`Shards::acquire`]. The caller must hold no shard of a
     /// larger id than `id`, its own included (park it first), and must not be the owner of a
     /// RUNNING `id`. Waits at most for the owner's current connection or batch, or for another
-    /// locker's atomic step.
-    pub fn lock(&self, id: usize, wake: impl Fn()) {
+    /// locker's atomic step. (No wake is needed: an owner asleep in poll parked its shard first,
+    /// and the CAS takes it.)
+    pub fn lock(&self, id: usize) {
         if self.acquire(id) {
             return;
         }
         let cell = &self.cells[id];
         cell.lockers.fetch_add(1, Ordering::SeqCst);
         // A RUNNING owner checks `lockers` at its safe points; one that went to sleep in poll
-        // after its last check parked first, so the CAS below takes it then. The wake is for an
-        // owner sleeping with its shard lent to someone else who will release it back.
-        wake();
+        // after its last check parked first, so the CAS below takes it then.
         let mut spins = 0u32;
         while !self.acquire(id) {
             spins += 1;
@@ -323,8 +322,8 @@ mod tests {
                     own.lend_if_asked();
                     if round % 3 == 0 {
                         own.park();
-                        shards.lock(0, || {});
-                        shards.lock(1, || {});
+                        shards.lock(0);
+                        shards.lock(1);
                         for id in 0..2 {
                             assert_eq!(inside[id].fetch_add(1, Ordering::SeqCst), 0);
                         }
@@ -352,7 +351,7 @@ mod tests {
         }
         let mut total = 0u64;
         for id in 0..2 {
-            shards.lock(id, || {});
+            shards.lock(id);
             // SAFETY: held.
             total = total.wrapping_add(unsafe { shards.held_mut(id).stats.expired_keys });
             shards.release(id);
