@@ -12,6 +12,7 @@ pub mod log;
 pub mod num;
 pub mod os;
 pub mod resp;
+pub mod script;
 pub mod server;
 pub mod shared;
 pub mod stats;
