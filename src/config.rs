@@ -430,6 +430,9 @@ pub struct Params {
     pub latency_monitor_threshold: AtomicU64,
     /// latency-tracking (per-command latency histograms), read per command.
     pub latency_tracking: AtomicBool,
+    /// busy-reply-threshold (alias lua-time-limit), ms: a script running longer is busy (other
+    /// clients get -BUSY, SCRIPT KILL may stop it). 0: never.
+    pub busy_reply_threshold: AtomicU64,
 }
 
 /// Why CONFIG SET refused a value.
@@ -485,6 +488,7 @@ impl Params {
             query_buffer_limit: AtomicU64::new(1 << 30),
             maxclients: AtomicU64::new(cli.maxclients as u64),
             latency_monitor_threshold: AtomicU64::new(0),
+            busy_reply_threshold: AtomicU64::new(5000),
             latency_tracking: AtomicBool::new(true),
         })
     }
@@ -682,6 +686,9 @@ impl Params {
                     self.latency_monitor_threshold.store(n, Ordering::Relaxed)
                 }
                 "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
+                "busy-reply-threshold" | "lua-time-limit" => {
+                    self.busy_reply_threshold.store(n, Ordering::Relaxed)
+                }
                 _ => {}
             }
         }

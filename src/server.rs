@@ -138,6 +138,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
             .collect(),
         stat_base: Mutex::new([0; 8]),
         info: Default::default(),
+        scripts: crate::script::store::Scripts::new(workers),
     });
     let shards = crate::worker::shard::Shards::new(
         (0..workers)

@@ -104,6 +104,8 @@ pub struct Shared {
     pub stat_base: Mutex<[u64; 8]>,
     /// Server-wide statistics: instantaneous metrics, memory peak, latency monitor, reset base.
     pub info: crate::stats::ServerInfo,
+    /// The EVAL script cache every worker compiles from.
+    pub scripts: crate::script::store::Scripts,
 }
 
 impl Shared {

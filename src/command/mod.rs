@@ -18,6 +18,7 @@ pub mod latency;
 pub mod list;
 pub mod meta;
 pub mod multi;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod slots;
@@ -228,6 +229,9 @@ pub enum Exec {
     Transaction,
     /// WATCH: registers the keys with the shards that own them, for the connection's next EXEC.
     Watch,
+    /// EVAL and its variants: the script runs on the connection's worker, holding the shards of
+    /// its keys as one atomic step (every shard when it reaches keys it did not declare).
+    Script,
     /// Runs on the shard its cursor names (SCAN); when that shard's page ends the shard before
     /// enough items were found, the call goes on into the next shard, and the pages are joined
     /// into one reply. The command alone knows its cursor's format: [`CursorSteps`].
@@ -412,7 +416,7 @@ pub fn keys_dest_numkeys_at_2(args: &Args, out: &mut Vec<usize>) {
     keys_numkeys(args, 2, out)
 }
 
-fn keys_numkeys(args: &Args, at: usize, out: &mut Vec<usize>) {
+pub(crate) fn keys_numkeys(args: &Args, at: usize, out: &mut Vec<usize>) {
     if args.len() <= at {
         return;
     }
@@ -504,6 +508,7 @@ impl Table {
         commands.extend(server::commands());
         commands.extend(latency::commands());
         commands.extend(multi::commands());
+        commands.extend(scripting::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

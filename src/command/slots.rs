@@ -23,6 +23,9 @@ pub struct Slots {
     /// Command-table indices of the commands whose reply reads the statistics (INFO...): the
     /// worker publishes its counters before running them.
     readers: Vec<bool>,
+    /// For each slot, its command flags: the table's for a command, Redis's published ones for a
+    /// sub-command (scripts check `noscript` and `write` on them).
+    flags: Vec<u32>,
 }
 
 /// The process-wide slot layout.
@@ -46,8 +49,20 @@ pub static SLOTS: LazyLock<Slots> = LazyLock::new(|| {
         .iter()
         .map(|c| matches!(c.name, "info" | "config" | "latency"))
         .collect();
+    let flags = names
+        .iter()
+        .enumerate()
+        .map(|(slot, name)| match TABLE.commands.get(slot) {
+            Some(c) => c.flags,
+            None => super::meta::META
+                .get(name.as_bytes())
+                .and_then(|m| m.sub)
+                .map_or(0, |s| s.flags),
+        })
+        .collect();
     Slots {
         names,
+        flags,
         container: subs.iter().map(Option::is_some).collect(),
         subs,
         parent,
@@ -79,6 +94,11 @@ impl Slots {
     /// The full name of a slot.
     pub fn name(&self, slot: usize) -> &str {
         &self.names[slot]
+    }
+
+    /// The command flags of a slot ([`super::flag`] bits).
+    pub fn flags(&self, slot: usize) -> u32 {
+        self.flags.get(slot).copied().unwrap_or(0)
     }
 
     /// The command-table index a slot belongs to.

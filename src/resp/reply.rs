@@ -46,7 +46,7 @@ pub mod errors {
     }
 
     /// Counts one error reply. O(codes seen) for the code lookup, errors only.
-    pub(super) fn note(msg: &[u8]) {
+    pub fn note(msg: &[u8]) {
         if MUTED.with(Cell::get) {
             return;
         }

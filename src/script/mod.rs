@@ -1,4 +1,953 @@
-//! Lua scripting: EVAL scripts and FUNCTION libraries, run by each worker in a Lua 5.1 VM of its
+//! Lua scripting: EVAL scripts (and FUNCTION libraries), run by each worker in a Lua 5.1 VM of its
 //! own, with Redis 7.0's API, sandbox and type conversions.
+//!
+//! The data path of `EVAL body numkeys k... a...`: the worker finds the script (the shared
+//! [`store::Scripts`] cache, compiled into this thread's [`Engine`] on first use), takes the
+//! shards of the declared keys as one atomic step, and calls [`Engine::run`] with a [`Host`]: the
+//! door through which each `redis.call` reaches those shards. The reply of every call comes back
+//! as RESP bytes, which [`convert::reply_to_lua`] turns into Lua values; the script's return
+//! value goes to the client through [`convert::lua_to_reply`].
 
+pub mod convert;
 pub mod libs;
+pub mod sandbox;
+pub mod store;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::Range;
+
+use mlua::{Function, Lua, MultiValue, Table, Value};
+
+use crate::command::slots::{SubLookup, SLOTS};
+use crate::command::{Args, TABLE};
+use crate::resp::reply::errors;
+use crate::resp::Reply;
+use store::{Busy, KillOutcome};
+
+/// Where a running script's commands execute: the worker holding the script's shards.
+pub trait Host {
+    /// Runs command `ci` (already checked: known, right arity, allowed in scripts and, for a
+    /// read-only script, not a write) with `args`, appending its reply to `out` in RESP3 when
+    /// `resp3`. `wrote` says whether the script already ran a write command.
+    fn call(
+        &mut self,
+        ci: usize,
+        args: &Args,
+        resp3: bool,
+        wrote: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Refusal>;
+}
+
+/// Why a [`Host`] did not run a command.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The command's keys are on a shard the run does not hold and nothing was written yet: the
+    /// run is abandoned and starts again with every shard held.
+    Restart,
+    /// An error for the script, as Redis's text (`ERR ...` or without its code).
+    Error(String),
+}
+
+/// How a run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The reply was written.
+    Done,
+    /// Nothing was written to the client: run again with every shard held ([`Refusal::Restart`]).
+    Restart,
+}
+
+/// One invocation of a compiled script.
+pub struct Invocation<'a> {
+    /// Where this worker shows a script that runs past busy-reply-threshold.
+    pub busy: Option<&'a Busy>,
+    /// busy-reply-threshold in ms (0: never busy).
+    pub threshold_ms: u64,
+    /// The script's name in error texts: its SHA1 for EVAL, the function's name for FCALL.
+    pub name: &'a [u8],
+    pub keys: &'a [&'a [u8]],
+    pub argv: &'a [&'a [u8]],
+    /// `*_RO`, or a script flagged `no-writes`: write commands are refused.
+    pub read_only: bool,
+    /// EVAL (KEYS and ARGV are globals) rather than FCALL (they are the function's arguments).
+    pub eval: bool,
+}
+
+/// The state of the run in progress, reached by the native `redis.*` functions through the VM's
+/// app data.
+struct Run {
+    /// The host of the run in progress; None outside a run. A raw pointer because the host
+    /// borrows the worker for the run's duration only: [`Engine::run`] sets it before calling
+    /// into Lua and clears it before returning, and nothing reads it outside that window.
+    host: Option<*mut (dyn Host + 'static)>,
+    resp3: bool,
+    read_only: bool,
+    wrote: bool,
+    restart: bool,
+    /// Scratch for the arguments of one call and its reply, kept across calls.
+    buf: Vec<u8>,
+    ranges: Vec<Range<usize>>,
+    out: Vec<u8>,
+    /// math.random's state (Redis's own 48-bit generator, so sequences match across platforms).
+    rand48: u64,
+    /// The error table [`raise`] left, under its token.
+    pending: Option<(u64, Value)>,
+    pending_id: u64,
+    /// When the run started, the busy threshold (ms, 0: none), where this worker shows a busy
+    /// script, and whether this run shows there (past the threshold) or was killed.
+    started: std::time::Instant,
+    threshold_ms: u64,
+    busy: Option<*const Busy>,
+    marked: bool,
+    killed: bool,
+    eval: bool,
+}
+
+/// The text a killed script's reply starts with.
+const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+/// Instructions between two looks of the hook at the clock and at SCRIPT KILL.
+const HOOK_EVERY: u32 = 100_000;
+
+impl Run {
+    /// This worker's busy slot, while the run shows there.
+    fn busy(&self) -> Option<&Busy> {
+        // SAFETY: set by `Engine::run_function` from a reference that outlives the run, cleared
+        // with `host` when it ends.
+        self.busy.filter(|_| self.marked).map(|b| unsafe { &*b })
+    }
+}
+
+/// A worker thread's Lua VM and the scripts it has compiled.
+pub struct Engine {
+    lua: Lua,
+    runner: Function,
+    vault: Table,
+    compiled: HashMap<[u8; 40], Function>,
+    /// The shared cache's generation these compilations belong to.
+    generation: u64,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's engine, created on first use. None when the engine is already in
+/// use on this thread (a script cannot run a script) or cannot be created.
+pub fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
+    ENGINE.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        if slot.is_none() {
+            match Engine::new() {
+                Ok(e) => *slot = Some(e),
+                Err(e) => {
+                    crate::log_at!(Warning, "cannot create the Lua VM: {e}");
+                    return None;
+                }
+            }
+        }
+        slot.as_mut().map(f)
+    })
+}
+
+/// The version number Redis gives scripts: 0x00MMmmpp.
+fn version_num() -> f64 {
+    let mut parts = crate::shared::REDIS_VERSION
+        .split('.')
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (a, b, c) = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
+    ((a << 16) | (b << 8) | c) as f64
+}
+
+/// What a native `redis.*` function answers: `true, value`, or `false, error table` (which
+/// `redis.call` and the others raise, and `redis.pcall` returns).
+type Answer = (bool, Value);
+
+/// Raises the Lua error table `err` from native code. mlua raises native errors as userdata, so
+/// the table waits in the run state under a token, and the error handler and `pcall` exchange
+/// the userdata for it ([`describe`]).
+fn raise(lua: &Lua, err: Value) -> mlua::Result<Value> {
+    let token = match lua.app_data_mut::<Run>() {
+        Some(mut run) => {
+            run.pending_id += 1;
+            let id = run.pending_id;
+            run.pending = Some((id, err));
+            id
+        }
+        None => 0,
+    };
+    Err(mlua::Error::runtime(format!("{PENDING}{token}")))
+}
+
+/// The prefix of the message under which [`raise`] leaves an error table.
+const PENDING: &str = "rustis: pending error #";
+
+/// What the native error `e` stands for: `(table, nil)` for an error table left by [`raise`],
+/// `(nil, message)` for any other native error, `(nil, nil)` when `e` is not one.
+fn describe(lua: &Lua, e: Value) -> mlua::Result<(Value, Value)> {
+    let Value::Error(e) = e else {
+        return Ok((Value::Nil, Value::Nil));
+    };
+    let text = lua_error_text(&e);
+    if let Some(id) = text
+        .strip_prefix(PENDING)
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        if let Some(mut run) = lua.app_data_mut::<Run>() {
+            if run.pending.as_ref().is_some_and(|(p, _)| *p == id) {
+                if let Some((_, t)) = run.pending.take() {
+                    return Ok((t, Value::Nil));
+                }
+            }
+        }
+    }
+    Ok((Value::Nil, Value::String(lua.create_string(text)?)))
+}
+
+/// A native `redis.*` function for scripts: `f`'s error answers are raised.
+fn raising(
+    lua: &Lua,
+    f: impl Fn(&Lua, MultiValue) -> mlua::Result<Answer> + 'static,
+) -> mlua::Result<Function> {
+    lua.create_function(move |lua, args: MultiValue| match f(lua, args)? {
+        (true, v) => Ok(v),
+        (false, e) => raise(lua, e),
+    })
+}
+
+fn fail(lua: &Lua, msg: &str) -> mlua::Result<Answer> {
+    Ok((
+        false,
+        Value::Table(convert::error_table(lua, msg.as_bytes())?),
+    ))
+}
+
+/// The bytes of a command argument given by a script: strings as they are, numbers as `%.17g`.
+fn arg_bytes(v: &Value, buf: &mut Vec<u8>) -> bool {
+    match v {
+        Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+        Value::Number(n) => {
+            let mut tmp = [0u8; 64];
+            buf.extend_from_slice(crate::num::format_double(*n, &mut tmp));
+        }
+        Value::Integer(n) => buf.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        _ => return false,
+    }
+    true
+}
+
+/// `redis.call`/`redis.pcall`'s native half: checks the command as Redis's scriptCall does and
+/// runs it on the host. Answers `ok, reply` (ok false for an error reply or a refusal, which
+/// `redis.call` raises).
+fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<Answer> {
+    let Some(mut run) = lua.app_data_mut::<Run>() else {
+        return fail(
+            lua,
+            "redis.call/pcall can only be called inside a script invocation",
+        );
+    };
+    let Some(host) = run.host else {
+        return fail(
+            lua,
+            "redis.call/pcall can only be called inside a script invocation",
+        );
+    };
+    if args.is_empty() {
+        return fail(
+            lua,
+            "Please specify at least one argument for this redis lib call",
+        );
+    }
+    let run = &mut *run;
+    run.buf.clear();
+    run.ranges.clear();
+    for v in args.iter() {
+        let start = run.buf.len();
+        if !arg_bytes(v, &mut run.buf) {
+            return fail(
+                lua,
+                "Lua redis lib command arguments must be strings or integers",
+            );
+        }
+        run.ranges.push(start..run.buf.len());
+    }
+    let args = Args::new(&run.buf, &run.ranges);
+    let refuse = |lua: &Lua, msg: &str| {
+        // Counted where it happens, as Redis's afterErrorReply (a pcall may swallow it). The
+        // message carries its code.
+        errors::note(msg.as_bytes());
+        let t = convert::error_table(lua, format!("-{msg}").as_bytes())?;
+        t.raw_set("ignore_error_stats_update", true)?;
+        Ok((false, Value::Table(t)))
+    };
+    let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
+        return refuse(lua, "ERR Unknown Redis command called from script");
+    };
+    if !cmd.arity_ok(args.len()) {
+        return refuse(
+            lua,
+            "ERR Wrong number of args calling Redis command from script",
+        );
+    }
+    let flags = match SLOTS.lookup(ci, &args) {
+        SubLookup::Whole => cmd.flags,
+        SubLookup::Known(slot, arity) => {
+            if !crate::stats::arity_fits(arity, args.len()) {
+                return refuse(
+                    lua,
+                    "ERR Wrong number of args calling Redis command from script",
+                );
+            }
+            SLOTS.flags(slot)
+        }
+        SubLookup::Unknown => return refuse(lua, "ERR Unknown Redis command called from script"),
+    };
+    use crate::command::flag;
+    if flags & flag::NOSCRIPT != 0 {
+        return refuse(lua, "ERR This Redis command is not allowed from script");
+    }
+    let write = flags & flag::WRITE != 0;
+    if write && run.read_only {
+        return refuse(
+            lua,
+            "ERR Write commands are not allowed from read-only scripts.",
+        );
+    }
+    if write {
+        if let Some(b) = run.busy() {
+            // Shown before the write, then SCRIPT KILL checked: a kill either lands before any
+            // write or is refused as UNKILLABLE (see `Scripts::kill`).
+            b.wrote.store(true, std::sync::atomic::Ordering::SeqCst);
+            if b.kill.load(std::sync::atomic::Ordering::SeqCst) && !run.wrote {
+                run.killed = true;
+                return fail(lua, KILLED);
+            }
+        }
+    }
+    run.out.clear();
+    // SAFETY: set by `Engine::run` for the duration of the Lua call this function runs in.
+    let host = unsafe { &mut *host };
+    match host.call(ci, &args, run.resp3, run.wrote, &mut run.out) {
+        Ok(()) => {}
+        Err(Refusal::Restart) => {
+            run.restart = true;
+            return fail(lua, "ERR the script is run again with every shard held");
+        }
+        Err(Refusal::Error(msg)) => return refuse(lua, &msg),
+    }
+    if write {
+        run.wrote = true;
+    }
+    let (v, _) = convert::reply_to_lua(lua, &run.out)?;
+    let is_error = run.out.first() == Some(&b'-');
+    if is_error {
+        if let Value::Table(t) = &v {
+            t.raw_set("ignore_error_stats_update", true)?;
+        }
+    }
+    if run.out.capacity() > 64 * 1024 {
+        run.out = Vec::new();
+    }
+    Ok((!is_error, v))
+}
+
+/// Installs the native `redis.*` functions in `api`.
+fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
+    api.raw_set("call", raising(lua, raw_call)?)?;
+    api.raw_set(
+        "pcall",
+        lua.create_function(|lua, args: MultiValue| Ok(raw_call(lua, args)?.1))?,
+    )?;
+    api.raw_set(
+        "setresp",
+        raising(lua, |lua, args: MultiValue| {
+            let Some(mut run) = lua.app_data_mut::<Run>().filter(|r| r.host.is_some()) else {
+                return fail(
+                    lua,
+                    "redis.setresp can only be called inside a script invocation",
+                );
+            };
+            if args.len() != 1 {
+                return fail(lua, "redis.setresp() requires one argument.");
+            }
+            let n = lua
+                .coerce_number(args[0].clone())
+                .ok()
+                .flatten()
+                .unwrap_or(0.0) as i64;
+            if n != 2 && n != 3 {
+                return fail(lua, "RESP version must be 2 or 3.");
+            }
+            run.resp3 = n == 3;
+            Ok((true, Value::Nil))
+        })?,
+    )?;
+    api.raw_set(
+        "sha1hex",
+        raising(lua, |lua, args: MultiValue| {
+            if args.len() != 1 {
+                return fail(lua, "wrong number of arguments");
+            }
+            let bytes = match lua.coerce_string(args[0].clone()) {
+                Ok(Some(s)) => s.as_bytes().to_vec(),
+                _ => Vec::new(),
+            };
+            Ok((
+                true,
+                Value::String(lua.create_string(store::sha1_hex(&bytes))?),
+            ))
+        })?,
+    )?;
+    api.raw_set(
+        "error_reply",
+        raising(lua, |lua, args: MultiValue| {
+            match (args.len(), args.front()) {
+                (1, Some(Value::String(s))) => {
+                    let s = s.as_bytes();
+                    let mut msg = Vec::with_capacity(s.len() + 1);
+                    if !s.starts_with(b"-") {
+                        msg.push(b'-');
+                    }
+                    msg.extend_from_slice(&s);
+                    Ok((true, Value::Table(convert::error_table(lua, &msg)?)))
+                }
+                // Returned, not raised, as Redis does.
+                _ => Ok((
+                    true,
+                    Value::Table(convert::error_table(
+                        lua,
+                        b"wrong number or type of arguments",
+                    )?),
+                )),
+            }
+        })?,
+    )?;
+    api.raw_set(
+        "status_reply",
+        raising(lua, |lua, args: MultiValue| {
+            match (args.len(), args.front()) {
+                (1, Some(Value::String(s))) => {
+                    let t = lua.create_table()?;
+                    t.raw_set("ok", s.clone())?;
+                    Ok((true, Value::Table(t)))
+                }
+                _ => Ok((
+                    true,
+                    Value::Table(convert::error_table(
+                        lua,
+                        b"wrong number or type of arguments",
+                    )?),
+                )),
+            }
+        })?,
+    )?;
+    api.raw_set(
+        "log",
+        raising(lua, |lua, args: MultiValue| {
+            if args.len() < 2 {
+                return fail(lua, "redis.log() requires two arguments or more.");
+            }
+            let level = match &args[0] {
+                Value::Number(n) => *n as i64,
+                Value::Integer(n) => *n,
+                Value::String(s) => match crate::num::parse_i64(&s.as_bytes()) {
+                    Some(n) => n,
+                    None => return fail(lua, "First argument must be a number (log level)."),
+                },
+                _ => return fail(lua, "First argument must be a number (log level)."),
+            };
+            use crate::log::Level;
+            let level = match level {
+                0 => Level::Debug,
+                1 => Level::Verbose,
+                2 => Level::Notice,
+                3 => Level::Warning,
+                _ => return fail(lua, "Invalid debug level."),
+            };
+            if crate::log::enabled(level) {
+                let mut text = Vec::new();
+                for v in args.iter().skip(1) {
+                    if let Ok(Some(s)) = lua.coerce_string(v.clone()) {
+                        if !text.is_empty() {
+                            text.push(b' ');
+                        }
+                        text.extend_from_slice(&s.as_bytes());
+                    }
+                }
+                crate::log::log(level, format_args!("{}", String::from_utf8_lossy(&text)));
+            }
+            Ok((true, Value::Nil))
+        })?,
+    )?;
+    api.raw_set(
+        "set_repl",
+        raising(lua, |lua, args: MultiValue| {
+            if lua.app_data_ref::<Run>().is_none_or(|r| r.host.is_none()) {
+                return fail(
+                    lua,
+                    "redis.set_repl can only be called inside a script invocation",
+                );
+            }
+            if args.len() != 1 {
+                return fail(lua, "redis.set_repl() requires two arguments.");
+            }
+            let n = lua
+                .coerce_number(args[0].clone())
+                .ok()
+                .flatten()
+                .unwrap_or(-1.0) as i64;
+            if !(0..=3).contains(&n) {
+                return fail(
+                    lua,
+                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                );
+            }
+            // No replication and no AOF yet: nothing to switch.
+            Ok((true, Value::Nil))
+        })?,
+    )?;
+    api.raw_set(
+        "replicate_commands",
+        raising(lua, |_, _: MultiValue| Ok((true, Value::Boolean(true))))?,
+    )?;
+    api.raw_set(
+        "breakpoint",
+        raising(lua, |_, _: MultiValue| Ok((true, Value::Boolean(false))))?,
+    )?;
+    api.raw_set(
+        "debug",
+        raising(lua, |_, _: MultiValue| Ok((true, Value::Nil)))?,
+    )?;
+    api.raw_set(
+        "acl_check_cmd",
+        raising(lua, |lua, args: MultiValue| {
+            if args.is_empty() {
+                return fail(
+                    lua,
+                    "Please specify at least one argument for this redis lib call",
+                );
+            }
+            let mut buf = Vec::new();
+            if !arg_bytes(&args[0], &mut buf) {
+                return fail(
+                    lua,
+                    "Lua redis lib command arguments must be strings or integers",
+                );
+            }
+            if TABLE.lookup(&buf).is_none() {
+                return fail(lua, "Invalid command passed to redis.acl_check_cmd()");
+            }
+            // Every user may run every command until ACLs exist.
+            Ok((true, Value::Boolean(true)))
+        })?,
+    )?;
+    Ok(())
+}
+
+/// Redis's rand48 step: the next 31-bit value (`redisLrand48`).
+fn rand48_next(state: &mut u64) -> i32 {
+    *state = (state.wrapping_mul(0x5DEECE66D).wrapping_add(0xB)) & ((1u64 << 48) - 1);
+    (*state >> 17) as i32
+}
+
+/// Redis's initial rand48 state (and `redisSrand48(seed)`'s).
+fn rand48_seed(seed: i32) -> u64 {
+    (((seed as u32) as u64) << 16) | 0x330E
+}
+
+impl Engine {
+    /// A VM with Redis's environment, no script compiled yet.
+    pub fn new() -> mlua::Result<Engine> {
+        let lua = sandbox::new_vm()?;
+        lua.set_app_data(Run {
+            host: None,
+            resp3: false,
+            read_only: false,
+            wrote: false,
+            restart: false,
+            buf: Vec::new(),
+            ranges: Vec::new(),
+            out: Vec::new(),
+            rand48: 0x1234_ABCD_330E,
+            pending: None,
+            pending_id: 0,
+            started: std::time::Instant::now(),
+            threshold_ms: 0,
+            busy: None,
+            marked: false,
+            killed: false,
+            eval: true,
+        });
+        lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+            busy_hook,
+        )?;
+        let redis = lua.create_table()?;
+        redis.raw_set("REDIS_VERSION", crate::shared::REDIS_VERSION)?;
+        redis.raw_set("REDIS_VERSION_NUM", version_num())?;
+        for (name, level) in [
+            ("LOG_DEBUG", 0),
+            ("LOG_VERBOSE", 1),
+            ("LOG_NOTICE", 2),
+            ("LOG_WARNING", 3),
+        ] {
+            redis.raw_set(name, level)?;
+        }
+        for (name, v) in [
+            ("REPL_NONE", 0),
+            ("REPL_AOF", 1),
+            ("REPL_SLAVE", 2),
+            ("REPL_REPLICA", 2),
+            ("REPL_ALL", 3),
+        ] {
+            redis.raw_set(name, v)?;
+        }
+        native_api(&lua, &redis)?;
+        lua.globals().raw_set("redis", redis)?;
+        let math: Table = lua.globals().raw_get("math")?;
+        math.raw_set(
+            "random",
+            lua.create_function(|lua, args: MultiValue| {
+                let Some(mut run) = lua.app_data_mut::<Run>() else {
+                    return Err(mlua::Error::runtime("math.random unavailable"));
+                };
+                let max = i32::MAX as f64;
+                let r = (rand48_next(&mut run.rand48) as f64 % max) / max;
+                drop(run);
+                let int =
+                    |v: &Value| lua.coerce_number(v.clone()).ok().flatten().unwrap_or(0.0) as i32;
+                Ok(match args.len() {
+                    0 => r,
+                    1 => {
+                        let u = int(&args[0]);
+                        if u < 1 {
+                            return Err(mlua::Error::runtime(
+                                "bad argument #1 to 'random' (interval is empty)",
+                            ));
+                        }
+                        (r * u as f64).floor() + 1.0
+                    }
+                    2 => {
+                        let (l, u) = (int(&args[0]), int(&args[1]));
+                        if l > u {
+                            return Err(mlua::Error::runtime(
+                                "bad argument #2 to 'random' (interval is empty)",
+                            ));
+                        }
+                        (r * (u as f64 - l as f64 + 1.0)).floor() + l as f64
+                    }
+                    _ => return Err(mlua::Error::runtime("wrong number of arguments")),
+                })
+            })?,
+        )?;
+        math.raw_set(
+            "randomseed",
+            lua.create_function(|lua, seed: f64| {
+                if let Some(mut run) = lua.app_data_mut::<Run>() {
+                    run.rand48 = rand48_seed(seed as i32);
+                }
+                Ok(())
+            })?,
+        )?;
+        let describe = lua.create_function(describe)?;
+        let (runner, vault) = sandbox::protect(&lua, describe)?;
+        Ok(Engine {
+            lua,
+            runner,
+            vault,
+            compiled: HashMap::new(),
+            generation: 0,
+        })
+    }
+
+    /// Drops what was compiled for an older generation of the shared cache (SCRIPT FLUSH).
+    pub fn sync(&mut self, generation: u64) {
+        if generation != self.generation {
+            self.compiled.clear();
+            self.generation = generation;
+            let _ = self.lua.gc_collect();
+        }
+    }
+
+    /// Compiles `body` (its shebang line blanked, the newline kept so line numbers hold) as the
+    /// script named `sha`, unless it is compiled already. Errors read as Redis's.
+    pub fn compile(&mut self, sha: &[u8; 40], body: &[u8]) -> Result<(), String> {
+        if self.compiled.contains_key(sha) {
+            return Ok(());
+        }
+        let (_, skip) = store::parse_shebang(body)?;
+        let f = self
+            .lua
+            .load(&body[skip..])
+            .set_name("@user_script")
+            .into_function()
+            .map_err(|e| {
+                format!(
+                    "Error compiling script (new function): {}",
+                    lua_error_text(&e)
+                )
+            })?;
+        self.compiled.insert(*sha, f);
+        Ok(())
+    }
+
+    /// Whether script `sha` is compiled in this VM.
+    pub fn has(&self, sha: &[u8; 40]) -> bool {
+        self.compiled.contains_key(sha)
+    }
+
+    /// Bytes the VM uses (INFO's used_memory_lua).
+    pub fn memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Runs compiled script `sha` with `inv`, its commands through `host`, and writes its reply
+    /// (or its error, as Redis words it) to `reply`. Returns [`Outcome::Restart`] without writing
+    /// anything when the host asked for a run with every shard.
+    pub fn run(
+        &mut self,
+        sha: &[u8; 40],
+        inv: &Invocation,
+        host: &mut dyn Host,
+        reply: &mut Reply,
+    ) -> Outcome {
+        let Some(f) = self.compiled.get(sha).cloned() else {
+            reply.error("NOSCRIPT No matching script. Please use EVAL.");
+            return Outcome::Done;
+        };
+        self.run_function(&f, inv, host, reply)
+    }
+
+    /// [`Engine::run`] on a function value (a compiled EVAL body, or a library's function).
+    pub fn run_function(
+        &mut self,
+        f: &Function,
+        inv: &Invocation,
+        host: &mut dyn Host,
+        reply: &mut Reply,
+    ) -> Outcome {
+        let lua = &self.lua;
+        let made = (|| -> mlua::Result<(Table, Table)> {
+            let keys = lua.create_table_with_capacity(inv.keys.len(), 0)?;
+            for (i, k) in inv.keys.iter().enumerate() {
+                keys.raw_set(i + 1, lua.create_string(k)?)?;
+            }
+            let argv = lua.create_table_with_capacity(inv.argv.len(), 0)?;
+            for (i, a) in inv.argv.iter().enumerate() {
+                argv.raw_set(i + 1, lua.create_string(a)?)?;
+            }
+            Ok((keys, argv))
+        })();
+        let Ok((keys, argv)) = made else {
+            reply.error("ERR cannot prepare the script's arguments (out of memory)");
+            return Outcome::Done;
+        };
+        if inv.eval {
+            let _ = self.vault.raw_set("KEYS", keys.clone());
+            let _ = self.vault.raw_set("ARGV", argv.clone());
+        }
+        {
+            let Some(mut run) = lua.app_data_mut::<Run>() else {
+                reply.error("ERR the script engine is unavailable");
+                return Outcome::Done;
+            };
+            // SAFETY (lifetime erasure): the pointer is cleared below, before `host`'s borrow
+            // ends, and only `raw_call` dereferences it, from inside the Lua call in between.
+            let host: *mut (dyn Host + '_) = host;
+            run.host = Some(unsafe {
+                std::mem::transmute::<*mut (dyn Host + '_), *mut (dyn Host + 'static)>(host)
+            });
+            run.resp3 = false;
+            run.read_only = inv.read_only;
+            run.wrote = false;
+            run.restart = false;
+            run.started = std::time::Instant::now();
+            run.threshold_ms = inv.threshold_ms;
+            run.busy = inv.busy.map(|b| b as *const Busy);
+            run.marked = false;
+            run.killed = false;
+            run.eval = inv.eval;
+            run.pending = None;
+        }
+        let result = if inv.eval {
+            self.runner
+                .call::<(bool, Value)>((f.clone(), Value::Nil, Value::Nil))
+        } else {
+            self.runner.call::<(bool, Value)>((f.clone(), keys, argv))
+        };
+        let (script_resp3, restart, killed) = match lua.app_data_mut::<Run>() {
+            Some(mut run) => {
+                if let Some(b) = run.busy() {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    b.kill.store(false, SeqCst);
+                    b.wrote.store(false, SeqCst);
+                    b.active.store(false, SeqCst);
+                }
+                run.host = None;
+                run.busy = None;
+                run.marked = false;
+                (run.resp3, run.restart, run.killed)
+            }
+            None => (false, false, false),
+        };
+        if killed {
+            // Back to the count hook only (the kill made it fire on every line).
+            let _ = lua.set_hook(
+                mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+                busy_hook,
+            );
+            crate::log_at!(Warning, "Lua script killed by user with SCRIPT KILL.");
+        }
+        if inv.eval {
+            let _ = self.vault.raw_set("KEYS", Value::Nil);
+            let _ = self.vault.raw_set("ARGV", Value::Nil);
+        }
+        if restart {
+            return Outcome::Restart;
+        }
+        match result {
+            Ok((false, Value::Table(t))) if killed => {
+                let _ = t.raw_set("err", KILLED);
+                write_script_error(reply, &Value::Table(t), inv.name);
+            }
+            _ if killed => reply.error(KILLED),
+            Ok((true, v)) => convert::lua_to_reply(reply, &v, script_resp3),
+            Ok((false, e)) => write_script_error(reply, &e, inv.name),
+            Err(e) => {
+                let msg = format!(
+                    "ERR Error running script {}, {:.100}",
+                    String::from_utf8_lossy(inv.name),
+                    lua_error_text(&e)
+                );
+                reply.error(&msg);
+            }
+        }
+        Outcome::Done
+    }
+}
+
+/// The count hook: past busy-reply-threshold, shows the script as busy (other clients then get
+/// -BUSY, SCRIPT KILL can reach it); once killed, raises on every line so that a pcall cannot keep
+/// the script alive.
+fn busy_hook(lua: &Lua, _: &mlua::debug::Debug) -> mlua::Result<mlua::VmState> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let Some(mut run) = lua.app_data_mut::<Run>() else {
+        return Ok(mlua::VmState::Continue);
+    };
+    if run.host.is_none() {
+        return Ok(mlua::VmState::Continue);
+    }
+    if run.killed {
+        return Err(mlua::Error::runtime(KILLED));
+    }
+    if !run.marked {
+        let elapsed = run.started.elapsed().as_millis() as u64;
+        if run.threshold_ms == 0 || elapsed < run.threshold_ms || run.busy.is_none() {
+            return Ok(mlua::VmState::Continue);
+        }
+        run.marked = true;
+        if let Some(b) = run.busy() {
+            b.wrote.store(run.wrote, SeqCst);
+            b.eval.store(run.eval, SeqCst);
+            b.kill.store(false, SeqCst);
+            b.active.store(true, SeqCst);
+        }
+        crate::log_at!(
+            Warning,
+            "Slow script detected: still in execution after {elapsed} milliseconds. You can try \
+             killing the script using the {} command.",
+            if run.eval {
+                "SCRIPT KILL"
+            } else {
+                "FUNCTION KILL"
+            }
+        );
+    }
+    let kill = run.busy().is_some_and(|b| b.kill.load(SeqCst)) && !run.wrote;
+    if kill {
+        run.killed = true;
+        drop(run);
+        lua.set_hook(
+            mlua::HookTriggers::new()
+                .every_line()
+                .every_nth_instruction(1),
+            busy_hook,
+        )?;
+        return Err(mlua::Error::runtime(KILLED));
+    }
+    Ok(mlua::VmState::Continue)
+}
+
+/// SCRIPT KILL (`eval`) or FUNCTION KILL, answered with Redis's texts.
+pub fn kill(shared: &crate::shared::Shared, eval: bool, reply: &mut Reply) {
+    match shared.scripts.kill(eval) {
+        KillOutcome::Killed => reply.ok(),
+        KillOutcome::NotBusy => reply.error("NOTBUSY No scripts in execution right now."),
+        KillOutcome::Unkillable => reply.error(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. \
+             You can either wait the script termination or kill the server in a hard way using \
+             the SHUTDOWN NOSAVE command.",
+        ),
+        KillOutcome::WrongKind if eval => reply.error(
+            "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
+        ),
+        KillOutcome::WrongKind => reply.error(
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+        ),
+    }
+}
+
+/// The text of a Lua error as Lua would print it (mlua's wrapping and tracebacks removed).
+fn lua_error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_error_text(cause),
+        other => other.to_string(),
+    }
+}
+
+/// A failed run's error reply, as Redis builds it from the error handler's table:
+/// `-<err> script: <name>, on <source>:<line>.` (the location when known).
+fn write_script_error(reply: &mut Reply, e: &Value, name: &[u8]) {
+    let Value::Table(t) = e else {
+        let msg = format!(
+            "ERR Error running script {}, execution failure",
+            String::from_utf8_lossy(name)
+        );
+        return reply.error(&msg);
+    };
+    let text = |k: &str| -> Option<Vec<u8>> {
+        match t.raw_get::<Value>(k).ok()? {
+            Value::String(s) => Some(s.as_bytes().to_vec()),
+            Value::Number(n) => Some(crate::num::format_double(n, &mut [0u8; 64]).to_vec()),
+            Value::Integer(n) => Some(itoa::Buffer::new().format(n).as_bytes().to_vec()),
+            _ => None,
+        }
+    };
+    let mut msg = text("err").unwrap_or_else(|| b"(null)".to_vec());
+    if let (Some(source), Some(line)) = (text("source"), text("line")) {
+        msg.extend_from_slice(b" script: ");
+        msg.extend_from_slice(name);
+        msg.extend_from_slice(b", on ");
+        msg.extend_from_slice(&source);
+        msg.push(b':');
+        msg.extend_from_slice(&line);
+        msg.push(b'.');
+    }
+    let counted = matches!(
+        t.raw_get::<Value>("ignore_error_stats_update"),
+        Ok(Value::Boolean(true))
+    );
+    if counted {
+        errors::muted(|| reply.error_bytes(&msg));
+    } else {
+        reply.error_bytes(&msg);
+    }
+}

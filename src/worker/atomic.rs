@@ -24,6 +24,8 @@ pub(super) struct Held {
     /// Worker ids held (ascending); empty when the step needs this worker's own shard only, which
     /// its owner holds anyway.
     ids: Vec<usize>,
+    /// The worker taking the step.
+    me: usize,
 }
 
 impl Drop for Held {
@@ -35,6 +37,15 @@ impl Drop for Held {
 }
 
 impl Held {
+    /// Whether shard `id` is reachable in this step.
+    pub(super) fn covers(&self, id: usize) -> bool {
+        if self.ids.is_empty() {
+            id == self.me
+        } else {
+            self.ids.contains(&id)
+        }
+    }
+
     /// Runs `f` on shard `id`'s keyspace: `own` when nothing is locked (then `id` is this
     /// worker's), else the locked shard.
     pub(super) fn on<R>(
@@ -54,7 +65,7 @@ impl Held {
 }
 
 /// Where a command's keys live, as an atomic step needs them: the workers its keys belong to.
-fn owners_of(
+pub(super) fn owners_of(
     cmd: usize,
     args: &Args,
     n: usize,
@@ -65,7 +76,9 @@ fn owners_of(
     let c = TABLE.get(cmd);
     match c.exec {
         Exec::Conn(_) | Exec::Transaction | Exec::Watch => {}
-        Exec::Broadcast(..) | Exec::Cursor(..) => out.extend(0..n),
+        // A script may reach keys it did not declare: inside EXEC it cannot start over, so the
+        // block takes every shard.
+        Exec::Broadcast(..) | Exec::Cursor(..) | Exec::Script => out.extend(0..n),
         Exec::Keyed(_) | Exec::Fanout(..) => {
             keys.clear();
             c.key_indices(args, keys);
@@ -130,17 +143,23 @@ impl Worker {
         } else if as_block {
             Reply::new(&mut out, resp3).array(cmds.len());
         }
+        let mut session = self
+            .conns
+            .get_mut(k)
+            .map(|c| std::mem::take(&mut c.session))
+            .unwrap_or_default();
         for &(ci, ref args) in cmds.iter().take(if broken { 0 } else { cmds.len() }) {
             let slot = match SLOTS.lookup(ci, args) {
                 SubLookup::Known(slot, _) => slot,
                 _ => ci,
             };
             let started = Started::now();
-            self.exec_held(&held, k, ci, args, &mut out);
+            self.exec_held(&held, &mut session, ci, args, &mut out);
             self.account(slot, started, Count::Call);
         }
         self.unhold(held);
         if let Some(conn) = self.conns.get_mut(k) {
+            conn.session = session;
             let (target, _) = conn.reply_target();
             target.extend_from_slice(&out);
             conn.end_reply();
@@ -164,6 +183,7 @@ impl Worker {
             return Held {
                 shards,
                 ids: Vec::new(),
+                me: self.id,
             };
         }
         self.ks.park();
@@ -175,7 +195,11 @@ impl Worker {
                 super::housekeeping::refresh_shard(ks, &self.shared.params);
             }
         }
-        Held { shards, ids }
+        Held {
+            shards,
+            ids,
+            me: self.id,
+        }
     }
 
     /// Gives back what [`Worker::hold`] took, publishing the INFO figures of the other workers'
@@ -196,11 +220,15 @@ impl Worker {
     }
 
     /// Runs one command of an atomic step on the held shards, its reply appended to `out`.
-    fn exec_held(&mut self, held: &Held, k: usize, ci: usize, args: &Args, out: &mut Vec<u8>) {
-        let Some(conn) = self.conns.get_mut(k) else {
-            return;
-        };
-        let (db, resp3) = (conn.session.db, conn.session.resp3);
+    pub(super) fn exec_held(
+        &mut self,
+        held: &Held,
+        session: &mut Session,
+        ci: usize,
+        args: &Args,
+        out: &mut Vec<u8>,
+    ) {
+        let (db, resp3) = (session.db, session.resp3);
         let (n, me, now) = (self.n, self.id, self.now);
         let cmd = TABLE.get(ci);
         let run = |ks: &mut Keyspace, f: KeyedFn, args: &Args, out: &mut Vec<u8>, id: usize| {
@@ -217,7 +245,7 @@ impl Worker {
         match cmd.exec {
             Exec::Conn(f) => {
                 let mut ctx = ConnCtx {
-                    session: &mut conn.session,
+                    session,
                     reply: Reply::new(out, resp3),
                     shared: &self.shared,
                     worker: me,
@@ -227,6 +255,8 @@ impl Worker {
             }
             // Never queued (they run at once inside MULTI), never run as a lone step.
             Exec::Transaction | Exec::Watch => {}
+            // Inside EXEC: the block holds every shard (see `owners_of`).
+            Exec::Script => self.exec_script(Some(held), session, ci, args, out),
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
                 let mut keys = std::mem::take(&mut self.keys);
                 keys.clear();

@@ -19,6 +19,7 @@ mod housekeeping;
 pub mod mailbox;
 mod remote;
 mod route;
+mod script;
 pub mod shard;
 
 use std::io;

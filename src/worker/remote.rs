@@ -65,9 +65,11 @@ impl Worker {
                 Op::Exec(ci) => match TABLE.get(*ci as usize).exec {
                     Exec::Keyed(f) | Exec::Fanout(f, _) => Some((*ci as usize, f, Count::Call)),
                     Exec::Cursor(f, _) => Some((*ci as usize, f, Count::Part)),
-                    Exec::Broadcast(..) | Exec::Conn(_) | Exec::Transaction | Exec::Watch => {
-                        continue
-                    }
+                    Exec::Broadcast(..)
+                    | Exec::Conn(_)
+                    | Exec::Transaction
+                    | Exec::Watch
+                    | Exec::Script => continue,
                 },
                 Op::Block(_) => None,
             };

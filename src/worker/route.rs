@@ -86,6 +86,7 @@ impl Worker {
             }
             Exec::Transaction => return self.exec_block(k, slot),
             Exec::Watch => return self.watch_keys(k, slot, args),
+            Exec::Script => return self.run_script(k, ci, args, slot),
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
                 let mut keys = std::mem::take(&mut self.keys);
                 keys.clear();
@@ -159,7 +160,7 @@ impl Worker {
     /// Whether connection `k` still waits for replies from other workers; if so its input stops
     /// until they are in (the request at hand is dispatched again then). Once they are, the
     /// connection's input flows freely again.
-    fn waits_for_replies(&mut self, k: usize) -> bool {
+    pub(super) fn waits_for_replies(&mut self, k: usize) -> bool {
         let Some(conn) = self.conns.get_mut(k) else {
             return false;
         };

@@ -1,0 +1,265 @@
+//! The script cache every worker shares: EVAL bodies by SHA1, with their shebang flags. Each
+//! worker compiles a body into its own VM the first time it runs it; SCRIPT FLUSH empties the
+//! cache and bumps the generation, which tells every worker to drop what it compiled.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// One cached script.
+#[derive(Debug)]
+pub struct ScriptEntry {
+    /// The body as EVAL received it (shebang line included).
+    pub body: Box<[u8]>,
+    /// Its shebang flags ([`flags`]); [`flags::COMPAT`] without a shebang.
+    pub flags: u32,
+    /// Whether a run touched a key outside its KEYS on a shard it did not hold: later runs take
+    /// every shard from the start (the slow path, counted in INFO).
+    pub wide: AtomicBool,
+}
+
+/// Script flags, from a `#!lua flags=...` shebang (EVAL) or `register_function` (FUNCTION).
+pub mod flags {
+    /// No shebang: EVAL's backward-compatible mode (the flags of the command itself apply).
+    pub const COMPAT: u32 = 1;
+    pub const NO_WRITES: u32 = 1 << 1;
+    pub const ALLOW_OOM: u32 = 1 << 2;
+    pub const ALLOW_STALE: u32 = 1 << 3;
+    pub const NO_CLUSTER: u32 = 1 << 4;
+    pub const ALLOW_CROSS_SLOT: u32 = 1 << 5;
+    /// Flag names, as Redis spells them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (NO_WRITES, "no-writes"),
+        (ALLOW_OOM, "allow-oom"),
+        (ALLOW_STALE, "allow-stale"),
+        (NO_CLUSTER, "no-cluster"),
+        (ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+    ];
+
+    /// The flag named `name`, if Redis knows it.
+    pub fn by_name(name: &[u8]) -> Option<u32> {
+        NAMES
+            .iter()
+            .find(|(_, n)| n.as_bytes() == name)
+            .map(|(f, _)| *f)
+    }
+}
+
+/// The shared cache, and what each worker's running script shows the others.
+#[derive(Debug, Default)]
+pub struct Scripts {
+    map: RwLock<HashMap<[u8; 40], Arc<ScriptEntry>>>,
+    generation: AtomicU64,
+    /// Runs that took every shard because of keys they did not declare (INFO).
+    pub wide_runs: AtomicU64,
+    /// One per worker: its script, once that runs past busy-reply-threshold.
+    pub busy: Box<[Busy]>,
+}
+
+/// A worker's script that runs past busy-reply-threshold, as SCRIPT KILL and the other workers see
+/// it. Written by the worker running it (from the Lua hook, every 100,000 instructions), read by
+/// the others.
+#[derive(Debug, Default)]
+pub struct Busy {
+    /// A script of this worker is past the threshold and still running.
+    pub active: AtomicBool,
+    /// It is an EVAL script (SCRIPT KILL), not a function (FUNCTION KILL).
+    pub eval: AtomicBool,
+    /// It ran a write command: only SHUTDOWN NOSAVE can stop it.
+    pub wrote: AtomicBool,
+    /// SCRIPT KILL or FUNCTION KILL asked it to stop.
+    pub kill: AtomicBool,
+}
+
+/// What [`Scripts::kill`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KillOutcome {
+    Killed,
+    NotBusy,
+    Unkillable,
+    /// SCRIPT KILL for a function, or FUNCTION KILL for a script.
+    WrongKind,
+}
+
+/// A SHA1 in lower-case hex, as a cache key; None when `sha` is not 40 bytes. O(1).
+pub fn sha_key(sha: &[u8]) -> Option<[u8; 40]> {
+    let mut k: [u8; 40] = sha.try_into().ok()?;
+    k.make_ascii_lowercase();
+    Some(k)
+}
+
+/// The SHA1 of `body` in lower-case hex. O(len).
+pub fn sha1_hex(body: &[u8]) -> [u8; 40] {
+    let digest = sha1_smol::Sha1::from(body).digest().bytes();
+    let mut out = [0u8; 40];
+    for (i, b) in digest.iter().enumerate() {
+        out[2 * i] = b"0123456789abcdef"[(b >> 4) as usize];
+        out[2 * i + 1] = b"0123456789abcdef"[(b & 15) as usize];
+    }
+    out
+}
+
+impl Scripts {
+    /// An empty cache for `workers` workers.
+    pub fn new(workers: usize) -> Scripts {
+        Scripts {
+            busy: (0..workers).map(|_| Busy::default()).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Whether a script runs past the busy threshold anywhere.
+    pub fn any_busy(&self) -> bool {
+        self.busy.iter().any(|b| b.active.load(Ordering::Acquire))
+    }
+
+    /// SCRIPT KILL (`eval`) or FUNCTION KILL: asks the busy script to stop, unless it wrote.
+    pub fn kill(&self, eval: bool) -> KillOutcome {
+        let Some(b) = self.busy.iter().find(|b| b.active.load(Ordering::Acquire)) else {
+            return KillOutcome::NotBusy;
+        };
+        if b.wrote.load(Ordering::Acquire) {
+            return KillOutcome::Unkillable;
+        }
+        if b.eval.load(Ordering::Acquire) != eval {
+            return KillOutcome::WrongKind;
+        }
+        // Asked first, then the write checked again: the script shows a write before making it
+        // and gives up the write when it sees the kill (see `script::raw_call`).
+        b.kill.store(true, Ordering::SeqCst);
+        if b.wrote.load(Ordering::SeqCst) {
+            b.kill.store(false, Ordering::SeqCst);
+            return KillOutcome::Unkillable;
+        }
+        KillOutcome::Killed
+    }
+
+    /// The script with SHA1 `sha` (lower-case hex), if cached. O(1), a read lock.
+    pub fn get(&self, sha: &[u8; 40]) -> Option<Arc<ScriptEntry>> {
+        self.map.read().ok()?.get(sha).cloned()
+    }
+
+    /// Caches `body` (already compiled once, so known valid) under `sha`; the entry already there
+    /// stays. Returns the cached entry.
+    pub fn insert(&self, sha: [u8; 40], body: &[u8], flags: u32) -> Arc<ScriptEntry> {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(sha)
+            .or_insert_with(|| {
+                Arc::new(ScriptEntry {
+                    body: body.into(),
+                    flags,
+                    wide: AtomicBool::new(false),
+                })
+            })
+            .clone()
+    }
+
+    /// SCRIPT FLUSH: forgets every script; workers drop their compiled copies on their next run.
+    pub fn flush(&self) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        map.clear();
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Bumped by every flush.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Number of cached scripts and the bytes of their bodies (INFO's number_of_cached_scripts,
+    /// used_memory_scripts_eval).
+    pub fn usage(&self) -> (usize, usize) {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        let bytes = map.values().map(|e| e.body.len() + 40 + 64).sum();
+        (map.len(), bytes)
+    }
+}
+
+/// A script's shebang (`#!lua flags=no-writes,allow-oom`): its flags and the length of the line
+/// (the newline stays in the body, keeping line numbers). Without a shebang: COMPAT and 0. Errors
+/// read as Redis's.
+pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((flags::COMPAT, 0));
+    }
+    let Some(end) = memchr::memchr(b'\n', body) else {
+        return Err("Invalid script shebang".into());
+    };
+    let line = &body[..end];
+    let mut parts = line
+        .split(|c| c.is_ascii_whitespace())
+        .filter(|p| !p.is_empty());
+    let Some(engine) = parts.next() else {
+        return Err("Invalid engine in script shebang".into());
+    };
+    if engine != b"#!lua" {
+        return Err(format!(
+            "Unexpected engine in script shebang: {}",
+            String::from_utf8_lossy(engine)
+        ));
+    }
+    let mut out = 0;
+    for part in parts {
+        let Some(list) = part.strip_prefix(b"flags=") else {
+            return Err(format!(
+                "Unknown lua shebang option: {}",
+                String::from_utf8_lossy(part)
+            ));
+        };
+        if list.is_empty() {
+            continue;
+        }
+        for name in list.split(|&c| c == b',') {
+            match flags::by_name(name) {
+                Some(f) => out |= f,
+                None => {
+                    return Err(format!(
+                        "Unexpected flag in script shebang: {}",
+                        String::from_utf8_lossy(name)
+                    ))
+                }
+            }
+        }
+    }
+    Ok((out, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_matches_redis() {
+        // redis-cli SCRIPT LOAD "return 1"
+        assert_eq!(
+            &sha1_hex(b"return 1"),
+            b"e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+        );
+    }
+
+    #[test]
+    fn shebangs_parse_as_redis_does() {
+        assert_eq!(parse_shebang(b"return 1"), Ok((flags::COMPAT, 0)));
+        assert_eq!(
+            parse_shebang(b"#!lua flags=no-writes,allow-oom\nreturn 1"),
+            Ok((flags::NO_WRITES | flags::ALLOW_OOM, 31))
+        );
+        assert_eq!(parse_shebang(b"#!lua\nreturn 1"), Ok((0, 5)));
+        assert_eq!(
+            parse_shebang(b"#!lua"),
+            Err("Invalid script shebang".into())
+        );
+        assert_eq!(
+            parse_shebang(b"#!py\n"),
+            Err("Unexpected engine in script shebang: #!py".into())
+        );
+        assert_eq!(
+            parse_shebang(b"#!lua flags=bad\n"),
+            Err("Unexpected flag in script shebang: bad".into())
+        );
+        assert_eq!(
+            parse_shebang(b"#!lua x=1\n"),
+            Err("Unknown lua shebang option: x=1".into())
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! Scripts on the worker: EVAL and its variants run here, on the connection's worker, as one
+//! atomic step over the shards of the keys the script declares (KEYS). Each `redis.call` goes
+//! through [`ScriptHost`] to the held shards, exactly as a command of a MULTI block would.
+//!
+//! Keys a script did not declare (allowed outside cluster mode, and common in the wild): when a
+//! call reaches a shard the step does not hold and the script has written nothing yet, the run is
+//! dropped and starts again with every shard held, and the script is remembered as one that needs
+//! them all (the slow path, counted in INFO as `rustis_scripts_wide_runs`). A script that wrote
+//! before reaching such a key gets an error for that call, and runs with every shard next time.
+
+use super::atomic::{owners_of, Held};
+use super::*;
+use crate::command::scripting::NO_SCRIPT;
+use crate::resp::err;
+use crate::script::store::{flags, parse_shebang, sha1_hex, sha_key};
+use crate::script::{self, Host, Invocation, Outcome, Refusal};
+
+/// The door a running script's commands go through: the worker and the shards the step holds.
+struct ScriptHost<'a> {
+    worker: &'a mut Worker,
+    held: &'a Held,
+    /// Every shard is held: no call can reach beyond.
+    all: bool,
+    /// The script's own session: the caller's database at the start (SELECT inside the script
+    /// changes it for the script only, as in Redis 7), the protocol the script chose.
+    session: Session,
+    /// Scratch for the owners of a call's keys.
+    owners: Vec<usize>,
+}
+
+impl Host for ScriptHost<'_> {
+    fn call(
+        &mut self,
+        ci: usize,
+        args: &Args,
+        resp3: bool,
+        wrote: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Refusal> {
+        let w = &mut *self.worker;
+        if !self.all {
+            self.owners.clear();
+            let mut keys = std::mem::take(&mut w.keys);
+            owners_of(ci, args, w.n, w.id, &mut keys, &mut self.owners);
+            w.keys = keys;
+            if let Some(&id) = self.owners.iter().find(|&&id| !self.held.covers(id)) {
+                if !wrote {
+                    return Err(Refusal::Restart);
+                }
+                return Err(Refusal::Error(format!(
+                    "ERR Script attempted to access a key of worker {id} that it did not \
+                     declare in KEYS, after writing; it will hold every shard from its next run"
+                )));
+            }
+        }
+        self.session.resp3 = resp3;
+        let slot = SLOTS.slot_of(ci, args);
+        let started = Started::now();
+        w.exec_held(self.held, &mut self.session, ci, args, out);
+        w.account(slot, started, Count::Call);
+        Ok(())
+    }
+}
+
+impl Worker {
+    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO: runs once every earlier reply of the connection is in
+    /// (the script sees every effect those stood for), its reply in order. Returns whether the
+    /// request was consumed.
+    pub(super) fn run_script(&mut self, k: usize, ci: usize, args: &Args, slot: usize) -> bool {
+        if self.waits_for_replies(k) {
+            return false;
+        }
+        let started = Started::now();
+        let Some(conn) = self.conns.get_mut(k) else {
+            return true;
+        };
+        let mut session = std::mem::take(&mut conn.session);
+        let mut out = std::mem::take(&mut self.step_out);
+        out.clear();
+        self.exec_script(None, &mut session, ci, args, &mut out);
+        if let Some(conn) = self.conns.get_mut(k) {
+            conn.session = session;
+            let (target, _) = conn.reply_target();
+            target.extend_from_slice(&out);
+            conn.end_reply();
+        }
+        if out.capacity() <= 64 * 1024 {
+            self.step_out = out;
+        }
+        self.account(slot, started, Count::Call);
+        true
+    }
+
+    /// Runs script command `ci` for `session`, its reply appended to `out`. `held`: the shards an
+    /// enclosing step holds (EXEC, which holds every shard); None to take the script's own.
+    pub(super) fn exec_script(
+        &mut self,
+        held: Option<&Held>,
+        session: &mut Session,
+        ci: usize,
+        args: &Args,
+        out: &mut Vec<u8>,
+    ) {
+        let resp3 = session.resp3;
+        let name = TABLE.get(ci).name;
+        let by_sha = name.starts_with("evalsha");
+        let ro = name.ends_with("_ro");
+        if by_sha && args.get(1).len() != 40 {
+            return Reply::new(out, resp3).error(NO_SCRIPT);
+        }
+        let Some(numkeys) = args.int(2) else {
+            return Reply::new(out, resp3).error(err::NOT_INT);
+        };
+        if numkeys > (args.len() - 3) as i64 {
+            return Reply::new(out, resp3)
+                .error("ERR Number of keys can't be greater than number of args");
+        }
+        if numkeys < 0 {
+            return Reply::new(out, resp3).error("ERR Number of keys can't be negative");
+        }
+        let shared = self.shared.clone();
+        let scripts = &shared.scripts;
+        let sha = if by_sha {
+            sha_key(args.get(1)).unwrap_or([b'0'; 40])
+        } else {
+            sha1_hex(args.get(1))
+        };
+        let generation = scripts.generation();
+        let entry = match scripts.get(&sha) {
+            Some(e) => e,
+            None if by_sha => return Reply::new(out, resp3).error(NO_SCRIPT),
+            None => {
+                let body = args.get(1);
+                let flags = match parse_shebang(body) {
+                    Ok((f, _)) => f,
+                    Err(e) => return Reply::new(out, resp3).error(&format!("ERR {e}")),
+                };
+                match script::with_engine(|e| {
+                    e.sync(generation);
+                    e.compile(&sha, body)
+                }) {
+                    Some(Ok(())) => scripts.insert(sha, body, flags),
+                    Some(Err(e)) => return Reply::new(out, resp3).error(&format!("ERR {e}")),
+                    None => {
+                        return Reply::new(out, resp3).error("ERR the script engine is unavailable")
+                    }
+                }
+            }
+        };
+        let compat = entry.flags & flags::COMPAT != 0;
+        if !compat && entry.flags & flags::NO_WRITES == 0 && ro {
+            return Reply::new(out, resp3)
+                .error("ERR Can not execute a script with write flag using *_ro command.");
+        }
+        let first = 3;
+        let last = first + numkeys as usize;
+        let keys: Vec<&[u8]> = (first..last).map(|i| args.get(i)).collect();
+        let argv: Vec<&[u8]> = (last..args.len()).map(|i| args.get(i)).collect();
+        let inv = Invocation {
+            busy: shared.scripts.busy.get(self.id),
+            threshold_ms: self
+                .shared
+                .params
+                .busy_reply_threshold
+                .load(Ordering::Relaxed),
+            name: &sha,
+            keys: &keys,
+            argv: &argv,
+            read_only: ro || (!compat && entry.flags & flags::NO_WRITES != 0),
+            eval: true,
+        };
+        let mut wide = held.is_some() || entry.wide.load(Ordering::Relaxed);
+        loop {
+            let ids: Vec<usize> = if wide {
+                (0..self.n).collect()
+            } else {
+                let mut ids: Vec<usize> = keys
+                    .iter()
+                    .map(|k| slot_owner(key_slot(k), self.n))
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            };
+            let own = held.is_none().then(|| self.hold(ids));
+            let Some(step) = held.or(own.as_ref()) else {
+                return;
+            };
+            let mark = out.len();
+            let outcome = {
+                let mut host = ScriptHost {
+                    worker: self,
+                    held: step,
+                    all: wide,
+                    session: Session {
+                        id: session.id,
+                        db: session.db,
+                        ..Session::default()
+                    },
+                    owners: Vec::new(),
+                };
+                script::with_engine(|e| {
+                    e.sync(generation);
+                    if !e.has(&sha) {
+                        if let Err(msg) = e.compile(&sha, &entry.body) {
+                            Reply::new(out, resp3).error(&format!("ERR {msg}"));
+                            return Outcome::Done;
+                        }
+                    }
+                    e.run(&sha, &inv, &mut host, &mut Reply::new(out, resp3))
+                })
+            };
+            if let Some(own) = own {
+                self.unhold(own);
+            }
+            match outcome {
+                Some(Outcome::Restart) if !wide => {
+                    out.truncate(mark);
+                    entry.wide.store(true, Ordering::Relaxed);
+                    shared.scripts.wide_runs.fetch_add(1, Ordering::Relaxed);
+                    wide = true;
+                }
+                Some(_) => return,
+                None => {
+                    return Reply::new(out, resp3)
+                        .error("ERR This Redis command is not allowed from script")
+                }
+            }
+        }
+    }
+}
