@@ -5,7 +5,10 @@
 
 use super::{cmd, flag::*, Args, Command, Exec, KeySpec, Sub};
 use crate::command::ctx::{unknown_subcommand, ConnCtx};
-use crate::script::store::{parse_shebang, sha1_hex, sha_key};
+use crate::resp::Reply;
+use crate::script::store::{
+    flags, parse_library_header, parse_shebang, sha1_hex, sha_key, Library,
+};
 
 /// EVALSHA of a script that is not cached.
 pub const NO_SCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
@@ -18,6 +21,19 @@ pub const SCRIPT_SUBCOMMANDS: &[Sub] = &[
     ("help", 2),
     ("kill", 2),
     ("load", 3),
+];
+
+/// The sub-commands of FUNCTION, with Redis's arities.
+pub const FUNCTION_SUBCOMMANDS: &[Sub] = &[
+    ("delete", 3),
+    ("dump", 2),
+    ("flush", -2),
+    ("help", 2),
+    ("kill", 2),
+    ("list", -2),
+    ("load", -3),
+    ("restore", -3),
+    ("stats", 2),
 ];
 
 /// Key positions of `EVAL script numkeys key [key ...] arg [arg ...]` (and EVALSHA, FCALL...).
@@ -35,7 +51,10 @@ pub fn commands() -> Vec<Command> {
         cmd("evalsha", -3, EVAL, Custom(keys_numkeys_at_2), Exec::Script),
         cmd("eval_ro", -3, READONLY | EVAL, Custom(keys_numkeys_at_2), Exec::Script),
         cmd("evalsha_ro", -3, READONLY | EVAL, Custom(keys_numkeys_at_2), Exec::Script),
+        cmd("fcall", -3, EVAL, Custom(keys_numkeys_at_2), Exec::Script),
+        cmd("fcall_ro", -3, READONLY | EVAL, Custom(keys_numkeys_at_2), Exec::Script),
         cmd("script", -2, 0, KeySpec::None, Exec::Conn(script)).with_subs(SCRIPT_SUBCOMMANDS),
+        cmd("function", -2, 0, KeySpec::None, Exec::Conn(function)).with_subs(FUNCTION_SUBCOMMANDS),
     ]
 }
 
@@ -111,3 +130,304 @@ fn script(c: &mut ConnCtx, a: &Args) {
         _ => unknown_subcommand(&mut c.reply, a),
     }
 }
+
+/// Runs `code` (a whole library, metadata line included) in this worker's VM as FUNCTION LOAD
+/// does: the library, or Redis's error text.
+fn load_library(code: &[u8]) -> Result<Library, String> {
+    let (name, body) = parse_library_header(code)?;
+    let loaded = crate::script::with_engine(|e| e.load_library(body))
+        .unwrap_or_else(|| Err("the script engine is unavailable".into()))?;
+    if loaded.is_empty() {
+        return Err("No functions registered".into());
+    }
+    Ok(Library {
+        name,
+        code: code.into(),
+        functions: loaded.into_iter().map(|(info, _)| info).collect(),
+    })
+}
+
+/// FUNCTION LOAD | DELETE | LIST | DUMP | RESTORE | FLUSH | STATS | KILL | HELP.
+fn function(c: &mut ConnCtx, a: &Args) {
+    let sub = a.get(1).to_ascii_lowercase();
+    let libs = &c.shared.scripts.libraries;
+    match sub.as_slice() {
+        b"load" => {
+            let mut at = 2;
+            let mut replace = false;
+            while at < a.len() - 1 {
+                if !a.is(at, "replace") {
+                    let msg = format!(
+                        "ERR Unknown option given: {}",
+                        String::from_utf8_lossy(a.get(at))
+                    );
+                    return c.reply.error(&msg);
+                }
+                replace = true;
+                at += 1;
+            }
+            let lib = match load_library(a.get(at)) {
+                Ok(lib) => lib,
+                Err(e) => return c.reply.error(&format!("ERR {e}")),
+            };
+            let name = lib.name.clone();
+            match libs.install(vec![lib], replace, false) {
+                Ok(()) => c.reply.bulk(name.as_bytes()),
+                Err(e) => c.reply.error(&format!("ERR {e}")),
+            }
+        }
+        b"delete" => {
+            if libs.delete(&String::from_utf8_lossy(a.get(2))) {
+                c.reply.ok()
+            } else {
+                c.reply.error("ERR Library not found")
+            }
+        }
+        b"list" => list(c, a),
+        b"dump" => {
+            let mut payload = Vec::new();
+            for lib in libs.all() {
+                payload.push(crate::rdb::OPCODE_FUNCTION2);
+                crate::rdb::write_string(&mut payload, &lib.code);
+            }
+            crate::rdb::seal(&mut payload);
+            c.reply.bulk(&payload);
+        }
+        b"restore" => restore(c, a),
+        b"flush" => {
+            if a.len() == 2 || (a.len() == 3 && (a.is(2, "sync") || a.is(2, "async"))) {
+                libs.flush();
+                c.reply.ok();
+            } else {
+                c.reply
+                    .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+            }
+        }
+        b"stats" => {
+            let r = &mut c.reply;
+            r.map(2);
+            r.bulk(b"running_script");
+            // A busy function shows here; its arguments are not shared across workers.
+            match c.shared.scripts.busy_function() {
+                Some(ms) => {
+                    r.map(3);
+                    r.bulk(b"name");
+                    r.bulk(b"?");
+                    r.bulk(b"command");
+                    r.array(0);
+                    r.bulk(b"duration_ms");
+                    r.int(ms as i64);
+                }
+                None => r.null(),
+            }
+            r.bulk(b"engines");
+            r.map(1);
+            r.bulk(b"LUA");
+            r.map(2);
+            let all = libs.all();
+            r.bulk(b"libraries_count");
+            r.int(all.len() as i64);
+            r.bulk(b"functions_count");
+            r.int(all.iter().map(|l| l.functions.len()).sum::<usize>() as i64);
+        }
+        b"kill" => crate::script::kill(c.shared, false, &mut c.reply),
+        b"help" => {
+            let lines = FUNCTION_HELP;
+            c.reply.array(lines.len());
+            for l in lines {
+                c.reply.simple(l);
+            }
+        }
+        _ => unknown_subcommand(&mut c.reply, a),
+    }
+}
+
+/// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
+fn list(c: &mut ConnCtx, a: &Args) {
+    let (mut with_code, mut pattern) = (false, None);
+    let mut at = 2;
+    while at < a.len() {
+        if !with_code && a.is(at, "withcode") {
+            with_code = true;
+            at += 1;
+            continue;
+        }
+        if pattern.is_none() && a.is(at, "libraryname") {
+            if at + 1 >= a.len() {
+                return c.reply.error("ERR library name argument was not given");
+            }
+            pattern = Some(a.get(at + 1));
+            at += 2;
+            continue;
+        }
+        let msg = format!(
+            "ERR Unknown argument {}",
+            String::from_utf8_lossy(a.get(at))
+        );
+        return c.reply.error(&msg);
+    }
+    let libs: Vec<_> = c
+        .shared
+        .scripts
+        .libraries
+        .all()
+        .into_iter()
+        .filter(|l| pattern.is_none_or(|p| crate::glob::glob_match(p, l.name.as_bytes(), false)))
+        .collect();
+    let r = &mut c.reply;
+    r.array(libs.len());
+    for lib in &libs {
+        r.map(if with_code { 4 } else { 3 });
+        r.bulk(b"library_name");
+        r.bulk(lib.name.as_bytes());
+        r.bulk(b"engine");
+        r.bulk(b"LUA");
+        r.bulk(b"functions");
+        r.array(lib.functions.len());
+        for f in &lib.functions {
+            r.map(3);
+            r.bulk(b"name");
+            r.bulk(f.name.as_bytes());
+            r.bulk(b"description");
+            match &f.description {
+                Some(d) => r.bulk(d),
+                None => r.null(),
+            }
+            r.bulk(b"flags");
+            write_flags(r, f.flags);
+        }
+        if with_code {
+            r.bulk(b"library_code");
+            r.bulk(&lib.code);
+        }
+    }
+}
+
+/// A function's flags as FUNCTION LIST shows them: a set of names.
+fn write_flags(r: &mut Reply, bits: u32) {
+    let names: Vec<&str> = flags::NAMES
+        .iter()
+        .filter(|(f, _)| bits & f != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    r.set(names.len());
+    for n in names {
+        r.bulk(n.as_bytes());
+    }
+}
+
+/// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]: the payload of a FUNCTION DUMP, from this
+/// server or from Redis 7.0 (LZF-compressed code included).
+fn restore(c: &mut ConnCtx, a: &Args) {
+    if a.len() > 4 {
+        return c.reply.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            String::from_utf8_lossy(a.get(1))
+        ));
+    }
+    let (mut replace, mut flush) = (false, false);
+    if a.len() == 4 {
+        if a.is(3, "append") {
+        } else if a.is(3, "replace") {
+            replace = true;
+        } else if a.is(3, "flush") {
+            flush = true;
+        } else {
+            return c.reply.error(
+                "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            );
+        }
+    }
+    let Some((body, _version)) = crate::rdb::unseal(a.get(2)) else {
+        return c
+            .reply
+            .error("ERR DUMP payload version or checksum are wrong");
+    };
+    let mut reader = crate::rdb::Reader::new(body);
+    let mut loaded: Vec<Library> = Vec::new();
+    while reader.remaining() > 0 {
+        let Some(kind) = reader.byte() else {
+            return c.reply.error("ERR can not read data type");
+        };
+        if kind != crate::rdb::OPCODE_FUNCTION2 {
+            return c.reply.error("ERR given type is not a function");
+        }
+        let Some(code) = reader.string() else {
+            return c
+                .reply
+                .error("ERR failed loading the given functions payload");
+        };
+        match load_library(&code) {
+            Ok(lib) => {
+                if loaded.iter().any(|l| l.name == lib.name) {
+                    let msg = format!("ERR Library {} already exists", lib.name);
+                    return c.reply.error(&msg);
+                }
+                if let Some(f) = lib.functions.iter().find(|f| {
+                    loaded
+                        .iter()
+                        .any(|l| l.functions.iter().any(|g| g.name == f.name))
+                }) {
+                    let msg = format!("ERR Function {} already exists", f.name);
+                    return c.reply.error(&msg);
+                }
+                loaded.push(lib)
+            }
+            Err(e) => return c.reply.error(&format!("ERR {e}")),
+        }
+    }
+    match c.shared.scripts.libraries.install(loaded, replace, flush) {
+        Ok(()) => c.reply.ok(),
+        Err(e) => {
+            // RESTORE names a taken library without quotes, unlike LOAD.
+            let e = e
+                .replacen("Library '", "Library ", 1)
+                .replacen("' already", " already", 1);
+            c.reply.error(&format!("ERR {e}"))
+        }
+    }
+}
+
+/// FUNCTION HELP's lines, as Redis 7.0's.
+const FUNCTION_HELP: &[&str] = &[
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+    "    control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+    "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+    "      in case of functions name collision with another library).",
+    "HELP",
+    "    Prints this help.",
+];

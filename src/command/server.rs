@@ -10,11 +10,11 @@ use crate::shared::REDIS_VERSION;
 
 use super::client::client;
 use super::config::config;
-use super::ctx::{unknown_subcommand, valid_client_name, ConnCtx};
+use super::ctx::{valid_client_name, ConnCtx};
 use super::info::info;
 use super::introspection::command;
 
-/// The sub-commands of CLIENT, CONFIG, COMMAND and FUNCTION that Rustis implements, with Redis's
+/// The sub-commands of CLIENT, CONFIG and COMMAND that Rustis implements, with Redis's
 /// arities: each is counted apart in INFO commandstats (`cmdstat_config|get`), and a call with the
 /// wrong number of arguments is refused before it runs.
 pub const CLIENT_SUBCOMMANDS: &[super::Sub] = &[
@@ -42,7 +42,6 @@ pub const COMMAND_SUBCOMMANDS: &[super::Sub] = &[
     ("getkeysandflags", -4),
     ("help", 2),
 ];
-pub const FUNCTION_SUBCOMMANDS: &[super::Sub] = &[("flush", -2), ("list", -2)];
 
 /// The connection and server commands.
 #[rustfmt::skip] // one declaration a line, as a table
@@ -62,7 +61,6 @@ pub fn commands() -> Vec<Command> {
         cmd("time", 1, LOADING | STALE | FAST, K0, Conn(time)),
         cmd("info", -1, LOADING | STALE, K0, Conn(info)),
         cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, K0, Conn(shutdown)),
-        cmd("function", -2, 0, K0, Conn(function)).with_subs(FUNCTION_SUBCOMMANDS),
     ]
 }
 
@@ -216,19 +214,4 @@ fn shutdown(c: &mut ConnCtx, a: &Args) {
     // Like Redis, no reply on success.
     c.shared.request_shutdown();
     c.session.quit = true;
-}
-
-fn function(c: &mut ConnCtx, a: &Args) {
-    if a.is(1, "flush") {
-        if a.len() > 3 || (a.len() == 3 && !a.is(2, "async") && !a.is(2, "sync")) {
-            return c
-                .reply
-                .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
-        }
-        c.reply.ok()
-    } else if a.is(1, "list") {
-        c.reply.array(0)
-    } else {
-        unknown_subcommand(&mut c.reply, a)
-    }
 }

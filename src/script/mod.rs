@@ -92,6 +92,10 @@ struct Run {
     out: Vec<u8>,
     /// math.random's state (Redis's own 48-bit generator, so sequences match across platforms).
     rand48: u64,
+    /// While FUNCTION LOAD runs a library's code: the functions it registered, and when it
+    /// started (the load is stopped after [`LOAD_TIMEOUT_MS`]).
+    loading: Option<Vec<(store::FunctionInfo, Function)>>,
+    load_started: Option<std::time::Instant>,
     /// The error table [`raise`] left, under its token.
     pending: Option<(u64, Value)>,
     pending_id: u64,
@@ -107,6 +111,9 @@ struct Run {
 
 /// The text a killed script's reply starts with.
 const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+/// How long a library's code may run in FUNCTION LOAD (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT_MS: u64 = 500;
 
 /// Instructions between two looks of the hook at the clock and at SCRIPT KILL.
 const HOOK_EVERY: u32 = 100_000;
@@ -124,10 +131,14 @@ impl Run {
 pub struct Engine {
     lua: Lua,
     runner: Function,
+    set_loading: Function,
     vault: Table,
     compiled: HashMap<[u8; 40], Function>,
     /// The shared cache's generation these compilations belong to.
     generation: u64,
+    /// The functions of every library, loaded in this VM, and the libraries' generation.
+    functions: HashMap<String, Function>,
+    lib_generation: u64,
 }
 
 thread_local! {
@@ -550,6 +561,124 @@ fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
     Ok(())
 }
 
+/// `redis.register_function(name, callback)` or `redis.register_function{function_name=...,
+/// callback=..., flags={...}, description=...}`, during FUNCTION LOAD only. Texts as Redis's.
+fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Answer> {
+    if lua
+        .app_data_ref::<Run>()
+        .is_none_or(|r| r.loading.is_none())
+    {
+        return fail(
+            lua,
+            "redis.register_function can only be called on FUNCTION LOAD command",
+        );
+    }
+    let (mut name, mut callback, mut description, mut flags) = (None, None, None, 0u32);
+    match args.len() {
+        1 => {
+            let Value::Table(t) = &args[0] else {
+                return fail(lua, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
+            };
+            for pair in t.pairs::<Value, Value>() {
+                let (k, v) = pair?;
+                let Value::String(k) = k else {
+                    return fail(
+                        lua,
+                        "named argument key given to redis.register_function is not a string",
+                    );
+                };
+                let k = k.as_bytes().to_ascii_lowercase();
+                match k.as_slice() {
+                    b"function_name" => match v {
+                        Value::String(s) => name = Some(s.as_bytes().to_vec()),
+                        _ => return fail(lua, "function_name argument given to redis.register_function must be a string"),
+                    },
+                    b"description" => match v {
+                        Value::String(s) => description = Some(s.as_bytes().to_vec()),
+                        _ => return fail(lua, "description argument given to redis.register_function must be a string"),
+                    },
+                    b"callback" => match v {
+                        Value::Function(f) => callback = Some(f),
+                        _ => return fail(lua, "callback argument given to redis.register_function must be a function"),
+                    },
+                    b"flags" => {
+                        let Value::Table(list) = v else {
+                            return fail(lua, "flags argument to redis.register_function must be a table representing function flags");
+                        };
+                        for i in 1.. {
+                            let flag = match list.get::<Value>(i)? {
+                                Value::Nil => break,
+                                Value::String(s) => s.as_bytes().to_ascii_lowercase(),
+                                Value::Number(n) => n.to_string().into_bytes(),
+                                _ => return fail(lua, "unknown flag given"),
+                            };
+                            match store::flags::by_name(&flag) {
+                                Some(f) => flags |= f,
+                                None => return fail(lua, "unknown flag given"),
+                            }
+                        }
+                    }
+                    _ => return fail(lua, "unknown argument given to redis.register_function"),
+                }
+            }
+        }
+        2 => {
+            name = match &args[0] {
+                Value::String(s) => Some(s.as_bytes().to_vec()),
+                Value::Number(n) => Some(crate::num::format_double(*n, &mut [0u8; 64]).to_vec()),
+                _ => {
+                    return fail(
+                        lua,
+                        "first argument to redis.register_function must be a string",
+                    )
+                }
+            };
+            callback = match &args[1] {
+                Value::Function(f) => Some(f.clone()),
+                _ => {
+                    return fail(
+                        lua,
+                        "second argument to redis.register_function must be a function",
+                    )
+                }
+            };
+        }
+        _ => return fail(lua, "wrong number of arguments to redis.register_function"),
+    }
+    let Some(name) = name else {
+        return fail(
+            lua,
+            "redis.register_function must get a function name argument",
+        );
+    };
+    let Some(callback) = callback else {
+        return fail(lua, "redis.register_function must get a callback argument");
+    };
+    if !store::valid_name(&name) {
+        return fail(lua, "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+    }
+    let name = String::from_utf8_lossy(&name).into_owned();
+    let Some(mut run) = lua.app_data_mut::<Run>() else {
+        return Ok((true, Value::Nil));
+    };
+    let Some(list) = run.loading.as_mut() else {
+        return Ok((true, Value::Nil));
+    };
+    if list.iter().any(|(f, _)| f.name == name) {
+        drop(run);
+        return fail(lua, "Function already exists in the library");
+    }
+    list.push((
+        store::FunctionInfo {
+            name,
+            description,
+            flags,
+        },
+        callback,
+    ));
+    Ok((true, Value::Nil))
+}
+
 /// Redis's rand48 step: the next 31-bit value (`redisLrand48`).
 fn rand48_next(state: &mut u64) -> i32 {
     *state = (state.wrapping_mul(0x5DEECE66D).wrapping_add(0xB)) & ((1u64 << 48) - 1);
@@ -577,6 +706,8 @@ impl Engine {
             rand48: 0x1234_ABCD_330E,
             pending: None,
             pending_id: 0,
+            loading: None,
+            load_started: None,
             started: std::time::Instant::now(),
             threshold_ms: 0,
             busy: None,
@@ -656,13 +787,30 @@ impl Engine {
             })?,
         )?;
         let describe = lua.create_function(describe)?;
-        let (runner, vault) = sandbox::protect(&lua, describe)?;
+        let load_api = lua.create_table()?;
+        load_api.raw_set("register_function", raising(&lua, register_function)?)?;
+        let redis: Table = lua.globals().raw_get("redis")?;
+        for name in [
+            "log",
+            "LOG_DEBUG",
+            "LOG_VERBOSE",
+            "LOG_NOTICE",
+            "LOG_WARNING",
+            "REDIS_VERSION",
+            "REDIS_VERSION_NUM",
+        ] {
+            load_api.raw_set(name, redis.raw_get::<Value>(name)?)?;
+        }
+        let (runner, set_loading, vault) = sandbox::protect(&lua, describe, load_api)?;
         Ok(Engine {
             lua,
             runner,
+            set_loading,
             vault,
             compiled: HashMap::new(),
             generation: 0,
+            functions: HashMap::new(),
+            lib_generation: u64::MAX,
         })
     }
 
@@ -695,6 +843,106 @@ impl Engine {
             })?;
         self.compiled.insert(*sha, f);
         Ok(())
+    }
+
+    /// Runs a library's code (after its metadata line) as FUNCTION LOAD does, with only the load
+    /// API visible and at most [`LOAD_TIMEOUT_MS`]: the functions it registered, or Redis's error.
+    pub fn load_library(
+        &mut self,
+        body: &[u8],
+    ) -> Result<Vec<(store::FunctionInfo, Function)>, String> {
+        let f = self
+            .lua
+            .load(body)
+            .set_name("@user_function")
+            .into_function()
+            .map_err(|e| format!("Error compiling function: {}", lua_error_text(&e)))?;
+        if let Some(mut run) = self.lua.app_data_mut::<Run>() {
+            run.loading = Some(Vec::new());
+            run.load_started = Some(std::time::Instant::now());
+            run.pending = None;
+        }
+        let _ = self.set_loading.call::<()>(true);
+        let result = self
+            .runner
+            .call::<(bool, Value)>((f, Value::Nil, Value::Nil));
+        // The load ends before any more Lua runs (the hook of a timed-out load raises on
+        // every line while `load_started` is set).
+        let (registered, timed_out) = match self.lua.app_data_mut::<Run>() {
+            Some(mut run) => {
+                let timed_out = run
+                    .load_started
+                    .take()
+                    .is_some_and(|t| t.elapsed().as_millis() as u64 > LOAD_TIMEOUT_MS);
+                run.pending = None;
+                (run.loading.take().unwrap_or_default(), timed_out)
+            }
+            None => (Vec::new(), false),
+        };
+        if timed_out {
+            let _ = self.lua.set_hook(
+                mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+                busy_hook,
+            );
+        }
+        let _ = self.set_loading.call::<()>(false);
+        if timed_out {
+            return Err("Error registering functions: ERR FUNCTION LOAD timeout".into());
+        }
+        match result {
+            Ok((true, _)) => Ok(registered),
+            Ok((false, Value::Table(t))) => {
+                let msg = match t.raw_get::<Value>("err") {
+                    Ok(Value::String(s)) => s.to_string_lossy(),
+                    _ => "(null)".to_string(),
+                };
+                Err(format!("Error registering functions: {msg}"))
+            }
+            Ok((false, _)) => Err("Error registering functions: (null)".into()),
+            Err(e) => Err(format!(
+                "Error registering functions: {}",
+                lua_error_text(&e)
+            )),
+        }
+    }
+
+    /// Loads every library of `libs` into this VM when they changed since the last look.
+    pub fn sync_libraries(&mut self, libs: &store::Libraries) {
+        let generation = libs.generation();
+        if generation == self.lib_generation {
+            return;
+        }
+        self.functions.clear();
+        for lib in libs.all() {
+            let Ok((_, body)) = store::parse_library_header(&lib.code) else {
+                continue;
+            };
+            match self.load_library(body) {
+                Ok(list) => {
+                    for (info, f) in list {
+                        self.functions.insert(info.name, f);
+                    }
+                }
+                Err(e) => crate::log_at!(Warning, "library {} did not load: {e}", lib.name),
+            }
+        }
+        self.lib_generation = generation;
+        let _ = self.lua.gc_collect();
+    }
+
+    /// Runs function `name` of a loaded library (FCALL), as [`Engine::run`] runs a script.
+    pub fn call_function(
+        &mut self,
+        name: &str,
+        inv: &Invocation,
+        host: &mut dyn Host,
+        reply: &mut Reply,
+    ) -> Outcome {
+        let Some(f) = self.functions.get(name).cloned() else {
+            reply.error("ERR Function not found");
+            return Outcome::Done;
+        };
+        self.run_function(&f, inv, host, reply)
     }
 
     /// Whether script `sha` is compiled in this VM.
@@ -840,6 +1088,20 @@ fn busy_hook(lua: &Lua, _: &mlua::debug::Debug) -> mlua::Result<mlua::VmState> {
     let Some(mut run) = lua.app_data_mut::<Run>() else {
         return Ok(mlua::VmState::Continue);
     };
+    if let Some(started) = run.load_started {
+        if started.elapsed().as_millis() as u64 <= LOAD_TIMEOUT_MS {
+            return Ok(mlua::VmState::Continue);
+        }
+        drop(run);
+        // On every line from now on, so that a pcall cannot keep the load going.
+        lua.set_hook(
+            mlua::HookTriggers::new()
+                .every_line()
+                .every_nth_instruction(1),
+            busy_hook,
+        )?;
+        return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+    }
     if run.host.is_none() {
         return Ok(mlua::VmState::Continue);
     }
@@ -853,6 +1115,8 @@ fn busy_hook(lua: &Lua, _: &mlua::debug::Debug) -> mlua::Result<mlua::VmState> {
         }
         run.marked = true;
         if let Some(b) = run.busy() {
+            let started = crate::shared::unix_ms().saturating_sub(elapsed);
+            b.started_ms.store(started, SeqCst);
             b.wrote.store(run.wrote, SeqCst);
             b.eval.store(run.eval, SeqCst);
             b.kill.store(false, SeqCst);

@@ -73,7 +73,7 @@ const LIBRARIES: &[&str] = &[
 /// protection, and the runner. `describe(e)` tells what a native error (a userdata) stands for:
 /// the error table a `redis.*` function raised, or else a library's message.
 const SETUP: &str = r#"
-local vault, G, describe, libraries, dbg = ...
+local vault, G, describe, libraries, dbg, load_api = ...
 local rawget_, rawset_, next_, setmetatable_, getmetatable_, type_, tostring_, error_, xpcall_,
       pcall_ =
   vault.rawget, vault.rawset, vault.next, vault.setmetatable, vault.getmetatable, vault.type,
@@ -111,6 +111,7 @@ local function handler(err)
   return err
 end
 
+local G_meta
 local real_of = setmetatable_({}, {__mode = 'k'})
 local protected = setmetatable_({}, {__mode = 'k'})
 
@@ -183,11 +184,24 @@ setmetatable_(vault, {__index = function(_, k)
   error_("Script attempted to access nonexistent global variable '" .. tostring_(k) .. "'", 2)
 end})
 protected[vault] = true
-setmetatable_(G, {__index = vault, __newindex = readonly, __metatable = shown_meta})
+G_meta = {__index = vault, __newindex = readonly, __metatable = shown_meta}
+setmetatable_(G, G_meta)
 real_of[G] = vault
 protected[G] = true
 -- Methods of strings read through the protected string table too.
 getmetatable_('').__index = vault.string
+
+-- FUNCTION LOAD runs a library's code with only the load API visible (redis.register_function,
+-- redis.log, the constants); its functions, when called later, see the whole environment.
+local missing_meta = {__index = function(_, k)
+  error_("Script attempted to access nonexistent global variable '" .. tostring_(k) .. "'", 2)
+end}
+setmetatable_(load_api, missing_meta)
+local load_vault = setmetatable_({redis = protect(load_api)}, missing_meta)
+protected[load_vault] = true
+local function set_loading(on)
+  rawset_(G_meta, '__index', on and load_vault or vault)
+end
 
 -- Lua 5.1's xpcall passes no arguments: the function and its two (FCALL's keys and args) wait
 -- in upvalues for the trampoline.
@@ -200,7 +214,7 @@ return function(f, a, b)
   local ok, v = xpcall_(trampoline, handler)
   cur_f, cur_a, cur_b = nil, nil, nil
   return ok, v
-end
+end, set_loading
 "#;
 
 /// Creates the VM and loads the standard libraries Redis loads (and `debug`, which only the
@@ -224,7 +238,13 @@ pub fn new_vm() -> mlua::Result<Lua> {
 /// Returns the runner (`run(f, a, b)` -> `ok, value`: `f(a, b)` under the error handler) and
 /// the vault (the real globals, where KEYS and ARGV go before each run). Code compiled in `lua`
 /// afterwards, the scripts' and what they `loadstring`, sees the protected globals.
-pub fn protect(lua: &Lua, describe: Function) -> mlua::Result<(Function, Table)> {
+/// `load_api` is what a library's code sees while FUNCTION LOAD runs it (as `redis`); the
+/// returned `set_loading(on)` switches the globals to that view and back.
+pub fn protect(
+    lua: &Lua,
+    describe: Function,
+    load_api: Table,
+) -> mlua::Result<(Function, Function, Table)> {
     let globals = lua.globals();
     let debug: Table = globals.raw_get("debug")?;
     let vault = lua.create_table()?;
@@ -245,6 +265,7 @@ pub fn protect(lua: &Lua, describe: Function) -> mlua::Result<(Function, Table)>
     }
     let libraries = lua.create_sequence_from(LIBRARIES.iter().copied())?;
     let setup = lua.load(SETUP).set_name(INTERNAL).into_function()?;
-    let runner: Function = setup.call((vault.clone(), globals, describe, libraries, debug))?;
-    Ok((runner, vault))
+    let (runner, set_loading): (Function, Function) =
+        setup.call((vault.clone(), globals, describe, libraries, debug, load_api))?;
+    Ok((runner, set_loading, vault))
 }

@@ -54,6 +54,8 @@ pub struct Scripts {
     pub wide_runs: AtomicU64,
     /// One per worker: its script, once that runs past busy-reply-threshold.
     pub busy: Box<[Busy]>,
+    /// The function libraries.
+    pub libraries: Libraries,
 }
 
 /// A worker's script that runs past busy-reply-threshold, as SCRIPT KILL and the other workers see
@@ -69,6 +71,8 @@ pub struct Busy {
     pub wrote: AtomicBool,
     /// SCRIPT KILL or FUNCTION KILL asked it to stop.
     pub kill: AtomicBool,
+    /// When it started (Unix ms).
+    pub started_ms: AtomicU64,
 }
 
 /// What [`Scripts::kill`] did.
@@ -106,6 +110,15 @@ impl Scripts {
             busy: (0..workers).map(|_| Busy::default()).collect(),
             ..Default::default()
         }
+    }
+
+    /// How long the busy function (FCALL) has run, if one runs past the threshold.
+    pub fn busy_function(&self) -> Option<u64> {
+        self.busy
+            .iter()
+            .find(|b| b.active.load(Ordering::Acquire) && !b.eval.load(Ordering::Acquire))
+            .map(|b| b.started_ms.load(Ordering::Acquire))
+            .map(|started| crate::shared::unix_ms().saturating_sub(started))
     }
 
     /// Whether a script runs past the busy threshold anywhere.
@@ -262,4 +275,171 @@ mod tests {
             Err("Unknown lua shebang option: x=1".into())
         );
     }
+}
+
+/// One function of a library.
+#[derive(Debug, Clone)]
+pub struct FunctionInfo {
+    pub name: String,
+    pub description: Option<Vec<u8>>,
+    /// [`flags`] bits (never COMPAT).
+    pub flags: u32,
+}
+
+/// A function library (FUNCTION LOAD): its code, as given, and what it registered.
+#[derive(Debug)]
+pub struct Library {
+    pub name: String,
+    pub code: Box<[u8]>,
+    pub functions: Vec<FunctionInfo>,
+}
+
+/// Every loaded library, by name (ordered: FUNCTION LIST and DUMP go in name order). Workers
+/// load each into their own VM when the generation moves.
+#[derive(Debug, Default)]
+pub struct Libraries {
+    map: RwLock<std::collections::BTreeMap<String, Arc<Library>>>,
+    generation: AtomicU64,
+}
+
+impl Libraries {
+    /// A snapshot of the libraries, in name order.
+    pub fn all(&self) -> Vec<Arc<Library>> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.values().cloned().collect()
+    }
+
+    /// The library named `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<Library>> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.get(name).cloned()
+    }
+
+    /// The function named `name` (case-sensitive, as Redis's) and its library.
+    pub fn function(&self, name: &[u8]) -> Option<(Arc<Library>, FunctionInfo)> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.values().find_map(|lib| {
+            lib.functions
+                .iter()
+                .find(|f| f.name.as_bytes() == name)
+                .map(|f| (lib.clone(), f.clone()))
+        })
+    }
+
+    /// Installs `libs` as one change: with `flush`, in place of every library; else beside them,
+    /// those with a taken name replacing the old ones when `replace`, refused otherwise. A
+    /// function name may belong to one library only. Errors read as Redis's.
+    pub fn install(&self, libs: Vec<Library>, replace: bool, flush: bool) -> Result<(), String> {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = if flush {
+            Default::default()
+        } else {
+            map.clone()
+        };
+        for lib in &libs {
+            if next.contains_key(&lib.name) {
+                if !replace {
+                    return Err(format!("Library '{}' already exists", lib.name));
+                }
+                next.remove(&lib.name);
+            }
+        }
+        for lib in &libs {
+            for f in &lib.functions {
+                let taken = next
+                    .values()
+                    .any(|l| l.functions.iter().any(|g| g.name == f.name));
+                if taken {
+                    return Err(format!("Function {} already exists", f.name));
+                }
+            }
+            // Two libraries of one payload may collide with each other as well.
+            next.insert(
+                lib.name.clone(),
+                Arc::new(Library {
+                    name: lib.name.clone(),
+                    code: lib.code.clone(),
+                    functions: lib.functions.clone(),
+                }),
+            );
+        }
+        *map = next;
+        self.generation.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// FUNCTION DELETE: whether there was such a library.
+    pub fn delete(&self, name: &str) -> bool {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        let found = map.remove(name).is_some();
+        if found {
+            self.generation.fetch_add(1, Ordering::Release);
+        }
+        found
+    }
+
+    /// FUNCTION FLUSH.
+    pub fn flush(&self) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        map.clear();
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Bumped by every change.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+}
+
+/// A library's metadata line (`#!lua name=mylib`): its name, and the code after the line (the
+/// newline kept, so line numbers hold). Errors read as Redis's.
+pub fn parse_library_header(code: &[u8]) -> Result<(String, &[u8]), String> {
+    if !code.starts_with(b"#!") {
+        return Err("Missing library metadata".into());
+    }
+    let Some(end) = memchr::memchr(b'\n', code) else {
+        return Err("Invalid library metadata".into());
+    };
+    let mut parts = code[..end]
+        .split(|c| c.is_ascii_whitespace())
+        .filter(|p| !p.is_empty());
+    let Some(engine) = parts.next() else {
+        return Err("Invalid library metadata".into());
+    };
+    let mut name: Option<&[u8]> = None;
+    for part in parts {
+        if part.len() >= 5 && part[..5].eq_ignore_ascii_case(b"name=") {
+            if name.is_some() {
+                return Err(
+                    "Invalid metadata value, name argument was given multiple times".into(),
+                );
+            }
+            name = Some(&part[5..]);
+            continue;
+        }
+        return Err(format!(
+            "Invalid metadata value given: {}",
+            String::from_utf8_lossy(part)
+        ));
+    }
+    let Some(name) = name else {
+        return Err("Library name was not given".into());
+    };
+    if !valid_name(name) {
+        return Err("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+    }
+    let engine = &engine[2..];
+    if !engine.eq_ignore_ascii_case(b"lua") {
+        return Err(format!(
+            "Engine '{}' not found",
+            String::from_utf8_lossy(engine)
+        ));
+    }
+    Ok((String::from_utf8_lossy(name).into_owned(), &code[end..]))
+}
+
+/// Whether `name` may name a library or a function: letters, digits and underscores, at least
+/// one.
+pub fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }

@@ -91,8 +91,9 @@ impl Worker {
         true
     }
 
-    /// Runs script command `ci` for `session`, its reply appended to `out`. `held`: the shards an
-    /// enclosing step holds (EXEC, which holds every shard); None to take the script's own.
+    /// Runs script command `ci` (EVAL, EVALSHA, FCALL and their `_RO` forms) for `session`, its
+    /// reply appended to `out`. `held`: the shards an enclosing step holds (EXEC, which holds
+    /// every shard); None to take the script's own.
     pub(super) fn exec_script(
         &mut self,
         held: Option<&Held>,
@@ -102,74 +103,26 @@ impl Worker {
         out: &mut Vec<u8>,
     ) {
         let resp3 = session.resp3;
-        let name = TABLE.get(ci).name;
-        let by_sha = name.starts_with("evalsha");
-        let ro = name.ends_with("_ro");
-        if by_sha && args.get(1).len() != 40 {
-            return Reply::new(out, resp3).error(NO_SCRIPT);
-        }
-        let Some(numkeys) = args.int(2) else {
-            return Reply::new(out, resp3).error(err::NOT_INT);
-        };
-        if numkeys > (args.len() - 3) as i64 {
-            return Reply::new(out, resp3)
-                .error("ERR Number of keys can't be greater than number of args");
-        }
-        if numkeys < 0 {
-            return Reply::new(out, resp3).error("ERR Number of keys can't be negative");
-        }
         let shared = self.shared.clone();
-        let scripts = &shared.scripts;
-        let sha = if by_sha {
-            sha_key(args.get(1)).unwrap_or([b'0'; 40])
-        } else {
-            sha1_hex(args.get(1))
+        let Some(target) = resolve(&shared.scripts, ci, args, &mut Reply::new(out, resp3)) else {
+            return;
         };
-        let generation = scripts.generation();
-        let entry = match scripts.get(&sha) {
-            Some(e) => e,
-            None if by_sha => return Reply::new(out, resp3).error(NO_SCRIPT),
-            None => {
-                let body = args.get(1);
-                let flags = match parse_shebang(body) {
-                    Ok((f, _)) => f,
-                    Err(e) => return Reply::new(out, resp3).error(&format!("ERR {e}")),
-                };
-                match script::with_engine(|e| {
-                    e.sync(generation);
-                    e.compile(&sha, body)
-                }) {
-                    Some(Ok(())) => scripts.insert(sha, body, flags),
-                    Some(Err(e)) => return Reply::new(out, resp3).error(&format!("ERR {e}")),
-                    None => {
-                        return Reply::new(out, resp3).error("ERR the script engine is unavailable")
-                    }
-                }
-            }
-        };
-        let compat = entry.flags & flags::COMPAT != 0;
-        if !compat && entry.flags & flags::NO_WRITES == 0 && ro {
-            return Reply::new(out, resp3)
-                .error("ERR Can not execute a script with write flag using *_ro command.");
-        }
+        let numkeys = target.numkeys;
         let first = 3;
-        let last = first + numkeys as usize;
+        let last = first + numkeys;
         let keys: Vec<&[u8]> = (first..last).map(|i| args.get(i)).collect();
         let argv: Vec<&[u8]> = (last..args.len()).map(|i| args.get(i)).collect();
         let inv = Invocation {
             busy: shared.scripts.busy.get(self.id),
-            threshold_ms: self
-                .shared
-                .params
-                .busy_reply_threshold
-                .load(Ordering::Relaxed),
-            name: &sha,
+            threshold_ms: shared.params.busy_reply_threshold.load(Ordering::Relaxed),
+            name: target.name.as_bytes(),
             keys: &keys,
             argv: &argv,
-            read_only: ro || (!compat && entry.flags & flags::NO_WRITES != 0),
-            eval: true,
+            read_only: target.read_only,
+            eval: target.sha.is_some(),
         };
-        let mut wide = held.is_some() || entry.wide.load(Ordering::Relaxed);
+        let generation = shared.scripts.generation();
+        let mut wide = held.is_some() || target.wide();
         loop {
             let ids: Vec<usize> = if wide {
                 (0..self.n).collect()
@@ -200,14 +153,23 @@ impl Worker {
                     owners: Vec::new(),
                 };
                 script::with_engine(|e| {
-                    e.sync(generation);
-                    if !e.has(&sha) {
-                        if let Err(msg) = e.compile(&sha, &entry.body) {
-                            Reply::new(out, resp3).error(&format!("ERR {msg}"));
-                            return Outcome::Done;
+                    let reply = &mut Reply::new(out, resp3);
+                    match (&target.sha, &target.entry) {
+                        (Some(sha), Some(entry)) => {
+                            e.sync(generation);
+                            if !e.has(sha) {
+                                if let Err(msg) = e.compile(sha, &entry.body) {
+                                    reply.error(&format!("ERR {msg}"));
+                                    return Outcome::Done;
+                                }
+                            }
+                            e.run(sha, &inv, &mut host, reply)
+                        }
+                        _ => {
+                            e.sync_libraries(&shared.scripts.libraries);
+                            e.call_function(&target.name, &inv, &mut host, reply)
                         }
                     }
-                    e.run(&sha, &inv, &mut host, &mut Reply::new(out, resp3))
                 })
             };
             if let Some(own) = own {
@@ -216,7 +178,7 @@ impl Worker {
             match outcome {
                 Some(Outcome::Restart) if !wide => {
                     out.truncate(mark);
-                    entry.wide.store(true, Ordering::Relaxed);
+                    target.set_wide();
                     shared.scripts.wide_runs.fetch_add(1, Ordering::Relaxed);
                     wide = true;
                 }
@@ -228,4 +190,141 @@ impl Worker {
             }
         }
     }
+}
+
+/// What a script command runs: an EVAL script (its SHA1 and cache entry) or a library function.
+struct Target {
+    sha: Option<[u8; 40]>,
+    entry: Option<std::sync::Arc<crate::script::store::ScriptEntry>>,
+    /// The name in error texts: the SHA1, or the function's name.
+    name: String,
+    numkeys: usize,
+    read_only: bool,
+}
+
+thread_local! {
+    /// The functions this worker found reaching keys they did not declare (functions have no
+    /// cache entry to carry the mark; each worker learns it once).
+    static WIDE_FUNCTIONS: std::cell::RefCell<std::collections::HashSet<String>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
+
+impl Target {
+    /// Whether the script is known to reach keys it did not declare.
+    fn wide(&self) -> bool {
+        match &self.entry {
+            Some(e) => e.wide.load(Ordering::Relaxed),
+            None => WIDE_FUNCTIONS.with(|set| set.borrow().contains(&self.name)),
+        }
+    }
+
+    /// Remembers that it does.
+    fn set_wide(&self) {
+        match &self.entry {
+            Some(e) => e.wide.store(true, Ordering::Relaxed),
+            None => {
+                WIDE_FUNCTIONS.with(|set| set.borrow_mut().insert(self.name.clone()));
+            }
+        }
+    }
+}
+
+/// Checks a script command's arguments and finds what it runs (compiling and caching an EVAL
+/// body seen for the first time), in Redis's order of checks; None once the error is replied.
+fn resolve(
+    scripts: &crate::script::store::Scripts,
+    ci: usize,
+    args: &Args,
+    r: &mut Reply,
+) -> Option<Target> {
+    let name = TABLE.get(ci).name;
+    let ro = name.ends_with("_ro");
+    let numkeys = |r: &mut Reply, bad: &str| -> Option<usize> {
+        let Some(n) = args.int(2) else {
+            r.error(bad);
+            return None;
+        };
+        if n > (args.len() - 3) as i64 {
+            r.error("ERR Number of keys can't be greater than number of args");
+            return None;
+        }
+        if n < 0 {
+            r.error("ERR Number of keys can't be negative");
+            return None;
+        }
+        Some(n as usize)
+    };
+    if name.starts_with("fcall") {
+        let Some((_, info)) = scripts.libraries.function(args.get(1)) else {
+            r.error("ERR Function not found");
+            return None;
+        };
+        let n = numkeys(r, "ERR Bad number of keys provided")?;
+        if ro && info.flags & flags::NO_WRITES == 0 {
+            r.error("ERR Can not execute a script with write flag using *_ro command.");
+            return None;
+        }
+        return Some(Target {
+            sha: None,
+            entry: None,
+            name: info.name,
+            numkeys: n,
+            read_only: ro || info.flags & flags::NO_WRITES != 0,
+        });
+    }
+    let by_sha = name.starts_with("evalsha");
+    if by_sha && args.get(1).len() != 40 {
+        r.error(NO_SCRIPT);
+        return None;
+    }
+    let n = numkeys(r, err::NOT_INT)?;
+    let sha = if by_sha {
+        sha_key(args.get(1)).unwrap_or([b'0'; 40])
+    } else {
+        sha1_hex(args.get(1))
+    };
+    let entry = match scripts.get(&sha) {
+        Some(e) => e,
+        None if by_sha => {
+            r.error(NO_SCRIPT);
+            return None;
+        }
+        None => {
+            let body = args.get(1);
+            let flags = match parse_shebang(body) {
+                Ok((f, _)) => f,
+                Err(e) => {
+                    r.error(&format!("ERR {e}"));
+                    return None;
+                }
+            };
+            let generation = scripts.generation();
+            match script::with_engine(|e| {
+                e.sync(generation);
+                e.compile(&sha, body)
+            }) {
+                Some(Ok(())) => scripts.insert(sha, body, flags),
+                Some(Err(e)) => {
+                    r.error(&format!("ERR {e}"));
+                    return None;
+                }
+                None => {
+                    r.error("ERR This Redis command is not allowed from script");
+                    return None;
+                }
+            }
+        }
+    };
+    let compat = entry.flags & flags::COMPAT != 0;
+    if !compat && entry.flags & flags::NO_WRITES == 0 && ro {
+        r.error("ERR Can not execute a script with write flag using *_ro command.");
+        return None;
+    }
+    Some(Target {
+        sha: Some(sha),
+        name: String::from_utf8_lossy(&sha).into_owned(),
+        read_only: ro || (!compat && entry.flags & flags::NO_WRITES != 0),
+        entry: Some(entry),
+        numkeys: n,
+    })
 }
