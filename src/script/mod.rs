@@ -38,6 +38,15 @@ pub trait Host {
         wrote: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Refusal>;
+
+    /// Called every 100,000 Lua instructions while the script is past busy-reply-threshold: the
+    /// host answers its other clients meanwhile (-BUSY, SCRIPT KILL...).
+    fn busy_tick(&mut self) {}
+
+    /// Whether the server is stopping (SHUTDOWN): the script is then stopped, written or not.
+    fn stopping(&self) -> bool {
+        false
+    }
 }
 
 /// Why a [`Host`] did not run a command.
@@ -61,8 +70,9 @@ pub enum Outcome {
 
 /// One invocation of a compiled script.
 pub struct Invocation<'a> {
-    /// Where this worker shows a script that runs past busy-reply-threshold.
-    pub busy: Option<&'a Busy>,
+    /// Where this worker shows a script that runs past busy-reply-threshold: the shared
+    /// registry and this worker's id.
+    pub busy: Option<(&'a store::Scripts, usize)>,
     /// busy-reply-threshold in ms (0: never busy).
     pub threshold_ms: u64,
     /// The script's name in error texts: its SHA1 for EVAL, the function's name for FCALL.
@@ -103,7 +113,7 @@ struct Run {
     /// script, and whether this run shows there (past the threshold) or was killed.
     started: std::time::Instant,
     threshold_ms: u64,
-    busy: Option<*const Busy>,
+    busy: Option<(*const store::Scripts, usize)>,
     marked: bool,
     killed: bool,
     eval: bool,
@@ -121,9 +131,15 @@ const HOOK_EVERY: u32 = 100_000;
 impl Run {
     /// This worker's busy slot, while the run shows there.
     fn busy(&self) -> Option<&Busy> {
+        let (scripts, id) = self.registry()?;
+        scripts.busy.get(id).filter(|_| self.marked)
+    }
+
+    /// The shared registry and this worker's id, during a run.
+    fn registry(&self) -> Option<(&store::Scripts, usize)> {
         // SAFETY: set by `Engine::run_function` from a reference that outlives the run, cleared
         // with `host` when it ends.
-        self.busy.filter(|_| self.marked).map(|b| unsafe { &*b })
+        self.busy.map(|(s, id)| (unsafe { &*s }, id))
     }
 }
 
@@ -1017,7 +1033,7 @@ impl Engine {
             run.restart = false;
             run.started = std::time::Instant::now();
             run.threshold_ms = inv.threshold_ms;
-            run.busy = inv.busy.map(|b| b as *const Busy);
+            run.busy = inv.busy.map(|(s, id)| (s as *const store::Scripts, id));
             run.marked = false;
             run.killed = false;
             run.eval = inv.eval;
@@ -1035,7 +1051,11 @@ impl Engine {
                     use std::sync::atomic::Ordering::SeqCst;
                     b.kill.store(false, SeqCst);
                     b.wrote.store(false, SeqCst);
-                    b.active.store(false, SeqCst);
+                }
+                if run.marked {
+                    if let Some((scripts, id)) = run.registry() {
+                        scripts.set_busy(id, false);
+                    }
                 }
                 run.host = None;
                 run.busy = None;
@@ -1083,8 +1103,13 @@ impl Engine {
 /// The count hook: past busy-reply-threshold, shows the script as busy (other clients then get
 /// -BUSY, SCRIPT KILL can reach it); once killed, raises on every line so that a pcall cannot keep
 /// the script alive.
-fn busy_hook(lua: &Lua, _: &mlua::debug::Debug) -> mlua::Result<mlua::VmState> {
+fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmState> {
     use std::sync::atomic::Ordering::SeqCst;
+    // Never inside the internal code (the error handler above all: raising there would lose
+    // the error's location).
+    if debug.source().source.as_deref() == Some(sandbox::INTERNAL) {
+        return Ok(mlua::VmState::Continue);
+    }
     let Some(mut run) = lua.app_data_mut::<Run>() else {
         return Ok(mlua::VmState::Continue);
     };
@@ -1120,7 +1145,9 @@ fn busy_hook(lua: &Lua, _: &mlua::debug::Debug) -> mlua::Result<mlua::VmState> {
             b.wrote.store(run.wrote, SeqCst);
             b.eval.store(run.eval, SeqCst);
             b.kill.store(false, SeqCst);
-            b.active.store(true, SeqCst);
+        }
+        if let Some((scripts, id)) = run.registry() {
+            scripts.set_busy(id, true);
         }
         crate::log_at!(
             Warning,
@@ -1133,7 +1160,20 @@ fn busy_hook(lua: &Lua, _: &mlua::debug::Debug) -> mlua::Result<mlua::VmState> {
             }
         );
     }
-    let kill = run.busy().is_some_and(|b| b.kill.load(SeqCst)) && !run.wrote;
+    let Some(host) = run.host else {
+        return Ok(mlua::VmState::Continue);
+    };
+    drop(run);
+    // SAFETY: the host outlives the run (see `Run::host`); no native call is in progress while
+    // the hook runs, so nothing else borrows it.
+    let host = unsafe { &mut *host };
+    host.busy_tick();
+    let stopping = host.stopping();
+    let Some(mut run) = lua.app_data_mut::<Run>() else {
+        return Ok(mlua::VmState::Continue);
+    };
+    // SHUTDOWN NOSAVE stops even a script that wrote.
+    let kill = stopping || (run.busy().is_some_and(|b| b.kill.load(SeqCst)) && !run.wrote);
     if kill {
         run.killed = true;
         drop(run);

@@ -54,6 +54,8 @@ pub struct Scripts {
     pub wide_runs: AtomicU64,
     /// One per worker: its script, once that runs past busy-reply-threshold.
     pub busy: Box<[Busy]>,
+    /// How many of them are active: every command checks this one word.
+    busy_now: std::sync::atomic::AtomicUsize,
     /// The function libraries.
     pub libraries: Libraries,
 }
@@ -121,9 +123,39 @@ impl Scripts {
             .map(|started| crate::shared::unix_ms().saturating_sub(started))
     }
 
-    /// Whether a script runs past the busy threshold anywhere.
-    pub fn any_busy(&self) -> bool {
-        self.busy.iter().any(|b| b.active.load(Ordering::Acquire))
+    /// How many scripts run past the busy threshold (one relaxed load: every command asks).
+    #[inline]
+    pub fn busy_count(&self) -> usize {
+        self.busy_now.load(Ordering::Relaxed)
+    }
+
+    /// Worker `id`'s script went past the threshold (`on`) or ended.
+    pub fn set_busy(&self, id: usize, on: bool) {
+        let Some(b) = self.busy.get(id) else {
+            return;
+        };
+        if b.active.swap(on, Ordering::SeqCst) != on {
+            if on {
+                self.busy_now.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.busy_now.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// The -BUSY error for the command of another client, naming the command that can stop the
+    /// busy script, as Redis's.
+    pub fn busy_error(&self) -> &'static str {
+        let eval = self
+            .busy
+            .iter()
+            .find(|b| b.active.load(Ordering::Acquire))
+            .is_none_or(|b| b.eval.load(Ordering::Acquire));
+        if eval {
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+        } else {
+            "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+        }
     }
 
     /// SCRIPT KILL (`eval`) or FUNCTION KILL: asks the busy script to stop, unless it wrote.

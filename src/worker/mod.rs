@@ -118,6 +118,9 @@ pub struct Worker {
     scratch: Vec<u8>,
     /// The replies of the atomic step being run, before they join the connection's output.
     step_out: Vec<u8>,
+    /// The connection whose command is being dispatched (usize::MAX: none): a script that runs
+    /// past busy-reply-threshold serves the others meanwhile, never this one.
+    dispatching: usize,
     keys: Vec<usize>,
     to_flush: Vec<usize>,
     to_resume: Vec<usize>,
@@ -221,6 +224,7 @@ impl Worker {
             spans: Vec::with_capacity(PREFETCH_BATCH),
             scratch: Vec::new(),
             step_out: Vec::new(),
+            dispatching: usize::MAX,
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
             to_resume: Vec::new(),

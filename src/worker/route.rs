@@ -39,6 +39,7 @@ impl Worker {
     /// cursor command run elsewhere add only their time.
     pub(super) fn dispatch(&mut self, k: usize, args: &Args, arg1_owner: usize) -> bool {
         self.stats.executed = true;
+        self.dispatching = k;
         let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
             self.refuse_in_multi(k);
             self.reply_error_bytes(k, &unknown_command_bytes(args));
@@ -74,6 +75,17 @@ impl Worker {
                 return true;
             }
         };
+        if self.shared.scripts.busy_count() > 0 {
+            // A script runs past busy-reply-threshold: as in Redis, only the commands flagged
+            // allow-busy that touch no shard run (SCRIPT KILL, FUNCTION KILL and STATS, MULTI...).
+            let allowed =
+                SLOTS.flags(slot) & flag::ALLOW_BUSY != 0 && matches!(cmd.exec, Exec::Conn(_));
+            if !allowed {
+                self.refuse_in_multi(k);
+                self.reply_error(k, self.shared.scripts.busy_error());
+                return true;
+            }
+        }
         if self.queue_in_multi(k, ci, args) {
             return true;
         }

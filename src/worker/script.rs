@@ -60,9 +60,63 @@ impl Host for ScriptHost<'_> {
         w.account(slot, started, Count::Call);
         Ok(())
     }
+
+    fn busy_tick(&mut self) {
+        self.worker.serve_while_busy();
+    }
+
+    fn stopping(&self) -> bool {
+        self.worker.shared.stopping()
+    }
 }
 
 impl Worker {
+    /// While a script of this worker runs past busy-reply-threshold (called from its Lua hook):
+    /// accepts new clients and serves every other connection's ready input, which dispatch
+    /// answers with -BUSY unless it is an allow-busy command such as SCRIPT KILL. The connection
+    /// running the script is left alone (its input waits for the script's reply).
+    pub(super) fn serve_while_busy(&mut self) {
+        let running = self.dispatching;
+        let mut events = Events::with_capacity(256);
+        if self.poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
+            return;
+        }
+        self.now = unix_ms();
+        for ev in events.iter() {
+            match ev.token() {
+                LISTENER_TOKEN => self.accept(),
+                WAKER_TOKEN => {}
+                Token(t) => {
+                    let k = t - CONN_BASE;
+                    if k == running {
+                        // Its edge is spent: serve it once the script is done.
+                        if let Some(c) = self.conns.get_mut(k) {
+                            c.queued_resume = true;
+                            if ev.is_read_closed() || ev.is_error() {
+                                c.peer_closed = true;
+                            }
+                        }
+                        self.schedule_resume(k);
+                        continue;
+                    }
+                    if ev.is_writable() {
+                        self.flush(k);
+                    }
+                    if ev.is_read_closed() || ev.is_error() {
+                        if let Some(c) = self.conns.get_mut(k) {
+                            c.peer_closed = true;
+                        }
+                    }
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        self.service(k);
+                        self.flush(k);
+                    }
+                }
+            }
+        }
+        self.dispatching = running;
+    }
+
     /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO: runs once every earlier reply of the connection is in
     /// (the script sees every effect those stood for), its reply in order. Returns whether the
     /// request was consumed.
@@ -113,7 +167,7 @@ impl Worker {
         let keys: Vec<&[u8]> = (first..last).map(|i| args.get(i)).collect();
         let argv: Vec<&[u8]> = (last..args.len()).map(|i| args.get(i)).collect();
         let inv = Invocation {
-            busy: shared.scripts.busy.get(self.id),
+            busy: Some((&shared.scripts, self.id)),
             threshold_ms: shared.params.busy_reply_threshold.load(Ordering::Relaxed),
             name: target.name.as_bytes(),
             keys: &keys,
