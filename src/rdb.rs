@@ -130,7 +130,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An RDB length.
-    pub fn len(&mut self) -> Option<u64> {
+    pub fn length(&mut self) -> Option<u64> {
         match self.len_field()? {
             Len::Plain(n) => Some(n),
             Len::Encoded(_) => None,
@@ -152,8 +152,8 @@ impl<'a> Reader<'a> {
                 Some(v.to_string().into_bytes())
             }
             Len::Encoded(3) => {
-                let clen = usize::try_from(self.len()?).ok()?;
-                let len = usize::try_from(self.len()?).ok()?;
+                let clen = usize::try_from(self.length()?).ok()?;
+                let len = usize::try_from(self.length()?).ok()?;
                 let compressed = self.take(clen)?;
                 // LZF expands at most ~ 264/2 times per control pair: bound the claim.
                 if len > compressed.len().saturating_mul(132) + 64 {

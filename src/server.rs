@@ -159,6 +159,9 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         )?;
         let t = std::thread::Builder::new()
             .name(format!("rustis-w{id}"))
+            // Room for a script's deeply nested reply (Redis stops at Lua's 8000 stack slots;
+            // the conversion recurses once per level). Reserved, not committed.
+            .stack_size(64 << 20)
             .spawn(move || worker.run())?;
         threads.push(t);
     }

@@ -184,8 +184,25 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
             "allocator_allocated:{allocated}\r\nallocator_active:{active}\r\nallocator_resident:{resident}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\n",
             human_bytes(total),
         );
-        // No scripting engine yet: no Lua VM, no script, no function.
-        b.push_str("used_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\n");
+        // One Lua VM per worker, running both EVAL scripts and functions: its memory is shown
+        // as EVAL's (used_memory_vm_functions stays 0).
+        let sc = &s.scripts;
+        let lua = sc.lua_memory();
+        let (cached, scripts_bytes) = sc.usage();
+        let libs = sc.libraries.all();
+        let functions: usize = libs.iter().map(|l| l.functions.len()).sum();
+        let functions_bytes: usize = libs
+            .iter()
+            .map(|l| l.code.len() + 64 * (l.functions.len() + 1))
+            .sum();
+        let _ = write!(
+            b,
+            "used_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{scripts_bytes}\r\nnumber_of_cached_scripts:{cached}\r\nnumber_of_functions:{functions}\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:{lua}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:{functions_bytes}\r\nused_memory_scripts:{}\r\nused_memory_scripts_human:{}\r\n",
+            human_bytes(lua),
+            human_bytes(lua),
+            scripts_bytes + functions_bytes,
+            human_bytes((scripts_bytes + functions_bytes) as u64),
+        );
         let _ = write!(
             b,
             "maxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\nrss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\n",
@@ -229,10 +246,11 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         );
         let _ = write!(
             b,
-            "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\nrustis_commands_borrowed:{}\r\nrustis_commands_forwarded:{}\r\n",
+            "pubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\nrustis_commands_borrowed:{}\r\nrustis_commands_forwarded:{}\r\nrustis_scripts_wide_runs:{}\r\n",
             more.error_replies, more.reads, more.writes,
             s.stats.iter().map(|w| w.borrowed.load(Ordering::Relaxed)).sum::<u64>(),
-            s.stats.iter().map(|w| w.forwarded.load(Ordering::Relaxed)).sum::<u64>()
+            s.stats.iter().map(|w| w.forwarded.load(Ordering::Relaxed)).sum::<u64>(),
+            s.scripts.wide_runs.load(Ordering::Relaxed)
         );
         section("Stats", b);
     }

@@ -13,9 +13,10 @@ use crate::script::store::{
 /// EVALSHA of a script that is not cached.
 pub const NO_SCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
-/// The sub-commands of SCRIPT Rustis implements (SCRIPT DEBUG, Redis's Lua debugger, is not
-/// one of them: it is refused as unknown rather than accepted and ignored).
+/// The sub-commands of SCRIPT, with Redis's arities. Of SCRIPT DEBUG (Redis's Lua debugger) only
+/// NO, the default, is accepted: YES and SYNC are refused rather than accepted and ignored.
 pub const SCRIPT_SUBCOMMANDS: &[Sub] = &[
+    ("debug", 3),
     ("exists", -3),
     ("flush", -2),
     ("help", 2),
@@ -104,9 +105,21 @@ fn script(c: &mut ConnCtx, a: &Args) {
             .reply
             .error("ERR SCRIPT FLUSH only support SYNC|ASYNC option"),
         (b"kill", 2) => crate::script::kill(c.shared, true, &mut c.reply),
+        (b"debug", 3) => {
+            if a.is(2, "no") {
+                c.reply.ok()
+            } else if a.is(2, "yes") || a.is(2, "sync") {
+                c.reply
+                    .error("ERR SCRIPT DEBUG YES and SYNC are not supported: this server has no Lua debugger")
+            } else {
+                c.reply.error("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+            }
+        }
         (b"help", 2) => {
             let lines = [
                 "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DEBUG (YES|SYNC|NO)",
+                "    Set the debug mode for subsequent scripts executed.",
                 "EXISTS <sha1> [<sha1> ...]",
                 "    Return information about the existence of the scripts in the script cache.",
                 "FLUSH [ASYNC|SYNC]",

@@ -4,13 +4,14 @@
 //! turns those bytes into the Lua value the script sees. The script's return value goes the other
 //! way, into the calling client's protocol, with [`lua_to_reply`].
 
-use mlua::{Lua, Table, Value};
+use std::ffi::c_int;
+
+use mlua::{ffi, Lua, Table, Value};
 
 use crate::resp::Reply;
 
-/// How deep [`lua_to_reply`] follows nested tables before answering an error instead (Redis
-/// stops at Lua's C stack limit with "reached lua stack limit"; a cyclic table would never end).
-const MAX_DEPTH: usize = 200;
+/// How deep a command's reply is turned into Lua tables.
+const MAX_DEPTH: usize = 2000;
 
 /// The Lua value of the RESP reply at the start of `bytes`, and the bytes it took. Types as Redis
 /// maps them: integer -> number; bulk -> string; status -> `{ok=...}`; error -> `{err=...}`; array
@@ -82,7 +83,7 @@ fn parse(lua: &Lua, bytes: &[u8], at: &mut usize, depth: usize) -> mlua::Result<
     let Some(&tag) = bytes.get(*at) else {
         return Ok(Value::Nil);
     };
-    if depth > 4 * MAX_DEPTH {
+    if depth > MAX_DEPTH {
         // Deeper than any reply the server writes: the rest reads as nil.
         *at = bytes.len();
         return Ok(Value::Nil);
@@ -195,127 +196,224 @@ fn parse(lua: &Lua, bytes: &[u8], at: &mut usize, depth: usize) -> mlua::Result<
 /// `ok` -> status, `double`, `big_number`, `verbatim_string`, `map`, `set` -> that RESP3 type (its
 /// RESP2 form for a RESP2 client); any other table -> the array of its items 1..n up to the first
 /// nil; anything else -> null.
-pub fn lua_to_reply(r: &mut Reply, v: &Value, script_resp3: bool) {
-    write(r, v, script_resp3, 0)
+///
+/// The walk runs on Lua's own stack, as Redis's does: a table nested deeper than Lua's stack
+/// allows ends in the same "reached lua stack limit" error at the same depth, and a table that
+/// contains itself ends there too.
+pub fn lua_to_reply(lua: &Lua, r: &mut Reply, v: &Value, script_resp3: bool) {
+    let mark = r.len();
+    // A nil below the value: Redis converts with the error handler and the value on the stack.
+    // SAFETY: `write_top` only uses the stack slots it checks for, consumes exactly the value it
+    // converts, and raises no Lua error (raw accesses only).
+    let done = unsafe {
+        lua.exec_raw::<()>((Value::Nil, v.clone()), |state| {
+            write_top(state, r, script_resp3);
+            ffi::lua_settop(state, 0);
+        })
+    };
+    if done.is_err() {
+        r.truncate(mark);
+        r.error("ERR reached lua stack limit");
+    }
 }
 
-fn write(r: &mut Reply, v: &Value, script_resp3: bool, depth: usize) {
-    if depth > MAX_DEPTH {
-        return r.error("ERR reached lua stack limit");
+/// Pushes the string `s` (a field name).
+unsafe fn push_str(state: *mut ffi::lua_State, s: &str) {
+    ffi::lua_pushlstring(state, s.as_ptr() as *const _, s.len());
+}
+
+/// The bytes of the string at `idx` (valid while it stays on the stack).
+unsafe fn bytes_at<'s>(state: *mut ffi::lua_State, idx: c_int) -> &'s [u8] {
+    let mut len = 0usize;
+    let p = ffi::lua_tolstring(state, idx, &mut len);
+    if p.is_null() {
+        return &[];
     }
-    match v {
-        Value::String(s) => r.bulk(&s.as_bytes()),
-        Value::Boolean(b) => {
+    std::slice::from_raw_parts(p as *const u8, len)
+}
+
+/// The table at the top's field `name` pushed on the stack, and its type.
+unsafe fn field(state: *mut ffi::lua_State, name: &str) -> c_int {
+    push_str(state, name);
+    ffi::lua_rawget(state, -2);
+    ffi::lua_type(state, -1)
+}
+
+/// `\r` and `\n` as spaces (status and big number replies are one line).
+fn one_line(s: &[u8]) -> Vec<u8> {
+    s.iter()
+        .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
+        .collect()
+}
+
+/// Converts the value at the top of the stack and pops it (luaReplyToRedisReply's walk).
+unsafe fn write_top(state: *mut ffi::lua_State, r: &mut Reply, script_resp3: bool) {
+    if ffi::lua_checkstack(state, 4) == 0 {
+        r.error("ERR reached lua stack limit");
+        ffi::lua_pop(state, 1);
+        return;
+    }
+    match ffi::lua_type(state, -1) {
+        ffi::LUA_TSTRING => r.bulk(bytes_at(state, -1)),
+        ffi::LUA_TBOOLEAN => {
+            let b = ffi::lua_toboolean(state, -1) != 0;
             if script_resp3 {
-                r.bool(*b)
-            } else if *b {
+                r.bool(b)
+            } else if b {
                 r.int(1)
             } else {
                 r.null()
             }
         }
-        Value::Integer(n) => r.int(*n),
-        Value::Number(n) => r.int(lua_number_to_i64(*n)),
-        Value::Table(t) => write_table(r, t, script_resp3, depth),
+        ffi::LUA_TNUMBER => r.int(lua_number_to_i64(ffi::lua_tonumber(state, -1))),
+        ffi::LUA_TTABLE => return write_table(state, r, script_resp3),
         _ => r.null(),
     }
+    ffi::lua_pop(state, 1);
 }
 
-/// C's `(long long)` cast of a Lua number, as Redis replies it (saturating where C is undefined).
-pub fn lua_number_to_i64(n: f64) -> i64 {
-    if n.is_nan() {
-        i64::MIN
-    } else {
-        n as i64
+/// [`write_top`] for a table (popped too).
+unsafe fn write_table(state: *mut ffi::lua_State, r: &mut Reply, script_resp3: bool) {
+    if field(state, "err") == ffi::LUA_TSTRING {
+        // `-%s` of the message, cut at a NUL as C's %s: its code kept as the script wrote it.
+        let msg = bytes_at(state, -1);
+        let msg = &msg[..memchr::memchr(0, msg).unwrap_or(msg.len())];
+        // An error a redis.call answered was counted when it happened.
+        ffi::lua_pushvalue(state, -2);
+        let counted = field(state, "ignore_error_stats_update") == ffi::LUA_TBOOLEAN
+            && ffi::lua_toboolean(state, -1) != 0;
+        ffi::lua_pop(state, 2);
+        if counted {
+            crate::resp::reply::errors::muted(|| r.error_bytes(msg));
+        } else {
+            r.error_bytes(msg);
+        }
+        ffi::lua_pop(state, 2);
+        return;
     }
-}
-
-fn write_table(r: &mut Reply, t: &Table, script_resp3: bool, depth: usize) {
-    if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
-        // `-%s` of the message: its code kept as the script wrote it.
-        return r.error_bytes(&e.as_bytes());
-    }
-    if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
-        let s: Vec<u8> = s
-            .as_bytes()
-            .iter()
-            .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
-            .collect();
+    ffi::lua_pop(state, 1);
+    if field(state, "ok") == ffi::LUA_TSTRING {
+        let ok = bytes_at(state, -1);
+        let ok = one_line(&ok[..memchr::memchr(0, ok).unwrap_or(ok.len())]);
         r.raw(b"+");
-        r.raw(&s);
-        return r.raw(b"\r\n");
+        r.raw(&ok);
+        r.raw(b"\r\n");
+        ffi::lua_pop(state, 2);
+        return;
     }
-    if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
-        return r.double(d);
+    ffi::lua_pop(state, 1);
+    if field(state, "double") == ffi::LUA_TNUMBER {
+        r.double(ffi::lua_tonumber(state, -1));
+        ffi::lua_pop(state, 2);
+        return;
     }
-    if let Ok(Value::Integer(d)) = t.raw_get::<Value>("double") {
-        return r.double(d as f64);
-    }
-    if let Ok(Value::String(s)) = t.raw_get::<Value>("big_number") {
-        let s: Vec<u8> = s
-            .as_bytes()
-            .iter()
-            .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
-            .collect();
+    ffi::lua_pop(state, 1);
+    if field(state, "big_number") == ffi::LUA_TSTRING {
+        let n = one_line(bytes_at(state, -1));
         if r.resp3() {
             r.raw(b"(");
-            r.raw(&s);
-            return r.raw(b"\r\n");
+            r.raw(&n);
+            r.raw(b"\r\n");
+        } else {
+            r.bulk(&n);
         }
-        return r.bulk(&s);
+        ffi::lua_pop(state, 2);
+        return;
     }
-    if let Ok(Value::Table(vt)) = t.raw_get::<Value>("verbatim_string") {
-        if let (Ok(Value::String(f)), Ok(Value::String(s))) =
-            (vt.raw_get::<Value>("format"), vt.raw_get::<Value>("string"))
-        {
-            let (f, s) = (f.as_bytes(), s.as_bytes());
-            if r.resp3() {
-                let mut fmt = [b' '; 3];
-                for (d, c) in fmt.iter_mut().zip(f.iter()) {
-                    *d = *c;
+    ffi::lua_pop(state, 1);
+    if field(state, "verbatim_string") == ffi::LUA_TTABLE {
+        if field(state, "format") == ffi::LUA_TSTRING {
+            push_str(state, "string");
+            ffi::lua_rawget(state, -3);
+            if ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
+                let format = bytes_at(state, -2);
+                let text = bytes_at(state, -1);
+                if r.resp3() {
+                    let mut fmt = [b' '; 3];
+                    for (d, c) in fmt.iter_mut().zip(format.iter()) {
+                        *d = *c;
+                    }
+                    r.raw(b"=");
+                    r.raw(itoa::Buffer::new().format(text.len() + 4).as_bytes());
+                    r.raw(b"\r\n");
+                    r.raw(&fmt);
+                    r.raw(b":");
+                    r.raw(text);
+                    r.raw(b"\r\n");
+                } else {
+                    r.bulk(text);
                 }
-                r.raw(b"=");
-                r.raw(itoa::Buffer::new().format(s.len() + 4).as_bytes());
-                r.raw(b"\r\n");
-                r.raw(&fmt);
-                r.raw(b":");
-                r.raw(&s);
-                return r.raw(b"\r\n");
+                ffi::lua_pop(state, 4);
+                return;
             }
-            return r.bulk(&s);
+            ffi::lua_pop(state, 1);
         }
+        ffi::lua_pop(state, 1);
     }
-    if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
-        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().flatten().collect();
-        r.map(pairs.len());
-        for (k, v) in &pairs {
-            write(r, k, script_resp3, depth + 1);
-            write(r, v, script_resp3, depth + 1);
+    ffi::lua_pop(state, 1);
+    if field(state, "map") == ffi::LUA_TTABLE {
+        let mut n = 0;
+        ffi::lua_pushnil(state);
+        while ffi::lua_next(state, -2) != 0 {
+            n += 1;
+            ffi::lua_pop(state, 1);
         }
+        r.map(n);
+        ffi::lua_pushnil(state);
+        while ffi::lua_next(state, -2) != 0 {
+            ffi::lua_pushvalue(state, -2);
+            write_top(state, r, script_resp3);
+            write_top(state, r, script_resp3);
+        }
+        ffi::lua_pop(state, 2);
         return;
     }
-    if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
-        let members: Vec<Value> = s
-            .pairs::<Value, Value>()
-            .flatten()
-            .map(|(k, _)| k)
-            .collect();
-        r.set(members.len());
-        for k in &members {
-            write(r, k, script_resp3, depth + 1);
+    ffi::lua_pop(state, 1);
+    if field(state, "set") == ffi::LUA_TTABLE {
+        let mut n = 0;
+        ffi::lua_pushnil(state);
+        while ffi::lua_next(state, -2) != 0 {
+            n += 1;
+            ffi::lua_pop(state, 1);
         }
+        r.set(n);
+        ffi::lua_pushnil(state);
+        while ffi::lua_next(state, -2) != 0 {
+            ffi::lua_pop(state, 1);
+            ffi::lua_pushvalue(state, -1);
+            write_top(state, r, script_resp3);
+        }
+        ffi::lua_pop(state, 2);
         return;
     }
-    let mut items = Vec::new();
-    for i in 1.. {
-        match t.raw_get::<Value>(i) {
-            Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => items.push(v),
+    ffi::lua_pop(state, 1);
+    let mut n = 0;
+    loop {
+        ffi::lua_rawgeti(state, -1, n + 1);
+        let nil = ffi::lua_type(state, -1) == ffi::LUA_TNIL;
+        ffi::lua_pop(state, 1);
+        if nil {
+            break;
         }
+        n += 1;
     }
-    r.array(items.len());
-    for v in &items {
-        write(r, v, script_resp3, depth + 1);
+    r.array(n as usize);
+    for j in 1..=n {
+        ffi::lua_rawgeti(state, -1, j);
+        write_top(state, r, script_resp3);
+    }
+    ffi::lua_pop(state, 1);
+}
+
+/// C's `(long long)` cast of a Lua number as x86-64 makes it (what Redis replies): truncation,
+/// and the "integer indefinite" value i64::MIN for NaN and anything out of range.
+pub fn lua_number_to_i64(n: f64) -> i64 {
+    // 2^63, exactly representable.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if (-LIMIT..LIMIT).contains(&n) {
+        n as i64
+    } else {
+        i64::MIN
     }
 }
 
@@ -326,12 +424,27 @@ mod tests {
     fn to_reply(lua: &Lua, code: &str, resp3_client: bool, script_resp3: bool) -> Vec<u8> {
         let v: Value = lua.load(code).eval().unwrap();
         let mut out = Vec::new();
-        lua_to_reply(&mut Reply::new(&mut out, resp3_client), &v, script_resp3);
+        lua_to_reply(
+            lua,
+            &mut Reply::new(&mut out, resp3_client),
+            &v,
+            script_resp3,
+        );
         out
     }
 
     #[test]
     fn lua_values_become_redis_replies() {
+        // The walk recurses as deep as Lua's stack allows: room as a worker thread has.
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(lua_values_become_redis_replies_inner)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn lua_values_become_redis_replies_inner() {
         let lua = Lua::new();
         assert_eq!(
             to_reply(

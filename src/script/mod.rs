@@ -524,11 +524,12 @@ fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
             if args.len() != 1 {
                 return fail(lua, "redis.set_repl() requires two arguments.");
             }
+            // lua_tonumber: what is not a number reads as 0 (REPL_NONE).
             let n = lua
                 .coerce_number(args[0].clone())
                 .ok()
                 .flatten()
-                .unwrap_or(-1.0) as i64;
+                .unwrap_or(0.0) as i64;
             if !(0..=3).contains(&n) {
                 return fail(
                     lua,
@@ -846,6 +847,13 @@ impl Engine {
             return Ok(());
         }
         let (_, skip) = store::parse_shebang(body)?;
+        if body.get(skip) == Some(&0x1b) {
+            // Precompiled chunks are refused (Redis's Lua loads source only).
+            return Err(
+                "Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'"
+                    .into(),
+            );
+        }
         let f = self
             .lua
             .load(&body[skip..])
@@ -867,6 +875,12 @@ impl Engine {
         &mut self,
         body: &[u8],
     ) -> Result<Vec<(store::FunctionInfo, Function)>, String> {
+        if body.first() == Some(&0x1b) {
+            return Err(
+                "Error compiling function: user_function:1: unexpected symbol near 'char(27)'"
+                    .into(),
+            );
+        }
         let f = self
             .lua
             .load(body)
@@ -1085,7 +1099,7 @@ impl Engine {
                 write_script_error(reply, &Value::Table(t), inv.name);
             }
             _ if killed => reply.error(KILLED),
-            Ok((true, v)) => convert::lua_to_reply(reply, &v, script_resp3),
+            Ok((true, v)) => convert::lua_to_reply(lua, reply, &v, script_resp3),
             Ok((false, e)) => write_script_error(reply, &e, inv.name),
             Err(e) => {
                 let msg = format!(

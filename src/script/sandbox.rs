@@ -173,6 +173,40 @@ vault.setmetatable = function(t, m)
   if protected[t] then error_('Attempt to modify a readonly table', 0) end
   return setmetatable_(t, m)
 end
+-- Source only, never precompiled chunks (as Redis's Lua): the error Lua gives for a stray
+-- ESC byte, with the chunk named as Lua names a string chunk.
+local loadstring_, load_, byte_, sub_, find_, concat_ = vault.loadstring, vault.load,
+  vault.string.byte, vault.string.sub, vault.string.find, vault.table.concat
+local function chunk_id(source)
+  -- As C sees it: up to the first NUL; then up to the first line break, 43 bytes at most,
+  -- with "..." when anything was cut.
+  local cut = (find_(source, '%z') or #source + 1) - 1
+  local len = (find_(source, '[\r\n]') or cut + 1) - 1
+  if len > cut then len = cut end
+  if len > 43 then len = 43 end
+  if len < cut then return '[string "' .. sub_(source, 1, len) .. '..."]' end
+  return '[string "' .. sub_(source, 1, cut) .. '"]'
+end
+local function binary_refused(s, name)
+  return nil, chunk_id(name or s) .. ":1: unexpected symbol near 'char(27)'"
+end
+vault.loadstring = function(s, name)
+  if type_(s) == 'string' and byte_(s, 1) == 27 then return binary_refused(s, name) end
+  return loadstring_(s, name)
+end
+vault.load = function(f, name)
+  if type_(f) ~= 'function' then return load_(f, name) end
+  local parts = {}
+  while true do
+    local piece = f()
+    if piece == nil or piece == '' then break end
+    if type_(piece) ~= 'string' then return load_(function() return piece end, name) end
+    parts[#parts + 1] = piece
+  end
+  local s = concat_(parts)
+  if byte_(s, 1) == 27 then return binary_refused(s, name or '=(load)') end
+  return loadstring_(s, name or '=(load)')
+end
 vault.__redis__err__handler = handler
 
 for i = 1, #libraries do

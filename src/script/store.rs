@@ -54,6 +54,8 @@ pub struct Scripts {
     pub wide_runs: AtomicU64,
     /// One per worker: its script, once that runs past busy-reply-threshold.
     pub busy: Box<[Busy]>,
+    /// Each worker's Lua VM size in bytes (INFO's used_memory_lua), updated after its runs.
+    lua_bytes: Box<[AtomicU64]>,
     /// How many of them are active: every command checks this one word.
     busy_now: std::sync::atomic::AtomicUsize,
     /// The function libraries.
@@ -110,6 +112,7 @@ impl Scripts {
     pub fn new(workers: usize) -> Scripts {
         Scripts {
             busy: (0..workers).map(|_| Busy::default()).collect(),
+            lua_bytes: (0..workers).map(|_| AtomicU64::new(0)).collect(),
             ..Default::default()
         }
     }
@@ -121,6 +124,21 @@ impl Scripts {
             .find(|b| b.active.load(Ordering::Acquire) && !b.eval.load(Ordering::Acquire))
             .map(|b| b.started_ms.load(Ordering::Acquire))
             .map(|started| crate::shared::unix_ms().saturating_sub(started))
+    }
+
+    /// Worker `id`'s VM now takes `bytes`.
+    pub fn note_lua_memory(&self, id: usize, bytes: usize) {
+        if let Some(m) = self.lua_bytes.get(id) {
+            m.store(bytes as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Every worker's VM together, in bytes.
+    pub fn lua_memory(&self) -> u64 {
+        self.lua_bytes
+            .iter()
+            .map(|m| m.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// How many scripts run past the busy threshold (one relaxed load: every command asks).

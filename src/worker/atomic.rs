@@ -21,16 +21,19 @@ use crate::command::ctx::WatchState;
 /// included, so a bug cannot leave shards locked).
 pub(super) struct Held {
     shards: Arc<shard::Shards>,
-    /// Worker ids held (ascending); empty when the step needs this worker's own shard only, which
-    /// its owner holds anyway.
-    ids: Vec<usize>,
+    /// Shards locked for the step: ascending as [`Worker::hold`] took them, then any a script
+    /// added ([`Held::extend`]).
+    ids: std::cell::RefCell<Vec<usize>>,
     /// The worker taking the step.
     me: usize,
+    /// Its own shard is reached as its running owner (not parked, not locked): a step that
+    /// needed no other shard at the start.
+    own: bool,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        for &id in self.ids.iter().rev() {
+        for &id in self.ids.borrow().iter().rev() {
             self.shards.release(id);
         }
     }
@@ -39,27 +42,61 @@ impl Drop for Held {
 impl Held {
     /// Whether shard `id` is reachable in this step.
     pub(super) fn covers(&self, id: usize) -> bool {
-        if self.ids.is_empty() {
-            id == self.me
-        } else {
-            self.ids.contains(&id)
-        }
+        (self.own && id == self.me) || self.ids.borrow().contains(&id)
     }
 
-    /// Runs `f` on shard `id`'s keyspace: `own` when nothing is locked (then `id` is this
-    /// worker's), else the locked shard.
+    /// Takes shard `id` too, in the middle of the step (a script reaching a key it did not
+    /// declare). In lock order (above every shard held) it waits as [`Worker::hold`] does;
+    /// otherwise only when `out_of_order`, and then for a bounded time. Returns whether the
+    /// shard is held now.
+    pub(super) fn extend(
+        &self,
+        id: usize,
+        out_of_order: bool,
+        params: &crate::config::Params,
+    ) -> bool {
+        if self.covers(id) {
+            return true;
+        }
+        let highest = self
+            .ids
+            .borrow()
+            .iter()
+            .copied()
+            .chain(self.own.then_some(self.me))
+            .max();
+        let in_order = highest.is_none_or(|h| id > h);
+        if in_order {
+            self.shards.lock(id);
+        } else if !out_of_order
+            || !self
+                .shards
+                .lock_within(id, std::time::Duration::from_secs(2))
+        {
+            return false;
+        }
+        if id != self.me {
+            // SAFETY: just locked; the reference ends with this statement.
+            super::housekeeping::refresh_shard(unsafe { self.shards.held_mut(id) }, params);
+        }
+        self.ids.borrow_mut().push(id);
+        true
+    }
+
+    /// Runs `f` on shard `id`'s keyspace: `own` when it is this worker's shard reached as its
+    /// running owner, else the locked shard.
     pub(super) fn on<R>(
         &self,
         own: &mut shard::Own,
         id: usize,
         f: impl FnOnce(&mut Keyspace) -> R,
     ) -> R {
-        if self.ids.is_empty() {
+        if self.own && id == self.me {
             return f(own);
         }
-        assert!(self.ids.contains(&id), "shard {id} is not held");
-        // SAFETY: `id` is held (locked by `Worker::hold`, released by `Worker::unhold` after
-        // this step), and the reference does not outlive this call.
+        assert!(self.ids.borrow().contains(&id), "shard {id} is not held");
+        // SAFETY: `id` is held (locked by `Worker::hold` or `Held::extend`, released when the
+        // step ends), and the reference does not outlive this call.
         f(unsafe { self.shards.held_mut(id) })
     }
 }
@@ -182,8 +219,9 @@ impl Worker {
         if ids.iter().all(|&id| id == self.id) {
             return Held {
                 shards,
-                ids: Vec::new(),
+                ids: Default::default(),
                 me: self.id,
+                own: true,
             };
         }
         self.ks.park();
@@ -197,26 +235,27 @@ impl Worker {
         }
         Held {
             shards,
-            ids,
+            ids: std::cell::RefCell::new(ids),
             me: self.id,
+            own: false,
         }
     }
 
     /// Gives back what [`Worker::hold`] took, publishing the INFO figures of the other workers'
     /// shards, and takes this worker's own shard back.
     pub(super) fn unhold(&mut self, held: Held) {
-        if held.ids.is_empty() {
-            return;
-        }
-        for &id in &held.ids {
+        for &id in held.ids.borrow().iter() {
             if id != self.id {
                 // SAFETY: still held until `held` is dropped below; the reference ends before.
                 let ks = unsafe { held.shards.held_mut(id) };
                 super::housekeeping::publish_shard(ks, &self.shared.stats[id]);
             }
         }
+        let own = held.own;
         drop(held);
-        self.ks.reclaim();
+        if !own {
+            self.ks.reclaim();
+        }
     }
 
     /// Runs one command of an atomic step on the held shards, its reply appended to `out`.

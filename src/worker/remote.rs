@@ -58,6 +58,30 @@ impl Worker {
                 &ranges[req.args.start as usize..req.args.end as usize],
             );
             let db = (req.db as usize).min(self.ks.dbs.len() - 1);
+            if let Op::Exec(ci) = req.op {
+                if let Exec::Script = TABLE.get(ci as usize).exec {
+                    // A script whose keys are all here: it runs as on a connection of this
+                    // worker (its own shard, no lock), its reply sent back in the batch.
+                    let started = Started::now();
+                    let mut reply = std::mem::take(&mut self.step_out);
+                    reply.clear();
+                    self.run_forwarded_script(ci as usize, &args, db, req.resp3, &mut reply);
+                    let pool = &mut self.pool;
+                    let out =
+                        self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
+                    let start = out.data.len();
+                    out.data.extend_from_slice(&reply);
+                    out.responses.push(mailbox::Response {
+                        origin: req.origin,
+                        body: Body::Bytes(start..out.data.len()),
+                    });
+                    if reply.capacity() <= 64 * 1024 {
+                        self.step_out = reply;
+                    }
+                    self.account(SLOTS.slot_of(ci as usize, &args), started, Count::Call);
+                    continue;
+                }
+            }
             // One command (its handler and how it counts: a page of a cursor command was counted
             // where it arrived, and adds only its time), or a MULTI block whose keys are all on
             // this shard. Commands over several shards run as atomic steps and do not travel.

@@ -26,6 +26,8 @@ struct ScriptHost<'a> {
     session: Session,
     /// Scratch for the owners of a call's keys.
     owners: Vec<usize>,
+    /// A call reached a key the script did not declare, on a shard not held at the start.
+    reached_undeclared: bool,
 }
 
 impl Host for ScriptHost<'_> {
@@ -43,14 +45,30 @@ impl Host for ScriptHost<'_> {
             let mut keys = std::mem::take(&mut w.keys);
             owners_of(ci, args, w.n, w.id, &mut keys, &mut self.owners);
             w.keys = keys;
-            if let Some(&id) = self.owners.iter().find(|&&id| !self.held.covers(id)) {
+            self.owners.sort_unstable();
+            self.owners.dedup();
+            for i in 0..self.owners.len() {
+                let id = self.owners[i];
+                if self.held.covers(id) {
+                    continue;
+                }
+                self.reached_undeclared = true;
+                // In lock order the shard is simply taken too; out of order, a script that
+                // wrote nothing yet starts over holding every shard, and one that wrote waits
+                // for it (a bounded time: two such scripts could be waiting for each other).
+                let params = &w.shared.params;
+                if self.held.extend(id, false, params) {
+                    continue;
+                }
                 if !wrote {
                     return Err(Refusal::Restart);
                 }
-                return Err(Refusal::Error(format!(
-                    "ERR Script attempted to access a key of worker {id} that it did not \
-                     declare in KEYS, after writing; it will hold every shard from its next run"
-                )));
+                if !self.held.extend(id, true, params) {
+                    return Err(Refusal::Error(format!(
+                        "ERR Script attempted to access a key of worker {id} that it did not \
+                         declare in KEYS and could not lock in time; declare every key in KEYS"
+                    )));
+                }
             }
         }
         self.session.resp3 = resp3;
@@ -121,6 +139,13 @@ impl Worker {
     /// (the script sees every effect those stood for), its reply in order. Returns whether the
     /// request was consumed.
     pub(super) fn run_script(&mut self, k: usize, ci: usize, args: &Args, slot: usize) -> bool {
+        if let Some(owner) = self.sole_script_owner(ci, args) {
+            // Every key on one busy worker: the script runs there, on its own shard, in order
+            // with this connection's other requests to it (a parked owner's shard is taken below
+            // with one CAS instead, with no wake and no hop).
+            self.forward(k, owner, Op::Exec(ci as u16), args.iter_from(0));
+            return true;
+        }
         if self.waits_for_replies(k) {
             return false;
         }
@@ -143,6 +168,56 @@ impl Worker {
         }
         self.account(slot, started, Count::Call);
         true
+    }
+
+    /// The worker owning every key a script command declares, when that is another worker that
+    /// is busy (or has requests from here on the way), and the script is not known to reach
+    /// keys it did not declare.
+    fn sole_script_owner(&self, ci: usize, args: &Args) -> Option<usize> {
+        if self.n == 1 || args.len() < 4 {
+            return None;
+        }
+        let numkeys = args
+            .int(2)
+            .filter(|&n| n >= 1 && n <= (args.len() - 3) as i64)? as usize;
+        let owner = slot_owner(key_slot(args.get(3)), self.n);
+        if owner == self.id
+            || (4..3 + numkeys).any(|i| slot_owner(key_slot(args.get(i)), self.n) != owner)
+        {
+            return None;
+        }
+        if self.mail.untouched_since_parked(owner) && self.outbox[owner].is_none() {
+            return None;
+        }
+        let scripts = &self.shared.scripts;
+        let wide = match TABLE.get(ci).name {
+            "eval" | "eval_ro" => scripts
+                .get(&sha1_hex(args.get(1)))
+                .is_some_and(|e| e.wide.load(Ordering::Relaxed)),
+            "evalsha" | "evalsha_ro" => sha_key(args.get(1))
+                .and_then(|sha| scripts.get(&sha))
+                .is_none_or(|e| e.wide.load(Ordering::Relaxed)),
+            _ => false,
+        };
+        (!wide).then_some(owner)
+    }
+
+    /// A script command another worker forwarded here (all its keys are on this shard): its
+    /// reply appended to `out`.
+    pub(super) fn run_forwarded_script(
+        &mut self,
+        ci: usize,
+        args: &Args,
+        db: usize,
+        resp3: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let mut session = Session {
+            db,
+            resp3,
+            ..Session::default()
+        };
+        self.exec_script(None, &mut session, ci, args, out);
     }
 
     /// Runs script command `ci` (EVAL, EVALSHA, FCALL and their `_RO` forms) for `session`, its
@@ -205,10 +280,12 @@ impl Worker {
                         ..Session::default()
                     },
                     owners: Vec::new(),
+                    reached_undeclared: false,
                 };
-                script::with_engine(|e| {
+                let id = host.worker.id;
+                let outcome = script::with_engine(|e| {
                     let reply = &mut Reply::new(out, resp3);
-                    match (&target.sha, &target.entry) {
+                    let outcome = match (&target.sha, &target.entry) {
                         (Some(sha), Some(entry)) => {
                             e.sync(generation);
                             if !e.has(sha) {
@@ -223,8 +300,15 @@ impl Worker {
                             e.sync_libraries(&shared.scripts.libraries);
                             e.call_function(&target.name, &inv, &mut host, reply)
                         }
-                    }
-                })
+                    };
+                    shared.scripts.note_lua_memory(id, e.memory());
+                    outcome
+                });
+                if host.reached_undeclared {
+                    // From the next run on, every shard is taken at the start.
+                    target.set_wide();
+                }
+                outcome
             };
             if let Some(own) = own {
                 self.unhold(own);

@@ -138,6 +138,34 @@ impl Shards {
         cell.lockers.fetch_sub(1, Ordering::SeqCst);
     }
 
+    /// [`Shards::lock`] out of order: for a caller that holds shards of larger ids already (a
+    /// script reaching a key it did not declare, after writing). Gives up after `patience`
+    /// (false), which breaks the only possible cycle: two such callers waiting for each other.
+    pub fn lock_within(&self, id: usize, patience: std::time::Duration) -> bool {
+        if self.acquire(id) {
+            return true;
+        }
+        let cell = &self.cells[id];
+        cell.lockers.fetch_add(1, Ordering::SeqCst);
+        let start = std::time::Instant::now();
+        let mut spins = 0u32;
+        let got = loop {
+            if self.acquire(id) {
+                break true;
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else if start.elapsed() >= patience {
+                break false;
+            } else {
+                std::thread::yield_now();
+            }
+        };
+        cell.lockers.fetch_sub(1, Ordering::SeqCst);
+        got
+    }
+
     /// Whether the owner of held shard `id` woke and asked for it back (then release it soon).
     #[inline]
     pub fn wanted(&self, id: usize) -> bool {
