@@ -33,6 +33,10 @@ const RUSTIS_ONLY: &[(&str, &str)] = &[
         "rustis_commands_forwarded",
         "commands sent to the worker owning their keys",
     ),
+    (
+        "rustis_scripts_wide_runs",
+        "script runs that took every shard because the script reached keys it did not declare",
+    ),
 ];
 
 /// The sections compared, as INFO takes them.

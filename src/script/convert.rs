@@ -10,32 +10,21 @@ use mlua::{ffi, Lua, Table, Value};
 
 use crate::resp::Reply;
 
-/// How deep a command's reply is turned into Lua tables.
-const MAX_DEPTH: usize = 2000;
-
 /// The Lua value of the RESP reply at the start of `bytes`, and the bytes it took. Types as Redis
 /// maps them: integer -> number; bulk -> string; status -> `{ok=...}`; error -> `{err=...}`; array
 /// -> table; RESP2 null bulk or null array -> false; RESP3 null -> nil; boolean -> boolean; double
 /// -> `{double=n}`; map -> `{map={...}}`; set -> `{set={member=true}}`; big number ->
 /// `{big_number=s}`; verbatim -> `{verbatim_string={format=f, string=s}}`; attributes are skipped.
-/// Malformed input (never produced by the server's own encoder) reads as nil.
+/// (`redis.call` pushes the same values straight onto Lua's stack.)
 pub fn reply_to_lua(lua: &Lua, bytes: &[u8]) -> mlua::Result<(Value, usize)> {
     let mut at = 0;
-    let v = parse(lua, bytes, &mut at, 0)?;
+    // SAFETY: `push_reply` pushes exactly one value and checks the stack it uses.
+    let v = unsafe {
+        lua.exec_raw::<Value>((), |state| {
+            super::call::push_reply(state, bytes, &mut at, 0);
+        })
+    }?;
     Ok((v, at))
-}
-
-/// The line after the type byte at `*at`, advancing past its CRLF.
-fn line<'b>(bytes: &'b [u8], at: &mut usize) -> Option<&'b [u8]> {
-    let start = *at + 1;
-    let rest = bytes.get(start..)?;
-    let end = memchr::memchr(b'\r', rest)?;
-    *at = start + end + 2;
-    Some(&rest[..end])
-}
-
-fn number(s: &[u8]) -> i64 {
-    crate::num::parse_i64(s).unwrap_or(0)
 }
 
 /// An error table as Redis builds one from an error reply: `{err="CODE message"}` (a message
@@ -77,117 +66,6 @@ pub fn error_text(msg: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-fn parse(lua: &Lua, bytes: &[u8], at: &mut usize, depth: usize) -> mlua::Result<Value> {
-    let Some(&tag) = bytes.get(*at) else {
-        return Ok(Value::Nil);
-    };
-    if depth > MAX_DEPTH {
-        // Deeper than any reply the server writes: the rest reads as nil.
-        *at = bytes.len();
-        return Ok(Value::Nil);
-    }
-    let Some(head) = line(bytes, at) else {
-        *at = bytes.len();
-        return Ok(Value::Nil);
-    };
-    let bulk_body = |at: &mut usize, n: i64| -> Option<&[u8]> {
-        let n = usize::try_from(n).ok()?;
-        let body = bytes.get(*at..*at + n)?;
-        *at += n + 2;
-        Some(body)
-    };
-    Ok(match tag {
-        b':' => Value::Number(number(head) as f64),
-        b'+' => {
-            let t = lua.create_table()?;
-            t.raw_set("ok", lua.create_string(head)?)?;
-            Value::Table(t)
-        }
-        b'-' => {
-            let mut msg = Vec::with_capacity(head.len() + 1);
-            msg.push(b'-');
-            msg.extend_from_slice(head);
-            Value::Table(error_table(lua, &msg)?)
-        }
-        b'$' => {
-            let n = number(head);
-            if n < 0 {
-                Value::Boolean(false)
-            } else {
-                match bulk_body(at, n) {
-                    Some(body) => Value::String(lua.create_string(body)?),
-                    None => Value::Nil,
-                }
-            }
-        }
-        b'*' | b'~' | b'>' => {
-            let n = number(head);
-            if n < 0 {
-                return Ok(Value::Boolean(false));
-            }
-            let t = lua.create_table()?;
-            if tag == b'~' {
-                for _ in 0..n {
-                    let v = parse(lua, bytes, at, depth + 1)?;
-                    t.raw_set(v, true)?;
-                }
-                let outer = lua.create_table()?;
-                outer.raw_set("set", t)?;
-                Value::Table(outer)
-            } else {
-                for i in 0..n {
-                    let v = parse(lua, bytes, at, depth + 1)?;
-                    t.raw_set(i + 1, v)?;
-                }
-                Value::Table(t)
-            }
-        }
-        b'%' => {
-            let t = lua.create_table()?;
-            for _ in 0..number(head).max(0) {
-                let k = parse(lua, bytes, at, depth + 1)?;
-                let v = parse(lua, bytes, at, depth + 1)?;
-                t.raw_set(k, v)?;
-            }
-            let outer = lua.create_table()?;
-            outer.raw_set("map", t)?;
-            Value::Table(outer)
-        }
-        b'|' => {
-            for _ in 0..number(head).max(0) {
-                parse(lua, bytes, at, depth + 1)?;
-                parse(lua, bytes, at, depth + 1)?;
-            }
-            parse(lua, bytes, at, depth)?
-        }
-        b'_' => Value::Nil,
-        b'#' => Value::Boolean(head == b"t"),
-        b',' => {
-            let d = crate::num::strtod(head).0;
-            let t = lua.create_table()?;
-            t.raw_set("double", d)?;
-            Value::Table(t)
-        }
-        b'(' => {
-            let t = lua.create_table()?;
-            t.raw_set("big_number", lua.create_string(head)?)?;
-            Value::Table(t)
-        }
-        b'=' => match bulk_body(at, number(head)) {
-            Some(body) if body.len() >= 4 => {
-                let inner = lua.create_table()?;
-                inner.raw_set("string", lua.create_string(&body[4..])?)?;
-                inner.raw_set("format", lua.create_string(&body[..3])?)?;
-                let t = lua.create_table()?;
-                t.raw_set("verbatim_string", inner)?;
-                Value::Table(t)
-            }
-            _ => Value::Nil,
-        },
-        _ => Value::Nil,
-    })
 }
 
 /// Writes the Lua value `v` as a reply into `r`, the calling client's protocol. As Redis:

@@ -8,6 +8,7 @@
 //! as RESP bytes, which [`convert::reply_to_lua`] turns into Lua values; the script's return
 //! value goes to the client through [`convert::lua_to_reply`].
 
+mod call;
 pub mod convert;
 pub mod libs;
 pub mod sandbox;
@@ -17,7 +18,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use std::ffi::c_int;
+
+use mlua::{ffi, Function, Lua, MultiValue, Table, Value};
 
 use crate::command::slots::{SubLookup, SLOTS};
 use crate::command::{Args, TABLE};
@@ -149,12 +152,14 @@ pub struct Engine {
     runner: Function,
     set_loading: Function,
     vault: Table,
-    compiled: HashMap<[u8; 40], Function>,
+    compiled: HashMap<[u8; 40], Function, ahash::RandomState>,
     /// The shared cache's generation these compilations belong to.
     generation: u64,
     /// The functions of every library, loaded in this VM, and the libraries' generation.
-    functions: HashMap<String, Function>,
+    functions: HashMap<String, Function, ahash::RandomState>,
     lib_generation: u64,
+    /// KEYS and ARGV of the last EVAL are globals still.
+    eval_globals: bool,
 }
 
 thread_local! {
@@ -269,128 +274,13 @@ fn arg_bytes(v: &Value, buf: &mut Vec<u8>) -> bool {
     true
 }
 
-/// `redis.call`/`redis.pcall`'s native half: checks the command as Redis's scriptCall does and
-/// runs it on the host. Answers `ok, reply` (ok false for an error reply or a refusal, which
-/// `redis.call` raises).
-fn raw_call(lua: &Lua, args: MultiValue) -> mlua::Result<Answer> {
-    let Some(mut run) = lua.app_data_mut::<Run>() else {
-        return fail(
-            lua,
-            "redis.call/pcall can only be called inside a script invocation",
-        );
-    };
-    let Some(host) = run.host else {
-        return fail(
-            lua,
-            "redis.call/pcall can only be called inside a script invocation",
-        );
-    };
-    if args.is_empty() {
-        return fail(
-            lua,
-            "Please specify at least one argument for this redis lib call",
-        );
-    }
-    let run = &mut *run;
-    run.buf.clear();
-    run.ranges.clear();
-    for v in args.iter() {
-        let start = run.buf.len();
-        if !arg_bytes(v, &mut run.buf) {
-            return fail(
-                lua,
-                "Lua redis lib command arguments must be strings or integers",
-            );
-        }
-        run.ranges.push(start..run.buf.len());
-    }
-    let args = Args::new(&run.buf, &run.ranges);
-    let refuse = |lua: &Lua, msg: &str| {
-        // Counted where it happens, as Redis's afterErrorReply (a pcall may swallow it). The
-        // message carries its code.
-        errors::note(msg.as_bytes());
-        let t = convert::error_table(lua, format!("-{msg}").as_bytes())?;
-        t.raw_set("ignore_error_stats_update", true)?;
-        Ok((false, Value::Table(t)))
-    };
-    let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
-        return refuse(lua, "ERR Unknown Redis command called from script");
-    };
-    if !cmd.arity_ok(args.len()) {
-        return refuse(
-            lua,
-            "ERR Wrong number of args calling Redis command from script",
-        );
-    }
-    let flags = match SLOTS.lookup(ci, &args) {
-        SubLookup::Whole => cmd.flags,
-        SubLookup::Known(slot, arity) => {
-            if !crate::stats::arity_fits(arity, args.len()) {
-                return refuse(
-                    lua,
-                    "ERR Wrong number of args calling Redis command from script",
-                );
-            }
-            SLOTS.flags(slot)
-        }
-        SubLookup::Unknown => return refuse(lua, "ERR Unknown Redis command called from script"),
-    };
-    use crate::command::flag;
-    if flags & flag::NOSCRIPT != 0 {
-        return refuse(lua, "ERR This Redis command is not allowed from script");
-    }
-    let write = flags & flag::WRITE != 0;
-    if write && run.read_only {
-        return refuse(
-            lua,
-            "ERR Write commands are not allowed from read-only scripts.",
-        );
-    }
-    if write {
-        if let Some(b) = run.busy() {
-            // Shown before the write, then SCRIPT KILL checked: a kill either lands before any
-            // write or is refused as UNKILLABLE (see `Scripts::kill`).
-            b.wrote.store(true, std::sync::atomic::Ordering::SeqCst);
-            if b.kill.load(std::sync::atomic::Ordering::SeqCst) && !run.wrote {
-                run.killed = true;
-                return fail(lua, KILLED);
-            }
-        }
-    }
-    run.out.clear();
-    // SAFETY: set by `Engine::run` for the duration of the Lua call this function runs in.
-    let host = unsafe { &mut *host };
-    match host.call(ci, &args, run.resp3, run.wrote, &mut run.out) {
-        Ok(()) => {}
-        Err(Refusal::Restart) => {
-            run.restart = true;
-            return fail(lua, "ERR the script is run again with every shard held");
-        }
-        Err(Refusal::Error(msg)) => return refuse(lua, &msg),
-    }
-    if write {
-        run.wrote = true;
-    }
-    let (v, _) = convert::reply_to_lua(lua, &run.out)?;
-    let is_error = run.out.first() == Some(&b'-');
-    if is_error {
-        if let Value::Table(t) = &v {
-            t.raw_set("ignore_error_stats_update", true)?;
-        }
-    }
-    if run.out.capacity() > 64 * 1024 {
-        run.out = Vec::new();
-    }
-    Ok((!is_error, v))
-}
-
 /// Installs the native `redis.*` functions in `api`.
 fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
-    api.raw_set("call", raising(lua, raw_call)?)?;
-    api.raw_set(
-        "pcall",
-        lua.create_function(|lua, args: MultiValue| Ok(raw_call(lua, args)?.1))?,
-    )?;
+    // SAFETY: C functions of the Lua API, see `call`.
+    unsafe {
+        api.raw_set("call", lua.create_c_function(call::redis_call)?)?;
+        api.raw_set("pcall", lua.create_c_function(call::redis_pcall)?)?;
+    }
     api.raw_set(
         "setresp",
         raising(lua, |lua, args: MultiValue| {
@@ -824,10 +714,11 @@ impl Engine {
             runner,
             set_loading,
             vault,
-            compiled: HashMap::new(),
+            compiled: HashMap::default(),
             generation: 0,
-            functions: HashMap::new(),
+            functions: HashMap::default(),
             lib_generation: u64::MAX,
+            eval_globals: false,
         })
     }
 
@@ -1011,25 +902,39 @@ impl Engine {
         reply: &mut Reply,
     ) -> Outcome {
         let lua = &self.lua;
-        let made = (|| -> mlua::Result<(Table, Table)> {
-            let keys = lua.create_table_with_capacity(inv.keys.len(), 0)?;
-            for (i, k) in inv.keys.iter().enumerate() {
-                keys.raw_set(i + 1, lua.create_string(k)?)?;
-            }
-            let argv = lua.create_table_with_capacity(inv.argv.len(), 0)?;
-            for (i, a) in inv.argv.iter().enumerate() {
-                argv.raw_set(i + 1, lua.create_string(a)?)?;
-            }
-            Ok((keys, argv))
-        })();
+        // KEYS and ARGV built on Lua's stack in one protected call; for EVAL they become globals
+        // (left in place until the next run replaces them, or a function's run removes them).
+        let eval = inv.eval;
+        let had_globals = self.eval_globals;
+        // SAFETY: pushes two tables and only touches the vault given as the one argument.
+        let made = unsafe {
+            lua.exec_raw::<(Table, Table)>(self.vault.clone(), |state| {
+                for list in [inv.keys, inv.argv] {
+                    ffi::lua_createtable(state, list.len().min(1 << 20) as c_int, 0);
+                    for (i, item) in list.iter().enumerate() {
+                        ffi::lua_pushlstring(state, item.as_ptr() as *const _, item.len());
+                        ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+                    }
+                }
+                if eval || had_globals {
+                    for (name, at) in [("KEYS", -2), ("ARGV", -1)] {
+                        ffi::lua_pushlstring(state, name.as_ptr() as *const _, name.len());
+                        if eval {
+                            ffi::lua_pushvalue(state, at - 1);
+                        } else {
+                            ffi::lua_pushnil(state);
+                        }
+                        ffi::lua_rawset(state, 1);
+                    }
+                }
+                ffi::lua_remove(state, 1);
+            })
+        };
         let Ok((keys, argv)) = made else {
             reply.error("ERR cannot prepare the script's arguments (out of memory)");
             return Outcome::Done;
         };
-        if inv.eval {
-            let _ = self.vault.raw_set("KEYS", keys.clone());
-            let _ = self.vault.raw_set("ARGV", argv.clone());
-        }
+        self.eval_globals = eval;
         {
             let Some(mut run) = lua.app_data_mut::<Run>() else {
                 reply.error("ERR the script engine is unavailable");
@@ -1085,10 +990,6 @@ impl Engine {
                 busy_hook,
             );
             crate::log_at!(Warning, "Lua script killed by user with SCRIPT KILL.");
-        }
-        if inv.eval {
-            let _ = self.vault.raw_set("KEYS", Value::Nil);
-            let _ = self.vault.raw_set("ARGV", Value::Nil);
         }
         if restart {
             return Outcome::Restart;

@@ -48,7 +48,7 @@ pub mod flags {
 /// The shared cache, and what each worker's running script shows the others.
 #[derive(Debug, Default)]
 pub struct Scripts {
-    map: RwLock<HashMap<[u8; 40], Arc<ScriptEntry>>>,
+    map: RwLock<HashMap<[u8; 40], Arc<ScriptEntry>, ahash::RandomState>>,
     generation: AtomicU64,
     /// Runs that took every shard because of keys they did not declare (INFO).
     pub wide_runs: AtomicU64,
