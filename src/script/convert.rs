@@ -125,7 +125,7 @@ fn one_line(s: &[u8]) -> Vec<u8> {
 }
 
 /// Converts the value at the top of the stack and pops it (luaReplyToRedisReply's walk).
-unsafe fn write_top(state: *mut ffi::lua_State, r: &mut Reply, script_resp3: bool) {
+pub(super) unsafe fn write_top(state: *mut ffi::lua_State, r: &mut Reply, script_resp3: bool) {
     if ffi::lua_checkstack(state, 4) == 0 {
         r.error("ERR reached lua stack limit");
         ffi::lua_pop(state, 1);

@@ -902,39 +902,6 @@ impl Engine {
         reply: &mut Reply,
     ) -> Outcome {
         let lua = &self.lua;
-        // KEYS and ARGV built on Lua's stack in one protected call; for EVAL they become globals
-        // (left in place until the next run replaces them, or a function's run removes them).
-        let eval = inv.eval;
-        let had_globals = self.eval_globals;
-        // SAFETY: pushes two tables and only touches the vault given as the one argument.
-        let made = unsafe {
-            lua.exec_raw::<(Table, Table)>(self.vault.clone(), |state| {
-                for list in [inv.keys, inv.argv] {
-                    ffi::lua_createtable(state, list.len().min(1 << 20) as c_int, 0);
-                    for (i, item) in list.iter().enumerate() {
-                        ffi::lua_pushlstring(state, item.as_ptr() as *const _, item.len());
-                        ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
-                    }
-                }
-                if eval || had_globals {
-                    for (name, at) in [("KEYS", -2), ("ARGV", -1)] {
-                        ffi::lua_pushlstring(state, name.as_ptr() as *const _, name.len());
-                        if eval {
-                            ffi::lua_pushvalue(state, at - 1);
-                        } else {
-                            ffi::lua_pushnil(state);
-                        }
-                        ffi::lua_rawset(state, 1);
-                    }
-                }
-                ffi::lua_remove(state, 1);
-            })
-        };
-        let Ok((keys, argv)) = made else {
-            reply.error("ERR cannot prepare the script's arguments (out of memory)");
-            return Outcome::Done;
-        };
-        self.eval_globals = eval;
         {
             let Some(mut run) = lua.app_data_mut::<Run>() else {
                 reply.error("ERR the script engine is unavailable");
@@ -958,13 +925,69 @@ impl Engine {
             run.eval = inv.eval;
             run.pending = None;
         }
-        let result = if inv.eval {
-            self.runner
-                .call::<(bool, Value)>((f.clone(), Value::Nil, Value::Nil))
-        } else {
-            self.runner.call::<(bool, Value)>((f.clone(), keys, argv))
+        // One protected call does it all on Lua's stack: KEYS and ARGV (for EVAL, globals left
+        // in place until the next run replaces them, or a function's run removes them), the
+        // runner (the script under the error handler), and a successful result's conversion.
+        let eval = inv.eval;
+        let had_globals = self.eval_globals;
+        self.eval_globals = eval;
+        let mut written = false;
+        // SAFETY: the closure keeps to the stack slots it checks for; the runner raises no
+        // error of its own (xpcall), and `write_top` only does raw accesses.
+        let result = unsafe {
+            let written = &mut written;
+            let reply = &mut *reply;
+            lua.exec_raw::<(bool, Value)>(
+                (self.runner.clone(), f.clone(), self.vault.clone()),
+                move |state| {
+                    // 1 runner, 2 function, 3 vault; then 4 KEYS, 5 ARGV.
+                    for list in [inv.keys, inv.argv] {
+                        ffi::lua_createtable(state, list.len().min(1 << 20) as c_int, 0);
+                        for (i, item) in list.iter().enumerate() {
+                            ffi::lua_pushlstring(state, item.as_ptr() as *const _, item.len());
+                            ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+                        }
+                    }
+                    if eval || had_globals {
+                        for (name, at) in [("KEYS", 4), ("ARGV", 5)] {
+                            ffi::lua_pushlstring(state, name.as_ptr() as *const _, name.len());
+                            if eval {
+                                ffi::lua_pushvalue(state, at);
+                            } else {
+                                ffi::lua_pushnil(state);
+                            }
+                            ffi::lua_rawset(state, 3);
+                        }
+                    }
+                    ffi::lua_pushvalue(state, 1);
+                    ffi::lua_pushvalue(state, 2);
+                    if eval {
+                        ffi::lua_pushnil(state);
+                        ffi::lua_pushnil(state);
+                    } else {
+                        ffi::lua_pushvalue(state, 4);
+                        ffi::lua_pushvalue(state, 5);
+                    }
+                    ffi::lua_call(state, 3, 2);
+                    // 6 ok, 7 value: moved down to 1 and 2, so that the conversion finds the
+                    // stack as Redis's does (two slots in use) and fails at the same depth.
+                    for _ in 0..5 {
+                        ffi::lua_remove(state, 1);
+                    }
+                    let ok = ffi::lua_toboolean(state, 1) != 0;
+                    let lua = Lua::get_or_init_from_ptr(state);
+                    let (resp3, stop) = lua
+                        .app_data_ref::<Run>()
+                        .map_or((false, true), |r| (r.resp3, r.restart || r.killed));
+                    if ok && !stop {
+                        convert::write_top(state, reply, resp3);
+                        ffi::lua_pushnil(state);
+                        *written = true;
+                    }
+                },
+            )
         };
-        let (script_resp3, restart, killed) = match lua.app_data_mut::<Run>() {
+        let (_, restart, killed) = match lua.app_data_mut::<Run>() {
             Some(mut run) => {
                 if let Some(b) = run.busy() {
                     use std::sync::atomic::Ordering::SeqCst;
@@ -1000,7 +1023,8 @@ impl Engine {
                 write_script_error(reply, &Value::Table(t), inv.name);
             }
             _ if killed => reply.error(KILLED),
-            Ok((true, v)) => convert::lua_to_reply(lua, reply, &v, script_resp3),
+            Ok((true, _)) if written => {}
+            Ok((true, _)) => reply.error("ERR reached lua stack limit"),
             Ok((false, e)) => write_script_error(reply, &e, inv.name),
             Err(e) => {
                 let msg = format!(

@@ -40,13 +40,18 @@ impl Host for ScriptHost<'_> {
         out: &mut Vec<u8>,
     ) -> Result<(), Refusal> {
         let w = &mut *self.worker;
-        if !self.all {
-            self.owners.clear();
+        let cmd = TABLE.get(ci);
+        // The workers owning the command's keys: for the check below, and for the common case
+        // of keys on one shard, which runs straight there.
+        self.owners.clear();
+        if w.n > 1 {
             let mut keys = std::mem::take(&mut w.keys);
             owners_of(ci, args, w.n, w.id, &mut keys, &mut self.owners);
             w.keys = keys;
             self.owners.sort_unstable();
             self.owners.dedup();
+        }
+        if !self.all {
             for i in 0..self.owners.len() {
                 let id = self.owners[i];
                 if self.held.covers(id) {
@@ -74,7 +79,24 @@ impl Host for ScriptHost<'_> {
         self.session.resp3 = resp3;
         let slot = SLOTS.slot_of(ci, args);
         let started = Started::now();
-        w.exec_held(self.held, &mut self.session, ci, args, out);
+        match cmd.exec {
+            Exec::Keyed(f) | Exec::Fanout(f, _) if self.owners.len() <= 1 => {
+                let id = self.owners.first().copied().unwrap_or(w.id);
+                let (db, now, n) = (self.session.db, w.now, w.n);
+                self.held.on(&mut w.ks, id, |ks| {
+                    let mut ctx = Ctx {
+                        ks,
+                        db,
+                        now,
+                        reply: Reply::new(out, resp3),
+                        worker: id,
+                        workers: n,
+                    };
+                    run_keyed(&mut ctx, ci, f, args);
+                });
+            }
+            _ => w.exec_held(self.held, &mut self.session, ci, args, out),
+        }
         w.account(slot, started, Count::Call);
         Ok(())
     }
