@@ -60,9 +60,12 @@ def main() -> int:
     p.add_argument("--pipeline", type=int, default=1)
     p.add_argument("--only", default="one-key,tagged")
     p.add_argument("--rustis-bin", default=str(ROOT / "target" / "release" / "rustis"))
+    p.add_argument("--threads", type=int, default=0, help="rustis --threads (0: its default)")
     args = p.parse_args()
     benchmark.raise_fd_limit()
     rustis = [args.rustis_bin, "--port", "{port}", "--loglevel", "warning"]
+    if args.threads:
+        rustis += ["--threads", str(args.threads)]
     redis = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     for name in args.only.split(","):
         script, keys = SCRIPTS[name]

@@ -220,14 +220,17 @@ fn function(c: &mut ConnCtx, a: &Args) {
             let r = &mut c.reply;
             r.map(2);
             r.bulk(b"running_script");
-            // A busy function shows here; its arguments are not shared across workers.
+            // A function past busy-reply-threshold, on any worker.
             match c.shared.scripts.busy_function() {
-                Some(ms) => {
+                Some((name, call, ms)) => {
                     r.map(3);
                     r.bulk(b"name");
-                    r.bulk(b"?");
+                    r.bulk(name.as_bytes());
                     r.bulk(b"command");
-                    r.array(0);
+                    r.array(call.len());
+                    for a in &call {
+                        r.bulk(a);
+                    }
                     r.bulk(b"duration_ms");
                     r.int(ms as i64);
                 }

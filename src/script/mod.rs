@@ -86,6 +86,8 @@ pub struct Invocation<'a> {
     pub read_only: bool,
     /// EVAL (KEYS and ARGV are globals) rather than FCALL (they are the function's arguments).
     pub eval: bool,
+    /// The command's name as the client sent it (FUNCTION STATS shows the busy call).
+    pub command: &'a [u8],
 }
 
 /// The state of the run in progress, reached by the native `redis.*` functions through the VM's
@@ -117,6 +119,9 @@ struct Run {
     started: std::time::Instant,
     threshold_ms: u64,
     busy: Option<(*const store::Scripts, usize)>,
+    /// The invocation in progress (FUNCTION STATS shows a busy function's call); set and
+    /// cleared with `host`.
+    inv: Option<*const Invocation<'static>>,
     marked: bool,
     killed: bool,
     eval: bool,
@@ -613,6 +618,7 @@ impl Engine {
             rand48: 0x1234_ABCD_330E,
             pending: None,
             pending_id: 0,
+            inv: None,
             loading: None,
             load_started: None,
             started: std::time::Instant::now(),
@@ -920,6 +926,10 @@ impl Engine {
             run.started = std::time::Instant::now();
             run.threshold_ms = inv.threshold_ms;
             run.busy = inv.busy.map(|(s, id)| (s as *const store::Scripts, id));
+            // SAFETY (lifetime erasure): cleared with `host` below, while `inv` is borrowed.
+            run.inv = Some(unsafe {
+                std::mem::transmute::<*const Invocation<'_>, *const Invocation<'static>>(inv)
+            });
             run.marked = false;
             run.killed = false;
             run.eval = inv.eval;
@@ -1001,6 +1011,7 @@ impl Engine {
                 }
                 run.host = None;
                 run.busy = None;
+                run.inv = None;
                 run.marked = false;
                 (run.resp3, run.restart, run.killed)
             }
@@ -1081,6 +1092,17 @@ fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmStat
         if let Some(b) = run.busy() {
             let started = crate::shared::unix_ms().saturating_sub(elapsed);
             b.started_ms.store(started, SeqCst);
+            // SAFETY: set by `Engine::run_function` for the run in progress.
+            if let Some(inv) = run.inv.map(|p| unsafe { &*p }) {
+                let mut call: Vec<Vec<u8>> = vec![inv.command.to_vec(), inv.name.to_vec()];
+                if !inv.eval {
+                    call.push(inv.keys.len().to_string().into_bytes());
+                }
+                call.extend(inv.keys.iter().chain(inv.argv).map(|a| a.to_vec()));
+                if let Ok(mut d) = b.detail.lock() {
+                    *d = Some((String::from_utf8_lossy(inv.name).into_owned(), call));
+                }
+            }
             b.wrote.store(run.wrote, SeqCst);
             b.eval.store(run.eval, SeqCst);
             b.kill.store(false, SeqCst);

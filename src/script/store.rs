@@ -77,6 +77,8 @@ pub struct Busy {
     pub kill: AtomicBool,
     /// When it started (Unix ms).
     pub started_ms: AtomicU64,
+    /// Its name and its call's arguments (FUNCTION STATS), written when it turns busy.
+    pub detail: std::sync::Mutex<Option<(String, Vec<Vec<u8>>)>>,
 }
 
 /// What [`Scripts::kill`] did.
@@ -117,13 +119,16 @@ impl Scripts {
         }
     }
 
-    /// How long the busy function (FCALL) has run, if one runs past the threshold.
-    pub fn busy_function(&self) -> Option<u64> {
-        self.busy
+    /// The busy function (FCALL), if one runs past the threshold: its name, its call's
+    /// arguments and how long it has run (ms).
+    pub fn busy_function(&self) -> Option<(String, Vec<Vec<u8>>, u64)> {
+        let b = self
+            .busy
             .iter()
-            .find(|b| b.active.load(Ordering::Acquire) && !b.eval.load(Ordering::Acquire))
-            .map(|b| b.started_ms.load(Ordering::Acquire))
-            .map(|started| crate::shared::unix_ms().saturating_sub(started))
+            .find(|b| b.active.load(Ordering::Acquire) && !b.eval.load(Ordering::Acquire))?;
+        let ms = crate::shared::unix_ms().saturating_sub(b.started_ms.load(Ordering::Acquire));
+        let (name, call) = b.detail.lock().ok()?.clone()?;
+        Some((name, call, ms))
     }
 
     /// Worker `id`'s VM now takes `bytes`.

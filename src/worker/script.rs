@@ -271,6 +271,7 @@ impl Worker {
             argv: &argv,
             read_only: target.read_only,
             eval: target.sha.is_some(),
+            command: args.get(0),
         };
         let generation = shared.scripts.generation();
         let mut wide = held.is_some() || target.wide();
