@@ -1626,3 +1626,79 @@ fn undeclared_key_scripts_are_atomic_across_workers() {
         }),
     ]);
 }
+
+/// A script pipelined after a write to a key on another worker sees that write, whichever worker
+/// the connection is served by: the script declares a key on one worker and reads (undeclared) the
+/// key just written, on the same or the other worker. A script whose declared keys are local runs
+/// without waiting for the connection's earlier replies, so this is the case where it must stop
+/// and wait before it reaches the other shard.
+#[test]
+fn pipelined_script_sees_the_connections_earlier_writes() {
+    assert_workers();
+    let server = common::start_rustis(2);
+    // Background clients keep both workers running, so that requests to the other worker travel
+    // (and are in flight when the script arrives) instead of borrowing a parked owner's shard.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let (stop, port) = (stop.clone(), server.port);
+        load.push(std::thread::spawn(move || {
+            let mut c = Conn::new(port);
+            let mut batch = Vec::new();
+            for _ in 0..50 {
+                batch.extend_from_slice(&common::encode(&[b"INCR", b"{t0}load"]));
+                batch.extend_from_slice(&common::encode(&[b"INCR", b"{t2}load"]));
+            }
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                c.send_raw(&batch);
+                for _ in 0..100 {
+                    c.read_reply();
+                }
+            }
+        }));
+    }
+    // It reaches the undeclared key only when told to: a first run that does not leaves it
+    // cached as a script that keeps to its KEYS.
+    let body = "if ARGV[2] == 'far' then return redis.call('get', ARGV[1]) end return 'near'";
+    for round in 0..100 {
+        for declared in ["a", "b"] {
+            for written in ["a", "b", "x", "z"] {
+                let body = format!("{body} -- {round} {declared} {written}");
+                let mut c = Conn::new(server.port);
+                let near = c.call(&["EVAL", &body, "1", declared, written, "near"]);
+                assert_eq!(near, b"$4\r\nnear\r\n");
+                let value = format!("v{round}{declared}{written}");
+                let mut pipeline = Vec::new();
+                for _ in 0..8 {
+                    pipeline.extend_from_slice(&common::encode(&[
+                        b"SET",
+                        written.as_bytes(),
+                        value.as_bytes(),
+                    ]));
+                }
+                pipeline.extend_from_slice(&common::encode(&[
+                    b"EVAL",
+                    body.as_bytes(),
+                    b"1",
+                    declared.as_bytes(),
+                    written.as_bytes(),
+                    b"far",
+                ]));
+                c.send_raw(&pipeline);
+                for _ in 0..8 {
+                    assert_eq!(c.read_reply(), b"+OK\r\n");
+                }
+                let expected = format!("${}\r\n{value}\r\n", value.len());
+                assert_eq!(
+                    String::from_utf8_lossy(&c.read_reply()),
+                    expected,
+                    "declared {declared}, written {written}"
+                );
+            }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in load {
+        t.join().unwrap();
+    }
+}

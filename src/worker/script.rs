@@ -28,6 +28,9 @@ struct ScriptHost<'a> {
     owners: Vec<usize>,
     /// A call reached a key the script did not declare, on a shard not held at the start.
     reached_undeclared: bool,
+    /// The connection still waits for replies from other workers: a run that reaches another
+    /// shard before writing is dropped (to run once they are in) rather than extended.
+    defer: bool,
 }
 
 impl Host for ScriptHost<'_> {
@@ -58,6 +61,11 @@ impl Host for ScriptHost<'_> {
                     continue;
                 }
                 self.reached_undeclared = true;
+                if self.defer && !wrote {
+                    // Its connection waits for replies that may concern this key: the run is
+                    // dropped and made again once they are in.
+                    return Err(Refusal::Restart);
+                }
                 // In lock order the shard is simply taken too; out of order, a script that
                 // wrote nothing yet starts over holding every shard, and one that wrote waits
                 // for it (a bounded time: two such scripts could be waiting for each other).
@@ -168,7 +176,12 @@ impl Worker {
             self.forward(k, owner, Op::Exec(ci as u16), args.iter_from(0));
             return true;
         }
-        if self.waits_for_replies(k) {
+        // A script whose declared keys are all here need not wait for the connection's replies
+        // from other workers, any more than a local GET does (its reply still goes out after
+        // theirs); if it reaches an undeclared key before writing, it is put back and waits.
+        let in_flight = self.conns.get(k).is_some_and(|c| !c.slots.is_empty());
+        let local = in_flight && self.script_is_local(ci, args);
+        if !local && self.waits_for_replies(k) {
             return false;
         }
         let started = Started::now();
@@ -178,9 +191,14 @@ impl Worker {
         let mut session = std::mem::take(&mut conn.session);
         let mut out = std::mem::take(&mut self.step_out);
         out.clear();
-        self.exec_script(None, &mut session, ci, args, &mut out);
+        let deferred = self.exec_script_from(None, &mut session, ci, args, &mut out, local);
         if let Some(conn) = self.conns.get_mut(k) {
             conn.session = session;
+            if deferred {
+                conn.quiet_wait = true;
+                self.step_out = out;
+                return false;
+            }
             let (target, _) = conn.reply_target();
             target.extend_from_slice(&out);
             conn.end_reply();
@@ -224,6 +242,36 @@ impl Worker {
         (!wide).then_some(owner)
     }
 
+    /// Whether a script command declares keys, all on this worker's shard, and is not known to
+    /// reach keys it did not declare.
+    fn script_is_local(&self, ci: usize, args: &Args) -> bool {
+        if args.len() < 4 {
+            return false;
+        }
+        let Some(numkeys) = args
+            .int(2)
+            .filter(|&n| n >= 1 && n <= (args.len() - 3) as i64)
+        else {
+            return false;
+        };
+        if (3..3 + numkeys as usize).any(|i| slot_owner(key_slot(args.get(i)), self.n) != self.id) {
+            return false;
+        }
+        let scripts = &self.shared.scripts;
+        match TABLE.get(ci).name {
+            "eval" | "eval_ro" => scripts
+                .get(&sha1_hex(args.get(1)))
+                .is_some_and(|e| !e.wide.load(Ordering::Relaxed)),
+            "evalsha" | "evalsha_ro" => sha_key(args.get(1))
+                .and_then(|sha| scripts.get(&sha))
+                .is_some_and(|e| !e.wide.load(Ordering::Relaxed)),
+            _ => !WIDE_FUNCTIONS.with(|set| {
+                set.borrow()
+                    .contains(String::from_utf8_lossy(args.get(1)).as_ref())
+            }),
+        }
+    }
+
     /// A script command another worker forwarded here (all its keys are on this shard): its
     /// reply appended to `out`.
     pub(super) fn run_forwarded_script(
@@ -253,10 +301,25 @@ impl Worker {
         args: &Args,
         out: &mut Vec<u8>,
     ) {
+        self.exec_script_from(held, session, ci, args, out, false);
+    }
+
+    /// [`Worker::exec_script`]; with `defer`, a run that would need a shard it does not hold
+    /// before writing anything is dropped instead of started again: nothing is written to `out`
+    /// and true is returned (the caller runs it later).
+    fn exec_script_from(
+        &mut self,
+        held: Option<&Held>,
+        session: &mut Session,
+        ci: usize,
+        args: &Args,
+        out: &mut Vec<u8>,
+        defer: bool,
+    ) -> bool {
         let resp3 = session.resp3;
         let shared = self.shared.clone();
         let Some(target) = resolve(&shared.scripts, ci, args, &mut Reply::new(out, resp3)) else {
-            return;
+            return false;
         };
         let numkeys = target.numkeys;
         let first = 3;
@@ -289,7 +352,7 @@ impl Worker {
             };
             let own = held.is_none().then(|| self.hold(ids));
             let Some(step) = held.or(own.as_ref()) else {
-                return;
+                return false;
             };
             let mark = out.len();
             let outcome = {
@@ -304,6 +367,7 @@ impl Worker {
                     },
                     owners: Vec::new(),
                     reached_undeclared: false,
+                    defer,
                 };
                 let id = host.worker.id;
                 let outcome = script::with_engine(|e| {
@@ -337,16 +401,23 @@ impl Worker {
                 self.unhold(own);
             }
             match outcome {
+                Some(Outcome::Restart) if defer => {
+                    // Its connection still waits for replies: it runs once they are in.
+                    out.truncate(mark);
+                    target.set_wide();
+                    return true;
+                }
                 Some(Outcome::Restart) if !wide => {
                     out.truncate(mark);
                     target.set_wide();
                     shared.scripts.wide_runs.fetch_add(1, Ordering::Relaxed);
                     wide = true;
                 }
-                Some(_) => return,
+                Some(_) => return false,
                 None => {
-                    return Reply::new(out, resp3)
-                        .error("ERR This Redis command is not allowed from script")
+                    Reply::new(out, resp3)
+                        .error("ERR This Redis command is not allowed from script");
+                    return false;
                 }
             }
         }
