@@ -13,9 +13,33 @@ pub struct ScriptEntry {
     pub body: Box<[u8]>,
     /// Its shebang flags ([`flags`]); [`flags::COMPAT`] without a shebang.
     pub flags: u32,
-    /// Whether a run touched a key outside its KEYS on a shard it did not hold: later runs take
-    /// every shard from the start (the slow path, counted in INFO).
-    pub wide: AtomicBool,
+    /// What its runs reach ([`Scope`]): unknown until a first run, made with every shard held,
+    /// shows whether it keeps to the shards of its KEYS.
+    pub scope: std::sync::atomic::AtomicU8,
+}
+
+/// What a script's runs reach, as learnt from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Scope {
+    /// Never run: the next run takes every shard, and tells.
+    Unknown = 0,
+    /// Its runs kept to the shards of their KEYS: only those are taken.
+    Narrow = 1,
+    /// A run reached keys it did not declare, on other shards: every shard is taken (the slow
+    /// path, counted in INFO).
+    Wide = 2,
+}
+
+impl Scope {
+    /// The scope stored as `v`.
+    pub fn from_u8(v: u8) -> Scope {
+        match v {
+            1 => Scope::Narrow,
+            2 => Scope::Wide,
+            _ => Scope::Unknown,
+        }
+    }
 }
 
 /// Script flags, from a `#!lua flags=...` shebang (EVAL) or `register_function` (FUNCTION).
@@ -216,7 +240,7 @@ impl Scripts {
                 Arc::new(ScriptEntry {
                     body: body.into(),
                     flags,
-                    wide: AtomicBool::new(false),
+                    scope: std::sync::atomic::AtomicU8::new(Scope::Unknown as u8),
                 })
             })
             .clone()

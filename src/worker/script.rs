@@ -2,17 +2,19 @@
 //! atomic step over the shards of the keys the script declares (KEYS). Each `redis.call` goes
 //! through [`ScriptHost`] to the held shards, exactly as a command of a MULTI block would.
 //!
-//! Keys a script did not declare (allowed outside cluster mode, and common in the wild): when a
-//! call reaches a shard the step does not hold and the script has written nothing yet, the run is
-//! dropped and starts again with every shard held, and the script is remembered as one that needs
-//! them all (the slow path, counted in INFO as `rustis_scripts_wide_runs`). A script that wrote
-//! before reaching such a key gets an error for that call, and runs with every shard next time.
+//! Keys a script did not declare (allowed outside cluster mode, and common in the wild): a
+//! script's first run takes every shard and notes whether its calls kept to the shards of its
+//! KEYS ([`Scope`]); only a script that did runs on those shards alone afterwards. One that later
+//! reaches another shard takes it too when lock order allows; if not, a run that wrote nothing
+//! yet starts over with every shard held, and one that wrote waits (bounded) for the shard. A
+//! script that reaches undeclared keys holds every shard from then on (the slow path, counted in
+//! INFO as `rustis_scripts_wide_runs`).
 
 use super::atomic::{owners_of, Held};
 use super::*;
 use crate::command::scripting::NO_SCRIPT;
 use crate::resp::err;
-use crate::script::store::{flags, parse_shebang, sha1_hex, sha_key};
+use crate::script::store::{flags, parse_shebang, sha1_hex, sha_key, Scope};
 use crate::script::{self, Host, Invocation, Outcome, Refusal};
 
 /// The door a running script's commands go through: the worker and the shards the step holds.
@@ -31,6 +33,8 @@ struct ScriptHost<'a> {
     /// The connection still waits for replies from other workers: a run that reaches another
     /// shard before writing is dropped (to run once they are in) rather than extended.
     defer: bool,
+    /// The workers owning the script's declared keys (sorted).
+    declared: &'a [usize],
 }
 
 impl Host for ScriptHost<'_> {
@@ -54,13 +58,20 @@ impl Host for ScriptHost<'_> {
             self.owners.sort_unstable();
             self.owners.dedup();
         }
+        if self
+            .owners
+            .iter()
+            .any(|id| self.declared.binary_search(id).is_err())
+        {
+            // Keys outside its KEYS' shards (with every shard held, the run only notes it).
+            self.reached_undeclared = true;
+        }
         if !self.all {
             for i in 0..self.owners.len() {
                 let id = self.owners[i];
                 if self.held.covers(id) {
                     continue;
                 }
-                self.reached_undeclared = true;
                 if self.defer && !wrote {
                     // Its connection waits for replies that may concern this key: the run is
                     // dropped and made again once they are in.
@@ -230,16 +241,16 @@ impl Worker {
             return None;
         }
         let scripts = &self.shared.scripts;
-        let wide = match TABLE.get(ci).name {
+        let narrow = match TABLE.get(ci).name {
             "eval" | "eval_ro" => scripts
                 .get(&sha1_hex(args.get(1)))
-                .is_some_and(|e| e.wide.load(Ordering::Relaxed)),
+                .is_some_and(|e| scope_of(&e) == Scope::Narrow),
             "evalsha" | "evalsha_ro" => sha_key(args.get(1))
                 .and_then(|sha| scripts.get(&sha))
-                .is_none_or(|e| e.wide.load(Ordering::Relaxed)),
-            _ => false,
+                .is_some_and(|e| scope_of(&e) == Scope::Narrow),
+            _ => function_scope(args.get(1)) == Scope::Narrow,
         };
-        (!wide).then_some(owner)
+        narrow.then_some(owner)
     }
 
     /// Whether a script command declares keys, all on this worker's shard, and is not known to
@@ -261,14 +272,11 @@ impl Worker {
         match TABLE.get(ci).name {
             "eval" | "eval_ro" => scripts
                 .get(&sha1_hex(args.get(1)))
-                .is_some_and(|e| !e.wide.load(Ordering::Relaxed)),
+                .is_some_and(|e| scope_of(&e) == Scope::Narrow),
             "evalsha" | "evalsha_ro" => sha_key(args.get(1))
                 .and_then(|sha| scripts.get(&sha))
-                .is_some_and(|e| !e.wide.load(Ordering::Relaxed)),
-            _ => !WIDE_FUNCTIONS.with(|set| {
-                set.borrow()
-                    .contains(String::from_utf8_lossy(args.get(1)).as_ref())
-            }),
+                .is_some_and(|e| scope_of(&e) == Scope::Narrow),
+            _ => function_scope(args.get(1)) == Scope::Narrow,
         }
     }
 
@@ -337,18 +345,24 @@ impl Worker {
             command: args.get(0),
         };
         let generation = shared.scripts.generation();
-        let mut wide = held.is_some() || target.wide();
+        let scope = target.scope();
+        let mut wide = held.is_some() || scope != Scope::Narrow;
+        if scope == Scope::Wide {
+            shared.scripts.wide_runs.fetch_add(1, Ordering::Relaxed);
+        }
+        // The workers owning the declared keys: a call reaching another one reaches keys the
+        // script did not declare.
+        let mut declared: Vec<usize> = keys
+            .iter()
+            .map(|k| slot_owner(key_slot(k), self.n))
+            .collect();
+        declared.sort_unstable();
+        declared.dedup();
         loop {
             let ids: Vec<usize> = if wide {
                 (0..self.n).collect()
             } else {
-                let mut ids: Vec<usize> = keys
-                    .iter()
-                    .map(|k| slot_owner(key_slot(k), self.n))
-                    .collect();
-                ids.sort_unstable();
-                ids.dedup();
-                ids
+                declared.clone()
             };
             let own = held.is_none().then(|| self.hold(ids));
             let Some(step) = held.or(own.as_ref()) else {
@@ -368,6 +382,7 @@ impl Worker {
                     owners: Vec::new(),
                     reached_undeclared: false,
                     defer,
+                    declared: &declared,
                 };
                 let id = host.worker.id;
                 let outcome = script::with_engine(|e| {
@@ -393,7 +408,10 @@ impl Worker {
                 });
                 if host.reached_undeclared {
                     // From the next run on, every shard is taken at the start.
-                    target.set_wide();
+                    target.set_scope(Scope::Wide);
+                } else if scope == Scope::Unknown && outcome == Some(Outcome::Done) {
+                    // It kept to its KEYS: from now on only their shards are taken.
+                    target.set_scope(Scope::Narrow);
                 }
                 outcome
             };
@@ -404,12 +422,10 @@ impl Worker {
                 Some(Outcome::Restart) if defer => {
                     // Its connection still waits for replies: it runs once they are in.
                     out.truncate(mark);
-                    target.set_wide();
                     return true;
                 }
                 Some(Outcome::Restart) if !wide => {
                     out.truncate(mark);
-                    target.set_wide();
                     shared.scripts.wide_runs.fetch_add(1, Ordering::Relaxed);
                     wide = true;
                 }
@@ -435,28 +451,44 @@ struct Target {
 }
 
 thread_local! {
-    /// The functions this worker found reaching keys they did not declare (functions have no
-    /// cache entry to carry the mark; each worker learns it once).
-    static WIDE_FUNCTIONS: std::cell::RefCell<std::collections::HashSet<String>> =
-        std::cell::RefCell::new(std::collections::HashSet::new());
+    /// What each function's runs reach, as this worker learnt it (functions have no cache entry
+    /// to carry it; each worker learns it once).
+    static FUNCTION_SCOPES: std::cell::RefCell<std::collections::HashMap<Vec<u8>, Scope>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The scope an EVAL script's runs showed.
+fn scope_of(e: &crate::script::store::ScriptEntry) -> Scope {
+    Scope::from_u8(e.scope.load(Ordering::Relaxed))
+}
+
+/// The scope function `name`'s runs showed on this worker.
+fn function_scope(name: &[u8]) -> Scope {
+    FUNCTION_SCOPES.with(|m| m.borrow().get(name).copied().unwrap_or(Scope::Unknown))
 }
 
 impl Target {
-    /// Whether the script is known to reach keys it did not declare.
-    fn wide(&self) -> bool {
+    /// What the script's runs reach, as learnt so far.
+    fn scope(&self) -> Scope {
         match &self.entry {
-            Some(e) => e.wide.load(Ordering::Relaxed),
-            None => WIDE_FUNCTIONS.with(|set| set.borrow().contains(&self.name)),
+            Some(e) => scope_of(e),
+            None => function_scope(self.name.as_bytes()),
         }
     }
 
-    /// Remembers that it does.
-    fn set_wide(&self) {
+    /// Remembers what its runs reach (once wide, it stays wide).
+    fn set_scope(&self, scope: Scope) {
         match &self.entry {
-            Some(e) => e.wide.store(true, Ordering::Relaxed),
-            None => {
-                WIDE_FUNCTIONS.with(|set| set.borrow_mut().insert(self.name.clone()));
+            Some(e) => {
+                let _ = e.scope.fetch_max(scope as u8, Ordering::Relaxed);
             }
+            None => FUNCTION_SCOPES.with(|m| {
+                let mut m = m.borrow_mut();
+                let s = m.entry(self.name.as_bytes().to_vec()).or_insert(scope);
+                if scope as u8 > *s as u8 {
+                    *s = scope;
+                }
+            }),
         }
     }
 }
