@@ -15,7 +15,7 @@ use super::*;
 
 /// `redis.call(...)`.
 pub(super) unsafe extern "C-unwind" fn redis_call(state: *mut ffi::lua_State) -> c_int {
-    if call(state) {
+    if guarded(state) {
         ffi::lua_error(state);
     }
     1
@@ -23,15 +23,29 @@ pub(super) unsafe extern "C-unwind" fn redis_call(state: *mut ffi::lua_State) ->
 
 /// `redis.pcall(...)`.
 pub(super) unsafe extern "C-unwind" fn redis_pcall(state: *mut ffi::lua_State) -> c_int {
-    call(state);
+    guarded(state);
     1
+}
+
+/// [`call`], with a bug's panic turned into an error for the script (a panic must not unwind
+/// through Lua's C frames): `ERR internal error`.
+unsafe fn guarded(state: *mut ffi::lua_State) -> bool {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(state))) {
+        Ok(is_error) => is_error,
+        Err(_) => {
+            crate::log_at!(Warning, "internal error while a script called a command");
+            ffi::lua_settop(state, 0);
+            push_error(state, b"-ERR internal error", false);
+            true
+        }
+    }
 }
 
 /// Runs the call whose arguments are on the stack and leaves its result there alone; true when
 /// that result is an error table.
 unsafe fn call(state: *mut ffi::lua_State) -> bool {
     let lua = Lua::get_or_init_from_ptr(state);
-    let Some(mut run) = lua.app_data_mut::<Run>() else {
+    let Some(mut run) = lua.try_app_data_mut::<Run>().ok().flatten() else {
         ffi::lua_settop(state, 0);
         push_error(
             state,

@@ -210,7 +210,7 @@ type Answer = (bool, Value);
 /// the table waits in the run state under a token, and the error handler and `pcall` exchange
 /// the userdata for it ([`describe`]).
 fn raise(lua: &Lua, err: Value) -> mlua::Result<Value> {
-    let token = match lua.app_data_mut::<Run>() {
+    let token = match lua.try_app_data_mut::<Run>().ok().flatten() {
         Some(mut run) => {
             run.pending_id += 1;
             let id = run.pending_id;
@@ -236,7 +236,7 @@ fn describe(lua: &Lua, e: Value) -> mlua::Result<(Value, Value)> {
         .strip_prefix(PENDING)
         .and_then(|n| n.parse::<u64>().ok())
     {
-        if let Some(mut run) = lua.app_data_mut::<Run>() {
+        if let Some(mut run) = lua.try_app_data_mut::<Run>().ok().flatten() {
             if run.pending.as_ref().is_some_and(|(p, _)| *p == id) {
                 if let Some((_, t)) = run.pending.take() {
                     return Ok((t, Value::Nil));
@@ -289,7 +289,12 @@ fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
     api.raw_set(
         "setresp",
         raising(lua, |lua, args: MultiValue| {
-            let Some(mut run) = lua.app_data_mut::<Run>().filter(|r| r.host.is_some()) else {
+            let Some(mut run) = lua
+                .try_app_data_mut::<Run>()
+                .ok()
+                .flatten()
+                .filter(|r| r.host.is_some())
+            else {
                 return fail(
                     lua,
                     "redis.setresp can only be called inside a script invocation",
@@ -410,7 +415,12 @@ fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
     api.raw_set(
         "set_repl",
         raising(lua, |lua, args: MultiValue| {
-            if lua.app_data_ref::<Run>().is_none_or(|r| r.host.is_none()) {
+            if lua
+                .try_app_data_ref::<Run>()
+                .ok()
+                .flatten()
+                .is_none_or(|r| r.host.is_none())
+            {
                 return fail(
                     lua,
                     "redis.set_repl can only be called inside a script invocation",
@@ -477,7 +487,9 @@ fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
 /// callback=..., flags={...}, description=...}`, during FUNCTION LOAD only. Texts as Redis's.
 fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Answer> {
     if lua
-        .app_data_ref::<Run>()
+        .try_app_data_ref::<Run>()
+        .ok()
+        .flatten()
         .is_none_or(|r| r.loading.is_none())
     {
         return fail(
@@ -570,7 +582,7 @@ fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Answer> {
         return fail(lua, "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
     }
     let name = String::from_utf8_lossy(&name).into_owned();
-    let Some(mut run) = lua.app_data_mut::<Run>() else {
+    let Some(mut run) = lua.try_app_data_mut::<Run>().ok().flatten() else {
         return Ok((true, Value::Nil));
     };
     let Some(list) = run.loading.as_mut() else {
@@ -658,7 +670,7 @@ impl Engine {
         math.raw_set(
             "random",
             lua.create_function(|lua, args: MultiValue| {
-                let Some(mut run) = lua.app_data_mut::<Run>() else {
+                let Some(mut run) = lua.try_app_data_mut::<Run>().ok().flatten() else {
                     return Err(mlua::Error::runtime("math.random unavailable"));
                 };
                 let max = i32::MAX as f64;
@@ -693,7 +705,7 @@ impl Engine {
         math.raw_set(
             "randomseed",
             lua.create_function(|lua, seed: f64| {
-                if let Some(mut run) = lua.app_data_mut::<Run>() {
+                if let Some(mut run) = lua.try_app_data_mut::<Run>().ok().flatten() {
                     run.rand48 = rand48_seed(seed as i32);
                 }
                 Ok(())
@@ -784,7 +796,7 @@ impl Engine {
             .set_name("@user_function")
             .into_function()
             .map_err(|e| format!("Error compiling function: {}", lua_error_text(&e)))?;
-        if let Some(mut run) = self.lua.app_data_mut::<Run>() {
+        if let Some(mut run) = self.lua.try_app_data_mut::<Run>().ok().flatten() {
             run.loading = Some(Vec::new());
             run.load_started = Some(std::time::Instant::now());
             run.pending = None;
@@ -795,7 +807,7 @@ impl Engine {
             .call::<(bool, Value)>((f, Value::Nil, Value::Nil));
         // The load ends before any more Lua runs (the hook of a timed-out load raises on
         // every line while `load_started` is set).
-        let (registered, timed_out) = match self.lua.app_data_mut::<Run>() {
+        let (registered, timed_out) = match self.lua.try_app_data_mut::<Run>().ok().flatten() {
             Some(mut run) => {
                 let timed_out = run
                     .load_started
@@ -909,7 +921,7 @@ impl Engine {
     ) -> Outcome {
         let lua = &self.lua;
         {
-            let Some(mut run) = lua.app_data_mut::<Run>() else {
+            let Some(mut run) = lua.try_app_data_mut::<Run>().ok().flatten() else {
                 reply.error("ERR the script engine is unavailable");
                 return Outcome::Done;
             };
@@ -987,7 +999,9 @@ impl Engine {
                     let ok = ffi::lua_toboolean(state, 1) != 0;
                     let lua = Lua::get_or_init_from_ptr(state);
                     let (resp3, stop) = lua
-                        .app_data_ref::<Run>()
+                        .try_app_data_ref::<Run>()
+                        .ok()
+                        .flatten()
                         .map_or((false, true), |r| (r.resp3, r.restart || r.killed));
                     if ok && !stop {
                         convert::write_top(state, reply, resp3);
@@ -997,7 +1011,7 @@ impl Engine {
                 },
             )
         };
-        let (_, restart, killed) = match lua.app_data_mut::<Run>() {
+        let (_, restart, killed) = match lua.try_app_data_mut::<Run>().ok().flatten() {
             Some(mut run) => {
                 if let Some(b) = run.busy() {
                     use std::sync::atomic::Ordering::SeqCst;
@@ -1060,7 +1074,7 @@ fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmStat
     if debug.source().source.as_deref() == Some(sandbox::INTERNAL) {
         return Ok(mlua::VmState::Continue);
     }
-    let Some(mut run) = lua.app_data_mut::<Run>() else {
+    let Some(mut run) = lua.try_app_data_mut::<Run>().ok().flatten() else {
         return Ok(mlua::VmState::Continue);
     };
     if let Some(started) = run.load_started {
@@ -1130,7 +1144,7 @@ fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmStat
     let host = unsafe { &mut *host };
     host.busy_tick();
     let stopping = host.stopping();
-    let Some(mut run) = lua.app_data_mut::<Run>() else {
+    let Some(mut run) = lua.try_app_data_mut::<Run>().ok().flatten() else {
         return Ok(mlua::VmState::Continue);
     };
     // SHUTDOWN NOSAVE stops even a script that wrote.
