@@ -18,4 +18,5 @@ pub mod server;
 pub mod shared;
 pub mod stats;
 pub mod store;
+pub mod version;
 pub mod worker;

@@ -13,8 +13,7 @@ use crate::config::Params;
 
 /// Rustis's version, reported by INFO and the startup line.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The Redis version whose behaviour Rustis reproduces (INFO's `redis_version`, HELLO's `version`).
-pub const REDIS_VERSION: &str = "7.0.15";
+pub use crate::version::REDIS_VERSION;
 
 /// Set by SIGINT/SIGTERM; every worker checks it each loop iteration.
 pub static SIGNALLED: AtomicBool = AtomicBool::new(false);

@@ -104,7 +104,7 @@ fn script(c: &mut ConnCtx, a: &Args) {
         (b"flush", _) => c
             .reply
             .error("ERR SCRIPT FLUSH only support SYNC|ASYNC option"),
-        (b"kill", 2) => crate::script::kill(c.shared, true, &mut c.reply),
+        (b"kill", 2) => crate::script::kill(&c.shared.scripts, true, &mut c.reply),
         (b"debug", 3) => {
             if a.is(2, "no") {
                 c.reply.ok()
@@ -246,7 +246,7 @@ fn function(c: &mut ConnCtx, a: &Args) {
             r.bulk(b"functions_count");
             r.int(all.iter().map(|l| l.functions.len()).sum::<usize>() as i64);
         }
-        b"kill" => crate::script::kill(c.shared, false, &mut c.reply),
+        b"kill" => crate::script::kill(&c.shared.scripts, false, &mut c.reply),
         b"help" => {
             let lines = FUNCTION_HELP;
             c.reply.array(lines.len());

@@ -152,32 +152,21 @@ enum Step {
 
 /// Checks the command in `run.buf` as Redis's scriptCall does, then runs it on the host.
 fn execute(run: &mut Run) -> Step {
-    let args = Args::new(&run.buf, &run.ranges);
-    let refuse = |msg: &str| Step::Refused(msg.to_string());
-    let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
-        return refuse("ERR Unknown Redis command called from script");
+    let Some(host) = run.host else {
+        return Step::Failed("redis.call/pcall can only be called inside a script invocation");
     };
-    if !cmd.arity_ok(args.len()) {
-        return refuse("ERR Wrong number of args calling Redis command from script");
-    }
-    let flags = match SLOTS.lookup(ci, &args) {
-        SubLookup::Whole => cmd.flags,
-        SubLookup::Known(slot, arity) => {
-            if !crate::stats::arity_fits(arity, args.len()) {
-                return refuse("ERR Wrong number of args calling Redis command from script");
-            }
-            SLOTS.flags(slot)
+    // SAFETY: set by `Engine::run_function` for the duration of the Lua call this runs in; no
+    // other reference to the host is live meanwhile.
+    let host = unsafe { &mut *host };
+    let checked = match host.check(&run.buf, &run.ranges, run.read_only) {
+        Ok(c) => c,
+        Err(Refusal::Error(msg)) => return Step::Refused(msg),
+        Err(Refusal::Restart) => {
+            run.restart = true;
+            return Step::Failed("ERR the script is run again with every shard held");
         }
-        SubLookup::Unknown => return refuse("ERR Unknown Redis command called from script"),
     };
-    use crate::command::flag;
-    if flags & flag::NOSCRIPT != 0 {
-        return refuse("ERR This Redis command is not allowed from script");
-    }
-    let write = flags & flag::WRITE != 0;
-    if write && run.read_only {
-        return refuse("ERR Write commands are not allowed from read-only scripts.");
-    }
+    let write = checked.write;
     if write {
         if let Some(b) = run.busy() {
             // Shown before the write, then SCRIPT KILL checked: a kill either lands before any
@@ -189,14 +178,15 @@ fn execute(run: &mut Run) -> Step {
             }
         }
     }
-    let Some(host) = run.host else {
-        return Step::Failed("redis.call/pcall can only be called inside a script invocation");
-    };
     run.out.clear();
-    // SAFETY: set by `Engine::run_function` for the duration of the Lua call this runs in; no
-    // other reference to the host is live meanwhile.
-    let host = unsafe { &mut *host };
-    match host.call(ci, &args, run.resp3, run.wrote, &mut run.out) {
+    match host.call(
+        checked,
+        &run.buf,
+        &run.ranges,
+        run.resp3,
+        run.wrote,
+        &mut run.out,
+    ) {
         Ok(()) => {}
         Err(Refusal::Restart) => {
             run.restart = true;

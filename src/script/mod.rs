@@ -22,25 +22,37 @@ use std::ffi::c_int;
 
 use mlua::{ffi, Function, Lua, MultiValue, Table, Value};
 
-use crate::command::slots::{SubLookup, SLOTS};
-use crate::command::{Args, TABLE};
 use crate::resp::reply::errors;
 use crate::resp::Reply;
 use store::{Busy, KillOutcome};
 
-/// Where a running script's commands execute: the worker holding the script's shards.
+/// Where a running script's commands execute: the worker holding the script's shards. The
+/// command table is the host's: this module knows commands only through these answers.
 pub trait Host {
-    /// Runs command `ci` (already checked: known, right arity, allowed in scripts and, for a
-    /// read-only script, not a write) with `args`, appending its reply to `out` in RESP3 when
+    /// Checks the command whose arguments are the `ranges` of `buf` as Redis's scriptCall does
+    /// (known, right arity, allowed in scripts; no write from a `read_only` script), with
+    /// Redis's texts.
+    fn check(
+        &mut self,
+        buf: &[u8],
+        ranges: &[Range<usize>],
+        read_only: bool,
+    ) -> Result<Checked, Refusal>;
+
+    /// Runs the command [`Host::check`] accepted, appending its reply to `out` in RESP3 when
     /// `resp3`. `wrote` says whether the script already ran a write command.
     fn call(
         &mut self,
-        ci: usize,
-        args: &Args,
+        cmd: Checked,
+        buf: &[u8],
+        ranges: &[Range<usize>],
         resp3: bool,
         wrote: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Refusal>;
+
+    /// Whether `name` names a command (redis.acl_check_cmd).
+    fn knows(&self, name: &[u8]) -> bool;
 
     /// Called every 100,000 Lua instructions while the script is past busy-reply-threshold: the
     /// host answers its other clients meanwhile (-BUSY, SCRIPT KILL...).
@@ -50,6 +62,13 @@ pub trait Host {
     fn stopping(&self) -> bool {
         false
     }
+}
+
+/// A command [`Host::check`] accepted: the host's handle on it, and whether it writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked {
+    pub cmd: usize,
+    pub write: bool,
 }
 
 /// Why a [`Host`] did not run a command.
@@ -191,7 +210,7 @@ pub fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
 
 /// The version number Redis gives scripts: 0x00MMmmpp.
 fn version_num() -> f64 {
-    let mut parts = crate::shared::REDIS_VERSION
+    let mut parts = crate::version::REDIS_VERSION
         .split('.')
         .map(|p| p.parse::<u32>().unwrap_or(0));
     let (a, b, c) = (
@@ -473,8 +492,22 @@ fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
                     "Lua redis lib command arguments must be strings or integers",
                 );
             }
-            if TABLE.lookup(&buf).is_none() {
-                return fail(lua, "Invalid command passed to redis.acl_check_cmd()");
+            let known = lua
+                .try_app_data_ref::<Run>()
+                .ok()
+                .flatten()
+                .and_then(|r| r.host)
+                // SAFETY: set for the duration of the run this function is called in.
+                .map(|h| unsafe { (*h).knows(&buf) });
+            match known {
+                None => {
+                    return fail(
+                        lua,
+                        "redis.acl_check_cmd can only be called inside a script invocation",
+                    )
+                }
+                Some(false) => return fail(lua, "Invalid command passed to redis.acl_check_cmd()"),
+                Some(true) => {}
             }
             // Every user may run every command until ACLs exist.
             Ok((true, Value::Boolean(true)))
@@ -645,7 +678,7 @@ impl Engine {
             busy_hook,
         )?;
         let redis = lua.create_table()?;
-        redis.raw_set("REDIS_VERSION", crate::shared::REDIS_VERSION)?;
+        redis.raw_set("REDIS_VERSION", crate::version::REDIS_VERSION)?;
         redis.raw_set("REDIS_VERSION_NUM", version_num())?;
         for (name, level) in [
             ("LOG_DEBUG", 0),
@@ -1104,7 +1137,7 @@ fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmStat
         }
         run.marked = true;
         if let Some(b) = run.busy() {
-            let started = crate::shared::unix_ms().saturating_sub(elapsed);
+            let started = store::unix_ms().saturating_sub(elapsed);
             b.started_ms.store(started, SeqCst);
             // SAFETY: set by `Engine::run_function` for the run in progress.
             if let Some(inv) = run.inv.map(|p| unsafe { &*p }) {
@@ -1164,8 +1197,8 @@ fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmStat
 }
 
 /// SCRIPT KILL (`eval`) or FUNCTION KILL, answered with Redis's texts.
-pub fn kill(shared: &crate::shared::Shared, eval: bool, reply: &mut Reply) {
-    match shared.scripts.kill(eval) {
+pub fn kill(scripts: &store::Scripts, eval: bool, reply: &mut Reply) {
+    match scripts.kill(eval) {
         KillOutcome::Killed => reply.ok(),
         KillOutcome::NotBusy => reply.error("NOTBUSY No scripts in execution right now."),
         KillOutcome::Unkillable => reply.error(

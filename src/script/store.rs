@@ -150,7 +150,7 @@ impl Scripts {
             .busy
             .iter()
             .find(|b| b.active.load(Ordering::Acquire) && !b.eval.load(Ordering::Acquire))?;
-        let ms = crate::shared::unix_ms().saturating_sub(b.started_ms.load(Ordering::Acquire));
+        let ms = unix_ms().saturating_sub(b.started_ms.load(Ordering::Acquire));
         let (name, call) = b.detail.lock().ok()?.clone()?;
         Some((name, call, ms))
     }
@@ -521,4 +521,11 @@ pub fn parse_library_header(code: &[u8]) -> Result<(String, &[u8]), String> {
 /// one.
 pub fn valid_name(name: &[u8]) -> bool {
     !name.is_empty() && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+/// The time in Unix milliseconds.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -15,7 +15,7 @@ use super::*;
 use crate::command::scripting::NO_SCRIPT;
 use crate::resp::err;
 use crate::script::store::{flags, parse_shebang, sha1_hex, sha_key, Scope};
-use crate::script::{self, Host, Invocation, Outcome, Refusal};
+use crate::script::{self, Checked, Host, Invocation, Outcome, Refusal};
 
 /// The door a running script's commands go through: the worker and the shards the step holds.
 struct ScriptHost<'a> {
@@ -38,14 +38,55 @@ struct ScriptHost<'a> {
 }
 
 impl Host for ScriptHost<'_> {
+    fn check(
+        &mut self,
+        buf: &[u8],
+        ranges: &[Range<usize>],
+        read_only: bool,
+    ) -> Result<Checked, Refusal> {
+        let args = Args::new(buf, ranges);
+        let refuse = |msg: &str| Err(Refusal::Error(msg.to_string()));
+        let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
+            return refuse("ERR Unknown Redis command called from script");
+        };
+        if !cmd.arity_ok(args.len()) {
+            return refuse("ERR Wrong number of args calling Redis command from script");
+        }
+        let flags = match SLOTS.lookup(ci, &args) {
+            SubLookup::Whole => cmd.flags,
+            SubLookup::Known(slot, arity) => {
+                if !crate::stats::arity_fits(arity, args.len()) {
+                    return refuse("ERR Wrong number of args calling Redis command from script");
+                }
+                SLOTS.flags(slot)
+            }
+            SubLookup::Unknown => return refuse("ERR Unknown Redis command called from script"),
+        };
+        if flags & flag::NOSCRIPT != 0 {
+            return refuse("ERR This Redis command is not allowed from script");
+        }
+        let write = flags & flag::WRITE != 0;
+        if write && read_only {
+            return refuse("ERR Write commands are not allowed from read-only scripts.");
+        }
+        Ok(Checked { cmd: ci, write })
+    }
+
+    fn knows(&self, name: &[u8]) -> bool {
+        TABLE.lookup(name).is_some()
+    }
+
     fn call(
         &mut self,
-        ci: usize,
-        args: &Args,
+        checked: Checked,
+        buf: &[u8],
+        ranges: &[Range<usize>],
         resp3: bool,
         wrote: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Refusal> {
+        let ci = checked.cmd;
+        let args = &Args::new(buf, ranges);
         let w = &mut *self.worker;
         let cmd = TABLE.get(ci);
         // The workers owning the command's keys: for the check below, and for the common case
