@@ -254,7 +254,7 @@ impl Worker {
         let own = held.own;
         drop(held);
         if !own {
-            self.ks.reclaim();
+            self.reclaim_own();
         }
     }
 

@@ -118,6 +118,10 @@ pub struct Worker {
     scratch: Vec<u8>,
     /// The replies of the atomic step being run, before they join the connection's output.
     step_out: Vec<u8>,
+    /// This worker's shard is away (a busy script on another worker holds it) while it serves
+    /// its clients: nothing may touch the shard, every command but the allow-busy connection
+    /// commands is answered -BUSY.
+    shardless: bool,
     /// The connection whose command is being dispatched (usize::MAX: none): a script that runs
     /// past busy-reply-threshold serves the others meanwhile, never this one.
     dispatching: usize,
@@ -224,6 +228,7 @@ impl Worker {
             spans: Vec::with_capacity(PREFETCH_BATCH),
             scratch: Vec::new(),
             step_out: Vec::new(),
+            shardless: false,
             dispatching: usize::MAX,
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
@@ -270,7 +275,7 @@ impl Worker {
             }
             let polled = self.poll.poll(&mut events, Some(timeout));
             if parked {
-                self.ks.reclaim();
+                self.reclaim_own();
             }
             self.mail.unpark(self.id);
             if let Err(e) = polled {
@@ -302,14 +307,14 @@ impl Worker {
                             self.service(k);
                         }
                         // A safe point: another worker's atomic step may be waiting for this shard.
-                        self.ks.lend_if_asked();
+                        self.lend_if_asked();
                     }
                 }
             }
             self.drain_inbox();
-            self.ks.lend_if_asked();
+            self.lend_if_asked();
             self.resume();
-            self.ks.lend_if_asked();
+            self.lend_if_asked();
             // Statistics first: a client that sees a reply must see its effect in INFO too.
             self.publish_stats();
             self.send_outboxes();
@@ -552,7 +557,8 @@ impl Worker {
                     }
                 }
             }
-            if spans.len() > 1 {
+            // (Not while the shard is away: another worker's busy script holds it.)
+            if spans.len() > 1 && !self.shardless {
                 let table = &self.ks.dbs[db.min(self.ks.dbs.len() - 1)].table;
                 for (a, b, _, owner) in spans.iter_mut() {
                     if *b - *a >= 2 {

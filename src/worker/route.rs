@@ -15,7 +15,7 @@ impl Worker {
         match std::panic::catch_unwind(run) {
             Ok(consumed) => consumed,
             Err(_) => {
-                self.ks.reclaim();
+                self.reclaim_own();
                 crate::log_at!(
                     Warning,
                     "worker {}: internal error while executing a command",
@@ -75,7 +75,7 @@ impl Worker {
                 return true;
             }
         };
-        if self.shared.scripts.busy_count() > 0 {
+        if self.shardless || self.shared.scripts.busy_count() > 0 {
             // A script runs past busy-reply-threshold: as in Redis, only the commands flagged
             // allow-busy that touch no shard run (SCRIPT KILL, FUNCTION KILL and STATS, MULTI...).
             let allowed =

@@ -217,6 +217,38 @@ impl Worker {
         self.dispatching = running;
     }
 
+    /// Takes this worker's shard back after poll or a lend. While a busy script of another
+    /// worker holds it, this worker keeps answering its clients (-BUSY, SCRIPT KILL reaches the
+    /// script) instead of waiting blind.
+    pub(super) fn reclaim_own(&mut self) {
+        let mut spins = 0u32;
+        while !self.ks.try_reclaim() {
+            if self.shared.scripts.busy_count() > 0 {
+                self.shardless = true;
+                let running = std::mem::replace(&mut self.dispatching, usize::MAX);
+                self.serve_while_busy();
+                self.dispatching = running;
+                self.shardless = false;
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
+            }
+            spins += 1;
+            if spins < 128 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// A safe point: lends this worker's shard to another worker's atomic step that waits for
+    /// it, and takes it back ([`Worker::reclaim_own`]).
+    pub(super) fn lend_if_asked(&mut self) {
+        if self.ks.lend() {
+            self.reclaim_own();
+        }
+    }
+
     /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO: runs once every earlier reply of the connection is in
     /// (the script sees every effect those stood for), its reply in order. Returns whether the
     /// request was consumed.

@@ -223,30 +223,33 @@ impl Own {
     /// command: microseconds, rarely more), which then hands it over.
     #[inline]
     pub fn reclaim(&self) {
-        let state = &self.shards.cells[self.id].state;
         let mut spins = 0u32;
-        loop {
-            match state.compare_exchange(PARKED, RUNNING, Ordering::Acquire, Ordering::Acquire) {
-                Ok(_) | Err(RUNNING) => return,
-                Err(BORROWED) => {
-                    // Ask for it back; if the borrower released meanwhile, the next round takes it.
-                    let _ = state.compare_exchange(
-                        BORROWED,
-                        WANTED,
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
-                    );
-                }
-                Err(_) => {
-                    // WANTED: the borrower hands over (stores RUNNING) when its command is done.
-                    spins += 1;
-                    if spins < 128 {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
-                }
+        while !self.try_reclaim() {
+            spins += 1;
+            if spins < 128 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
             }
+        }
+    }
+
+    /// One step of [`Own::reclaim`]: true once the shard is the owner's again; otherwise it is
+    /// asked back, and the owner may do something else meanwhile (answer its clients while a
+    /// busy script holds it) before it tries again.
+    #[inline]
+    pub fn try_reclaim(&self) -> bool {
+        let state = &self.shards.cells[self.id].state;
+        match state.compare_exchange(PARKED, RUNNING, Ordering::Acquire, Ordering::Acquire) {
+            Ok(_) | Err(RUNNING) => true,
+            Err(BORROWED) => {
+                // Ask for it back; if the borrower released meanwhile, the next round takes it.
+                let _ =
+                    state.compare_exchange(BORROWED, WANTED, Ordering::Relaxed, Ordering::Relaxed);
+                false
+            }
+            // WANTED: the borrower hands over (stores RUNNING) when its command is done.
+            Err(_) => false,
         }
     }
 }
@@ -257,9 +260,18 @@ impl Own {
     /// worker is done. One relaxed load when nobody waits.
     #[inline]
     pub fn lend_if_asked(&self) {
+        if self.lend() {
+            self.reclaim();
+        }
+    }
+
+    /// The first half of [`Own::lend_if_asked`]: when a locker waits, parks the shard and lets
+    /// it take it; true when lent (then the owner must take it back, [`Own::try_reclaim`]).
+    #[inline]
+    pub fn lend(&self) -> bool {
         let cell = &self.shards.cells[self.id];
         if cell.lockers.load(Ordering::Relaxed) == 0 {
-            return;
+            return false;
         }
         self.park();
         // Let a waiting locker take it before reclaiming (it spins on the CAS).
@@ -274,7 +286,7 @@ impl Own {
                 std::thread::yield_now();
             }
         }
-        self.reclaim();
+        true
     }
 }
 
