@@ -179,6 +179,14 @@ fn function(c: &mut ConnCtx, a: &Args) {
                 replace = true;
                 at += 1;
             }
+            // A taken name is refused before the code is looked at, as in Redis.
+            if !replace {
+                if let Ok((name, _)) = parse_library_header(a.get(at)) {
+                    if libs.get(&name).is_some() {
+                        return c.reply.error(&format!("ERR Library '{name}' already exists"));
+                    }
+                }
+            }
             let lib = match load_library(a.get(at)) {
                 Ok(lib) => lib,
                 Err(e) => return c.reply.error(&format!("ERR {e}")),
@@ -207,6 +215,7 @@ fn function(c: &mut ConnCtx, a: &Args) {
             c.reply.bulk(&payload);
         }
         b"restore" => restore(c, a),
+        b"flush" if a.len() > 3 => subcommand_syntax_error(&mut c.reply, a),
         b"flush" => {
             if a.len() == 2 || (a.len() == 3 && (a.is(2, "sync") || a.is(2, "async"))) {
                 libs.flush();
@@ -216,6 +225,9 @@ fn function(c: &mut ConnCtx, a: &Args) {
                     .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
             }
         }
+        b"stats" if c.shared.scripts.busy_eval() => c.reply.error(
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+        ),
         b"stats" => {
             let r = &mut c.reply;
             r.map(2);
@@ -288,7 +300,7 @@ fn list(c: &mut ConnCtx, a: &Args) {
         .libraries
         .all()
         .into_iter()
-        .filter(|l| pattern.is_none_or(|p| crate::glob::glob_match(p, l.name.as_bytes(), false)))
+        .filter(|l| pattern.is_none_or(|p| crate::glob::glob_match(p, l.name.as_bytes(), true)))
         .collect();
     let r = &mut c.reply;
     r.array(libs.len());
@@ -328,7 +340,7 @@ fn write_flags(r: &mut Reply, bits: u32) {
         .collect();
     r.set(names.len());
     for n in names {
-        r.bulk(n.as_bytes());
+        r.simple(n);
     }
 }
 
@@ -336,10 +348,7 @@ fn write_flags(r: &mut Reply, bits: u32) {
 /// server or from Redis 7.0 (LZF-compressed code included).
 fn restore(c: &mut ConnCtx, a: &Args) {
     if a.len() > 4 {
-        return c.reply.error(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-            String::from_utf8_lossy(a.get(1))
-        ));
+        return subcommand_syntax_error(&mut c.reply, a);
     }
     let (mut replace, mut flush) = (false, false);
     if a.len() == 4 {
@@ -369,16 +378,17 @@ fn restore(c: &mut ConnCtx, a: &Args) {
             return c.reply.error("ERR given type is not a function");
         }
         let Some(code) = reader.string() else {
-            return c
-                .reply
-                .error("ERR failed loading the given functions payload");
+            return c.reply.error("ERR Failed loading library payload");
         };
+        if let Ok((name, _)) = parse_library_header(&code) {
+            if loaded.iter().any(|l| l.name == name) {
+                return c
+                    .reply
+                    .error(&format!("ERR Library '{name}' already exists"));
+            }
+        }
         match load_library(&code) {
             Ok(lib) => {
-                if loaded.iter().any(|l| l.name == lib.name) {
-                    let msg = format!("ERR Library {} already exists", lib.name);
-                    return c.reply.error(&msg);
-                }
                 if let Some(f) = lib.functions.iter().find(|f| {
                     loaded
                         .iter()
@@ -447,3 +457,14 @@ const FUNCTION_HELP: &[&str] = &[
     "HELP",
     "    Prints this help.",
 ];
+
+/// Redis's reply to a known subcommand called with the wrong arguments:
+/// `unknown subcommand or wrong number of arguments for '<sub>'. Try FUNCTION HELP.`
+fn subcommand_syntax_error(r: &mut Reply, a: &Args) {
+    let msg = format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(a.get(1)),
+        String::from_utf8_lossy(a.get(0)).to_ascii_uppercase()
+    );
+    r.error(&msg);
+}

@@ -516,6 +516,21 @@ fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
     Ok(())
 }
 
+/// A number as Lua's `tostring` writes it (`%.14g`), where Lua takes a number for a string.
+fn lua_number_text(n: f64) -> Vec<u8> {
+    let mut buf = [0u8; 64];
+    // SAFETY: snprintf writes at most 64 bytes, NUL included, into `buf`.
+    let len = unsafe {
+        libc::snprintf(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%.14g".as_ptr(),
+            n,
+        )
+    };
+    buf[..(len.max(0) as usize).min(63)].to_vec()
+}
+
 /// `redis.register_function(name, callback)` or `redis.register_function{function_name=...,
 /// callback=..., flags={...}, description=...}`, during FUNCTION LOAD only. Texts as Redis's.
 fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Answer> {
@@ -538,20 +553,28 @@ fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Answer> {
             };
             for pair in t.pairs::<Value, Value>() {
                 let (k, v) = pair?;
-                let Value::String(k) = k else {
-                    return fail(
-                        lua,
-                        "named argument key given to redis.register_function is not a string",
-                    );
-                };
-                let k = k.as_bytes().to_ascii_lowercase();
+                // lua_isstring: numbers are strings too.
+                let k =
+                    match k {
+                        Value::String(k) => k.as_bytes().to_ascii_lowercase(),
+                        Value::Number(n) => lua_number_text(n),
+                        Value::Integer(n) => n.to_string().into_bytes(),
+                        _ => return fail(
+                            lua,
+                            "named argument key given to redis.register_function is not a string",
+                        ),
+                    };
                 match k.as_slice() {
                     b"function_name" => match v {
                         Value::String(s) => name = Some(s.as_bytes().to_vec()),
+                        Value::Number(n) => name = Some(lua_number_text(n)),
+                        Value::Integer(n) => name = Some(n.to_string().into_bytes()),
                         _ => return fail(lua, "function_name argument given to redis.register_function must be a string"),
                     },
                     b"description" => match v {
                         Value::String(s) => description = Some(s.as_bytes().to_vec()),
+                        Value::Number(n) => description = Some(lua_number_text(n)),
+                        Value::Integer(n) => description = Some(n.to_string().into_bytes()),
                         _ => return fail(lua, "description argument given to redis.register_function must be a string"),
                     },
                     b"callback" => match v {
@@ -582,7 +605,8 @@ fn register_function(lua: &Lua, args: MultiValue) -> mlua::Result<Answer> {
         2 => {
             name = match &args[0] {
                 Value::String(s) => Some(s.as_bytes().to_vec()),
-                Value::Number(n) => Some(crate::num::format_double(*n, &mut [0u8; 64]).to_vec()),
+                Value::Number(n) => Some(lua_number_text(*n)),
+                Value::Integer(n) => Some(n.to_string().into_bytes()),
                 _ => {
                     return fail(
                         lua,
@@ -891,8 +915,10 @@ impl Engine {
             };
             match self.load_library(body) {
                 Ok(list) => {
+                    // Keyed in lower case: function names are case-insensitive (the last
+                    // registered of two that differ in case answers, as in Redis).
                     for (info, f) in list {
-                        self.functions.insert(info.name, f);
+                        self.functions.insert(info.name.to_ascii_lowercase(), f);
                     }
                 }
                 Err(e) => crate::log_at!(Warning, "library {} did not load: {e}", lib.name),
@@ -910,7 +936,7 @@ impl Engine {
         host: &mut dyn Host,
         reply: &mut Reply,
     ) -> Outcome {
-        let Some(f) = self.functions.get(name).cloned() else {
+        let Some(f) = self.functions.get(&name.to_ascii_lowercase()).cloned() else {
             reply.error("ERR Function not found");
             return Outcome::Done;
         };

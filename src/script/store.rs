@@ -170,6 +170,13 @@ impl Scripts {
             .sum()
     }
 
+    /// Whether the busy script is an EVAL script (FUNCTION STATS then answers -BUSY, as Redis).
+    pub fn busy_eval(&self) -> bool {
+        self.busy
+            .iter()
+            .any(|b| b.active.load(Ordering::Acquire) && b.eval.load(Ordering::Acquire))
+    }
+
     /// How many scripts run past the busy threshold (one relaxed load: every command asks).
     #[inline]
     pub fn busy_count(&self) -> usize {
@@ -277,10 +284,8 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, usize), String> {
     let Some(end) = memchr::memchr(b'\n', body) else {
         return Err("Invalid script shebang".into());
     };
-    let line = &body[..end];
-    let mut parts = line
-        .split(|c| c.is_ascii_whitespace())
-        .filter(|p| !p.is_empty());
+    let parts = split_args(&body[..end]).unwrap_or_default();
+    let mut parts = parts.iter().map(Vec::as_slice);
     let Some(engine) = parts.next() else {
         return Err("Invalid engine in script shebang".into());
     };
@@ -397,10 +402,13 @@ impl Libraries {
     /// The function named `name` (case-sensitive, as Redis's) and its library.
     pub fn function(&self, name: &[u8]) -> Option<(Arc<Library>, FunctionInfo)> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        // Function names are case-insensitive, as Redis's; of two that differ only in case
+        // (possible within one library), the one registered last answers.
         map.values().find_map(|lib| {
             lib.functions
                 .iter()
-                .find(|f| f.name.as_bytes() == name)
+                .rev()
+                .find(|f| f.name.as_bytes().eq_ignore_ascii_case(name))
                 .map(|f| (lib.clone(), f.clone()))
         })
     }
@@ -425,9 +433,11 @@ impl Libraries {
         }
         for lib in &libs {
             for f in &lib.functions {
-                let taken = next
-                    .values()
-                    .any(|l| l.functions.iter().any(|g| g.name == f.name));
+                let taken = next.values().any(|l| {
+                    l.functions
+                        .iter()
+                        .any(|g| g.name.eq_ignore_ascii_case(&f.name))
+                });
                 if taken {
                     return Err(format!("Function {} already exists", f.name));
                 }
@@ -479,9 +489,10 @@ pub fn parse_library_header(code: &[u8]) -> Result<(String, &[u8]), String> {
     let Some(end) = memchr::memchr(b'\n', code) else {
         return Err("Invalid library metadata".into());
     };
-    let mut parts = code[..end]
-        .split(|c| c.is_ascii_whitespace())
-        .filter(|p| !p.is_empty());
+    let Some(parts) = split_args(&code[..end]) else {
+        return Err("Invalid library metadata".into());
+    };
+    let mut parts = parts.iter().map(Vec::as_slice);
     let Some(engine) = parts.next() else {
         return Err("Invalid library metadata".into());
     };
@@ -528,4 +539,80 @@ pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A line split into arguments as Redis's `sdssplitargs` splits it: blanks separate, `"..."`
+/// takes `\n \r \t \b \a \\ \" \xHH` escapes, `'...'` takes `\'`; a closing quote must end the
+/// argument. None for unbalanced quotes.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let blank = |c: u8| matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0x0b | 0x0c);
+    loop {
+        while i < line.len() && blank(line[i]) {
+            i += 1;
+        }
+        if i >= line.len() {
+            return Some(out);
+        }
+        let mut cur = Vec::new();
+        let (mut dq, mut sq) = (false, false);
+        loop {
+            if dq {
+                let c = *line.get(i)?;
+                if c == b'\\'
+                    && i + 3 < line.len()
+                    && line[i + 1] == b'x'
+                    && line[i + 2].is_ascii_hexdigit()
+                    && line[i + 3].is_ascii_hexdigit()
+                {
+                    let hex = std::str::from_utf8(&line[i + 2..i + 4]).ok()?;
+                    cur.push(u8::from_str_radix(hex, 16).ok()?);
+                    i += 3;
+                } else if c == b'\\' && i + 1 < line.len() {
+                    i += 1;
+                    cur.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    if i + 1 < line.len() && !blank(line[i + 1]) {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else if sq {
+                let c = *line.get(i)?;
+                if c == b'\\' && i + 1 < line.len() && line[i + 1] == b'\'' {
+                    i += 1;
+                    cur.push(b'\'');
+                } else if c == b'\'' {
+                    if i + 1 < line.len() && !blank(line[i + 1]) {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else {
+                match line.get(i) {
+                    None => break,
+                    Some(&c) if blank(c) => break,
+                    Some(b'"') => dq = true,
+                    Some(b'\'') => sq = true,
+                    Some(&c) => cur.push(c),
+                }
+            }
+            i += 1;
+        }
+        out.push(cur);
+    }
 }

@@ -122,6 +122,8 @@ pub struct Worker {
     /// its clients: nothing may touch the shard, every command but the allow-busy connection
     /// commands is answered -BUSY.
     shardless: bool,
+    /// Requests from other workers are answered -BUSY unrun (this worker's script is busy).
+    answering_busy: bool,
     /// The connection whose command is being dispatched (usize::MAX: none): a script that runs
     /// past busy-reply-threshold serves the others meanwhile, never this one.
     dispatching: usize,
@@ -229,6 +231,7 @@ impl Worker {
             scratch: Vec::new(),
             step_out: Vec::new(),
             shardless: false,
+            answering_busy: false,
             dispatching: usize::MAX,
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),

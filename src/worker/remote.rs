@@ -58,6 +58,19 @@ impl Worker {
                 &ranges[req.args.start as usize..req.args.end as usize],
             );
             let db = (req.db as usize).min(self.ks.dbs.len() - 1);
+            if self.answering_busy {
+                // A script of this worker runs past busy-reply-threshold: the request is
+                // answered -BUSY unrun, as Redis answers what arrives while a script is busy.
+                let pool = &mut self.pool;
+                let out = self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
+                let start = out.data.len();
+                Reply::new(&mut out.data, req.resp3).error(self.shared.scripts.busy_error());
+                out.responses.push(mailbox::Response {
+                    origin: req.origin,
+                    body: Body::Bytes(start..out.data.len()),
+                });
+                continue;
+            }
             if let Op::Exec(ci) = req.op {
                 if let Exec::Script = TABLE.get(ci as usize).exec {
                     // A script whose keys are all here: it runs as on a connection of this

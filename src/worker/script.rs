@@ -35,6 +35,8 @@ struct ScriptHost<'a> {
     defer: bool,
     /// The workers owning the script's declared keys (sorted).
     declared: &'a [usize],
+    /// Busy ticks so far.
+    ticks: u32,
 }
 
 impl Host for ScriptHost<'_> {
@@ -162,7 +164,9 @@ impl Host for ScriptHost<'_> {
     }
 
     fn busy_tick(&mut self) {
-        self.worker.serve_while_busy();
+        // Every connection at the first tick and now and then; else those with an event.
+        self.worker.serve_while_busy(self.ticks.is_multiple_of(64));
+        self.ticks = self.ticks.wrapping_add(1);
     }
 
     fn stopping(&self) -> bool {
@@ -175,13 +179,26 @@ impl Worker {
     /// accepts new clients and serves every other connection's ready input, which dispatch
     /// answers with -BUSY unless it is an allow-busy command such as SCRIPT KILL. The connection
     /// running the script is left alone (its input waits for the script's reply).
-    pub(super) fn serve_while_busy(&mut self) {
+    ///
+    /// With `sweep`, every connection is tried, not only those with a new event: input whose
+    /// event was taken by the poll that preceded the script is served too.
+    pub(super) fn serve_while_busy(&mut self, sweep: bool) {
         let running = self.dispatching;
         let mut events = Events::with_capacity(256);
         if self.poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
             return;
         }
         self.now = unix_ms();
+        if sweep {
+            let all: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+            for k in all {
+                if k == running {
+                    continue;
+                }
+                self.service(k);
+                self.flush(k);
+            }
+        }
         for ev in events.iter() {
             match ev.token() {
                 LISTENER_TOKEN => self.accept(),
@@ -214,6 +231,14 @@ impl Worker {
                 }
             }
         }
+        // Requests other workers sent here before the script went busy: -BUSY, unrun (only
+        // the busy worker itself: a worker waiting for its shard runs them once it is back).
+        if !self.shardless {
+            self.answering_busy = true;
+            self.drain_inbox();
+            self.answering_busy = false;
+            self.send_outboxes();
+        }
         self.dispatching = running;
     }
 
@@ -222,11 +247,13 @@ impl Worker {
     /// script) instead of waiting blind.
     pub(super) fn reclaim_own(&mut self) {
         let mut spins = 0u32;
+        let mut served = 0u32;
         while !self.ks.try_reclaim() {
             if self.shared.scripts.busy_count() > 0 {
                 self.shardless = true;
                 let running = std::mem::replace(&mut self.dispatching, usize::MAX);
-                self.serve_while_busy();
+                self.serve_while_busy(served.is_multiple_of(64));
+                served = served.wrapping_add(1);
                 self.dispatching = running;
                 self.shardless = false;
                 std::thread::sleep(Duration::from_millis(1));
@@ -456,6 +483,7 @@ impl Worker {
                     reached_undeclared: false,
                     defer,
                     declared: &declared,
+                    ticks: 0,
                 };
                 let id = host.worker.id;
                 let outcome = script::with_engine(|e| {
@@ -490,6 +518,11 @@ impl Worker {
             };
             if let Some(own) = own {
                 self.unhold(own);
+            }
+            if shared.stopping() {
+                // SHUTDOWN NOSAVE stopped it: the connection closes without a reply, as Redis's.
+                out.truncate(mark);
+                return false;
             }
             match outcome {
                 Some(Outcome::Restart) if defer => {
