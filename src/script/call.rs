@@ -108,7 +108,17 @@ unsafe fn call(state: *mut ffi::lua_State) -> bool {
         );
         return true;
     }
-    match execute(run) {
+    let step = execute(run);
+    if run.restart {
+        // Raise on every line from now on: a pcall cannot keep the abandoned run going.
+        let _ = lua.set_global_hook(
+            mlua::HookTriggers::new()
+                .every_line()
+                .every_nth_instruction(1),
+            super::busy_hook,
+        );
+    }
+    match step {
         Step::Reply => {
             let is_error = run.out.first() == Some(&b'-');
             let mut at = 0;
@@ -152,6 +162,13 @@ enum Step {
 
 /// Checks the command in `run.buf` as Redis's scriptCall does, then runs it on the host.
 fn execute(run: &mut Run) -> Step {
+    // A run being abandoned (to start over) or killed runs nothing more, even under pcall.
+    if run.restart {
+        return Step::Failed("ERR the script is run again with every shard held");
+    }
+    if run.killed {
+        return Step::Failed(KILLED);
+    }
     let Some(host) = run.host else {
         return Step::Failed("redis.call/pcall can only be called inside a script invocation");
     };

@@ -697,7 +697,7 @@ impl Engine {
             killed: false,
             eval: true,
         });
-        lua.set_hook(
+        lua.set_global_hook(
             mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             busy_hook,
         )?;
@@ -876,7 +876,7 @@ impl Engine {
             None => (Vec::new(), false),
         };
         if timed_out {
-            let _ = self.lua.set_hook(
+            let _ = self.lua.set_global_hook(
                 mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
                 busy_hook,
             );
@@ -1015,7 +1015,10 @@ impl Engine {
         let mut written = false;
         // SAFETY: the closure keeps to the stack slots it checks for; the runner raises no
         // error of its own (xpcall), and `write_top` only does raw accesses.
-        let result = unsafe {
+        // A panic in the host (a bug) must not leave the run state set: caught here, the state
+        // cleared below, then the panic goes on.
+        let mut panic = None;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
             let written = &mut written;
             let reply = &mut *reply;
             lua.exec_raw::<(bool, Value)>(
@@ -1069,7 +1072,11 @@ impl Engine {
                     }
                 },
             )
-        };
+        }))
+        .unwrap_or_else(|p| {
+            panic = Some(p);
+            Err(mlua::Error::runtime("internal error"))
+        });
         let (_, restart, killed) = match lua.try_app_data_mut::<Run>().ok().flatten() {
             Some(mut run) => {
                 if let Some(b) = run.busy() {
@@ -1090,13 +1097,18 @@ impl Engine {
             }
             None => (false, false, false),
         };
-        if killed {
-            // Back to the count hook only (the kill made it fire on every line).
-            let _ = lua.set_hook(
+        if killed || restart {
+            // Back to the count hook only (the kill or restart made it fire on every line).
+            let _ = lua.set_global_hook(
                 mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
                 busy_hook,
             );
-            crate::log_at!(Warning, "Lua script killed by user with SCRIPT KILL.");
+            if killed {
+                crate::log_at!(Warning, "Lua script killed by user with SCRIPT KILL.");
+            }
+        }
+        if let Some(p) = panic {
+            std::panic::resume_unwind(p);
         }
         if restart {
             return Outcome::Restart;
@@ -1126,7 +1138,7 @@ impl Engine {
 /// The count hook: past busy-reply-threshold, shows the script as busy (other clients then get
 /// -BUSY, SCRIPT KILL can reach it); once killed, raises on every line so that a pcall cannot keep
 /// the script alive.
-fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmState> {
+pub(super) fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmState> {
     use std::sync::atomic::Ordering::SeqCst;
     // Never inside the internal code (the error handler above all: raising there would lose
     // the error's location).
@@ -1142,7 +1154,7 @@ fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmStat
         }
         drop(run);
         // On every line from now on, so that a pcall cannot keep the load going.
-        lua.set_hook(
+        lua.set_global_hook(
             mlua::HookTriggers::new()
                 .every_line()
                 .every_nth_instruction(1),
@@ -1153,7 +1165,7 @@ fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmStat
     if run.host.is_none() {
         return Ok(mlua::VmState::Continue);
     }
-    if run.killed {
+    if run.killed || run.restart {
         return Err(mlua::Error::runtime(KILLED));
     }
     if !run.marked {
@@ -1211,7 +1223,7 @@ fn busy_hook(lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<mlua::VmStat
     if kill {
         run.killed = true;
         drop(run);
-        lua.set_hook(
+        lua.set_global_hook(
             mlua::HookTriggers::new()
                 .every_line()
                 .every_nth_instruction(1),

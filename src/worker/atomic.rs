@@ -183,7 +183,12 @@ impl Worker {
         let mut session = self
             .conns
             .get_mut(k)
-            .map(|c| std::mem::take(&mut c.session))
+            .map(|c| {
+                // The connection keeps its id meanwhile: replies from other workers still find it.
+                let s = std::mem::take(&mut c.session);
+                c.session.id = s.id;
+                s
+            })
             .unwrap_or_default();
         for &(ci, ref args) in cmds.iter().take(if broken { 0 } else { cmds.len() }) {
             let slot = match SLOTS.lookup(ci, args) {

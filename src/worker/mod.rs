@@ -122,11 +122,13 @@ pub struct Worker {
     /// its clients: nothing may touch the shard, every command but the allow-busy connection
     /// commands is answered -BUSY.
     shardless: bool,
+    /// Connections whose requests are being run, innermost last.
+    in_process: Vec<usize>,
     /// Requests from other workers are answered -BUSY unrun (this worker's script is busy).
     answering_busy: bool,
-    /// The connection whose command is being dispatched (usize::MAX: none): a script that runs
-    /// past busy-reply-threshold serves the others meanwhile, never this one.
-    dispatching: usize,
+    /// Batches whose replies arrived while a script was busy: delivered once it is done (their
+    /// delivery may run other clients' cursor pages on this shard).
+    stashed: Vec<(usize, Batch)>,
     keys: Vec<usize>,
     to_flush: Vec<usize>,
     to_resume: Vec<usize>,
@@ -231,8 +233,9 @@ impl Worker {
             scratch: Vec::new(),
             step_out: Vec::new(),
             shardless: false,
+            in_process: Vec::new(),
             answering_busy: false,
-            dispatching: usize::MAX,
+            stashed: Vec::new(),
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
             to_resume: Vec::new(),
@@ -504,6 +507,14 @@ impl Worker {
     /// Requests are taken [`PREFETCH_BATCH`] at a time: the table slot of each one's key is prefetched
     /// before any executes, so the cache misses of a pipeline overlap instead of adding up.
     fn process(&mut self, k: usize) {
+        // Known while its requests run: a busy script serving the other connections from its
+        // hook must leave this one alone (its buffers and session are taken).
+        self.in_process.push(k);
+        self.process_requests(k);
+        self.in_process.pop();
+    }
+
+    fn process_requests(&mut self, k: usize) {
         if self.process_big_request(k) {
             return;
         }

@@ -5,6 +5,11 @@ use super::*;
 
 impl Worker {
     pub(super) fn drain_inbox(&mut self) {
+        if !self.answering_busy {
+            for (src, mut batch) in std::mem::take(&mut self.stashed) {
+                self.handle_batch(src, &mut batch);
+            }
+        }
         for src in 0..self.n {
             if src == self.id {
                 continue;
@@ -28,6 +33,9 @@ impl Worker {
 
     /// Executes the requests of a batch from `src` (replying in one batch) and delivers its replies.
     pub(super) fn handle_batch(&mut self, src: usize, batch: &mut Batch) {
+        if self.answering_busy {
+            return self.answer_busy(src, batch);
+        }
         self.stats.executed = true;
         let Batch {
             data,
@@ -58,19 +66,6 @@ impl Worker {
                 &ranges[req.args.start as usize..req.args.end as usize],
             );
             let db = (req.db as usize).min(self.ks.dbs.len() - 1);
-            if self.answering_busy {
-                // A script of this worker runs past busy-reply-threshold: the request is
-                // answered -BUSY unrun, as Redis answers what arrives while a script is busy.
-                let pool = &mut self.pool;
-                let out = self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
-                let start = out.data.len();
-                Reply::new(&mut out.data, req.resp3).error(self.shared.scripts.busy_error());
-                out.responses.push(mailbox::Response {
-                    origin: req.origin,
-                    body: Body::Bytes(start..out.data.len()),
-                });
-                continue;
-            }
             if let Op::Exec(ci) = req.op {
                 if let Exec::Script = TABLE.get(ci as usize).exec {
                     // A script whose keys are all here: it runs as on a connection of this
@@ -169,6 +164,30 @@ impl Worker {
                 &refs[first..next_ref],
                 r.start,
             );
+        }
+    }
+
+    /// A batch that arrived while this worker's script is busy: its requests are answered
+    /// -BUSY unrun (as Redis answers what arrives during a busy script), and its replies wait in
+    /// [`Worker::stashed`] until the script is done.
+    fn answer_busy(&mut self, src: usize, batch: &mut Batch) {
+        let busy = self.shared.scripts.busy_error();
+        for req in batch.requests.drain(..) {
+            let pool = &mut self.pool;
+            let out = self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
+            let start = out.data.len();
+            Reply::new(&mut out.data, req.resp3).error(busy);
+            out.responses.push(mailbox::Response {
+                origin: req.origin,
+                body: Body::Bytes(start..out.data.len()),
+            });
+        }
+        if !batch.responses.is_empty() {
+            // Replies to this worker's own requests are delivered now (a client waiting for one
+            // is answered); the requests are gone, so nothing else of the batch runs.
+            self.answering_busy = false;
+            self.handle_batch(src, batch);
+            self.answering_busy = true;
         }
     }
 

@@ -15,7 +15,8 @@ impl Worker {
         match std::panic::catch_unwind(run) {
             Ok(consumed) => consumed,
             Err(_) => {
-                self.reclaim_own();
+                // Not the serving kind of reclaim: this is no place to run other clients.
+                self.ks.reclaim();
                 crate::log_at!(
                     Warning,
                     "worker {}: internal error while executing a command",
@@ -39,7 +40,6 @@ impl Worker {
     /// cursor command run elsewhere add only their time.
     pub(super) fn dispatch(&mut self, k: usize, args: &Args, arg1_owner: usize) -> bool {
         self.stats.executed = true;
-        self.dispatching = k;
         let Some((ci, cmd)) = TABLE.lookup(args.get(0)) else {
             self.refuse_in_multi(k);
             self.reply_error_bytes(k, &unknown_command_bytes(args));

@@ -71,6 +71,12 @@ impl Host for ScriptHost<'_> {
         if write && read_only {
             return refuse("ERR Write commands are not allowed from read-only scripts.");
         }
+        if write && self.defer {
+            // Running ahead of its connection's replies from other workers, a script only reads:
+            // at its first write it is put back, to run once they are in (a later call could
+            // reach a shard they concern, and a written script cannot start over).
+            return Err(Refusal::Restart);
+        }
         Ok(Checked { cmd: ci, write })
     }
 
@@ -164,8 +170,14 @@ impl Host for ScriptHost<'_> {
     }
 
     fn busy_tick(&mut self) {
+        // This worker's own shard may be held by another worker's step while the script keeps
+        // to others: then nothing here may touch it.
+        let me = self.worker.id;
+        let was = self.worker.shardless;
+        self.worker.shardless = was || !self.held.covers(me);
         // Every connection at the first tick and now and then; else those with an event.
         self.worker.serve_while_busy(self.ticks.is_multiple_of(64));
+        self.worker.shardless = was;
         self.ticks = self.ticks.wrapping_add(1);
     }
 
@@ -183,16 +195,17 @@ impl Worker {
     /// With `sweep`, every connection is tried, not only those with a new event: input whose
     /// event was taken by the poll that preceded the script is served too.
     pub(super) fn serve_while_busy(&mut self, sweep: bool) {
-        let running = self.dispatching;
         let mut events = Events::with_capacity(256);
         if self.poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
             return;
         }
+        // The script's time stands still (as Redis's): keys do not expire under it.
+        let now = self.now;
         self.now = unix_ms();
         if sweep {
             let all: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
             for k in all {
-                if k == running {
+                if self.in_process.contains(&k) {
                     continue;
                 }
                 self.service(k);
@@ -205,7 +218,7 @@ impl Worker {
                 WAKER_TOKEN => {}
                 Token(t) => {
                     let k = t - CONN_BASE;
-                    if k == running {
+                    if self.in_process.contains(&k) {
                         // Its edge is spent: serve it once the script is done.
                         if let Some(c) = self.conns.get_mut(k) {
                             c.queued_resume = true;
@@ -233,13 +246,13 @@ impl Worker {
         }
         // Requests other workers sent here before the script went busy: -BUSY, unrun (only
         // the busy worker itself: a worker waiting for its shard runs them once it is back).
-        if !self.shardless {
-            self.answering_busy = true;
-            self.drain_inbox();
-            self.answering_busy = false;
-            self.send_outboxes();
-        }
-        self.dispatching = running;
+        // (A worker whose shard the script holds does the same: nothing of those requests
+        // can run here until the script is done.)
+        let was = std::mem::replace(&mut self.answering_busy, true);
+        self.drain_inbox();
+        self.answering_busy = was;
+        self.send_outboxes();
+        self.now = now;
     }
 
     /// Takes this worker's shard back after poll or a lend. While a busy script of another
@@ -250,12 +263,10 @@ impl Worker {
         let mut served = 0u32;
         while !self.ks.try_reclaim() {
             if self.shared.scripts.busy_count() > 0 {
-                self.shardless = true;
-                let running = std::mem::replace(&mut self.dispatching, usize::MAX);
+                let was = std::mem::replace(&mut self.shardless, true);
                 self.serve_while_busy(served.is_multiple_of(64));
                 served = served.wrapping_add(1);
-                self.dispatching = running;
-                self.shardless = false;
+                self.shardless = was;
                 std::thread::sleep(Duration::from_millis(1));
                 continue;
             }
@@ -300,6 +311,8 @@ impl Worker {
             return true;
         };
         let mut session = std::mem::take(&mut conn.session);
+        // The connection keeps its id meanwhile: replies from other workers still find it.
+        conn.session.id = session.id;
         let mut out = std::mem::take(&mut self.step_out);
         out.clear();
         let deferred = self.exec_script_from(None, &mut session, ci, args, &mut out, local);
