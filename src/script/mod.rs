@@ -284,6 +284,11 @@ fn fail(lua: &Lua, msg: &str) -> mlua::Result<Answer> {
     ))
 }
 
+/// Lua's `lua_tonumber`: the number a value reads as, 0 when it is not one.
+fn lua_tonumber(lua: &Lua, v: &Value) -> f64 {
+    lua.coerce_number(v.clone()).ok().flatten().unwrap_or(0.0)
+}
+
 /// The bytes of a command argument given by a script: strings as they are, numbers as `%.17g`.
 fn arg_bytes(v: &Value, buf: &mut Vec<u8>) -> bool {
     match v {
@@ -322,11 +327,7 @@ fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
             if args.len() != 1 {
                 return fail(lua, "redis.setresp() requires one argument.");
             }
-            let n = lua
-                .coerce_number(args[0].clone())
-                .ok()
-                .flatten()
-                .unwrap_or(0.0) as i64;
+            let n = lua_tonumber(lua, &args[0]) as i64;
             if n != 2 && n != 3 {
                 return fail(lua, "RESP version must be 2 or 3.");
             }
@@ -449,11 +450,7 @@ fn native_api(lua: &Lua, api: &Table) -> mlua::Result<()> {
                 return fail(lua, "redis.set_repl() requires two arguments.");
             }
             // lua_tonumber: what is not a number reads as 0 (REPL_NONE).
-            let n = lua
-                .coerce_number(args[0].clone())
-                .ok()
-                .flatten()
-                .unwrap_or(0.0) as i64;
+            let n = lua_tonumber(lua, &args[0]) as i64;
             if !(0..=3).contains(&n) {
                 return fail(
                     lua,
@@ -733,8 +730,7 @@ impl Engine {
                 let max = i32::MAX as f64;
                 let r = (rand48_next(&mut run.rand48) as f64 % max) / max;
                 drop(run);
-                let int =
-                    |v: &Value| lua.coerce_number(v.clone()).ok().flatten().unwrap_or(0.0) as i32;
+                let int = |v: &Value| lua_tonumber(lua, v) as i32;
                 Ok(match args.len() {
                     0 => r,
                     1 => {

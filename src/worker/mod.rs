@@ -126,9 +126,6 @@ pub struct Worker {
     in_process: Vec<usize>,
     /// Requests from other workers are answered -BUSY unrun (this worker's script is busy).
     answering_busy: bool,
-    /// Batches whose replies arrived while a script was busy: delivered once it is done (their
-    /// delivery may run other clients' cursor pages on this shard).
-    stashed: Vec<(usize, Batch)>,
     keys: Vec<usize>,
     to_flush: Vec<usize>,
     to_resume: Vec<usize>,
@@ -235,7 +232,6 @@ impl Worker {
             shardless: false,
             in_process: Vec::new(),
             answering_busy: false,
-            stashed: Vec::new(),
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
             to_resume: Vec::new(),

@@ -5,11 +5,6 @@ use super::*;
 
 impl Worker {
     pub(super) fn drain_inbox(&mut self) {
-        if !self.answering_busy {
-            for (src, mut batch) in std::mem::take(&mut self.stashed) {
-                self.handle_batch(src, &mut batch);
-            }
-        }
         for src in 0..self.n {
             if src == self.id {
                 continue;
@@ -168,8 +163,8 @@ impl Worker {
     }
 
     /// A batch that arrived while this worker's script is busy: its requests are answered
-    /// -BUSY unrun (as Redis answers what arrives during a busy script), and its replies wait in
-    /// [`Worker::stashed`] until the script is done.
+    /// -BUSY unrun (as Redis answers what arrives during a busy script); its replies to this
+    /// worker's own requests are delivered as usual.
     fn answer_busy(&mut self, src: usize, batch: &mut Batch) {
         let busy = self.shared.scripts.busy_error();
         for req in batch.requests.drain(..) {

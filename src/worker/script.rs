@@ -353,17 +353,7 @@ impl Worker {
         if self.mail.untouched_since_parked(owner) && self.outbox[owner].is_none() {
             return None;
         }
-        let scripts = &self.shared.scripts;
-        let narrow = match TABLE.get(ci).name {
-            "eval" | "eval_ro" => scripts
-                .get(&sha1_hex(args.get(1)))
-                .is_some_and(|e| scope_of(&e) == Scope::Narrow),
-            "evalsha" | "evalsha_ro" => sha_key(args.get(1))
-                .and_then(|sha| scripts.get(&sha))
-                .is_some_and(|e| scope_of(&e) == Scope::Narrow),
-            _ => function_scope(args.get(1)) == Scope::Narrow,
-        };
-        narrow.then_some(owner)
+        known_narrow(&self.shared.scripts, ci, args).then_some(owner)
     }
 
     /// Whether a script command declares keys, all on this worker's shard, and is not known to
@@ -381,16 +371,7 @@ impl Worker {
         if (3..3 + numkeys as usize).any(|i| slot_owner(key_slot(args.get(i)), self.n) != self.id) {
             return false;
         }
-        let scripts = &self.shared.scripts;
-        match TABLE.get(ci).name {
-            "eval" | "eval_ro" => scripts
-                .get(&sha1_hex(args.get(1)))
-                .is_some_and(|e| scope_of(&e) == Scope::Narrow),
-            "evalsha" | "evalsha_ro" => sha_key(args.get(1))
-                .and_then(|sha| scripts.get(&sha))
-                .is_some_and(|e| scope_of(&e) == Scope::Narrow),
-            _ => function_scope(args.get(1)) == Scope::Narrow,
-        }
+        known_narrow(&self.shared.scripts, ci, args)
     }
 
     /// A script command another worker forwarded here (all its keys are on this shard): its
@@ -574,6 +555,20 @@ thread_local! {
     /// to carry it; each worker learns it once).
     static FUNCTION_SCOPES: std::cell::RefCell<std::collections::HashMap<Vec<u8>, Scope>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Whether the script command `ci` names is known, from its earlier runs, to keep to the shards
+/// of its KEYS (a body or SHA1 not cached yet is not).
+fn known_narrow(scripts: &crate::script::store::Scripts, ci: usize, args: &Args) -> bool {
+    match TABLE.get(ci).name {
+        "eval" | "eval_ro" => scripts
+            .get(&sha1_hex(args.get(1)))
+            .is_some_and(|e| scope_of(&e) == Scope::Narrow),
+        "evalsha" | "evalsha_ro" => sha_key(args.get(1))
+            .and_then(|sha| scripts.get(&sha))
+            .is_some_and(|e| scope_of(&e) == Scope::Narrow),
+        _ => function_scope(args.get(1)) == Scope::Narrow,
+    }
 }
 
 /// The scope an EVAL script's runs showed.
