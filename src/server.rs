@@ -107,10 +107,10 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
     let mut wakers = Vec::with_capacity(workers);
     for _ in 0..workers {
         let poll = Poll::new()?;
-        wakers.push(Waker::new(poll.registry(), WAKER_TOKEN)?);
+        wakers.push(Arc::new(Waker::new(poll.registry(), WAKER_TOKEN)?));
         polls.push(poll);
     }
-    let mail = Arc::new(Mailboxes::new(workers, wakers));
+    let mail = Arc::new(Mailboxes::new(workers, wakers.clone()));
     let rnd = unix_ms() ^ (std::process::id() as u64) << 32;
     let shared = Arc::new(Shared {
         params,
@@ -137,6 +137,8 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
             })
             .collect(),
         stat_base: Mutex::new([0; 8]),
+        unblocks: (0..workers).map(|_| Default::default()).collect(),
+        wakers,
         info: Default::default(),
         scripts: crate::script::store::Scripts::new(workers),
     });

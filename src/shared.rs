@@ -57,6 +57,10 @@ pub struct ClientInfo {
     pub created_ms: u64,
     /// Live buffer figures and activity, written by the connection's worker.
     pub gauge: Arc<ConnGauge>,
+    /// The worker serving the connection.
+    pub worker: usize,
+    /// The ticket of its blocking call (BLPOP...), while it has one (CLIENT UNBLOCK claims it).
+    pub block: Option<Arc<crate::store::Ticket>>,
 }
 
 /// Live figures of one connection for CLIENT LIST / CLIENT INFO. Only the connection's worker writes
@@ -105,6 +109,41 @@ pub struct Shared {
     pub info: crate::stats::ServerInfo,
     /// The EVAL script cache every worker compiles from.
     pub scripts: crate::script::store::Scripts,
+    /// Per worker: blocked calls of its connections that CLIENT UNBLOCK answered elsewhere.
+    pub unblocks: Vec<Unblocks>,
+    /// Per worker: its poll's waker (to hand it work that does not travel in the rings).
+    pub wakers: Vec<Arc<mio::Waker>>,
+}
+
+/// The blocked calls CLIENT UNBLOCK claimed for one worker, which writes their replies: each
+/// ticket, and whether the reply is the UNBLOCKED error (else the timeout reply).
+#[derive(Debug, Default)]
+pub struct Unblocks {
+    pending: AtomicBool,
+    queue: Mutex<Vec<(Arc<crate::store::Ticket>, bool)>>,
+}
+
+impl Unblocks {
+    /// Queues an unblocked call for its worker (which the caller then wakes).
+    pub fn push(&self, ticket: Arc<crate::store::Ticket>, error: bool) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((ticket, error));
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// Whether something is queued: one load, what the worker checks every iteration.
+    #[inline]
+    pub fn pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Everything queued.
+    pub fn take(&self) -> Vec<(Arc<crate::store::Ticket>, bool)> {
+        self.pending.store(false, Ordering::Release);
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 impl Shared {

@@ -22,6 +22,9 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
     if g.multi.load(Relaxed) > 0 {
         flags.push('x');
     }
+    if ci.block.as_ref().is_some_and(|t| t.waiting()) {
+        flags.push('b');
+    }
     if g.dirty_cas.load(Relaxed) {
         flags.push('d');
     }
@@ -148,6 +151,13 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
             }
             c.reply.verbatim(out.as_bytes())
         }
+        (b"unblock", 3 | 4) => unblock(c, a),
+        (b"unblock", _) => {
+            let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+            msg.extend_from_slice(c_str(a.get(1)));
+            msg.extend_from_slice(b"'. Try CLIENT HELP.");
+            c.reply.error_bytes(&msg)
+        }
         (b"help", 2) => {
             let lines = [
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -163,6 +173,8 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
                 "    Assign the name <name> to the current connection.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>",
                 "    Set client meta attr.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                "    Unblock the specified blocked client.",
                 "HELP",
                 "    Prints this help.",
             ];
@@ -178,5 +190,42 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
             ))
         }
         _ => unknown_subcommand(&mut c.reply, a),
+    }
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers a client blocked in BLPOP and the like, wherever it
+/// is served, with the timeout reply or the UNBLOCKED error; 1 if it was blocked, else 0. The
+/// reason is checked before the id, as in Redis 7.0.
+fn unblock(c: &mut ConnCtx, a: &Args) {
+    let error = if a.len() == 4 {
+        if a.is(3, "timeout") {
+            false
+        } else if a.is(3, "error") {
+            true
+        } else {
+            return c
+                .reply
+                .error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+        }
+    } else {
+        false
+    };
+    let Some(id) = a.int(2) else {
+        return c.reply.error(err::NOT_INT);
+    };
+    let target = u64::try_from(id).ok().and_then(|id| {
+        let clients = c.shared.clients();
+        let ci = clients.get(&id)?;
+        Some((ci.worker, ci.block.clone()?))
+    });
+    match target {
+        Some((worker, ticket)) if ticket.cancel_waiting() => {
+            c.shared.unblocks[worker].push(ticket, error);
+            if let Some(w) = c.shared.wakers.get(worker) {
+                let _ = w.wake();
+            }
+            c.reply.int(1)
+        }
+        _ => c.reply.int(0),
     }
 }

@@ -607,5 +607,8 @@ fn swapdb(ctx: &mut Ctx, a: &Args) {
         watches.touch_where(y, live);
     }
     ctx.ks.dbs.swap(x, y);
+    // Clients blocked on a key of either database are served if it holds data now.
+    ctx.ks.blocked.signal_db(x);
+    ctx.ks.blocked.signal_db(y);
     ctx.reply.ok();
 }

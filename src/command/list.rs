@@ -4,9 +4,14 @@
 //! check, then the remaining arguments), because that order decides which error a client sees, and
 //! writes its reply straight into the output buffer: elements are only allocated when stored.
 
-use super::{cmd, flag::*, int_arg, typed, Args, Command, Ctx, Exec, Handled, KeySpec};
+use super::{blocking, cmd, flag::*, int_arg, typed, Args, Command, Ctx, Exec, Handled, KeySpec};
 use crate::resp::err;
-use crate::store::{ListValue, Value};
+
+/// Key positions of BLMPOP: `timeout numkeys key [key ...]`.
+fn keys_numkeys_at_2(args: &Args, out: &mut Vec<usize>) {
+    super::keys_numkeys(args, 2, out)
+}
+use crate::store::{ListValue, Value, WrongType};
 
 /// The list commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
 #[rustfmt::skip] // one declaration a line, as a table
@@ -32,6 +37,11 @@ pub fn commands() -> Vec<Command> {
         cmd("lmove", 5, W, K(1, 2, 1), Keyed(typed!(lmove))),
         cmd("rpoplpush", 3, W, K(1, 2, 1), Keyed(typed!(rpoplpush))),
         cmd("lmpop", -4, WRITE | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(typed!(lmpop))),
+        cmd("blpop", -3, WRITE | NOSCRIPT, K(1, -2, 1), Keyed(typed!(blpop))).blocking(blocking::timeout_last),
+        cmd("brpop", -3, WRITE | NOSCRIPT, K(1, -2, 1), Keyed(typed!(brpop))).blocking(blocking::timeout_last),
+        cmd("blmove", 6, W | NOSCRIPT, K(1, 2, 1), Keyed(typed!(blmove))).blocking(blocking::timeout_last),
+        cmd("brpoplpush", 4, W | NOSCRIPT, K(1, 2, 1), Keyed(typed!(brpoplpush))).blocking(blocking::timeout_last),
+        cmd("blmpop", -5, WRITE | MOVABLEKEYS, KeySpec::Custom(keys_numkeys_at_2), Keyed(typed!(blmpop))).blocking(blocking::timeout_first),
     ]
 }
 
@@ -361,16 +371,28 @@ fn rpoplpush(ctx: &mut Ctx, a: &Args) -> Handled {
     move_one(ctx, a.get(1), a.get(2), false, true)
 }
 
-/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list, replying
-/// `[key, [elements]]`, or a null array when every list is missing. Validation follows Redis 7.0:
-/// numkeys, then the position of LEFT|RIGHT (a syntax error when numkeys runs past the arguments),
-/// then COUNT (once). O(N+M): N keys examined, M elements popped.
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]. O(N) in the elements popped.
 fn lmpop(ctx: &mut Ctx, a: &Args) -> Handled {
-    let numkeys = match a.int(1) {
+    mpop(ctx, a, 1, false)
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: LMPOP, or a wait. The timeout is
+/// checked after the other arguments, as in Redis. O(N) in the elements popped.
+fn blmpop(ctx: &mut Ctx, a: &Args) -> Handled {
+    mpop(ctx, a, 2, true)
+}
+
+/// LMPOP and BLMPOP, with numkeys at `numkeys_at`: `[key, [element ...]]` from the first key
+/// holding a non-empty list, else (LMPOP, or BLMPOP that may not wait) a null array.
+fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
+    let numkeys = match a.int(numkeys_at) {
         Some(n) if n > 0 => n as u64,
         _ => return ctx.error("ERR numkeys should be greater than 0"),
     };
-    let where_at = match usize::try_from(numkeys).ok().and_then(|n| n.checked_add(2)) {
+    let where_at = match usize::try_from(numkeys)
+        .ok()
+        .and_then(|n| n.checked_add(numkeys_at + 1))
+    {
         Some(w) if w < a.len() => w,
         _ => return ctx.error(err::SYNTAX),
     };
@@ -390,15 +412,17 @@ fn lmpop(ctx: &mut Ctx, a: &Args) -> Handled {
             return ctx.error(err::SYNTAX);
         }
     }
+    if blocking {
+        if let Err(e) = blocking::parse_timeout(a.get(1)) {
+            return ctx.error(e);
+        }
+    }
     let count = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
-    for k in 2..where_at {
+    for k in numkeys_at + 1..where_at {
         let key = a.get(k);
-        let Some(l) = ctx.ks.write::<ListValue>(ctx.db, key, ctx.now)? else {
+        let Some(l) = blocking_source(ctx.ks, ctx.db, ctx.now, ctx.block, key)? else {
             continue;
         };
-        if l.is_empty() {
-            continue;
-        }
         let n = count.min(l.len());
         ctx.reply.array(2);
         ctx.reply.bulk(key);
@@ -411,6 +435,94 @@ fn lmpop(ctx: &mut Ctx, a: &Args) -> Handled {
         ctx.db().remove_if_empty(key);
         return Ok(());
     }
-    ctx.reply.null_array();
+    if blocking {
+        blocking::nothing(ctx, true, false);
+    } else {
+        ctx.reply.null_array();
+    }
     Ok(())
+}
+
+/// The non-empty list at `key` a pop may take from, or None: missing, empty, not looked at in
+/// this call, or (while serving a blocked client) of another type, which leaves it waiting as in
+/// Redis. Otherwise a key of another type is a WRONGTYPE error.
+fn blocking_source<'c>(
+    ks: &'c mut crate::store::Keyspace,
+    db: usize,
+    now: u64,
+    block: super::Block,
+    key: &[u8],
+) -> Result<Option<&'c mut ListValue>, WrongType> {
+    if !block.looks_at(key) {
+        return Ok(None);
+    }
+    let serving = block.serving();
+    match ks.write::<ListValue>(db, key, now) {
+        Ok(Some(l)) if !l.is_empty() => Ok(Some(l)),
+        Ok(_) => Ok(None),
+        Err(_) if serving => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// BLPOP/BRPOP key [key ...] timeout: `[key, element]` from the first key holding a list, or a
+/// wait. O(1) per key.
+fn bpop(ctx: &mut Ctx, a: &Args, left: bool) -> Handled {
+    if let Err(e) = blocking::parse_timeout(a.get(a.len() - 1)) {
+        return ctx.error(e);
+    }
+    for i in 1..a.len() - 1 {
+        let key = a.get(i);
+        let Some(l) = blocking_source(ctx.ks, ctx.db, ctx.now, ctx.block, key)? else {
+            continue;
+        };
+        let Some(v) = l.pop(left) else { continue };
+        ctx.reply.array(2);
+        ctx.reply.bulk(key);
+        ctx.reply.bulk(&v);
+        ctx.db().remove_if_empty(key);
+        return Ok(());
+    }
+    blocking::nothing(ctx, true, false);
+    Ok(())
+}
+
+/// BLPOP key [key ...] timeout.
+fn blpop(ctx: &mut Ctx, a: &Args) -> Handled {
+    bpop(ctx, a, true)
+}
+
+/// BRPOP key [key ...] timeout.
+fn brpop(ctx: &mut Ctx, a: &Args) -> Handled {
+    bpop(ctx, a, false)
+}
+
+/// BLMOVE/BRPOPLPUSH: LMOVE when the source holds a list, else a wait on the source alone (a
+/// null, not a null array, when it may not wait). O(1).
+fn bmove(ctx: &mut Ctx, a: &Args, from_left: bool, to_left: bool) -> Handled {
+    let (src, dst) = (a.get(1), a.get(2));
+    if blocking_source(ctx.ks, ctx.db, ctx.now, ctx.block, src)?.is_none() {
+        blocking::nothing(ctx, false, true);
+        return Ok(());
+    }
+    move_one(ctx, src, dst, from_left, to_left)
+}
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout. O(1).
+fn blmove(ctx: &mut Ctx, a: &Args) -> Handled {
+    let (Some(from), Some(to)) = (side(a, 3), side(a, 4)) else {
+        return ctx.error(err::SYNTAX);
+    };
+    if let Err(e) = blocking::parse_timeout(a.get(5)) {
+        return ctx.error(e);
+    }
+    bmove(ctx, a, from, to)
+}
+
+/// BRPOPLPUSH source destination timeout. O(1).
+fn brpoplpush(ctx: &mut Ctx, a: &Args) -> Handled {
+    if let Err(e) = blocking::parse_timeout(a.get(3)) {
+        return ctx.error(e);
+    }
+    bmove(ctx, a, false, true)
 }

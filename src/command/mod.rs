@@ -7,6 +7,7 @@
 //! [`meta`]. Adding a command touches its family file (and the family list in [`Table::build`] when the
 //! family is new), then `tools/gen_command_meta.py` regenerates the data.
 
+pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod ctx;
@@ -143,6 +144,43 @@ pub struct Ctx<'a> {
     /// This worker's index and the number of workers (SCAN cursors encode the worker).
     pub worker: usize,
     pub workers: usize,
+    /// What a blocking command (BLPOP...) may do when it finds nothing, and what it did.
+    pub block: Block<'a>,
+}
+
+/// What a blocking command may do when none of its keys has data, and what it did; every other
+/// command ignores it. The worker decides (`worker/blocking.rs`): only a command called by a
+/// client may wait; inside MULTI or a script it answers as a timeout at once, as in Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block<'a> {
+    /// Answer as a timeout (Redis's CLIENT_DENY_BLOCKING).
+    Never,
+    /// Nothing found: write no reply and become [`Block::Waits`].
+    May,
+    /// Serving a blocked client because this key got data: only this key is looked at, and a
+    /// key that is missing or of another type leaves the client waiting.
+    Serve(&'a [u8]),
+    /// Nothing found: the client waits on its keys (with `source_only`, on the first key alone:
+    /// BLMOVE's source, not its destination).
+    Waits { source_only: bool },
+}
+
+impl Block<'_> {
+    /// Whether `key` is one this call looks at.
+    #[inline]
+    pub fn looks_at(&self, key: &[u8]) -> bool {
+        match self {
+            Block::Serve(k) => *k == key,
+            _ => true,
+        }
+    }
+
+    /// Whether a key that cannot serve (missing, empty, or of another type while serving) ends
+    /// the call as "wait": the caller then writes no reply.
+    #[inline]
+    pub fn serving(&self) -> bool {
+        matches!(self, Block::Serve(_))
+    }
 }
 
 impl Ctx<'_> {
@@ -333,6 +371,8 @@ pub struct Command {
     /// For a command whose key argument may name another database than the selected one (COPY
     /// ... DB n): that database, for the argument index given.
     pub key_db: Option<KeyDbFn>,
+    /// For a blocking command (BLPOP...): where its timeout argument is.
+    pub block_timeout: Option<blocking::TimeoutArg>,
 }
 
 /// The database a key argument lives in, when it is not the selected one (see [`Command::key_db`]).
@@ -348,6 +388,7 @@ pub const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, exec
         exec,
         subs: &[],
         key_db: None,
+        block_timeout: None,
     }
 }
 
@@ -361,6 +402,14 @@ impl Command {
     /// The same declaration, with key arguments that may live in another database.
     pub const fn with_key_db(mut self, f: KeyDbFn) -> Command {
         self.key_db = Some(f);
+        self
+    }
+
+    /// The same declaration, as a blocking command whose timeout is where `timeout` says (the
+    /// `blocking` flag of COMMAND INFO).
+    pub const fn blocking(mut self, timeout: blocking::TimeoutArg) -> Command {
+        self.flags |= flag::BLOCKING;
+        self.block_timeout = Some(timeout);
         self
     }
 

@@ -24,6 +24,7 @@ pub const CLIENT_SUBCOMMANDS: &[super::Sub] = &[
     ("setinfo", 4),
     ("info", 2),
     ("list", -2),
+    ("unblock", -3),
     ("help", 2),
 ];
 pub const CONFIG_SUBCOMMANDS: &[super::Sub] = &[

@@ -5,13 +5,13 @@
 //! (hex floats, `inf`, and for range ends also leading spaces and the empty string), and errors are
 //! checked in Redis's order.
 
-use super::{cmd, flag::*, typed, Args, Command, Ctx, Exec, Handled, KeySpec};
+use super::{blocking, cmd, flag::*, typed, Args, Command, Ctx, Exec, Handled, KeySpec};
 use crate::num::{parse_i64, strtod};
 use crate::resp::{err, Reply};
 use crate::store::zset::{
     lex_count, lex_run, rank_run, score_count, score_run, Lex, Pair, Run, ScoreEnd, Sorted,
 };
-use crate::store::{Value, ZSetValue};
+use crate::store::{Value, WrongType, ZSetValue};
 
 /// The sorted set commands (Redis 7.0.15's arity, flags, key positions and documentation).
 #[rustfmt::skip] // one declaration a line, as a table
@@ -32,6 +32,10 @@ pub fn commands() -> Vec<Command> {
         cmd("zlexcount", 4, READONLY | FAST, K(1, 1, 1), Keyed(typed!(zlexcount))),
         cmd("zpopmin", -2, WRITE | FAST, K(1, 1, 1), Keyed(typed!(zpopmin))),
         cmd("zpopmax", -2, WRITE | FAST, K(1, 1, 1), Keyed(typed!(zpopmax))),
+        cmd("zmpop", -4, WRITE | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(typed!(zmpop))),
+        cmd("bzpopmin", -3, WRITE | NOSCRIPT | FAST, K(1, -2, 1), Keyed(typed!(bzpopmin))).blocking(blocking::timeout_last),
+        cmd("bzpopmax", -3, WRITE | NOSCRIPT | FAST, K(1, -2, 1), Keyed(typed!(bzpopmax))).blocking(blocking::timeout_last),
+        cmd("bzmpop", -5, WRITE | MOVABLEKEYS, KeySpec::Custom(keys_numkeys_at_2), Keyed(typed!(bzmpop))).blocking(blocking::timeout_first),
         cmd("zrange", -4, READONLY, K(1, 1, 1), Keyed(typed!(zrange))),
         cmd("zrangebyscore", -4, READONLY, K(1, 1, 1), Keyed(typed!(zrangebyscore))),
         cmd("zrevrangebyscore", -4, READONLY, K(1, 1, 1), Keyed(typed!(zrevrangebyscore))),
@@ -608,6 +612,143 @@ fn zpopmin(ctx: &mut Ctx, a: &Args) -> Handled {
 /// ZPOPMAX key [count]. O(M log N).
 fn zpopmax(ctx: &mut Ctx, a: &Args) -> Handled {
     zpop(ctx, a, true)
+}
+
+/// Key positions of BZMPOP: `timeout numkeys key [key ...]`.
+fn keys_numkeys_at_2(args: &Args, out: &mut Vec<usize>) {
+    super::keys_numkeys(args, 2, out)
+}
+
+/// The non-empty sorted set at `key` a blocking pop may take from, or None: missing, not looked
+/// at in this call, or (while serving a blocked client) of another type, which leaves it waiting
+/// as in Redis. Otherwise a key of another type is a WRONGTYPE error.
+fn blocking_source<'c>(
+    ks: &'c mut crate::store::Keyspace,
+    db: usize,
+    now: u64,
+    block: super::Block,
+    key: &[u8],
+) -> Result<Option<&'c mut ZSetValue>, WrongType> {
+    if !block.looks_at(key) {
+        return Ok(None);
+    }
+    let serving = block.serving();
+    match ks.write::<ZSetValue>(db, key, now) {
+        Ok(Some(z)) if !z.sorted.is_empty() => Ok(Some(z)),
+        Ok(_) => Ok(None),
+        Err(_) if serving => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// BZPOPMIN/BZPOPMAX key [key ...] timeout: `[key, member, score]` from the first key holding a
+/// sorted set, or a wait. O(log N).
+fn bzpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
+    if let Err(e) = blocking::parse_timeout(a.get(a.len() - 1)) {
+        return ctx.error(e);
+    }
+    for i in 1..a.len() - 1 {
+        let key = a.get(i);
+        let Some(z) = blocking_source(ctx.ks, ctx.db, ctx.now, ctx.block, key)? else {
+            continue;
+        };
+        let Some((s, m)) = z.pop(max) else { continue };
+        ctx.reply.array(3);
+        ctx.reply.bulk(key);
+        ctx.reply.bulk(&m);
+        ctx.reply.double(s.0);
+        ctx.db().remove_if_empty(key);
+        return Ok(());
+    }
+    blocking::nothing(ctx, true, false);
+    Ok(())
+}
+
+/// BZPOPMIN key [key ...] timeout. O(log N).
+fn bzpopmin(ctx: &mut Ctx, a: &Args) -> Handled {
+    bzpop(ctx, a, false)
+}
+
+/// BZPOPMAX key [key ...] timeout. O(log N).
+fn bzpopmax(ctx: &mut Ctx, a: &Args) -> Handled {
+    bzpop(ctx, a, true)
+}
+
+/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]. O(K + M log N).
+fn zmpop(ctx: &mut Ctx, a: &Args) -> Handled {
+    mpop(ctx, a, 1, false)
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: ZMPOP, or a wait. The timeout is
+/// checked after the other arguments, as in Redis. O(K + M log N).
+fn bzmpop(ctx: &mut Ctx, a: &Args) -> Handled {
+    mpop(ctx, a, 2, true)
+}
+
+/// ZMPOP and BZMPOP, with numkeys at `numkeys_at`: `[key, [[member, score] ...]]` from the first
+/// key holding a sorted set, else (ZMPOP, or BZMPOP that may not wait) a null array.
+fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
+    let numkeys = match a.int(numkeys_at) {
+        Some(n) if n > 0 => n as u64,
+        _ => return ctx.error("ERR numkeys should be greater than 0"),
+    };
+    let where_at = match usize::try_from(numkeys)
+        .ok()
+        .and_then(|n| n.checked_add(numkeys_at + 1))
+    {
+        Some(w) if w < a.len() => w,
+        _ => return ctx.error(err::SYNTAX),
+    };
+    let max = if a.is(where_at, "min") {
+        false
+    } else if a.is(where_at, "max") {
+        true
+    } else {
+        return ctx.error(err::SYNTAX);
+    };
+    let mut count = None;
+    let mut i = where_at + 1;
+    while i < a.len() {
+        if count.is_none() && i + 1 < a.len() && a.is(i, "count") {
+            match a.int(i + 1) {
+                Some(n) if n > 0 => count = Some(n as u64),
+                _ => return ctx.error("ERR count should be greater than 0"),
+            }
+            i += 2;
+        } else {
+            return ctx.error(err::SYNTAX);
+        }
+    }
+    if blocking {
+        if let Err(e) = blocking::parse_timeout(a.get(1)) {
+            return ctx.error(e);
+        }
+    }
+    let count = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
+    for k in numkeys_at + 1..where_at {
+        let key = a.get(k);
+        let Some(z) = blocking_source(ctx.ks, ctx.db, ctx.now, ctx.block, key)? else {
+            continue;
+        };
+        let n = count.min(z.sorted.len());
+        ctx.reply.array(2);
+        ctx.reply.bulk(key);
+        ctx.reply.array(n);
+        for _ in 0..n {
+            let Some((s, m)) = z.pop(max) else { break };
+            ctx.reply.array(2);
+            ctx.reply.bulk(&m);
+            ctx.reply.double(s.0);
+        }
+        ctx.db().remove_if_empty(key);
+        return Ok(());
+    }
+    if blocking {
+        blocking::nothing(ctx, true, false);
+    } else {
+        ctx.reply.null_array();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

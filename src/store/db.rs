@@ -270,6 +270,8 @@ pub struct Keyspace {
     pub stats: ShardStats,
     /// The keys of this shard that clients WATCH.
     pub watches: super::Watches,
+    /// The clients blocked on keys of this shard (BLPOP...).
+    pub blocked: super::Blocked,
     rng: u64,
 }
 
@@ -283,6 +285,7 @@ impl Keyspace {
             params_epoch: u64::MAX,
             stats: ShardStats::default(),
             watches: super::Watches::default(),
+            blocked: super::Blocked::default(),
             rng: seed | 1,
         }
     }

@@ -3,6 +3,7 @@
 //! [`crate::num`].
 #![warn(missing_docs)]
 
+pub mod blocked;
 pub mod db;
 pub mod encoding;
 pub mod hash;
@@ -14,6 +15,7 @@ pub mod value;
 pub mod watch;
 pub mod zset;
 
+pub use blocked::{Blocked, Ticket};
 pub use db::{Db, Keyspace, ShardStats};
 pub use encoding::{Elem, EncodingLimits};
 pub use hash::HashValue;

@@ -248,7 +248,13 @@ impl Worker {
 
     /// Gives back what [`Worker::hold`] took, publishing the INFO figures of the other workers'
     /// shards, and takes this worker's own shard back.
+    /// Clients blocked on keys the step wrote are served first, while the shards are still held.
     pub(super) fn unhold(&mut self, held: Held) {
+        let ids: Vec<usize> = held.ids.borrow().clone();
+        for &id in &ids {
+            // SAFETY: held until `held` is dropped below; the reference ends with the statement.
+            self.serve_shard(unsafe { held.shards.held_mut(id) }, id);
+        }
         for &id in held.ids.borrow().iter() {
             if id != self.id {
                 // SAFETY: still held until `held` is dropped below; the reference ends before.
@@ -261,6 +267,61 @@ impl Worker {
         if !own {
             self.reclaim_own();
         }
+        self.serve_own();
+    }
+
+    /// A blocking call whose keys span workers (BLPOP a b, BLMOVE src dst...), with its ticket
+    /// taken: one atomic step over their shards that either answers it, or registers the ticket on
+    /// every key it waits on before any shard is let go.
+    pub(super) fn run_blocking_spread(&mut self, k: usize, ci: usize, args: &Args) {
+        let Some(ticket) = self.take_ticket() else {
+            return;
+        };
+        let Some(conn) = self.conns.get(k) else {
+            return;
+        };
+        let (db, resp3) = (conn.session.db, conn.session.resp3);
+        let started = Started::now();
+        let mut keys = Vec::new();
+        TABLE.get(ci).key_indices(args, &mut keys);
+        let owners: Vec<usize> = keys
+            .iter()
+            .map(|&i| slot_owner(key_slot(args.get(i)), self.n))
+            .collect();
+        let mut ids = owners.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let held = self.hold(ids);
+        let mut out = Vec::new();
+        let attempt = if !ticket.begin() {
+            blocking::Attempt::Gone
+        } else {
+            let did =
+                self.exec_on_copies(&held, ci, args, &keys, &owners, db, resp3, &mut out, true);
+            if let Some(source_only) = did {
+                for key in blocking::wait_keys(ci, args, source_only) {
+                    let owner = slot_owner(key_slot(key), self.n);
+                    let t = ticket.clone();
+                    held.on(&mut self.ks, owner, |ks| ks.blocked.add(db, key, t));
+                }
+                ticket.wait();
+                blocking::Attempt::Waits
+            } else {
+                ticket.finish();
+                blocking::Attempt::Answered
+            }
+        };
+        let slot = SLOTS.slot_of(ci, args);
+        self.account(slot, started, Count::Call);
+        self.unhold(held);
+        if attempt == blocking::Attempt::Answered {
+            if let Some(conn) = self.conns.get_mut(k) {
+                let (target, _) = conn.reply_target();
+                target.extend_from_slice(&out);
+                conn.end_reply();
+            }
+        }
+        self.after_attempt(k, attempt);
     }
 
     /// Runs one command of an atomic step on the held shards, its reply appended to `out`.
@@ -283,6 +344,7 @@ impl Worker {
                 reply: Reply::new(out, resp3),
                 worker: id,
                 workers: n,
+                block: crate::command::Block::Never,
             };
             run_keyed(&mut ctx, ci, f, args);
         };
@@ -336,7 +398,7 @@ impl Worker {
                     }
                     out.extend_from_slice(&combine(how, parts, resp3));
                 } else {
-                    self.exec_on_copies(held, ci, args, &keys, &owners, db, resp3, out);
+                    self.exec_on_copies(held, ci, args, &keys, &owners, db, resp3, out, false);
                 }
                 self.keys = keys;
             }
@@ -396,8 +458,10 @@ impl Worker {
     /// A command whose keys span shards and that has no per-key split (RENAME, SMOVE, LMOVE,
     /// SINTERSTORE...): its keys are copied from their shards into a scratch keyspace, the handler
     /// runs there, and a write command's keys are put back where they belong (or deleted there).
+    /// With `may_block`, a blocking command that finds nothing writes no reply, and the result
+    /// says it waits (`Some(source_only)`, see [`crate::command::Block::Waits`]).
     #[allow(clippy::too_many_arguments)]
-    fn exec_on_copies(
+    pub(super) fn exec_on_copies(
         &mut self,
         held: &Held,
         ci: usize,
@@ -407,7 +471,8 @@ impl Worker {
         db: usize,
         resp3: bool,
         out: &mut Vec<u8>,
-    ) {
+        may_block: bool,
+    ) -> Option<bool> {
         let cmd = TABLE.get(ci);
         let now = self.now;
         let dbs = self.shared.databases;
@@ -437,6 +502,7 @@ impl Worker {
                 temp.dbs[kdb].put(e);
             }
         }
+        let mut waits = None;
         if let Exec::Keyed(f) | Exec::Fanout(f, _) = cmd.exec {
             let mut ctx = Ctx {
                 ks: &mut temp,
@@ -445,8 +511,16 @@ impl Worker {
                 reply: Reply::new(out, resp3),
                 worker: owners[0],
                 workers: self.n,
+                block: if may_block {
+                    crate::command::Block::May
+                } else {
+                    crate::command::Block::Never
+                },
             };
             f(&mut ctx, args);
+            if let crate::command::Block::Waits { source_only } = ctx.block {
+                waits = Some(source_only);
+            }
         }
         let stats = temp.stats;
         held.on(&mut self.ks, owners[0], |ks| ks.stats.add(&stats));
@@ -456,6 +530,9 @@ impl Worker {
                 held.on(&mut self.ks, owner, |ks| {
                     if before || result.is_some() {
                         ks.watches.touch(kdb, key);
+                    }
+                    if result.is_some() {
+                        ks.blocked.signal(kdb, key);
                     }
                     match result {
                         Some(e) => {
@@ -468,5 +545,6 @@ impl Worker {
                 });
             }
         }
+        waits
     }
 }

@@ -83,6 +83,9 @@ pub struct Conn {
     pub quiet_wait: bool,
     /// Stop reading; close once the output is written.
     pub closing: bool,
+    /// The blocking call (BLPOP...) this connection waits in, and its deadline (Unix ms, 0 for
+    /// none): its reply fills the connection's last slot.
+    pub block: Option<(Arc<crate::store::Ticket>, u64)>,
     /// The peer hung up or the socket reported an error (EPOLLRDHUP/HUP/ERR seen): reads go on to
     /// the end of stream instead of stopping at a short read.
     pub peer_closed: bool,
@@ -131,6 +134,7 @@ impl Conn {
             stalled: false,
             quiet_wait: false,
             closing: false,
+            block: None,
             peer_closed: false,
             last_ms: now,
             qbuf_peak: 0,

@@ -60,6 +60,14 @@ impl Worker {
         let Some(conn) = live(&mut self.conns, origin.token, origin.client) else {
             return;
         };
+        if conn
+            .block
+            .as_ref()
+            .is_some_and(|(t, _)| t.seq == origin.seq)
+        {
+            // The blocking call is answered: the connection reads on.
+            conn.block = None;
+        }
         match conn.slot_mut(origin.seq) {
             Some(Slot::Waiting) => {
                 if origin.seq == conn.head_seq {

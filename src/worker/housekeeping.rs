@@ -122,6 +122,10 @@ impl Worker {
             // Flags of clients that stopped watching, or whose watch already broke.
             self.ks.watches.sweep();
         }
+        if self.cron_ticks.is_multiple_of(10) && !self.ks.blocked.is_empty() && !self.shardless {
+            // Tickets answered elsewhere (timed out, unblocked, served by another key, gone).
+            self.ks.blocked.sweep();
+        }
         if self.cron_ticks.is_multiple_of(5 * self.hz) {
             self.log_activity();
         }

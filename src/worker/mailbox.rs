@@ -7,12 +7,14 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
 use mio::Waker;
 
 use crate::resp::reply::Refs;
+use crate::store::Ticket;
 
 /// Batches a ring holds before its producer must wait (backpressure, never loss).
 pub const RING_CAPACITY: usize = 256;
@@ -48,6 +50,9 @@ pub struct Request {
     pub op: Op,
     /// Indices into [`Batch::ranges`] of this request's arguments.
     pub args: Range<u32>,
+    /// For a blocking call (BLPOP...): its ticket, registered on the keys if it waits
+    /// (`worker/blocking.rs`).
+    pub ticket: Option<Arc<Ticket>>,
 }
 
 /// The payload of a reply.
@@ -55,6 +60,9 @@ pub struct Request {
 pub enum Body {
     /// Encoded RESP bytes at this range of [`Batch::data`].
     Bytes(Range<usize>),
+    /// A blocked call served by a shard that cannot run it whole (a BLMOVE whose destination
+    /// is elsewhere): its worker runs it again.
+    Retry(Arc<Ticket>),
 }
 
 /// A reply to a forwarded request.
@@ -114,6 +122,7 @@ impl Batch {
             resp3,
             op,
             args,
+            ticket: None,
         });
     }
 }
@@ -122,13 +131,13 @@ impl Batch {
 pub struct Mailboxes {
     workers: usize,
     rings: Vec<ArrayQueue<Box<Batch>>>,
-    wakers: Vec<Waker>,
+    wakers: Vec<Arc<Waker>>,
     parked: Vec<CachePadded<AtomicBool>>,
 }
 
 impl Mailboxes {
     /// Rings for every ordered pair of `wakers.len()` workers.
-    pub fn new(workers: usize, wakers: Vec<Waker>) -> Self {
+    pub fn new(workers: usize, wakers: Vec<Arc<Waker>>) -> Self {
         Mailboxes {
             workers,
             rings: (0..workers * workers)

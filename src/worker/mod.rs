@@ -13,6 +13,7 @@
 //! commands is in their declarations (`command::Exec`, `KeySpec`, `CursorSteps`, `key_db`).
 
 mod atomic;
+mod blocking;
 pub mod conn;
 mod gather;
 mod housekeeping;
@@ -126,6 +127,16 @@ pub struct Worker {
     in_process: Vec<usize>,
     /// Requests from other workers are answered -BUSY unrun (this worker's script is busy).
     answering_busy: bool,
+    /// The ticket of the blocking call being routed, for the place that runs it.
+    ticket: Option<Arc<crate::store::Ticket>>,
+    /// The deadline a blocking call run again keeps (instead of starting a new wait).
+    retry_deadline: Option<u64>,
+    /// Wait deadlines of this worker's blocked connections: (Unix ms, token, client, slot).
+    timers: std::collections::BinaryHeap<std::cmp::Reverse<(u64, usize, u64, u64)>>,
+    /// Answers of served blocked calls, being routed (kept for its allocation).
+    served: Vec<blocking::Served>,
+    /// Blocked calls handed back to be run again here.
+    retries: Vec<Arc<crate::store::Ticket>>,
     keys: Vec<usize>,
     to_flush: Vec<usize>,
     to_resume: Vec<usize>,
@@ -156,9 +167,12 @@ pub fn stats_slots() -> usize {
 /// command may write, the watchers of each of its keys that was live before or is live after are
 /// marked (WATCH): a write that found nothing and left nothing changed nothing, as a DEL of a
 /// missing or stale key does not touch it in Redis. One check more when nothing is watched.
+///
+/// Likewise, a write to a key clients are blocked on marks it ready: they are served once the
+/// command (or its transaction or script) ends (`blocking.rs`).
 #[inline]
 fn run_keyed(ctx: &mut Ctx, ci: usize, f: KeyedFn, args: &Args) {
-    if ctx.ks.watches.is_empty() {
+    if ctx.ks.watches.is_empty() && ctx.ks.blocked.is_empty() {
         return f(ctx, args);
     }
     let cmd = TABLE.get(ci);
@@ -168,7 +182,7 @@ fn run_keyed(ctx: &mut Ctx, ci: usize, f: KeyedFn, args: &Args) {
     let mut keys = Vec::new();
     cmd.key_indices(args, &mut keys);
     let dbs = ctx.ks.dbs.len();
-    let watched: Vec<(usize, &[u8], bool)> = keys
+    let places: Vec<(usize, &[u8])> = keys
         .iter()
         .map(|&i| {
             let db = cmd
@@ -178,13 +192,23 @@ fn run_keyed(ctx: &mut Ctx, ci: usize, f: KeyedFn, args: &Args) {
                 .unwrap_or(ctx.db);
             (db, args.get(i))
         })
-        .filter(|&(db, key)| ctx.ks.watches.contains(db, key))
-        .map(|(db, key)| (db, key, ctx.ks.dbs[db].peek(key, ctx.now).is_some()))
+        .collect();
+    let watched: Vec<(usize, &[u8], bool)> = places
+        .iter()
+        .filter(|&&(db, key)| ctx.ks.watches.contains(db, key))
+        .map(|&(db, key)| (db, key, ctx.ks.dbs[db].peek(key, ctx.now).is_some()))
         .collect();
     f(ctx, args);
     for (db, key, before) in watched {
         if before || ctx.ks.dbs[db].peek(key, ctx.now).is_some() {
             ctx.ks.watches.touch(db, key);
+        }
+    }
+    if !ctx.ks.blocked.is_empty() {
+        for (db, key) in places {
+            if ctx.ks.dbs[db].peek(key, ctx.now).is_some() {
+                ctx.ks.blocked.signal(db, key);
+            }
         }
     }
 }
@@ -232,6 +256,11 @@ impl Worker {
             shardless: false,
             in_process: Vec::new(),
             answering_busy: false,
+            ticket: None,
+            retry_deadline: None,
+            timers: Default::default(),
+            served: Vec::new(),
+            retries: Vec::new(),
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
             to_resume: Vec::new(),
@@ -259,11 +288,18 @@ impl Worker {
                 self.shutdown();
                 return;
             }
-            let busy = self.ring_full || !self.to_resume.is_empty();
+            let busy = self.ring_full
+                || !self.to_resume.is_empty()
+                || !self.retries.is_empty()
+                || self.shared.unblocks[self.id].pending();
             let timeout = if busy {
                 Duration::ZERO
             } else {
-                let until_cron = self.cron_interval.saturating_sub(self.last_cron.elapsed());
+                let mut until_cron = self.cron_interval.saturating_sub(self.last_cron.elapsed());
+                if let Some(d) = self.next_deadline() {
+                    let ms = d.saturating_sub(unix_ms());
+                    until_cron = until_cron.min(Duration::from_millis(ms));
+                }
                 if self.mail.park(self.id) {
                     until_cron
                 } else {
@@ -315,6 +351,9 @@ impl Worker {
             }
             self.drain_inbox();
             self.lend_if_asked();
+            self.take_unblocks();
+            self.expire_waits();
+            self.run_retries();
             self.resume();
             self.lend_if_asked();
             // Statistics first: a client that sees a reply must see its effect in INFO too.
@@ -396,6 +435,7 @@ impl Worker {
                     resp: 2,
                     created_ms: self.now,
                     gauge: gauge.clone(),
+                    worker: self.id,
                     ..Default::default()
                 },
             );
@@ -415,6 +455,10 @@ impl Worker {
         }
         let mut conn = self.conns.remove(k);
         conn.session.unwatch();
+        if let Some((t, _)) = conn.block.take() {
+            // Nothing is served to a client that left; its registrations are swept.
+            t.cancel();
+        }
         let _ = self.poll.registry().deregister(&mut conn.sock);
         self.shared.clients().remove(&conn.session.id);
         self.shared.stats[self.id]

@@ -82,6 +82,7 @@ impl Worker {
                         self.step_out = reply;
                     }
                     self.account(SLOTS.slot_of(ci as usize, &args), started, Count::Call);
+                    self.serve_own();
                     continue;
                 }
             }
@@ -110,13 +111,15 @@ impl Worker {
                 reply: Reply::with_refs(&mut out.data, &mut out.refs, req.resp3),
                 worker: self.id,
                 workers: self.n,
+                block: crate::command::Block::Never,
             };
             // Each command's stats slot and start, accounted once the reply is in place.
             let mut timed = None;
             let mut block_timed = Vec::new();
+            let mut attempt = blocking::Attempt::Answered;
             if let Some((ci, f, how)) = single {
                 let started = Started::now();
-                run_keyed(&mut ctx, ci, f, &args);
+                attempt = blocking::run_blocking(&mut ctx, ci, f, &args, req.ticket.as_ref());
                 timed = Some((SLOTS.slot_of(ci, &args), started, how));
             } else if let Op::Block(cmds) = &req.op {
                 // EXEC's reply: an array of the commands' replies.
@@ -134,21 +137,32 @@ impl Worker {
                 }
             }
             let end = out.data.len();
-            out.responses.push(mailbox::Response {
-                origin: req.origin,
-                body: Body::Bytes(start..end),
-            });
+            // A call that waits (or was answered meanwhile) has no reply now.
+            if attempt == blocking::Attempt::Answered {
+                out.responses.push(mailbox::Response {
+                    origin: req.origin,
+                    body: Body::Bytes(start..end),
+                });
+            }
             if let Some((slot, started, how)) = timed {
                 self.account(slot, started, how);
             }
             for (slot, started) in block_timed {
                 self.account(slot, started, Count::Call);
             }
+            // What this request pushed serves the clients waiting on it, before the next runs.
+            self.serve_own();
         }
         // Replies were appended in order, and so were the values they reference: walk both together.
         let mut next_ref = 0;
         for resp in responses.drain(..) {
-            let Body::Bytes(r) = resp.body;
+            let r = match resp.body {
+                Body::Bytes(r) => r,
+                Body::Retry(t) => {
+                    self.retries.push(t);
+                    continue;
+                }
+            };
             let first = next_ref;
             while next_ref < refs.len() && refs[next_ref].0 < r.end {
                 next_ref += 1;

@@ -100,6 +100,14 @@ impl Worker {
             Exec::Watch => return self.watch_keys(k, slot, args),
             Exec::Script => return self.run_script(k, ci, args, slot),
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
+                if cmd.block_timeout.is_some() {
+                    // A call that may wait starts once every earlier reply is in (it may be the
+                    // last thing this connection gets for a while), and holds the input after it.
+                    if self.waits_for_replies(k) {
+                        return false;
+                    }
+                    self.begin_blocking(k, ci, args);
+                }
                 let mut keys = std::mem::take(&mut self.keys);
                 keys.clear();
                 cmd.key_indices(args, &mut keys);
@@ -119,6 +127,10 @@ impl Worker {
                 }
                 self.keys = keys;
                 if spread {
+                    if self.ticket.is_some() {
+                        self.run_blocking_spread(k, ci, args);
+                        return true;
+                    }
                     if self.waits_for_replies(k) {
                         return false;
                     }
@@ -450,6 +462,7 @@ impl Worker {
 
     pub(super) fn exec_local(&mut self, k: usize, f: KeyedFn, args: &Args, slot: usize) {
         let started = Started::now();
+        let ticket = self.take_ticket();
         let Some(conn) = self.conns.get_mut(k) else {
             return;
         };
@@ -464,10 +477,16 @@ impl Worker {
             },
             worker: self.id,
             workers: self.n,
+            block: crate::command::Block::Never,
         };
-        run_keyed(&mut ctx, SLOTS.parent(slot), f, args);
+        let attempt =
+            blocking::run_blocking(&mut ctx, SLOTS.parent(slot), f, args, ticket.as_ref());
         conn.end_reply();
         self.account(slot, started, Count::Call);
+        if ticket.is_some() {
+            self.after_attempt(k, attempt);
+        }
+        self.serve_own();
     }
 
     /// Runs a command whose keys all belong to worker `owner` on that worker's shard, borrowed
@@ -528,6 +547,7 @@ impl Worker {
             }
         }
         let started = Started::now();
+        let ticket = self.take_ticket();
         let Some(conn) = self.conns.get_mut(k) else {
             return true;
         };
@@ -544,11 +564,19 @@ impl Worker {
             },
             worker: owner,
             workers: self.n,
+            block: crate::command::Block::Never,
         };
-        run_keyed(&mut ctx, SLOTS.parent(slot), f, args);
+        let attempt =
+            blocking::run_blocking(&mut ctx, SLOTS.parent(slot), f, args, ticket.as_ref());
         conn.end_reply();
         self.stats.borrowed += 1;
         self.account(slot, started, Count::Call);
+        if ticket.is_some() {
+            self.after_attempt(k, attempt);
+        }
+        let shards = self.shards.clone();
+        // SAFETY: still held (`self.held`); the reference ends with this statement.
+        self.serve_shard(unsafe { shards.held_mut(owner) }, owner);
         true
     }
 
@@ -591,8 +619,12 @@ impl Worker {
             part: 0,
         };
         let (db, resp3) = (conn.session.db, conn.session.resp3);
-        self.batch_for(dest)
-            .push_request(origin, db, resp3, op, args);
+        let ticket = self.ticket.take();
+        let batch = self.batch_for(dest);
+        batch.push_request(origin, db, resp3, op, args);
+        if let Some(req) = batch.requests.last_mut() {
+            req.ticket = ticket;
+        }
     }
 
     /// Runs the next page of the cursor command in slot `seq` on worker `target`: here at once, or
@@ -638,6 +670,7 @@ impl Worker {
             reply: Reply::new(&mut out, resp3),
             worker: self.id,
             workers: self.n,
+            block: crate::command::Block::Never,
         };
         f(&mut ctx, &args);
         self.chain_page(k, client, seq, &out);

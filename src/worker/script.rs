@@ -159,6 +159,7 @@ impl Host for ScriptHost<'_> {
                         reply: Reply::new(out, resp3),
                         worker: id,
                         workers: n,
+                        block: crate::command::Block::Never,
                     };
                     run_keyed(&mut ctx, ci, f, args);
                 });

@@ -1,0 +1,83 @@
+//! What the blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX,
+//! BZMPOP) share: their timeout argument, and what each does when no key has data ([`Block`]).
+//! Waiting, serving and timing out are the worker's (`worker/blocking.rs`).
+
+use super::{Args, Block, Ctx};
+
+/// Where a blocking command's timeout argument is (the connection's worker reads it to time the
+/// wait out; the handler checks it too, and refuses a bad one with Redis's text).
+pub type TimeoutArg = fn(&Args) -> usize;
+
+/// The timeout is the last argument (BLPOP, BRPOP, BZPOPMIN, BZPOPMAX, BLMOVE, BRPOPLPUSH).
+pub fn timeout_last(a: &Args) -> usize {
+    a.len() - 1
+}
+
+/// The timeout is the first argument (BLMPOP, BZMPOP).
+pub fn timeout_first(_: &Args) -> usize {
+    1
+}
+
+/// A timeout in seconds (decimals allowed) as Redis 7.0's getTimeoutFromObjectOrReply reads it:
+/// milliseconds rounded up, 0 for "forever". Errors carry Redis's texts.
+pub fn parse_timeout(arg: &[u8]) -> Result<u64, &'static str> {
+    const NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+    if arg.is_empty() || arg.len() >= 5 * 1024 || arg[0].is_ascii_whitespace() {
+        return Err(NOT_FLOAT);
+    }
+    let (v, used, erange) = crate::num::strtod(arg);
+    if used != arg.len() || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
+        return Err(NOT_FLOAT);
+    }
+    let ms = (v * 1000.0).ceil();
+    // C converts an out-of-range value to LLONG_MIN on x86-64: negative.
+    if !(0.0..9.2e18).contains(&ms) {
+        return Err("ERR timeout is negative");
+    }
+    Ok(ms as u64)
+}
+
+/// The deadline of a wait of `timeout_ms` started at `now` (Unix ms), 0 for forever.
+pub fn deadline(timeout_ms: u64, now: u64) -> u64 {
+    if timeout_ms == 0 {
+        0
+    } else {
+        now.saturating_add(timeout_ms)
+    }
+}
+
+/// No key had data: inside MULTI or a script, the timeout reply at once (`null_array`: a null
+/// array, else a null); otherwise no reply, and the client waits.
+pub fn nothing(ctx: &mut Ctx, null_array: bool, source_only: bool) {
+    match ctx.block {
+        Block::Never => {
+            if null_array {
+                ctx.reply.null_array()
+            } else {
+                ctx.reply.null()
+            }
+        }
+        _ => ctx.block = Block::Waits { source_only },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_read_as_redis_reads_them() {
+        assert_eq!(parse_timeout(b"0"), Ok(0));
+        assert_eq!(parse_timeout(b"0.1"), Ok(100));
+        assert_eq!(parse_timeout(b"0.0001"), Ok(1));
+        assert_eq!(parse_timeout(b"1.5"), Ok(1500));
+        assert_eq!(parse_timeout(b"0x10"), Ok(16000));
+        assert_eq!(parse_timeout(b"-1"), Err("ERR timeout is negative"));
+        assert_eq!(parse_timeout(b"inf"), Err("ERR timeout is negative"));
+        assert!(parse_timeout(b"abc").is_err());
+        assert!(parse_timeout(b" 1").is_err());
+        assert!(parse_timeout(b"1 ").is_err());
+        assert!(parse_timeout(b"").is_err());
+        assert!(parse_timeout(b"nan").is_err());
+    }
+}
