@@ -137,7 +137,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
             })
             .collect(),
         stat_base: Mutex::new([0; 8]),
-        unblocks: (0..workers).map(|_| Default::default()).collect(),
+        controls: (0..workers).map(|_| Default::default()).collect(),
         wakers,
         info: Default::default(),
         scripts: crate::script::store::Scripts::new(workers),

@@ -61,6 +61,8 @@ pub struct ClientInfo {
     pub worker: usize,
     /// The ticket of its blocking call (BLPOP...), while it has one (CLIENT UNBLOCK claims it).
     pub block: Option<Arc<crate::store::Ticket>>,
+    /// Whether that call has a timeout (INFO clients_in_timeout_table).
+    pub block_timed: bool,
 }
 
 /// Live figures of one connection for CLIENT LIST / CLIENT INFO. Only the connection's worker writes
@@ -109,27 +111,37 @@ pub struct Shared {
     pub info: crate::stats::ServerInfo,
     /// The EVAL script cache every worker compiles from.
     pub scripts: crate::script::store::Scripts,
-    /// Per worker: blocked calls of its connections that CLIENT UNBLOCK answered elsewhere.
-    pub unblocks: Vec<Unblocks>,
+    /// Per worker: what other connections asked of its connections (CLIENT UNBLOCK, CLIENT KILL).
+    pub controls: Vec<Controls>,
     /// Per worker: its poll's waker (to hand it work that does not travel in the rings).
     pub wakers: Vec<Arc<mio::Waker>>,
 }
 
-/// The blocked calls CLIENT UNBLOCK claimed for one worker, which writes their replies: each
-/// ticket, and whether the reply is the UNBLOCKED error (else the timeout reply).
-#[derive(Debug, Default)]
-pub struct Unblocks {
-    pending: AtomicBool,
-    queue: Mutex<Vec<(Arc<crate::store::Ticket>, bool)>>,
+/// What a connection command asks of a connection another worker serves.
+#[derive(Debug)]
+pub enum Control {
+    /// CLIENT UNBLOCK claimed this blocked call: reply the UNBLOCKED error (true) or the timeout
+    /// reply.
+    Unblock(Arc<crate::store::Ticket>, bool),
+    /// CLIENT KILL: close this client's connection.
+    Kill(u64),
 }
 
-impl Unblocks {
-    /// Queues an unblocked call for its worker (which the caller then wakes).
-    pub fn push(&self, ticket: Arc<crate::store::Ticket>, error: bool) {
+/// The requests queued for one worker's connections, in order; the worker takes them every
+/// iteration (one load when there are none).
+#[derive(Debug, Default)]
+pub struct Controls {
+    pending: AtomicBool,
+    queue: Mutex<Vec<Control>>,
+}
+
+impl Controls {
+    /// Queues a request for this worker.
+    pub fn push(&self, control: Control) {
         self.queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((ticket, error));
+            .push(control);
         self.pending.store(true, Ordering::Release);
     }
 
@@ -140,13 +152,23 @@ impl Unblocks {
     }
 
     /// Everything queued.
-    pub fn take(&self) -> Vec<(Arc<crate::store::Ticket>, bool)> {
+    pub fn take(&self) -> Vec<Control> {
         self.pending.store(false, Ordering::Release);
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
 impl Shared {
+    /// Queues `control` for `worker` and wakes it.
+    pub fn control(&self, worker: usize, control: Control) {
+        if let Some(c) = self.controls.get(worker) {
+            c.push(control);
+        }
+        if let Some(w) = self.wakers.get(worker) {
+            let _ = w.wake();
+        }
+    }
+
     /// Asks every worker to stop (SHUTDOWN, signals): they flush computed replies and exit.
     pub fn request_shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);

@@ -152,6 +152,7 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
             c.reply.verbatim(out.as_bytes())
         }
         (b"unblock", 3 | 4) => unblock(c, a),
+        (b"kill", _) => kill(c, a),
         (b"unblock", _) => {
             let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
             msg.extend_from_slice(c_str(a.get(1)));
@@ -173,6 +174,20 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
                 "    Assign the name <name> to the current connection.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>",
                 "    Set client meta attr.",
+                "KILL <ip:port>",
+                "    Kill connection made from <ip:port>.",
+                "KILL <option> <value> [<option> <value> [...]]",
+                "    Kill connections. Options are:",
+                "    * ADDR (<ip:port>|<unixsocket>:0)",
+                "      Kill connections made from the specified address",
+                "    * LADDR (<ip:port>|<unixsocket>:0)",
+                "      Kill connections made to specified local address",
+                "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+                "      Kill connections by type.",
+                "    * USER <username>",
+                "      Kill connections authenticated by <username>.",
+                "    * SKIPME (YES|NO)",
+                "      Skip killing current connection (default: yes).",
                 "UNBLOCK <clientid> [TIMEOUT|ERROR]",
                 "    Unblock the specified blocked client.",
                 "HELP",
@@ -220,12 +235,120 @@ fn unblock(c: &mut ConnCtx, a: &Args) {
     });
     match target {
         Some((worker, ticket)) if ticket.cancel_waiting() => {
-            c.shared.unblocks[worker].push(ticket, error);
-            if let Some(w) = c.shared.wakers.get(worker) {
-                let _ = w.wake();
-            }
+            c.shared
+                .control(worker, crate::shared::Control::Unblock(ticket, error));
             c.reply.int(1)
         }
         _ => c.reply.int(0),
+    }
+}
+
+/// CLIENT KILL addr, or CLIENT KILL with filters (ID, TYPE, ADDR, LADDR, USER, SKIPME, and MAXAGE
+/// seconds, which Redis 7.4 added): closes every matching connection, whichever worker serves it
+/// (it leaves CLIENT LIST at once; its worker closes the socket at its next iteration). The old
+/// form answers +OK or "No such client" and may kill the caller; the new one counts, and skips the
+/// caller unless SKIPME no. The caller itself closes once this reply is written.
+fn kill(c: &mut ConnCtx, a: &Args) {
+    let mut addr: Option<&[u8]> = None;
+    let mut laddr: Option<&[u8]> = None;
+    let mut id = 0u64;
+    let mut normal_only: Option<bool> = None;
+    let mut maxage: Option<u64> = None;
+    let mut skipme = true;
+    if a.len() == 3 {
+        addr = Some(a.get(2));
+        skipme = false;
+    } else if a.len() > 3 {
+        let mut i = 2;
+        while i < a.len() {
+            let more = i + 1 < a.len();
+            if a.is(i, "id") && more {
+                match a.int(i + 1) {
+                    Some(n) if n >= 1 => id = n as u64,
+                    _ => return c.reply.error("ERR client-id should be greater than 0"),
+                }
+            } else if a.is(i, "type") && more {
+                let t = a.get(i + 1).to_ascii_lowercase();
+                match t.as_slice() {
+                    b"normal" => normal_only = Some(true),
+                    b"master" | b"slave" | b"replica" | b"pubsub" => normal_only = Some(false),
+                    _ => {
+                        let mut msg = b"ERR Unknown client type '".to_vec();
+                        msg.extend_from_slice(c_str(a.get(i + 1)));
+                        msg.push(b'\'');
+                        return c.reply.error_bytes(&msg);
+                    }
+                }
+            } else if a.is(i, "addr") && more {
+                addr = Some(a.get(i + 1));
+            } else if a.is(i, "laddr") && more {
+                laddr = Some(a.get(i + 1));
+            } else if a.is(i, "user") && more {
+                if a.get(i + 1) != b"default" {
+                    let mut msg = b"ERR No such user '".to_vec();
+                    msg.extend_from_slice(c_str(a.get(i + 1)));
+                    msg.push(b'\'');
+                    return c.reply.error_bytes(&msg);
+                }
+            } else if a.is(i, "skipme") && more {
+                if a.is(i + 1, "yes") {
+                    skipme = true;
+                } else if a.is(i + 1, "no") {
+                    skipme = false;
+                } else {
+                    return c.reply.error(err::SYNTAX);
+                }
+            } else if a.is(i, "maxage") && more {
+                match a.int(i + 1) {
+                    Some(n) if n >= 0 => maxage = Some(n as u64),
+                    _ => return c.reply.error(err::NOT_INT),
+                }
+            } else {
+                return c.reply.error(err::SYNTAX);
+            }
+            i += 2;
+        }
+    } else {
+        return c.reply.error(err::SYNTAX);
+    }
+    let me = c.session.id;
+    let now = c.now;
+    let mut victims = Vec::new();
+    let mut close_me = false;
+    {
+        let mut clients = c.shared.clients();
+        clients.retain(|&cid, ci| {
+            let hit = addr.is_none_or(|x| ci.addr.as_bytes() == x)
+                && laddr.is_none_or(|x| ci.laddr.as_bytes() == x)
+                && normal_only.is_none_or(|n| n)
+                && (id == 0 || cid == id)
+                && maxage.is_none_or(|m| now.saturating_sub(ci.created_ms) / 1000 >= m)
+                && !(cid == me && skipme);
+            if !hit {
+                return true;
+            }
+            if cid == me {
+                close_me = true;
+                return true;
+            }
+            victims.push((ci.worker, cid));
+            false
+        });
+    }
+    let killed = victims.len() + close_me as usize;
+    for (worker, cid) in victims {
+        c.shared.control(worker, crate::shared::Control::Kill(cid));
+    }
+    if close_me {
+        c.session.quit = true;
+    }
+    if a.len() == 3 {
+        if killed == 0 {
+            c.reply.error("ERR No such client")
+        } else {
+            c.reply.ok()
+        }
+    } else {
+        c.reply.int(killed as i64)
     }
 }

@@ -132,10 +132,15 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
             .sum();
         let workers = s.worker_exts();
         let max_of = |f: fn(&crate::stats::WorkerExt) -> u64| crate::stats::max_of(&workers, f);
+        let (blocked, timed) = s
+            .clients()
+            .values()
+            .filter(|c| c.block.as_ref().is_some_and(|t| t.waiting()))
+            .fold((0, 0), |(b, t), c| (b + 1, t + c.block_timed as u64));
         section(
             "Clients",
             format!(
-                "connected_clients:{connected}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                "connected_clients:{connected}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\nclients_in_timeout_table:{timed}\r\n",
                 s.params.maxclients.load(Ordering::Relaxed),
                 max_of(|w| w.client_max_in.load(Ordering::Relaxed)),
                 max_of(|w| w.client_max_out.load(Ordering::Relaxed)),

@@ -25,6 +25,7 @@ pub const CLIENT_SUBCOMMANDS: &[super::Sub] = &[
     ("info", 2),
     ("list", -2),
     ("unblock", -3),
+    ("kill", -3),
     ("help", 2),
 ];
 pub const CONFIG_SUBCOMMANDS: &[super::Sub] = &[

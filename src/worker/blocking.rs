@@ -217,6 +217,7 @@ impl Worker {
         }
         if let Some(c) = self.shared.clients().get_mut(&conn.session.id) {
             c.block = Some(ticket.clone());
+            c.block_timed = deadline > 0;
         }
         self.ticket = Some(ticket);
     }
@@ -359,15 +360,30 @@ impl Worker {
         self.deliver(origin, &out, &[], 0);
     }
 
-    /// CLIENT UNBLOCK of a connection of this worker, claimed by the worker that ran it.
-    pub(super) fn take_unblocks(&mut self) {
-        let queue = &self.shared.unblocks[self.id];
+    /// What other connections asked of this worker's connections: CLIENT UNBLOCK (the call was
+    /// claimed by the worker that ran it) and CLIENT KILL.
+    pub(super) fn take_controls(&mut self) {
+        let queue = &self.shared.controls[self.id];
         if !queue.pending() {
             return;
         }
-        for (t, error) in queue.take() {
-            let error = error.then_some("UNBLOCKED client unblocked via CLIENT UNBLOCK");
-            self.answer_wait(origin_of(&t), t.resp3, error);
+        for c in queue.take() {
+            match c {
+                crate::shared::Control::Unblock(t, error) => {
+                    let error = error.then_some("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                    self.answer_wait(origin_of(&t), t.resp3, error);
+                }
+                crate::shared::Control::Kill(client) => {
+                    let k = self
+                        .conns
+                        .iter()
+                        .find(|(_, c)| c.session.id == client)
+                        .map(|(k, _)| k);
+                    if let Some(k) = k {
+                        self.close(k);
+                    }
+                }
+            }
         }
     }
 }

@@ -291,7 +291,7 @@ impl Worker {
             let busy = self.ring_full
                 || !self.to_resume.is_empty()
                 || !self.retries.is_empty()
-                || self.shared.unblocks[self.id].pending();
+                || self.shared.controls[self.id].pending();
             let timeout = if busy {
                 Duration::ZERO
             } else {
@@ -351,7 +351,7 @@ impl Worker {
             }
             self.drain_inbox();
             self.lend_if_asked();
-            self.take_unblocks();
+            self.take_controls();
             self.expire_waits();
             self.run_retries();
             self.resume();
