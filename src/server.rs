@@ -139,6 +139,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         stat_base: Mutex::new([0; 8]),
         controls: (0..workers).map(|_| Default::default()).collect(),
         wakers,
+        pubsub: Default::default(),
         info: Default::default(),
         scripts: crate::script::store::Scripts::new(workers),
     });

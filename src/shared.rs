@@ -63,6 +63,9 @@ pub struct ClientInfo {
     pub block: Option<Arc<crate::store::Ticket>>,
     /// Whether that call has a timeout (INFO clients_in_timeout_table).
     pub block_timed: bool,
+    /// Channels and patterns it is subscribed to (CLIENT LIST sub, psub).
+    pub subs: usize,
+    pub psubs: usize,
 }
 
 /// Live figures of one connection for CLIENT LIST / CLIENT INFO. Only the connection's worker writes
@@ -115,6 +118,8 @@ pub struct Shared {
     pub controls: Vec<Controls>,
     /// Per worker: its poll's waker (to hand it work that does not travel in the rings).
     pub wakers: Vec<Arc<mio::Waker>>,
+    /// Every connection's channel and pattern subscriptions.
+    pub pubsub: Mutex<crate::pubsub::Registry>,
 }
 
 /// What a connection command asks of a connection another worker serves.
@@ -125,6 +130,8 @@ pub enum Control {
     Unblock(Arc<crate::store::Ticket>, bool),
     /// CLIENT KILL: close this client's connection.
     Kill(u64),
+    /// PUBLISH: messages for connections of this worker, in order.
+    Messages(Vec<crate::pubsub::Delivery>),
 }
 
 /// The requests queued for one worker's connections, in order; the worker takes them every
@@ -198,6 +205,11 @@ impl Shared {
         } else {
             crate::stats::rss_bytes().max(1)
         }
+    }
+
+    /// The subscription registry, locked (poisoning is ignored: every change is one step).
+    pub fn pubsub(&self) -> std::sync::MutexGuard<'_, crate::pubsub::Registry> {
+        self.pubsub.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Locks the client registry (poisoning is ignored: the data is display-only).

@@ -19,6 +19,9 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
     };
     // Redis's letters, in its order: x (in MULTI), d (a watched key changed); N for none.
     let mut flags = String::new();
+    if ci.subs + ci.psubs > 0 {
+        flags.push('P');
+    }
     if g.multi.load(Relaxed) > 0 {
         flags.push('x');
     }
@@ -32,7 +35,7 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -42,6 +45,8 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         now.saturating_sub(last) / 1000,
         flags,
         ci.db,
+        ci.subs,
+        ci.psubs,
         g.multi.load(Relaxed) as i64 - 1,
         g.qbuf.load(Relaxed),
         g.qbuf_free.load(Relaxed),
@@ -123,9 +128,12 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
                     msg.push(b'\'');
                     return c.reply.error_bytes(&msg);
                 }
-                if t == b"normal" {
+                if t == b"normal" || t == b"pubsub" {
+                    let pubsub = t == b"pubsub";
                     for ci in c.shared.clients().values() {
-                        out.push_str(&client_line(ci, c.now));
+                        if (ci.subs + ci.psubs > 0) == pubsub {
+                            out.push_str(&client_line(ci, c.now));
+                        }
                     }
                 }
             } else if a.len() > 3 && a.is(2, "id") {
@@ -252,7 +260,8 @@ fn kill(c: &mut ConnCtx, a: &Args) {
     let mut addr: Option<&[u8]> = None;
     let mut laddr: Option<&[u8]> = None;
     let mut id = 0u64;
-    let mut normal_only: Option<bool> = None;
+    // TYPE: the connections of that type (normal, pubsub; no replicas exist), or None for all.
+    let mut kind: Option<Option<bool>> = None;
     let mut maxage: Option<u64> = None;
     let mut skipme = true;
     if a.len() == 3 {
@@ -270,8 +279,9 @@ fn kill(c: &mut ConnCtx, a: &Args) {
             } else if a.is(i, "type") && more {
                 let t = a.get(i + 1).to_ascii_lowercase();
                 match t.as_slice() {
-                    b"normal" => normal_only = Some(true),
-                    b"master" | b"slave" | b"replica" | b"pubsub" => normal_only = Some(false),
+                    b"normal" => kind = Some(Some(false)),
+                    b"pubsub" => kind = Some(Some(true)),
+                    b"master" | b"slave" | b"replica" => kind = Some(None),
                     _ => {
                         let mut msg = b"ERR Unknown client type '".to_vec();
                         msg.extend_from_slice(c_str(a.get(i + 1)));
@@ -320,7 +330,7 @@ fn kill(c: &mut ConnCtx, a: &Args) {
         clients.retain(|&cid, ci| {
             let hit = addr.is_none_or(|x| ci.addr.as_bytes() == x)
                 && laddr.is_none_or(|x| ci.laddr.as_bytes() == x)
-                && normal_only.is_none_or(|n| n)
+                && kind.is_none_or(|t| t == Some(ci.subs + ci.psubs > 0))
                 && (id == 0 || cid == id)
                 && maxage.is_none_or(|m| now.saturating_sub(ci.created_ms) / 1000 >= m)
                 && !(cid == me && skipme);

@@ -25,6 +25,11 @@ pub struct Session {
     pub multi: Option<Box<MultiState>>,
     /// The keys this connection WATCHes, if any.
     pub watch: Option<Box<WatchState>>,
+    /// The connection's slab token on its worker (where published messages find it).
+    pub token: u32,
+    /// The channels and patterns it is subscribed to, in the order subscribed.
+    pub channels: Vec<Vec<u8>>,
+    pub patterns: Vec<Vec<u8>>,
 }
 
 /// What a connection WATCHes: its flag (shared with the shards holding the keys, which set it
@@ -37,6 +42,25 @@ pub struct WatchState {
 }
 
 impl Session {
+    /// Channels and patterns subscribed to (what SUBSCRIBE replies count).
+    pub fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    /// Drops every subscription (RESET, disconnect) from `registry`; `who` is this connection.
+    pub fn unsubscribe_all(
+        &mut self,
+        registry: &mut crate::pubsub::Registry,
+        who: crate::pubsub::Subscriber,
+    ) {
+        for ch in self.channels.drain(..) {
+            registry.unsubscribe(&ch, who);
+        }
+        for p in self.patterns.drain(..) {
+            registry.punsubscribe(&p, who);
+        }
+    }
+
     /// Stops watching (UNWATCH, EXEC, DISCARD, RESET, disconnect): the shards forget the flag.
     pub fn unwatch(&mut self) {
         if let Some(w) = self.watch.take() {

@@ -19,6 +19,7 @@ pub mod latency;
 pub mod list;
 pub mod meta;
 pub mod multi;
+pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod set;
@@ -558,6 +559,7 @@ impl Table {
         commands.extend(latency::commands());
         commands.extend(multi::commands());
         commands.extend(scripting::commands());
+        commands.extend(pubsub::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

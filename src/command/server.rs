@@ -67,6 +67,12 @@ pub fn commands() -> Vec<Command> {
 }
 
 fn ping(c: &mut ConnCtx, a: &Args) {
+    if !c.session.resp3 && c.session.subscriptions() > 0 && a.len() <= 2 {
+        // In subscribed mode (RESP2) PING answers as a message would: ["pong", argument].
+        c.reply.array(2);
+        c.reply.bulk(b"pong");
+        return c.reply.bulk(if a.len() == 2 { a.get(1) } else { b"" });
+    }
     match a.len() {
         1 => c.reply.simple("PONG"),
         2 => c.reply.bulk(a.get(1)),
@@ -86,6 +92,16 @@ fn quit(c: &mut ConnCtx, _: &Args) {
 }
 
 fn reset(c: &mut ConnCtx, _: &Args) {
+    let who = crate::pubsub::Subscriber {
+        worker: c.worker,
+        token: c.session.token,
+        client: c.session.id,
+    };
+    c.session.unsubscribe_all(&mut c.shared.pubsub(), who);
+    if let Some(ci) = c.shared.clients().get_mut(&c.session.id) {
+        ci.subs = 0;
+        ci.psubs = 0;
+    }
     c.session.multi = None;
     c.session.unwatch();
     c.session.db = 0;

@@ -373,6 +373,7 @@ impl Worker {
                     let error = error.then_some("UNBLOCKED client unblocked via CLIENT UNBLOCK");
                     self.answer_wait(origin_of(&t), t.resp3, error);
                 }
+                crate::shared::Control::Messages(batch) => self.deliver_messages(batch),
                 crate::shared::Control::Kill(client) => {
                     let k = self
                         .conns
@@ -384,6 +385,38 @@ impl Worker {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A subscriber whose unsent output passes this is disconnected (Redis's default
+/// `client-output-buffer-limit pubsub 32mb`): a client that never reads cannot grow the server.
+const PUBSUB_OUTPUT_LIMIT: usize = 32 << 20;
+
+impl Worker {
+    /// Writes published messages to this worker's subscribed connections, in order, each in its
+    /// connection's protocol; closes a subscriber that is over its output limit.
+    fn deliver_messages(&mut self, batch: Vec<crate::pubsub::Delivery>) {
+        for (token, client, m) in batch {
+            let k = token as usize;
+            let Some(conn) = live(&mut self.conns, token, client) else {
+                continue;
+            };
+            if conn.pending_output(PUBSUB_OUTPUT_LIMIT) > PUBSUB_OUTPUT_LIMIT {
+                crate::log_at!(
+                    Warning,
+                    "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    conn.session.id,
+                    conn.session.addr
+                );
+                self.close(k);
+                continue;
+            }
+            let resp3 = conn.session.resp3;
+            let (out, _) = conn.reply_target();
+            crate::command::pubsub::encode_message(out, resp3, &m);
+            conn.end_reply();
+            self.queue_flush(k);
         }
     }
 }

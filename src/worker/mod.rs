@@ -419,6 +419,7 @@ impl Worker {
             use std::os::fd::AsRawFd;
             let session = Session {
                 id,
+                token: k as u32,
                 addr: peer.to_string(),
                 laddr: laddr.clone(),
                 fd: sock.as_raw_fd(),
@@ -455,6 +456,14 @@ impl Worker {
         }
         let mut conn = self.conns.remove(k);
         conn.session.unwatch();
+        if conn.session.subscriptions() > 0 {
+            let who = crate::pubsub::Subscriber {
+                worker: self.id,
+                token: k as u32,
+                client: conn.session.id,
+            };
+            conn.session.unsubscribe_all(&mut self.shared.pubsub(), who);
+        }
         if let Some((t, _)) = conn.block.take() {
             // Nothing is served to a client that left; its registrations are swept.
             t.cancel();

@@ -75,6 +75,17 @@ impl Worker {
                 return true;
             }
         };
+        if let Some(c) = self.conns.get(k) {
+            if !c.session.resp3
+                && c.session.subscriptions() > 0
+                && !crate::command::pubsub::allowed_when_subscribed(cmd.name)
+            {
+                let msg = crate::command::pubsub::not_allowed_when_subscribed(SLOTS.name(slot));
+                self.refuse_in_multi(k);
+                self.reply_error(k, &msg);
+                return true;
+            }
+        }
         if self.shardless || self.shared.scripts.busy_count() > 0 {
             // A script runs past busy-reply-threshold: as in Redis, only the commands flagged
             // allow-busy that touch no shard run (SCRIPT KILL, FUNCTION KILL and STATS, MULTI...).

@@ -1,0 +1,306 @@
+//! Pub/sub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH and PUBSUB. Subscriptions live
+//! in the server-wide registry ([`crate::pubsub`]); a message reaches a connection of another
+//! worker through that worker's control queue, and is encoded there in the connection's protocol
+//! ([`encode_message`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::ctx::{unknown_subcommand, ConnCtx};
+use super::Args;
+use crate::pubsub::{Message, Subscriber};
+use crate::resp::Reply;
+
+/// The pub/sub commands, with Redis 7.0's arity and flags.
+#[rustfmt::skip] // one declaration a line, as a table
+pub fn commands() -> Vec<super::Command> {
+    use super::flag::*;
+    use super::{cmd, Exec::Conn, KeySpec::None as K0};
+    const P: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
+    vec![
+        cmd("subscribe", -2, P, K0, Conn(subscribe)),
+        cmd("unsubscribe", -1, P, K0, Conn(unsubscribe)),
+        cmd("psubscribe", -2, P, K0, Conn(psubscribe)),
+        cmd("punsubscribe", -1, P, K0, Conn(punsubscribe)),
+        cmd("publish", 3, PUBSUB | LOADING | STALE | FAST, K0, Conn(publish)),
+        cmd("pubsub", -2, 0, K0, Conn(pubsub)).with_subs(PUBSUB_SUBCOMMANDS),
+    ]
+}
+
+/// The sub-commands of PUBSUB, with Redis's arities.
+pub const PUBSUB_SUBCOMMANDS: &[super::Sub] = &[
+    ("channels", -2),
+    ("numsub", -2),
+    ("numpat", 2),
+    ("shardchannels", -2),
+    ("shardnumsub", -2),
+    ("help", 2),
+];
+
+/// Whether command `name` may run on a RESP2 connection in subscribed mode (Redis 7.0's list).
+pub fn allowed_when_subscribed(name: &str) -> bool {
+    matches!(
+        name,
+        "subscribe"
+            | "unsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
+}
+
+/// The error a subscribed RESP2 connection gets for any other command.
+pub fn not_allowed_when_subscribed(fullname: &str) -> String {
+    format!(
+        "ERR Can't execute '{fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    )
+}
+
+/// A push header: `>n` in RESP3, an array in RESP2.
+fn push(r: &mut Reply, n: usize) {
+    if r.resp3() {
+        r.raw(format!(">{n}\r\n").as_bytes());
+    } else {
+        r.array(n);
+    }
+}
+
+/// Appends `m` as the connection receiving it expects it: `message channel payload`, or
+/// `pmessage pattern channel payload`; a push in RESP3. O(bytes).
+pub fn encode_message(out: &mut Vec<u8>, resp3: bool, m: &Message) {
+    let mut r = Reply::new(out, resp3);
+    match &m.pattern {
+        Some(p) => {
+            push(&mut r, 4);
+            r.bulk(b"pmessage");
+            r.bulk(p);
+        }
+        None => {
+            push(&mut r, 3);
+            r.bulk(b"message");
+        }
+    }
+    r.bulk(&m.channel);
+    r.bulk(&m.payload);
+}
+
+fn who(c: &ConnCtx) -> Subscriber {
+    Subscriber {
+        worker: c.worker,
+        token: c.session.token,
+        client: c.session.id,
+    }
+}
+
+/// One (un)subscription confirmation: `kind`, the channel or pattern (null for none), the count.
+fn confirm(c: &mut ConnCtx, kind: &[u8], name: Option<&[u8]>) {
+    let n = c.session.subscriptions();
+    push(&mut c.reply, 3);
+    c.reply.bulk(kind);
+    match name {
+        Some(x) => c.reply.bulk(x),
+        None => c.reply.null(),
+    }
+    c.reply.int(n as i64);
+}
+
+/// Mirrors the subscription counts into the client registry (CLIENT LIST sub, psub).
+fn publish_counts(c: &ConnCtx) {
+    if let Some(ci) = c.shared.clients().get_mut(&c.session.id) {
+        ci.subs = c.session.channels.len();
+        ci.psubs = c.session.patterns.len();
+    }
+}
+
+/// SUBSCRIBE channel [channel ...]. O(channels).
+pub(super) fn subscribe(c: &mut ConnCtx, a: &Args) {
+    let me = who(c);
+    for ch in a.iter_from(1) {
+        if !c.session.channels.iter().any(|x| x == ch) {
+            c.session.channels.push(ch.to_vec());
+            c.shared.pubsub().subscribe(ch, me);
+        }
+        confirm(c, b"subscribe", Some(ch));
+    }
+    publish_counts(c);
+}
+
+/// PSUBSCRIBE pattern [pattern ...]. O(patterns).
+pub(super) fn psubscribe(c: &mut ConnCtx, a: &Args) {
+    let me = who(c);
+    for p in a.iter_from(1) {
+        if !c.session.patterns.iter().any(|x| x == p) {
+            c.session.patterns.push(p.to_vec());
+            c.shared.pubsub().psubscribe(p, me);
+        }
+        confirm(c, b"psubscribe", Some(p));
+    }
+    publish_counts(c);
+}
+
+/// UNSUBSCRIBE [channel ...]: the channels named, or every one; with none subscribed, one
+/// confirmation with a null channel. O(channels).
+pub(super) fn unsubscribe(c: &mut ConnCtx, a: &Args) {
+    let me = who(c);
+    let names: Vec<Vec<u8>> = if a.len() > 1 {
+        a.iter_from(1).map(<[u8]>::to_vec).collect()
+    } else {
+        c.session.channels.clone()
+    };
+    if names.is_empty() {
+        confirm(c, b"unsubscribe", None);
+    }
+    for ch in names {
+        if let Some(i) = c.session.channels.iter().position(|x| *x == ch) {
+            c.session.channels.remove(i);
+            c.shared.pubsub().unsubscribe(&ch, me);
+        }
+        confirm(c, b"unsubscribe", Some(&ch));
+    }
+    publish_counts(c);
+}
+
+/// PUNSUBSCRIBE [pattern ...], as UNSUBSCRIBE for patterns. O(patterns).
+pub(super) fn punsubscribe(c: &mut ConnCtx, a: &Args) {
+    let me = who(c);
+    let names: Vec<Vec<u8>> = if a.len() > 1 {
+        a.iter_from(1).map(<[u8]>::to_vec).collect()
+    } else {
+        c.session.patterns.clone()
+    };
+    if names.is_empty() {
+        confirm(c, b"punsubscribe", None);
+    }
+    for p in names {
+        if let Some(i) = c.session.patterns.iter().position(|x| *x == p) {
+            c.session.patterns.remove(i);
+            c.shared.pubsub().punsubscribe(&p, me);
+        }
+        confirm(c, b"punsubscribe", Some(&p));
+    }
+    publish_counts(c);
+}
+
+/// PUBLISH channel message: hands the message to every subscriber of the channel and of each
+/// matching pattern, on every worker (one batch per worker), and replies how many receive it.
+/// O(receivers + patterns).
+pub(super) fn publish(c: &mut ConnCtx, a: &Args) {
+    let (channel, payload) = (a.get(1), a.get(2));
+    let mut per_worker: HashMap<usize, Vec<crate::pubsub::Delivery>> = HashMap::new();
+    let mut count = 0;
+    {
+        let registry = c.shared.pubsub();
+        let (direct, by_pattern) = registry.receivers(channel);
+        if !direct.is_empty() {
+            let m = Arc::new(Message {
+                pattern: None,
+                channel: channel.into(),
+                payload: payload.into(),
+            });
+            for s in direct {
+                per_worker
+                    .entry(s.worker)
+                    .or_default()
+                    .push((s.token, s.client, m.clone()));
+                count += 1;
+            }
+        }
+        for (pattern, subs) in by_pattern {
+            let m = Arc::new(Message {
+                pattern: Some(pattern.into()),
+                channel: channel.into(),
+                payload: payload.into(),
+            });
+            for s in subs {
+                per_worker
+                    .entry(s.worker)
+                    .or_default()
+                    .push((s.token, s.client, m.clone()));
+                count += 1;
+            }
+        }
+        // Queued while the registry is held: two publishers' messages reach every worker in
+        // the same order.
+        for (worker, batch) in per_worker {
+            c.shared
+                .control(worker, crate::shared::Control::Messages(batch));
+        }
+    }
+    c.reply.int(count);
+}
+
+/// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT | SHARDCHANNELS [pattern] |
+/// SHARDNUMSUB [channel ...] | HELP. (No shard channels exist yet: SSUBSCRIBE is not
+/// implemented, so the SHARD forms answer as Redis does with none.)
+pub(super) fn pubsub(c: &mut ConnCtx, a: &Args) {
+    let sub = a.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"channels" | b"shardchannels" if a.len() <= 3 => {
+            let names: Vec<Vec<u8>> = if sub == b"channels" {
+                let pattern = (a.len() == 3).then(|| a.get(2));
+                c.shared
+                    .pubsub()
+                    .channels(pattern)
+                    .into_iter()
+                    .map(<[u8]>::to_vec)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            c.reply.array(names.len());
+            for n in names {
+                c.reply.bulk(&n);
+            }
+        }
+        b"numsub" | b"shardnumsub" => {
+            let counts: Vec<usize> = {
+                let registry = c.shared.pubsub();
+                a.iter_from(2)
+                    .map(|ch| {
+                        if sub == b"numsub" {
+                            registry.numsub(ch)
+                        } else {
+                            0
+                        }
+                    })
+                    .collect()
+            };
+            c.reply.array(2 * counts.len());
+            for (ch, n) in a.iter_from(2).zip(counts) {
+                c.reply.bulk(ch);
+                c.reply.int(n as i64);
+            }
+        }
+        b"numpat" => {
+            let n = c.shared.pubsub().numpat();
+            c.reply.int(n as i64)
+        }
+        b"help" => {
+            let lines = [
+                "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CHANNELS [<pattern>]",
+                "    Return the currently active channels matching a <pattern> (default: '*').",
+                "NUMPAT",
+                "    Return number of subscriptions to patterns.",
+                "NUMSUB [<channel> ...]",
+                "    Return the number of subscribers for the specified channels, excluding",
+                "    pattern subscriptions(default: no channels).",
+                "SHARDCHANNELS [<pattern>]",
+                "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+                "SHARDNUMSUB [<shardchannel> ...]",
+                "    Return the number of subscribers for the specified shard level channel(s)",
+                "HELP",
+                "    Prints this help.",
+            ];
+            c.reply.array(lines.len());
+            for l in lines {
+                c.reply.simple(l);
+            }
+        }
+        _ => unknown_subcommand(&mut c.reply, a),
+    }
+}
