@@ -20,7 +20,8 @@ pub struct Subscriber {
     pub client: u64,
 }
 
-/// A published message, encoded by each receiver's worker in its connection's protocol.
+/// A published message: for every receiver of one kind (channel or one pattern), encoded once
+/// per protocol, by the first worker that needs that form.
 #[derive(Debug)]
 pub struct Message {
     /// The pattern it matched (a `pmessage`), or None (a `message`).
@@ -28,6 +29,20 @@ pub struct Message {
     /// The channel and the payload.
     pub channel: Box<[u8]>,
     pub payload: Box<[u8]>,
+    /// The RESP2 and RESP3 encodings, made on first use.
+    pub encoded: [std::sync::OnceLock<Box<[u8]>>; 2],
+}
+
+impl Message {
+    /// A message on `channel` (through `pattern`, if any).
+    pub fn new(pattern: Option<&[u8]>, channel: &[u8], payload: &[u8]) -> Self {
+        Message {
+            pattern: pattern.map(Box::from),
+            channel: channel.into(),
+            payload: payload.into(),
+            encoded: Default::default(),
+        }
+    }
 }
 
 /// A message for one connection: its token, client id, and the message.

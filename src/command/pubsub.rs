@@ -3,7 +3,6 @@
 //! worker through that worker's control queue, and is encoded there in the connection's protocol
 //! ([`encode_message`]).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::ctx::{unknown_subcommand, ConnCtx};
@@ -72,6 +71,15 @@ fn push(r: &mut Reply, n: usize) {
 /// Appends `m` as the connection receiving it expects it: `message channel payload`, or
 /// `pmessage pattern channel payload`; a push in RESP3. O(bytes).
 pub fn encode_message(out: &mut Vec<u8>, resp3: bool, m: &Message) {
+    let bytes = m.encoded[resp3 as usize].get_or_init(|| {
+        let mut v = Vec::with_capacity(m.channel.len() + m.payload.len() + 48);
+        encode_message_into(&mut v, resp3, m);
+        v.into_boxed_slice()
+    });
+    out.extend_from_slice(bytes);
+}
+
+fn encode_message_into(out: &mut Vec<u8>, resp3: bool, m: &Message) {
     let mut r = Reply::new(out, resp3);
     match &m.pattern {
         Some(p) => {
@@ -190,42 +198,31 @@ pub(super) fn punsubscribe(c: &mut ConnCtx, a: &Args) {
 /// O(receivers + patterns).
 pub(super) fn publish(c: &mut ConnCtx, a: &Args) {
     let (channel, payload) = (a.get(1), a.get(2));
-    let mut per_worker: HashMap<usize, Vec<crate::pubsub::Delivery>> = HashMap::new();
+    let mut per_worker: Vec<Vec<crate::pubsub::Delivery>> = vec![Vec::new(); c.shared.workers];
     let mut count = 0;
     {
         let registry = c.shared.pubsub();
         let (direct, by_pattern) = registry.receivers(channel);
         if !direct.is_empty() {
-            let m = Arc::new(Message {
-                pattern: None,
-                channel: channel.into(),
-                payload: payload.into(),
-            });
+            let m = Arc::new(Message::new(None, channel, payload));
             for s in direct {
-                per_worker
-                    .entry(s.worker)
-                    .or_default()
-                    .push((s.token, s.client, m.clone()));
+                per_worker[s.worker].push((s.token, s.client, m.clone()));
                 count += 1;
             }
         }
         for (pattern, subs) in by_pattern {
-            let m = Arc::new(Message {
-                pattern: Some(pattern.into()),
-                channel: channel.into(),
-                payload: payload.into(),
-            });
+            let m = Arc::new(Message::new(Some(pattern), channel, payload));
             for s in subs {
-                per_worker
-                    .entry(s.worker)
-                    .or_default()
-                    .push((s.token, s.client, m.clone()));
+                per_worker[s.worker].push((s.token, s.client, m.clone()));
                 count += 1;
             }
         }
         // Queued while the registry is held: two publishers' messages reach every worker in
         // the same order.
-        for (worker, batch) in per_worker {
+        for (worker, batch) in per_worker.into_iter().enumerate() {
+            if batch.is_empty() {
+                continue;
+            }
             c.shared
                 .control(worker, crate::shared::Control::Messages(batch));
         }
