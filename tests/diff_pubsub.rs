@@ -93,7 +93,9 @@ fn subscribe_publish_unsubscribe() {
     }
     for _ in 0..20 {
         p.read(0, "ordered message");
+        p.read(1, "ordered pmessage");
         p.read(2, "ordered message");
+        p.read(3, "ordered pmessage");
     }
     p.call(4, &["pubsub", "numsub", "news", "sport", "none"], 1);
     p.call(4, &["pubsub", "numpat"], 1);

@@ -160,6 +160,22 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
             c.reply.verbatim(out.as_bytes())
         }
         (b"unblock", 3 | 4) => unblock(c, a),
+        (b"reply", 3) => {
+            // OFF and SKIP answer nothing (the reply would be suppressed anyway).
+            if a.is(2, "on") {
+                c.session.reply_off = false;
+                c.session.skip_next = false;
+                c.reply.ok()
+            } else if a.is(2, "off") {
+                c.session.reply_off = true;
+            } else if a.is(2, "skip") {
+                if !c.session.reply_off {
+                    c.session.skip_next = true;
+                }
+            } else {
+                c.reply.error(err::SYNTAX)
+            }
+        }
         (b"kill", _) => kill(c, a),
         (b"unblock", _) => {
             let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
@@ -196,6 +212,8 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
                 "      Kill connections authenticated by <username>.",
                 "    * SKIPME (YES|NO)",
                 "      Skip killing current connection (default: yes).",
+                "REPLY (ON|OFF|SKIP)",
+                "    Control the replies sent to the current connection.",
                 "UNBLOCK <clientid> [TIMEOUT|ERROR]",
                 "    Unblock the specified blocked client.",
                 "HELP",

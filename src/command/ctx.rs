@@ -27,6 +27,10 @@ pub struct Session {
     pub watch: Option<Box<WatchState>>,
     /// The connection's slab token on its worker (where published messages find it).
     pub token: u32,
+    /// CLIENT REPLY OFF: no reply is sent (RESP3 pushes still are).
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: the next command's reply is not sent.
+    pub skip_next: bool,
     /// The channels and patterns it is subscribed to, in the order subscribed.
     pub channels: Vec<Vec<u8>>,
     pub patterns: Vec<Vec<u8>>,

@@ -26,6 +26,7 @@ pub const CLIENT_SUBCOMMANDS: &[super::Sub] = &[
     ("list", -2),
     ("unblock", -3),
     ("kill", -3),
+    ("reply", 3),
     ("help", 2),
 ];
 pub const CONFIG_SUBCOMMANDS: &[super::Sub] = &[

@@ -413,6 +413,10 @@ impl Worker {
                 continue;
             }
             let resp3 = conn.session.resp3;
+            if conn.session.reply_off && !resp3 {
+                // CLIENT REPLY OFF: a RESP2 message is a reply like any other (a RESP3 push is not).
+                continue;
+            }
             let (out, _) = conn.reply_target();
             crate::command::pubsub::encode_message(out, resp3, &m);
             conn.end_reply();

@@ -22,6 +22,8 @@ pub enum Slot {
     Waiting,
     /// A cursor command going from shard to shard within one call.
     Chain(Box<Chain>),
+    /// Forwarded, and its reply is not to be sent (CLIENT REPLY OFF or SKIP).
+    Dropped,
 }
 
 /// A cursor command (SCAN) in progress: its arguments, owned so the cursor can be rewritten for

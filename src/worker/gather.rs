@@ -81,6 +81,12 @@ impl Worker {
                     }
                 }
             }
+            Some(Slot::Dropped) => {
+                let start = conn.spill.len();
+                if let Some(s) = conn.slot_mut(origin.seq) {
+                    *s = Slot::Ready(start..start);
+                }
+            }
             Some(Slot::Chain(_)) => {
                 let flat = flatten(bytes, refs, base);
                 return self.chain_page(origin.token as usize, origin.client, origin.seq, &flat);

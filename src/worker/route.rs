@@ -11,8 +11,29 @@ impl Worker {
     /// atomic step held are released by the unwinding, and this worker's own is taken back).
     /// Returns whether the request was consumed (false: it waits for earlier replies).
     pub(super) fn dispatch_guarded(&mut self, k: usize, args: &Args, arg1_owner: usize) -> bool {
+        // CLIENT REPLY OFF / SKIP: what this command answers is taken back once it ran.
+        let marks = self.conns.get_mut(k).and_then(|c| {
+            (c.session.reply_off || c.session.skip_next).then(|| {
+                let skip = std::mem::take(&mut c.session.skip_next);
+                (
+                    skip,
+                    c.wbuf.len(),
+                    c.wrefs.len(),
+                    c.head_seq + c.slots.len() as u64,
+                )
+            })
+        });
         let run = std::panic::AssertUnwindSafe(|| self.dispatch(k, args, arg1_owner));
-        match std::panic::catch_unwind(run) {
+        let consumed = std::panic::catch_unwind(run);
+        if let (Some(marks), Ok(true)) = (marks, &consumed) {
+            self.drop_replies(k, args, marks);
+        } else if let (Some((skip, ..)), Ok(false)) = (marks, &consumed) {
+            // Not run yet: it is dispatched again later, with its SKIP still due.
+            if let Some(c) = self.conns.get_mut(k) {
+                c.session.skip_next |= skip;
+            }
+        }
+        match consumed {
             Ok(consumed) => consumed,
             Err(_) => {
                 // Not the serving kind of reclaim: this is no place to run other clients.
@@ -24,6 +45,38 @@ impl Worker {
                 );
                 self.reply_error(k, "ERR internal error");
                 true
+            }
+        }
+    }
+
+    /// After a command ran under CLIENT REPLY OFF or SKIP (or one that set them): drops the
+    /// replies it produced, here and in flight; RESP3 (un)subscribe confirmations are pushes,
+    /// which Redis sends anyway.
+    fn drop_replies(&mut self, k: usize, args: &Args, marks: (bool, usize, usize, u64)) {
+        let (skipped, wlen, rlen, seq) = marks;
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
+        let name = TABLE.lookup(args.get(0)).map_or("", |(_, c)| c.name);
+        let push = conn.session.resp3
+            && matches!(
+                name,
+                "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe"
+            );
+        if !(conn.session.reply_off || skipped) || push {
+            return;
+        }
+        if conn.wbuf.len() >= wlen && wlen >= conn.wpos {
+            conn.wbuf.truncate(wlen);
+            conn.wrefs.truncate(rlen.max(conn.wref_head));
+        }
+        for s in seq..conn.head_seq + conn.slots.len() as u64 {
+            if let Some(slot) = conn.slot_mut(s) {
+                match slot {
+                    Slot::Waiting => *slot = Slot::Dropped,
+                    Slot::Ready(r) if r.end != usize::MAX => *r = r.start..r.start,
+                    _ => {}
+                }
             }
         }
     }
