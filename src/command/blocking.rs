@@ -26,8 +26,17 @@ pub fn parse_timeout(arg: &[u8]) -> Result<u64, &'static str> {
         return Err(NOT_FLOAT);
     }
     let (v, used, erange) = crate::num::strtod(arg);
-    if used != arg.len() || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
+    if used != arg.len() || v.is_nan() {
         return Err(NOT_FLOAT);
+    }
+    if erange {
+        // Redis reads a long double: 1e400 is finite there (and too big for the millisecond
+        // count, which C turns negative); 1e-400 is a positive fraction of a millisecond.
+        return match (v == 0.0, arg[0] == b'-') {
+            (true, false) => Ok(1),
+            (true, true) => Ok(0),
+            _ => Err("ERR timeout is negative"),
+        };
     }
     let ms = (v * 1000.0).ceil();
     // C converts an out-of-range value to LLONG_MIN on x86-64: negative.

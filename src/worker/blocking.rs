@@ -323,7 +323,9 @@ impl Worker {
         self.timers.peek().map(|Reverse((d, ..))| *d)
     }
 
-    /// Answers the waits whose deadline passed with Redis's timeout reply (a null array).
+    /// Answers the waits whose deadline passed with Redis's timeout reply (a null array). A timer
+    /// acts only on a call whose own deadline passed: an earlier call's timer never cancels a
+    /// later one.
     pub(super) fn expire_waits(&mut self) {
         while let Some(&Reverse((deadline, k, client, seq))) = self.timers.peek() {
             if deadline > self.now {
@@ -333,7 +335,11 @@ impl Worker {
             let Some(conn) = live(&mut self.conns, k as u32, client) else {
                 continue;
             };
-            let Some((t, _)) = conn.block.as_ref().filter(|(t, _)| t.seq == seq) else {
+            let Some((t, _)) = conn
+                .block
+                .as_ref()
+                .filter(|(t, d)| t.seq == seq && *d > 0 && *d <= self.now)
+            else {
                 continue;
             };
             if t.running() {

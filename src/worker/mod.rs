@@ -759,9 +759,14 @@ impl Worker {
             return;
         };
         conn.queued_flush = false;
-        if !conn.slots.is_empty() && conn.unwritten() < DEFER_WRITE_MAX && !conn.want_write {
+        if !conn.slots.is_empty()
+            && conn.unwritten() < DEFER_WRITE_MAX
+            && !conn.want_write
+            && conn.block.is_none()
+        {
             // Replies are still coming from other workers: write once they are all here (the delivery
-            // queues this flush again), instead of one small write now and another then.
+            // queues this flush again), instead of one small write now and another then. Not when
+            // the last one is a blocked call's: it may never come.
             return;
         }
         match conn.write_pending() {
