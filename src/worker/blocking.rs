@@ -129,9 +129,10 @@ pub(super) fn serve_ready(
                 queue.remove(i);
                 continue;
             };
-            let mut keys = Vec::new();
-            cmd.key_indices(&args, &mut keys);
-            let elsewhere = keys.iter().any(|&j| owner_of(args.get(j), n) != shard);
+            // Serving touches the served key only, and BLMOVE's destination: that one may live
+            // on another shard.
+            let moves = matches!(cmd.name, "blmove" | "brpoplpush");
+            let elsewhere = moves && args.len() > 2 && owner_of(args.get(2), n) != shard;
             if elsewhere {
                 // A BLMOVE to another shard's key: its worker runs it again, holding both. Only
                 // when the source is a list (of another type, the client waits on, as in Redis).

@@ -501,6 +501,10 @@ impl Worker {
                 self.queue_flush(k);
                 return;
             }
+            if conn.block.is_some() && conn.peer_closed {
+                // A blocked client that hung up leaves at once (its input is not read meanwhile).
+                return self.close(k);
+            }
             if self.ring_full || conn.input_waits() {
                 conn.queued_resume = true;
                 if self.ring_full {
