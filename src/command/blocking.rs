@@ -70,6 +70,67 @@ pub fn nothing(ctx: &mut Ctx, null_array: bool, source_only: bool) {
     }
 }
 
+/// The parsed arguments of LMPOP/ZMPOP and their blocking forms (`[timeout] numkeys key [key ...]
+/// <side> [COUNT count]`, numkeys at `numkeys_at`): the range of key indices, whether the side is
+/// the first of the two names accepted (`LEFT`/`MIN`), and the count.
+pub struct MpopArgs {
+    /// Indices of the key arguments.
+    pub keys: std::ops::Range<usize>,
+    /// The side named is the first of the two accepted.
+    pub first_side: bool,
+    /// Elements to pop at most (1 without COUNT).
+    pub count: usize,
+}
+
+/// Parses MpopArgs in Redis's order: numkeys, the side (one of `sides`), COUNT, then (when
+/// `blocking`) the timeout at index 1. Errors carry Redis's texts.
+pub fn parse_mpop(
+    a: &Args,
+    numkeys_at: usize,
+    sides: [&str; 2],
+    blocking: bool,
+) -> Result<MpopArgs, &'static str> {
+    let numkeys = match a.int(numkeys_at) {
+        Some(n) if n > 0 => n as u64,
+        _ => return Err("ERR numkeys should be greater than 0"),
+    };
+    let where_at = match usize::try_from(numkeys)
+        .ok()
+        .and_then(|n| n.checked_add(numkeys_at + 1))
+    {
+        Some(w) if w < a.len() => w,
+        _ => return Err(crate::resp::err::SYNTAX),
+    };
+    let first_side = if a.is(where_at, sides[0]) {
+        true
+    } else if a.is(where_at, sides[1]) {
+        false
+    } else {
+        return Err(crate::resp::err::SYNTAX);
+    };
+    let mut count = None;
+    let mut i = where_at + 1;
+    while i < a.len() {
+        if count.is_none() && i + 1 < a.len() && a.is(i, "count") {
+            match a.int(i + 1) {
+                Some(n) if n > 0 => count = Some(n as u64),
+                _ => return Err("ERR count should be greater than 0"),
+            }
+            i += 2;
+        } else {
+            return Err(crate::resp::err::SYNTAX);
+        }
+    }
+    if blocking {
+        parse_timeout(a.get(1))?;
+    }
+    Ok(MpopArgs {
+        keys: numkeys_at + 1..where_at,
+        first_side,
+        count: usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -385,40 +385,12 @@ fn blmpop(ctx: &mut Ctx, a: &Args) -> Handled {
 /// LMPOP and BLMPOP, with numkeys at `numkeys_at`: `[key, [element ...]]` from the first key
 /// holding a non-empty list, else (LMPOP, or BLMPOP that may not wait) a null array.
 fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
-    let numkeys = match a.int(numkeys_at) {
-        Some(n) if n > 0 => n as u64,
-        _ => return ctx.error("ERR numkeys should be greater than 0"),
+    let m = match blocking::parse_mpop(a, numkeys_at, ["left", "right"], blocking) {
+        Ok(m) => m,
+        Err(e) => return ctx.error(e),
     };
-    let where_at = match usize::try_from(numkeys)
-        .ok()
-        .and_then(|n| n.checked_add(numkeys_at + 1))
-    {
-        Some(w) if w < a.len() => w,
-        _ => return ctx.error(err::SYNTAX),
-    };
-    let Some(left) = side(a, where_at) else {
-        return ctx.error(err::SYNTAX);
-    };
-    let mut count = None;
-    let mut i = where_at + 1;
-    while i < a.len() {
-        if count.is_none() && i + 1 < a.len() && a.is(i, "count") {
-            match a.int(i + 1) {
-                Some(n) if n > 0 => count = Some(n as u64),
-                _ => return ctx.error("ERR count should be greater than 0"),
-            }
-            i += 2;
-        } else {
-            return ctx.error(err::SYNTAX);
-        }
-    }
-    if blocking {
-        if let Err(e) = blocking::parse_timeout(a.get(1)) {
-            return ctx.error(e);
-        }
-    }
-    let count = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
-    for k in numkeys_at + 1..where_at {
+    let (left, count) = (m.first_side, m.count);
+    for k in m.keys {
         let key = a.get(k);
         let Some(l) = blocking_source(ctx.ks, ctx.db, ctx.now, ctx.block, key)? else {
             continue;

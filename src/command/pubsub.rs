@@ -153,42 +153,48 @@ pub(super) fn psubscribe(c: &mut ConnCtx, a: &Args) {
 /// UNSUBSCRIBE [channel ...]: the channels named, or every one; with none subscribed, one
 /// confirmation with a null channel. O(channels).
 pub(super) fn unsubscribe(c: &mut ConnCtx, a: &Args) {
-    let me = who(c);
-    let names: Vec<Vec<u8>> = if a.len() > 1 {
-        a.iter_from(1).map(<[u8]>::to_vec).collect()
-    } else {
-        c.session.channels.clone()
-    };
-    if names.is_empty() {
-        confirm(c, b"unsubscribe", None);
-    }
-    for ch in names {
-        if let Some(i) = c.session.channels.iter().position(|x| *x == ch) {
-            c.session.channels.remove(i);
-            c.shared.pubsub().unsubscribe(&ch, me);
-        }
-        confirm(c, b"unsubscribe", Some(&ch));
-    }
-    publish_counts(c);
+    leave(c, a, false)
 }
 
 /// PUNSUBSCRIBE [pattern ...], as UNSUBSCRIBE for patterns. O(patterns).
 pub(super) fn punsubscribe(c: &mut ConnCtx, a: &Args) {
+    leave(c, a, true)
+}
+
+/// UNSUBSCRIBE (`patterns` false) and PUNSUBSCRIBE.
+fn leave(c: &mut ConnCtx, a: &Args, patterns: bool) {
     let me = who(c);
+    let kind: &[u8] = if patterns {
+        b"punsubscribe"
+    } else {
+        b"unsubscribe"
+    };
     let names: Vec<Vec<u8>> = if a.len() > 1 {
         a.iter_from(1).map(<[u8]>::to_vec).collect()
-    } else {
+    } else if patterns {
         c.session.patterns.clone()
+    } else {
+        c.session.channels.clone()
     };
     if names.is_empty() {
-        confirm(c, b"punsubscribe", None);
+        confirm(c, kind, None);
     }
-    for p in names {
-        if let Some(i) = c.session.patterns.iter().position(|x| *x == p) {
-            c.session.patterns.remove(i);
-            c.shared.pubsub().punsubscribe(&p, me);
+    for name in names {
+        let mine = if patterns {
+            &mut c.session.patterns
+        } else {
+            &mut c.session.channels
+        };
+        if let Some(i) = mine.iter().position(|x| *x == name) {
+            mine.remove(i);
+            let mut registry = c.shared.pubsub();
+            if patterns {
+                registry.punsubscribe(&name, me);
+            } else {
+                registry.unsubscribe(&name, me);
+            }
         }
-        confirm(c, b"punsubscribe", Some(&p));
+        confirm(c, kind, Some(&name));
     }
     publish_counts(c);
 }
