@@ -215,7 +215,7 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
         "notify-keyspace-events",
         "",
         Kind::EventClasses,
-        Support::Only(""),
+        Support::Full,
     ),
     (
         "slowlog-log-slower-than",
@@ -408,11 +408,6 @@ pub fn percentiles(v: &str) -> Vec<(f64, String)> {
 fn valid_save_points(v: &str) -> bool {
     let parts: Vec<&str> = v.split(' ').filter(|p| !p.is_empty()).collect();
     parts.len().is_multiple_of(2) && parts.iter().all(|p| p.parse::<i64>().is_ok())
-}
-
-/// Redis's check of a `notify-keyspace-events` value: every character is a known class.
-fn valid_event_classes(v: &str) -> bool {
-    v.chars().all(|c| "Ag$lshzxeKEtmdn".contains(c))
 }
 
 /// The runtime parameters, shared by all workers.
@@ -619,14 +614,15 @@ fn validate(name: &str, value: &str, startup: bool) -> Result<(usize, String), S
                 }
                 out.join(" ")
             }
-            Kind::EventClasses => {
-                if !valid_event_classes(value) {
+            Kind::EventClasses => match crate::store::notify::parse_classes(value) {
+                // Kept as Redis shows it: `KEA` reads back as `AKE`.
+                Some(flags) => crate::store::notify::classes_to_string(flags),
+                None => {
                     return Err(invalid(
                         "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
-                    ));
+                    ))
                 }
-                value.to_string()
-            }
+            },
         };
         let stored = if pname == "hz" {
             // Redis keeps hz within 1..=500 whatever is asked.

@@ -4,6 +4,7 @@
 use super::{cmd, flag::*, int_arg, Args, Combine, Command, Ctx, CursorSteps, Exec, KeySpec};
 use crate::num::parse_i64;
 use crate::resp::err;
+use crate::store::notify::GENERIC;
 use crate::store::{Entry, Value};
 
 /// The keyspace commands.
@@ -44,12 +45,14 @@ pub fn commands() -> Vec<Command> {
 /// DEL/UNLINK key [key ...]: how many existed. O(N).
 fn del(ctx: &mut Ctx, a: &Args) {
     let now = ctx.now;
-    let db = ctx.db();
-    let n = a
-        .iter_from(1)
-        .filter(|k| db.remove(k, now).is_some())
-        .count();
-    ctx.reply.int(n as i64);
+    let mut n = 0;
+    for k in a.iter_from(1) {
+        if ctx.db().remove(k, now).is_some() {
+            ctx.notify(GENERIC, "del", k);
+            n += 1;
+        }
+    }
+    ctx.reply.int(n);
 }
 
 /// EXISTS/TOUCH key [key ...]: how many exist (repeats counted); each key is a read lookup. O(N).
@@ -92,6 +95,8 @@ fn rename_generic(ctx: &mut Ctx, a: &Args, nx: bool) {
             value: e.value,
             expire_at: e.expire_at,
         });
+        ctx.notify(GENERIC, "rename_from", src);
+        ctx.notify(GENERIC, "rename_to", dst);
     }
     if nx {
         ctx.reply.int(1)
@@ -173,6 +178,7 @@ fn copy(ctx: &mut Ctx, a: &Args) {
         value: e.value,
         expire_at: e.expire_at,
     });
+    ctx.ks.note(target, GENERIC, "copy_to", dst);
     ctx.reply.int(1);
 }
 
@@ -198,6 +204,8 @@ fn move_(ctx: &mut Ctx, a: &Args) {
     if let Some(e) = ctx.db().remove(key, now) {
         ctx.ks.dbs[target].put(e);
         ctx.ks.watches.touch(target, key);
+        ctx.notify(GENERIC, "move_from", key);
+        ctx.ks.note(target, GENERIC, "move_to", key);
     }
     ctx.reply.int(1);
 }
@@ -382,8 +390,10 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, unit: i64, absolute: bool, name: &str
     }
     if at <= now {
         db.remove(key, nowu);
+        ctx.notify(GENERIC, "del", key);
     } else {
         db.set_expire(key, at as u64, nowu);
+        ctx.notify(GENERIC, "expire", key);
     }
     ctx.reply.int(1);
 }
@@ -458,6 +468,7 @@ fn persist(ctx: &mut Ctx, a: &Args) {
     match db.get(a.get(1), now).map(|e| e.expire_at) {
         Some(at) if at != 0 => {
             db.set_expire(a.get(1), 0, now);
+            ctx.notify(GENERIC, "persist", a.get(1));
             ctx.reply.int(1)
         }
         _ => ctx.reply.int(0),

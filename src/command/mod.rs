@@ -191,6 +191,14 @@ impl Ctx<'_> {
         &mut self.ks.dbs[self.db]
     }
 
+    /// Raises keyspace event `event` of `class` (a [`crate::store::notify`] bit) on `key` of the
+    /// selected database, as Redis's notifyKeyspaceEvent; published once the command ends. One
+    /// test when the class is off.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.ks.note(self.db, class, event, key);
+    }
+
     /// Replies the error `msg` (Redis's text) and ends the handler: the early return of a [`Handled`]
     /// handler that refuses its arguments (`return ctx.error(err::SYNTAX)`). O(len).
     pub fn error(&mut self, msg: &str) -> Handled {

@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use super::ctx::{unknown_subcommand, ConnCtx};
 use super::Args;
-use crate::pubsub::{Message, Subscriber};
+use crate::pubsub::{Delivery, Message, Subscriber};
 use crate::resp::Reply;
+use crate::shared::Shared;
+use crate::store::notify::Note;
 
 /// The pub/sub commands, with Redis 7.0's arity and flags.
 #[rustfmt::skip] // one declaration a line, as a table
@@ -200,14 +202,22 @@ fn leave(c: &mut ConnCtx, a: &Args, patterns: bool) {
 }
 
 /// PUBLISH channel message: hands the message to every subscriber of the channel and of each
-/// matching pattern, on every worker (one batch per worker), and replies how many receive it.
+/// matching pattern, on every worker, and replies how many receive it.
 /// O(receivers + patterns).
 pub(super) fn publish(c: &mut ConnCtx, a: &Args) {
-    let (channel, payload) = (a.get(1), a.get(2));
-    let mut per_worker: Vec<Vec<crate::pubsub::Delivery>> = vec![Vec::new(); c.shared.workers];
+    let n = publish_to(c.shared, &[(a.get(1), a.get(2))]);
+    c.reply.int(n);
+}
+
+/// Publishes each (channel, payload) of `messages`, in order, and returns how many receivers
+/// they reached. The registry is locked once, and each worker gets one batch; the batches are
+/// queued while the registry is held, so two publishers' messages reach every worker in the
+/// same order. O(receivers + messages x patterns).
+pub fn publish_to(shared: &Shared, messages: &[(&[u8], &[u8])]) -> i64 {
+    let mut per_worker: Vec<Vec<Delivery>> = vec![Vec::new(); shared.workers];
     let mut count = 0;
-    {
-        let registry = c.shared.pubsub();
+    let registry = shared.pubsub();
+    for &(channel, payload) in messages {
         let (direct, by_pattern) = registry.receivers(channel);
         if !direct.is_empty() {
             let m = Arc::new(Message::new(None, channel, payload));
@@ -223,17 +233,46 @@ pub(super) fn publish(c: &mut ConnCtx, a: &Args) {
                 count += 1;
             }
         }
-        // Queued while the registry is held: two publishers' messages reach every worker in
-        // the same order.
-        for (worker, batch) in per_worker.into_iter().enumerate() {
-            if batch.is_empty() {
-                continue;
-            }
-            c.shared
-                .control(worker, crate::shared::Control::Messages(batch));
+    }
+    for (worker, batch) in per_worker.into_iter().enumerate() {
+        if !batch.is_empty() {
+            shared.control(worker, crate::shared::Control::Messages(batch));
         }
     }
-    c.reply.int(count);
+    count
+}
+
+/// Publishes keyspace notifications (`notify-keyspace-events` classes `flags`): for each note,
+/// its event on `__keyspace@<db>__:<key>` (with `K`) and its key on `__keyevent@<db>__:<event>`
+/// (with `E`), as Redis's notifyKeyspaceEvent. O(notes x (receivers + patterns)).
+pub fn publish_notes(shared: &Shared, flags: u32, notes: &[Note]) {
+    use crate::store::notify::{KEYEVENT, KEYSPACE};
+    let mut channels: Vec<Vec<u8>> = Vec::with_capacity(2 * notes.len());
+    for n in notes {
+        if flags & KEYSPACE != 0 {
+            let mut ch = format!("__keyspace@{}__:", n.db).into_bytes();
+            ch.extend_from_slice(&n.key);
+            channels.push(ch);
+        }
+        if flags & KEYEVENT != 0 {
+            channels.push(format!("__keyevent@{}__:{}", n.db, n.event).into_bytes());
+        }
+    }
+    let mut messages: Vec<(&[u8], &[u8])> = Vec::with_capacity(channels.len());
+    let mut ch = channels.iter();
+    for n in notes {
+        if flags & KEYSPACE != 0 {
+            if let Some(c) = ch.next() {
+                messages.push((c, n.event.as_bytes()));
+            }
+        }
+        if flags & KEYEVENT != 0 {
+            if let Some(c) = ch.next() {
+                messages.push((c, &n.key));
+            }
+        }
+    }
+    publish_to(shared, &messages);
 }
 
 /// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT | SHARDCHANNELS [pattern] |

@@ -5,6 +5,7 @@
 //! the keyspace.
 
 use super::encoding::EncodingLimits;
+use super::notify::{self, Note};
 use super::table::{Entry, Table};
 use super::value::{Kind, Value, WrongType};
 
@@ -15,6 +16,15 @@ pub struct Db {
     pub table: Table,
     expires: usize,
     expire_cursor: usize,
+    /// Which of the events this database raises itself are recorded ([`notify::EXPIRED`] for a
+    /// key whose TTL passed, [`notify::NEW`] for a key created, [`notify::KEY_MISS`] for a read
+    /// that found nothing); the shard sets it from
+    /// `notify-keyspace-events`.
+    pub record: u32,
+    /// Those events, oldest first, until the shard gathers them ([`Keyspace::note`]).
+    pub raised: Vec<(&'static str, Box<[u8]>)>,
+    /// Keys deleted on access because their TTL passed, since the shard last counted them.
+    lazily_expired: u64,
 }
 
 #[inline]
@@ -38,14 +48,37 @@ impl Db {
         self.expires
     }
 
+    /// Keys deleted on access because their TTL passed (part of INFO's `expired_keys`). O(1).
+    pub fn lazily_expired(&self) -> u64 {
+        self.lazily_expired
+    }
+
     /// The live entry for `key`, deleting it first if it has expired. O(1).
     #[inline]
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let h = self.table.hash(key);
         let expired = is_expired(self.table.get_hashed(h, key)?, now);
         if expired {
-            self.remove_entry(key);
+            self.expire_now(key);
             return None;
+        }
+        self.table.get_mut_hashed(h, key)
+    }
+
+    /// [`Db::get`] for a read (Redis's lookupKeyRead): a key that is absent, or expired, is also
+    /// a `keymiss` event when that class is recorded. O(1).
+    #[inline]
+    pub fn get_read(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        let h = self.table.hash(key);
+        match self.table.get_hashed(h, key) {
+            Some(e) if !is_expired(e, now) => {}
+            found => {
+                if found.is_some() {
+                    self.expire_now(key);
+                }
+                self.raise(notify::KEY_MISS, "keymiss", key);
+                return None;
+            }
         }
         self.table.get_mut_hashed(h, key)
     }
@@ -100,16 +133,27 @@ impl Db {
             value,
             expire_at,
         });
-        if let Some(o) = &old {
-            if o.expire_at != 0 {
-                self.expires -= 1;
-            }
+        match &old {
+            Some(o) if o.expire_at != 0 => self.expires -= 1,
+            Some(_) => {}
+            None => self.raise(notify::NEW, "new", key),
         }
         old
     }
 
-    /// Puts back a whole entry (RENAME, MOVE, SWAPDB-style transfers), replacing any old one. O(1).
+    /// Puts a whole entry (RENAME, MOVE, COPY), replacing any old one; a key that was not there is
+    /// a new key. O(1).
     pub fn put(&mut self, entry: Entry) -> Option<Entry> {
+        if self.record & notify::NEW != 0 && self.table.get(entry.key.as_bytes()).is_none() {
+            self.raised.push(("new", entry.key.as_bytes().into()));
+        }
+        self.restore(entry)
+    }
+
+    /// Puts back an entry that only moved between copies of this database (a step over keys of
+    /// several workers runs on copies, then writes them back): replacing any old one, raising no
+    /// event, since the command raised its own. O(1).
+    pub fn restore(&mut self, entry: Entry) -> Option<Entry> {
         let (key, value, at) = (entry.key, entry.value, entry.expire_at);
         if at != 0 {
             self.expires += 1;
@@ -134,8 +178,13 @@ impl Db {
         now: u64,
         make: impl FnOnce() -> Value,
     ) -> &mut Entry {
-        if self.table.get(key).is_some_and(|e| is_expired(e, now)) {
-            self.remove_entry(key);
+        match self.table.get(key) {
+            Some(e) if is_expired(e, now) => self.expire_now(key),
+            Some(_) => {}
+            None => {}
+        }
+        if self.record & notify::NEW != 0 && self.table.get(key).is_none() {
+            self.raise(notify::NEW, "new", key);
         }
         self.table.get_or_insert_with(key, || Entry {
             key: key.into(),
@@ -148,9 +197,27 @@ impl Db {
     pub fn remove(&mut self, key: &[u8], now: u64) -> Option<Entry> {
         let e = self.remove_entry(key)?;
         if is_expired(&e, now) {
+            self.lazily_expired += 1;
+            self.raise(notify::EXPIRED, "expired", key);
             None
         } else {
             Some(e)
+        }
+    }
+
+    /// Deletes `key`, found past its deadline on access (lazy expiry). O(1).
+    fn expire_now(&mut self, key: &[u8]) {
+        self.remove_entry(key);
+        self.lazily_expired += 1;
+        self.raise(notify::EXPIRED, "expired", key);
+    }
+
+    /// Records event `event` of `class` on `key` when that class is recorded. O(1), and one test
+    /// when it is not.
+    #[inline]
+    fn raise(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        if self.record & class != 0 {
+            self.raised.push((event, key.into()));
         }
     }
 
@@ -208,9 +275,17 @@ impl Db {
                 break;
             }
             self.expire_cursor = (self.expire_cursor + 1) % segments;
-            let (r, e) = self
-                .table
-                .remove_where_in_segment(self.expire_cursor, |e| is_expired(e, now));
+            let record = self.record & notify::EXPIRED != 0;
+            let raised = &mut self.raised;
+            let (r, e) = self.table.remove_where_in_segment(
+                self.expire_cursor,
+                |e| is_expired(e, now),
+                |e| {
+                    if record {
+                        raised.push(("expired", e.key.as_bytes().into()));
+                    }
+                },
+            );
             removed += r;
             examined += e;
         }
@@ -272,6 +347,11 @@ pub struct Keyspace {
     pub watches: super::Watches,
     /// The clients blocked on keys of this shard (BLPOP...).
     pub blocked: super::Blocked,
+    /// The `notify-keyspace-events` classes in force ([`notify`]'s bits).
+    notify: u32,
+    /// Keyspace events raised by commands and expiry, oldest first, until the worker publishes
+    /// them ([`Keyspace::take_notes`]).
+    notes: Vec<Note>,
     rng: u64,
 }
 
@@ -286,6 +366,8 @@ impl Keyspace {
             stats: ShardStats::default(),
             watches: super::Watches::default(),
             blocked: super::Blocked::default(),
+            notify: 0,
+            notes: Vec::new(),
             rng: seed | 1,
         }
     }
@@ -300,6 +382,64 @@ impl Keyspace {
         self.watches.touch_where(db, |k| d.peek(k, now).is_some());
     }
 
+    /// Sets the `notify-keyspace-events` classes (from the parameter, or a shard's for its
+    /// copies). O(databases).
+    pub fn set_notify(&mut self, flags: u32) {
+        self.notify = flags;
+        let own = notify::EXPIRED | notify::NEW | notify::KEY_MISS;
+        let record = if notify::wanted(flags, own) {
+            flags & own
+        } else {
+            0
+        };
+        for db in &mut self.dbs {
+            db.record = record;
+        }
+    }
+
+    /// The `notify-keyspace-events` classes in force.
+    pub fn notify_flags(&self) -> u32 {
+        self.notify
+    }
+
+    /// Records keyspace event `event` of `class` (a [`notify`] bit) on `key` of database `db`, to
+    /// be published once the command ends, after what the databases raised before it (a key
+    /// created, or found expired, on the way). One test when the class is off. O(1).
+    #[inline]
+    pub fn note(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
+        if notify::wanted(self.notify, class) {
+            self.gather();
+            self.notes.push(Note {
+                db,
+                event,
+                key: key.into(),
+            });
+        }
+    }
+
+    /// Moves the databases' own events (expired, new) into the notes, in order. O(databases).
+    fn gather(&mut self) {
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            for (event, key) in db.raised.drain(..) {
+                self.notes.push(Note { db: i, event, key });
+            }
+        }
+    }
+
+    /// Whether events wait to be published. O(1) when notifications are off.
+    #[inline]
+    pub fn has_notes(&self) -> bool {
+        self.notify != 0
+            && (!self.notes.is_empty() || self.dbs.iter().any(|d| !d.raised.is_empty()))
+    }
+
+    /// The events waiting, oldest first, moved into `out` (emptied first). O(events).
+    pub fn take_notes(&mut self, out: &mut Vec<Note>) {
+        self.gather();
+        out.clear();
+        std::mem::swap(out, &mut self.notes);
+    }
+
     /// A read lookup (Redis's `lookupKeyRead`): the typed lookup [`Db::get_as`] in database `db`,
     /// counted as a keyspace hit when the key exists, whatever its type, and a miss otherwise. O(1).
     #[inline]
@@ -309,7 +449,7 @@ impl Keyspace {
         key: &[u8],
         now: u64,
     ) -> Result<Option<&T>, WrongType> {
-        let found = self.dbs[db].get(key, now);
+        let found = self.dbs[db].get_read(key, now);
         self.stats.lookup(found.is_some());
         match found {
             None => Ok(None),
@@ -321,7 +461,7 @@ impl Keyspace {
     /// [`Keyspace::read`] counts. O(1).
     #[inline]
     pub fn read_any(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
-        let found = self.dbs[db].get(key, now);
+        let found = self.dbs[db].get_read(key, now);
         self.stats.lookup(found.is_some());
         found.map(|e| &*e)
     }
@@ -351,6 +491,12 @@ impl Keyspace {
         self.rng = self.rng.wrapping_add(0xa076_1d64_78bd_642f);
         let t = (self.rng as u128).wrapping_mul((self.rng ^ 0xe703_7ed1_a0b4_28db) as u128);
         ((t >> 64) as u64) ^ (t as u64)
+    }
+
+    /// Keys deleted because their TTL passed, found on access or by active expiry (INFO's
+    /// `expired_keys`). O(databases).
+    pub fn expired_keys(&self) -> u64 {
+        self.stats.expired_keys + self.dbs.iter().map(Db::lazily_expired).sum::<u64>()
     }
 
     /// Active expiry over every database with a total budget of examined entries; returns keys removed.

@@ -475,6 +475,7 @@ impl Table {
         &mut self,
         seg: usize,
         mut pred: impl FnMut(&Entry) -> bool,
+        mut removed: impl FnMut(Entry),
     ) -> (usize, usize) {
         let Some(s) = self.segments.get_mut(seg) else {
             return (0, 0);
@@ -488,7 +489,9 @@ impl Table {
         let before = all.len();
         let mut keep = Segment::with_capacity(s.depth, cap);
         for e in all {
-            if !pred(&e) {
+            if pred(&e) {
+                removed(e);
+            } else {
                 keep.place(self.hasher.hash_one(e.key.as_bytes()), e);
             }
         }
@@ -545,7 +548,7 @@ mod tests {
             );
         }
         let (removed, _) = (0..t.segment_count()).fold((0, 0), |acc, s| {
-            let (r, e) = t.remove_where_in_segment(s, |e| e.key.ends_with(b"1"));
+            let (r, e) = t.remove_where_in_segment(s, |e| e.key.ends_with(b"1"), drop);
             (acc.0 + r, acc.1 + e)
         });
         assert!(removed > 0);

@@ -324,8 +324,39 @@ impl Worker {
         self.after_attempt(k, attempt);
     }
 
-    /// Runs one command of an atomic step on the held shards, its reply appended to `out`.
+    /// Runs one command of an atomic step on the held shards, its reply appended to `out`, and
+    /// publishes the keyspace notifications it raised (so a step's events keep their order
+    /// across shards).
     pub(super) fn exec_held(
+        &mut self,
+        held: &Held,
+        session: &mut Session,
+        ci: usize,
+        args: &Args,
+        out: &mut Vec<u8>,
+    ) {
+        self.exec_held_command(held, session, ci, args, out);
+        if held.own {
+            self.publish_own_notes();
+        }
+        let count = held.ids.borrow().len();
+        for i in 0..count {
+            let id = held.ids.borrow()[i];
+            self.publish_notes_on(held, id);
+        }
+    }
+
+    /// Publishes the keyspace notifications of shard `id`, held in this step.
+    fn publish_notes_on(&mut self, held: &Held, id: usize) {
+        if held.own && id == self.id {
+            self.publish_own_notes();
+        } else if held.covers(id) {
+            // SAFETY: held for the whole step; the reference ends with this statement.
+            self.publish_notes_of(unsafe { held.shards.held_mut(id) });
+        }
+    }
+
+    fn exec_held_command(
         &mut self,
         held: &Held,
         session: &mut Session,
@@ -394,6 +425,8 @@ impl Worker {
                         held.on(&mut self.ks, owner, |ks| {
                             run(ks, f, &sub_args, &mut part, owner)
                         });
+                        // Each key's events in the order of the keys, as Redis raises them.
+                        self.publish_notes_on(held, owner);
                         parts.push(part);
                     }
                     out.extend_from_slice(&combine(how, parts, resp3));
@@ -499,9 +532,11 @@ impl Worker {
             });
             live_before.push(e.is_some());
             if let Some(e) = e {
-                temp.dbs[kdb].put(e);
+                temp.dbs[kdb].restore(e);
             }
         }
+        // Events from here on are the command's own (the copies above are not new keys).
+        temp.set_notify(held.on(&mut self.ks, owners[0], |ks| ks.notify_flags()));
         let mut waits = None;
         if let Exec::Keyed(f) | Exec::Fanout(f, _) = cmd.exec {
             let mut ctx = Ctx {
@@ -524,6 +559,7 @@ impl Worker {
         }
         let stats = temp.stats;
         held.on(&mut self.ks, owners[0], |ks| ks.stats.add(&stats));
+        self.publish_notes_of(&mut temp);
         if cmd.is_write() {
             for (&(owner, kdb, key), &before) in places.iter().zip(&live_before) {
                 let result = temp.dbs[kdb].table.remove(key);
@@ -536,7 +572,7 @@ impl Worker {
                     }
                     match result {
                         Some(e) => {
-                            ks.dbs[kdb].put(e);
+                            ks.dbs[kdb].restore(e);
                         }
                         None => {
                             ks.dbs[kdb].remove(key, 0);

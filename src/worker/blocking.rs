@@ -243,26 +243,58 @@ impl Worker {
         }
     }
 
-    /// Serves the ready keys of this worker's own shard.
+    /// After commands ran on this worker's own shard: serves the clients blocked on keys that got
+    /// data, and publishes the keyspace notifications the shard recorded.
     pub(super) fn serve_own(&mut self) {
-        if self.shardless || !self.ks.blocked.has_ready() {
+        if self.shardless {
             return;
         }
-        let mut served = std::mem::take(&mut self.served);
-        serve_ready(&mut self.ks, self.id, self.n, self.now, &mut served);
-        self.route_served(&mut served);
-        self.served = served;
+        if self.ks.blocked.has_ready() {
+            let mut served = std::mem::take(&mut self.served);
+            serve_ready(&mut self.ks, self.id, self.n, self.now, &mut served);
+            self.route_served(&mut served);
+            self.served = served;
+        }
+        self.publish_own_notes();
     }
 
-    /// Serves the ready keys of `ks`, shard `id` (held by this worker).
-    pub(super) fn serve_shard(&mut self, ks: &mut Keyspace, id: usize) {
-        if !ks.blocked.has_ready() {
+    /// Publishes the keyspace notifications this worker's own shard recorded, oldest first.
+    /// O(1) when there are none.
+    pub(super) fn publish_own_notes(&mut self) {
+        if self.shardless || !self.ks.has_notes() {
             return;
         }
-        let mut served = std::mem::take(&mut self.served);
-        serve_ready(ks, id, self.n, self.now, &mut served);
-        self.route_served(&mut served);
-        self.served = served;
+        let mut notes = std::mem::take(&mut self.notes);
+        self.ks.take_notes(&mut notes);
+        let flags = self.ks.notify_flags();
+        crate::command::pubsub::publish_notes(&self.shared, flags, &notes);
+        notes.clear();
+        self.notes = notes;
+    }
+
+    /// Serves the ready keys of `ks`, shard `id` (held by this worker), and publishes its
+    /// keyspace notifications.
+    pub(super) fn serve_shard(&mut self, ks: &mut Keyspace, id: usize) {
+        if ks.blocked.has_ready() {
+            let mut served = std::mem::take(&mut self.served);
+            serve_ready(ks, id, self.n, self.now, &mut served);
+            self.route_served(&mut served);
+            self.served = served;
+        }
+        self.publish_notes_of(ks);
+    }
+
+    /// Publishes the keyspace notifications `ks` recorded (a shard held by this worker, or an
+    /// atomic step's copies), oldest first. O(1) when there are none.
+    pub(super) fn publish_notes_of(&mut self, ks: &mut Keyspace) {
+        if !ks.has_notes() {
+            return;
+        }
+        let mut notes = std::mem::take(&mut self.notes);
+        ks.take_notes(&mut notes);
+        crate::command::pubsub::publish_notes(&self.shared, ks.notify_flags(), &notes);
+        notes.clear();
+        self.notes = notes;
     }
 
     /// Sends each answer to its client: here at once, or in the batch for its worker.

@@ -139,18 +139,14 @@ impl Worker {
             .clamp(1, 10) as usize;
         let started = crate::stats::ticks();
         self.ks.active_expire(self.now, EXPIRE_BUDGET * effort);
+        self.publish_own_notes();
         self.expire_cycle_done(started);
         self.measure_memory_and_cpu();
         if self.id == 0 {
             self.sample_server_stats();
         }
         let s = &self.shared.stats[self.id];
-        for (db, (keys, expires)) in self.ks.dbs.iter().zip(&s.keys) {
-            keys.store(db.len() as u64, Ordering::Relaxed);
-            expires.store(db.expires() as u64, Ordering::Relaxed);
-        }
-        s.expired_keys
-            .store(self.ks.stats.expired_keys, Ordering::Relaxed);
+        publish_shard(&self.ks, s);
         s.used_memory.store(
             crate::alloc::thread_net_bytes() as i64 as u64,
             Ordering::Relaxed,
@@ -259,6 +255,8 @@ pub(super) fn refresh_shard(ks: &mut Keyspace, p: &crate::config::Params) {
     l.hash_max_listpack_value = p.get_i64("hash-max-listpack-value").max(0) as usize;
     l.zset_max_listpack_entries = p.get_i64("zset-max-listpack-entries").max(0) as usize;
     l.zset_max_listpack_value = p.get_i64("zset-max-listpack-value").max(0) as usize;
+    let classes = p.get("notify-keyspace-events").unwrap_or_default();
+    ks.set_notify(crate::store::notify::parse_classes(&classes).unwrap_or(0));
 }
 
 /// Publishes a shard's figures (keys and keys with a TTL per database, hits, misses, expired keys)
@@ -273,6 +271,5 @@ pub(super) fn publish_shard(ks: &Keyspace, s: &crate::shared::WorkerStats) {
         .store(ks.stats.keyspace_hits, Ordering::Relaxed);
     s.keyspace_misses
         .store(ks.stats.keyspace_misses, Ordering::Relaxed);
-    s.expired_keys
-        .store(ks.stats.expired_keys, Ordering::Relaxed);
+    s.expired_keys.store(ks.expired_keys(), Ordering::Relaxed);
 }

@@ -135,6 +135,8 @@ pub struct Worker {
     timers: std::collections::BinaryHeap<std::cmp::Reverse<(u64, usize, u64, u64)>>,
     /// Answers of served blocked calls, being routed (kept for its allocation).
     served: Vec<blocking::Served>,
+    /// Scratch for the keyspace notifications being published (kept for its capacity).
+    notes: Vec<crate::store::notify::Note>,
     /// Blocked calls handed back to be run again here.
     retries: Vec<Arc<crate::store::Ticket>>,
     keys: Vec<usize>,
@@ -260,6 +262,7 @@ impl Worker {
             retry_deadline: None,
             timers: Default::default(),
             served: Vec::new(),
+            notes: Vec::new(),
             retries: Vec::new(),
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
@@ -356,7 +359,8 @@ impl Worker {
             self.run_retries();
             self.resume();
             self.lend_if_asked();
-            // Statistics first: a client that sees a reply must see its effect in INFO too.
+            // Events and statistics first: a client that sees a reply must see its effects.
+            self.publish_own_notes();
             self.publish_stats();
             self.send_outboxes();
             self.flush_all();

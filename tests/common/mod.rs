@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rustis::config::Cli;
 
 pub mod diff;
+pub mod notify;
 #[allow(unused_imports)] // each test binary uses a few of them
 pub use diff::{bulks, int_of};
 
