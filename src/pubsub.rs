@@ -1,4 +1,7 @@
-//! Who is subscribed to what, across every worker (SUBSCRIBE, PSUBSCRIBE, PUBLISH, PUBSUB).
+//! Who is subscribed to what, across every worker (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, PUBLISH,
+//! SPUBLISH, PUBSUB). Shard channels are a namespace of their own: without a cluster, every
+//! shard channel lives on this one node, so they work as plain channels that patterns never
+//! match.
 //!
 //! One registry for the whole server, behind one lock: PUBLISH must count every receiver on every
 //! worker, and a subscription is rare next to a message. A publisher takes the lock once per
@@ -20,12 +23,14 @@ pub struct Subscriber {
     pub client: u64,
 }
 
-/// A published message: for every receiver of one kind (channel or one pattern), encoded once
-/// per protocol, by the first worker that needs that form.
+/// A published message: for every receiver of one kind (channel, shard channel or one pattern),
+/// encoded once per protocol, by the first worker that needs that form.
 #[derive(Debug)]
 pub struct Message {
     /// The pattern it matched (a `pmessage`), or None (a `message`).
     pub pattern: Option<Box<[u8]>>,
+    /// Published on a shard channel (an `smessage`).
+    pub shard: bool,
     /// The channel and the payload.
     pub channel: Box<[u8]>,
     pub payload: Box<[u8]>,
@@ -38,6 +43,7 @@ impl Message {
     pub fn new(pattern: Option<&[u8]>, channel: &[u8], payload: &[u8]) -> Self {
         Message {
             pattern: pattern.map(Box::from),
+            shard: false,
             channel: channel.into(),
             payload: payload.into(),
             encoded: Default::default(),
@@ -55,6 +61,7 @@ pub type ByPattern<'a> = Vec<(&'a [u8], &'a [Subscriber])>;
 #[derive(Debug, Default)]
 pub struct Registry {
     channels: HashMap<Box<[u8]>, Vec<Subscriber>>,
+    shard_channels: HashMap<Box<[u8]>, Vec<Subscriber>>,
     /// Patterns with their subscribers, in the order they were first subscribed.
     patterns: Vec<(Box<[u8]>, Vec<Subscriber>)>,
 }
@@ -70,12 +77,37 @@ impl Registry {
 
     /// Removes `who` from `channel`. O(subscribers of the channel).
     pub fn unsubscribe(&mut self, channel: &[u8], who: Subscriber) {
-        if let Some(list) = self.channels.get_mut(channel) {
-            list.retain(|s| *s != who);
-            if list.is_empty() {
-                self.channels.remove(channel);
-            }
+        leave(&mut self.channels, channel, who)
+    }
+
+    /// Adds `who` to shard channel `channel` (once). O(subscribers of the channel).
+    pub fn ssubscribe(&mut self, channel: &[u8], who: Subscriber) {
+        let list = self.shard_channels.entry(Box::from(channel)).or_default();
+        if !list.contains(&who) {
+            list.push(who);
         }
+    }
+
+    /// Removes `who` from shard channel `channel`. O(subscribers of the channel).
+    pub fn sunsubscribe(&mut self, channel: &[u8], who: Subscriber) {
+        leave(&mut self.shard_channels, channel, who)
+    }
+
+    /// The subscribers of shard channel `channel` (SPUBLISH's receivers).
+    pub fn shard_receivers(&self, channel: &[u8]) -> &[Subscriber] {
+        self.shard_channels
+            .get(channel)
+            .map_or(&[][..], |v| v.as_slice())
+    }
+
+    /// The shard channels with a subscriber, matching `pattern` (all without one).
+    pub fn shard_channels(&self, pattern: Option<&[u8]>) -> Vec<&[u8]> {
+        matching(&self.shard_channels, pattern)
+    }
+
+    /// Subscribers of shard channel `channel`.
+    pub fn shard_numsub(&self, channel: &[u8]) -> usize {
+        self.shard_channels.get(channel).map_or(0, Vec::len)
     }
 
     /// Adds `who` to `pattern` (once). O(patterns).
@@ -113,11 +145,7 @@ impl Registry {
 
     /// The channels with at least one subscriber matching `pattern` (all without one).
     pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<&[u8]> {
-        self.channels
-            .keys()
-            .filter(|c| pattern.is_none_or(|p| crate::glob::glob_match(p, c, false)))
-            .map(|c| &**c)
-            .collect()
+        matching(&self.channels, pattern)
     }
 
     /// Subscribers of `channel`.
@@ -129,6 +157,26 @@ impl Registry {
     pub fn numpat(&self) -> usize {
         self.patterns.len()
     }
+}
+
+type Channels = HashMap<Box<[u8]>, Vec<Subscriber>>;
+
+/// Removes `who` from `channel` of `map`, and the channel once nobody is left. O(subscribers).
+fn leave(map: &mut Channels, channel: &[u8], who: Subscriber) {
+    if let Some(list) = map.get_mut(channel) {
+        list.retain(|s| *s != who);
+        if list.is_empty() {
+            map.remove(channel);
+        }
+    }
+}
+
+/// The channels of `map` matching `pattern` (all without one). O(channels).
+fn matching<'a>(map: &'a Channels, pattern: Option<&[u8]>) -> Vec<&'a [u8]> {
+    map.keys()
+        .filter(|c| pattern.is_none_or(|p| crate::glob::glob_match(p, c, false)))
+        .map(|c| &**c)
+        .collect()
 }
 
 #[cfg(test)]

@@ -63,9 +63,10 @@ pub struct ClientInfo {
     pub block: Option<Arc<crate::store::Ticket>>,
     /// Whether that call has a timeout (INFO clients_in_timeout_table).
     pub block_timed: bool,
-    /// Channels and patterns it is subscribed to (CLIENT LIST sub, psub).
+    /// Channels, patterns and shard channels it is subscribed to (CLIENT LIST sub, psub, ssub).
     pub subs: usize,
     pub psubs: usize,
+    pub ssubs: usize,
 }
 
 /// Live figures of one connection for CLIENT LIST / CLIENT INFO. Only the connection's worker writes

@@ -117,6 +117,47 @@ fn subscribe_publish_unsubscribe() {
     p.done();
 }
 
+/// Shard channels: SSUBSCRIBE, SPUBLISH (patterns never see them), SUNSUBSCRIBE, their counts
+/// (apart from channels and patterns), PUBSUB's SHARD forms, SSUBSCRIBE refused inside EXEC,
+/// and subscribed mode entered through a shard channel alone.
+#[test]
+fn shard_channels() {
+    let (redis, rustis) = (start_redis(), start_rustis(2));
+    let mut p = Pair::new(redis.port, rustis.port, 4);
+    p.call(0, &["ssubscribe", "orders", "stock"], 2);
+    p.call(0, &["subscribe", "news"], 1);
+    p.call(0, &["ssubscribe", "orders"], 1);
+    p.call(1, &["psubscribe", "*"], 1);
+    p.quiet(2, &["hello", "3"]);
+    p.call(2, &["ssubscribe", "orders"], 1);
+    p.call(3, &["spublish", "orders", "o1"], 1);
+    p.read(0, "smessage");
+    p.read(2, "RESP3 smessage");
+    p.call(3, &["publish", "orders", "plain"], 1);
+    p.read(1, "pmessage of a plain channel");
+    p.call(3, &["spublish", "nobody", "x"], 1);
+    p.call(3, &["pubsub", "shardnumsub", "orders", "stock", "news"], 1);
+    p.call(3, &["pubsub", "shardchannels", "st*"], 1);
+    p.call(3, &["pubsub", "channels"], 1);
+    p.call(3, &["multi"], 1);
+    p.call(3, &["ssubscribe", "late"], 1);
+    p.call(3, &["subscribe", "early"], 1);
+    p.call(3, &["exec"], 1);
+    p.call(3, &["ping"], 1);
+    p.call(3, &["unsubscribe"], 1);
+    p.call(3, &["ping"], 1);
+    p.call(0, &["get", "x"], 1);
+    p.call(0, &["sunsubscribe", "stock", "never"], 2);
+    p.call(0, &["sunsubscribe"], 1);
+    p.call(0, &["sunsubscribe"], 1);
+    p.call(0, &["unsubscribe"], 1);
+    p.call(0, &["get", "x"], 1);
+    p.call(2, &["sunsubscribe"], 1);
+    p.call(3, &["spublish", "orders", "gone"], 1);
+    p.call(3, &["spublish", "orders"], 1);
+    p.done();
+}
+
 /// A subscribed RESP2 connection: only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET run,
 /// PING answers ["pong", arg]; in RESP3 anything runs. RESET leaves subscribed mode.
 #[test]

@@ -19,7 +19,7 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
     };
     // Redis's letters, in its order: x (in MULTI), d (a watched key changed); N for none.
     let mut flags = String::new();
-    if ci.subs + ci.psubs > 0 {
+    if ci.subs + ci.psubs + ci.ssubs > 0 {
         flags.push('P');
     }
     if g.multi.load(Relaxed) > 0 {
@@ -35,7 +35,7 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -47,6 +47,7 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         ci.db,
         ci.subs,
         ci.psubs,
+        ci.ssubs,
         g.multi.load(Relaxed) as i64 - 1,
         g.qbuf.load(Relaxed),
         g.qbuf_free.load(Relaxed),
@@ -131,7 +132,7 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
                 if t == b"normal" || t == b"pubsub" {
                     let pubsub = t == b"pubsub";
                     for ci in c.shared.clients().values() {
-                        if (ci.subs + ci.psubs > 0) == pubsub {
+                        if (ci.subs + ci.psubs + ci.ssubs > 0) == pubsub {
                             out.push_str(&client_line(ci, c.now));
                         }
                     }
@@ -348,7 +349,7 @@ fn kill(c: &mut ConnCtx, a: &Args) {
         clients.retain(|&cid, ci| {
             let hit = addr.is_none_or(|x| ci.addr.as_bytes() == x)
                 && laddr.is_none_or(|x| ci.laddr.as_bytes() == x)
-                && kind.is_none_or(|t| t == Some(ci.subs + ci.psubs > 0))
+                && kind.is_none_or(|t| t == Some(ci.subs + ci.psubs + ci.ssubs > 0))
                 && (id == 0 || cid == id)
                 && maxage.is_none_or(|m| now.saturating_sub(ci.created_ms) / 1000 >= m)
                 && !(cid == me && skipme);

@@ -31,9 +31,10 @@ pub struct Session {
     pub reply_off: bool,
     /// CLIENT REPLY SKIP: the next command's reply is not sent.
     pub skip_next: bool,
-    /// The channels and patterns it is subscribed to, in the order subscribed.
+    /// The channels, patterns and shard channels it is subscribed to, in the order subscribed.
     pub channels: Vec<Vec<u8>>,
     pub patterns: Vec<Vec<u8>>,
+    pub shard_channels: Vec<Vec<u8>>,
 }
 
 /// What a connection WATCHes: its flag (shared with the shards holding the keys, which set it
@@ -51,6 +52,11 @@ impl Session {
         self.channels.len() + self.patterns.len()
     }
 
+    /// Whether it is subscribed to anything, shard channels included (RESP2's subscribed mode).
+    pub fn subscribed(&self) -> bool {
+        self.subscriptions() + self.shard_channels.len() > 0
+    }
+
     /// Drops every subscription (RESET, disconnect) from `registry`; `who` is this connection.
     pub fn unsubscribe_all(
         &mut self,
@@ -62,6 +68,9 @@ impl Session {
         }
         for p in self.patterns.drain(..) {
             registry.punsubscribe(&p, who);
+        }
+        for ch in self.shard_channels.drain(..) {
+            registry.sunsubscribe(&ch, who);
         }
     }
 
@@ -125,6 +134,9 @@ pub struct ConnCtx<'a> {
     pub shared: &'a Shared,
     pub worker: usize,
     pub now: u64,
+    /// Running inside EXEC, where a command must not block (Redis's CLIENT_DENY_BLOCKING):
+    /// SSUBSCRIBE is refused there.
+    pub in_exec: bool,
 }
 
 impl ConnCtx<'_> {

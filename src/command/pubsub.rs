@@ -1,4 +1,5 @@
-//! Pub/sub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH and PUBSUB. Subscriptions live
+//! Pub/sub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, their shard forms
+//! (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH), PUBSUB, and the publication of keyspace notifications. Subscriptions live
 //! in the server-wide registry ([`crate::pubsub`]); a message reaches a connection of another
 //! worker through that worker's control queue, and is encoded there in the connection's protocol
 //! ([`encode_message`]).
@@ -24,6 +25,9 @@ pub fn commands() -> Vec<super::Command> {
         cmd("psubscribe", -2, P, K0, Conn(psubscribe)),
         cmd("punsubscribe", -1, P, K0, Conn(punsubscribe)),
         cmd("publish", 3, PUBSUB | LOADING | STALE | FAST, K0, Conn(publish)),
+        cmd("ssubscribe", -2, P, K0, Conn(ssubscribe)),
+        cmd("sunsubscribe", -1, P, K0, Conn(sunsubscribe)),
+        cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST, K0, Conn(spublish)),
         cmd("pubsub", -2, 0, K0, Conn(pubsub)).with_subs(PUBSUB_SUBCOMMANDS),
     ]
 }
@@ -91,7 +95,7 @@ fn encode_message_into(out: &mut Vec<u8>, resp3: bool, m: &Message) {
         }
         None => {
             push(&mut r, 3);
-            r.bulk(b"message");
+            r.bulk(if m.shard { b"smessage" } else { b"message" });
         }
     }
     r.bulk(&m.channel);
@@ -106,11 +110,43 @@ fn who(c: &ConnCtx) -> Subscriber {
     }
 }
 
-/// One (un)subscription confirmation: `kind`, the channel or pattern (null for none), the count.
-fn confirm(c: &mut ConnCtx, kind: &[u8], name: Option<&[u8]>) {
-    let n = c.session.subscriptions();
+/// What a subscription names: a channel, a pattern, or a shard channel.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    /// The session's list of this kind.
+    fn mine(self, s: &mut super::ctx::Session) -> &mut Vec<Vec<u8>> {
+        match self {
+            Kind::Channel => &mut s.channels,
+            Kind::Pattern => &mut s.patterns,
+            Kind::Shard => &mut s.shard_channels,
+        }
+    }
+
+    /// The confirmation names: (subscribe, unsubscribe).
+    fn words(self) -> (&'static [u8], &'static [u8]) {
+        match self {
+            Kind::Channel => (b"subscribe", b"unsubscribe"),
+            Kind::Pattern => (b"psubscribe", b"punsubscribe"),
+            Kind::Shard => (b"ssubscribe", b"sunsubscribe"),
+        }
+    }
+}
+
+/// One (un)subscription confirmation: `word`, the name (null for none), and the count Redis
+/// gives: channels and patterns together, shard channels apart.
+fn confirm(c: &mut ConnCtx, kind: Kind, word: &[u8], name: Option<&[u8]>) {
+    let n = match kind {
+        Kind::Shard => c.session.shard_channels.len(),
+        _ => c.session.subscriptions(),
+    };
     push(&mut c.reply, 3);
-    c.reply.bulk(kind);
+    c.reply.bulk(word);
     match name {
         Some(x) => c.reply.bulk(x),
         None => c.reply.null(),
@@ -118,36 +154,51 @@ fn confirm(c: &mut ConnCtx, kind: &[u8], name: Option<&[u8]>) {
     c.reply.int(n as i64);
 }
 
-/// Mirrors the subscription counts into the client registry (CLIENT LIST sub, psub).
+/// Mirrors the subscription counts into the client registry (CLIENT LIST sub, psub, ssub).
 fn publish_counts(c: &ConnCtx) {
     if let Some(ci) = c.shared.clients().get_mut(&c.session.id) {
         ci.subs = c.session.channels.len();
         ci.psubs = c.session.patterns.len();
+        ci.ssubs = c.session.shard_channels.len();
     }
 }
 
 /// SUBSCRIBE channel [channel ...]. O(channels).
 pub(super) fn subscribe(c: &mut ConnCtx, a: &Args) {
-    let me = who(c);
-    for ch in a.iter_from(1) {
-        if !c.session.channels.iter().any(|x| x == ch) {
-            c.session.channels.push(ch.to_vec());
-            c.shared.pubsub().subscribe(ch, me);
-        }
-        confirm(c, b"subscribe", Some(ch));
-    }
-    publish_counts(c);
+    join(c, a, Kind::Channel)
 }
 
 /// PSUBSCRIBE pattern [pattern ...]. O(patterns).
 pub(super) fn psubscribe(c: &mut ConnCtx, a: &Args) {
+    join(c, a, Kind::Pattern)
+}
+
+/// SSUBSCRIBE shardchannel [shardchannel ...]; refused inside EXEC, as Redis refuses it to a
+/// client that must not block. O(channels).
+pub(super) fn ssubscribe(c: &mut ConnCtx, a: &Args) {
+    if c.in_exec {
+        return c
+            .reply
+            .error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+    }
+    join(c, a, Kind::Shard)
+}
+
+/// SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE: each name joined once, each confirmed.
+fn join(c: &mut ConnCtx, a: &Args, kind: Kind) {
     let me = who(c);
-    for p in a.iter_from(1) {
-        if !c.session.patterns.iter().any(|x| x == p) {
-            c.session.patterns.push(p.to_vec());
-            c.shared.pubsub().psubscribe(p, me);
+    for name in a.iter_from(1) {
+        let mine = kind.mine(c.session);
+        if !mine.iter().any(|x| x == name) {
+            mine.push(name.to_vec());
+            let mut registry = c.shared.pubsub();
+            match kind {
+                Kind::Channel => registry.subscribe(name, me),
+                Kind::Pattern => registry.psubscribe(name, me),
+                Kind::Shard => registry.ssubscribe(name, me),
+            }
         }
-        confirm(c, b"psubscribe", Some(p));
+        confirm(c, kind, kind.words().0, Some(name));
     }
     publish_counts(c);
 }
@@ -155,48 +206,43 @@ pub(super) fn psubscribe(c: &mut ConnCtx, a: &Args) {
 /// UNSUBSCRIBE [channel ...]: the channels named, or every one; with none subscribed, one
 /// confirmation with a null channel. O(channels).
 pub(super) fn unsubscribe(c: &mut ConnCtx, a: &Args) {
-    leave(c, a, false)
+    leave(c, a, Kind::Channel)
 }
 
 /// PUNSUBSCRIBE [pattern ...], as UNSUBSCRIBE for patterns. O(patterns).
 pub(super) fn punsubscribe(c: &mut ConnCtx, a: &Args) {
-    leave(c, a, true)
+    leave(c, a, Kind::Pattern)
 }
 
-/// UNSUBSCRIBE (`patterns` false) and PUNSUBSCRIBE.
-fn leave(c: &mut ConnCtx, a: &Args, patterns: bool) {
+/// SUNSUBSCRIBE [shardchannel ...], as UNSUBSCRIBE for shard channels. O(channels).
+pub(super) fn sunsubscribe(c: &mut ConnCtx, a: &Args) {
+    leave(c, a, Kind::Shard)
+}
+
+/// UNSUBSCRIBE, PUNSUBSCRIBE and SUNSUBSCRIBE.
+fn leave(c: &mut ConnCtx, a: &Args, kind: Kind) {
     let me = who(c);
-    let kind: &[u8] = if patterns {
-        b"punsubscribe"
-    } else {
-        b"unsubscribe"
-    };
+    let word = kind.words().1;
     let names: Vec<Vec<u8>> = if a.len() > 1 {
         a.iter_from(1).map(<[u8]>::to_vec).collect()
-    } else if patterns {
-        c.session.patterns.clone()
     } else {
-        c.session.channels.clone()
+        kind.mine(c.session).clone()
     };
     if names.is_empty() {
-        confirm(c, kind, None);
+        confirm(c, kind, word, None);
     }
     for name in names {
-        let mine = if patterns {
-            &mut c.session.patterns
-        } else {
-            &mut c.session.channels
-        };
+        let mine = kind.mine(c.session);
         if let Some(i) = mine.iter().position(|x| *x == name) {
             mine.remove(i);
             let mut registry = c.shared.pubsub();
-            if patterns {
-                registry.punsubscribe(&name, me);
-            } else {
-                registry.unsubscribe(&name, me);
+            match kind {
+                Kind::Channel => registry.unsubscribe(&name, me),
+                Kind::Pattern => registry.punsubscribe(&name, me),
+                Kind::Shard => registry.sunsubscribe(&name, me),
             }
         }
-        confirm(c, kind, Some(&name));
+        confirm(c, kind, word, Some(&name));
     }
     publish_counts(c);
 }
@@ -207,6 +253,38 @@ fn leave(c: &mut ConnCtx, a: &Args, patterns: bool) {
 pub(super) fn publish(c: &mut ConnCtx, a: &Args) {
     let n = publish_to(c.shared, &[(a.get(1), a.get(2))]);
     c.reply.int(n);
+}
+
+/// SPUBLISH shardchannel message: as PUBLISH, to the shard channel's subscribers (patterns do
+/// not see shard channels). O(receivers).
+pub(super) fn spublish(c: &mut ConnCtx, a: &Args) {
+    let (channel, payload) = (a.get(1), a.get(2));
+    let mut per_worker: Vec<Vec<Delivery>> = vec![Vec::new(); c.shared.workers];
+    let mut count = 0;
+    let registry = c.shared.pubsub();
+    let subs = registry.shard_receivers(channel);
+    if !subs.is_empty() {
+        let mut m = Message::new(None, channel, payload);
+        m.shard = true;
+        let m = Arc::new(m);
+        for s in subs {
+            per_worker[s.worker].push((s.token, s.client, m.clone()));
+            count += 1;
+        }
+    }
+    hand_over(c.shared, per_worker);
+    drop(registry);
+    c.reply.int(count);
+}
+
+/// Queues each worker's batch of messages (while the caller holds the registry, so that two
+/// publishers' messages reach every worker in the same order).
+fn hand_over(shared: &Shared, per_worker: Vec<Vec<Delivery>>) {
+    for (worker, batch) in per_worker.into_iter().enumerate() {
+        if !batch.is_empty() {
+            shared.control(worker, crate::shared::Control::Messages(batch));
+        }
+    }
 }
 
 /// Publishes each (channel, payload) of `messages`, in order, and returns how many receivers
@@ -234,11 +312,7 @@ pub fn publish_to(shared: &Shared, messages: &[(&[u8], &[u8])]) -> i64 {
             }
         }
     }
-    for (worker, batch) in per_worker.into_iter().enumerate() {
-        if !batch.is_empty() {
-            shared.control(worker, crate::shared::Control::Messages(batch));
-        }
-    }
+    hand_over(shared, per_worker);
     count
 }
 
@@ -276,22 +350,20 @@ pub fn publish_notes(shared: &Shared, flags: u32, notes: &[Note]) {
 }
 
 /// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT | SHARDCHANNELS [pattern] |
-/// SHARDNUMSUB [channel ...] | HELP. (No shard channels exist yet: SSUBSCRIBE is not
-/// implemented, so the SHARD forms answer as Redis does with none.)
+/// SHARDNUMSUB [channel ...] | HELP.
 pub(super) fn pubsub(c: &mut ConnCtx, a: &Args) {
     let sub = a.get(1).to_ascii_lowercase();
     match sub.as_slice() {
         b"channels" | b"shardchannels" if a.len() <= 3 => {
-            let names: Vec<Vec<u8>> = if sub == b"channels" {
+            let names: Vec<Vec<u8>> = {
                 let pattern = (a.len() == 3).then(|| a.get(2));
-                c.shared
-                    .pubsub()
-                    .channels(pattern)
-                    .into_iter()
-                    .map(<[u8]>::to_vec)
-                    .collect()
-            } else {
-                Vec::new()
+                let registry = c.shared.pubsub();
+                let found = if sub == b"channels" {
+                    registry.channels(pattern)
+                } else {
+                    registry.shard_channels(pattern)
+                };
+                found.into_iter().map(<[u8]>::to_vec).collect()
             };
             c.reply.array(names.len());
             for n in names {
@@ -306,7 +378,7 @@ pub(super) fn pubsub(c: &mut ConnCtx, a: &Args) {
                         if sub == b"numsub" {
                             registry.numsub(ch)
                         } else {
-                            0
+                            registry.shard_numsub(ch)
                         }
                     })
                     .collect()

@@ -68,7 +68,7 @@ pub fn commands() -> Vec<Command> {
 }
 
 fn ping(c: &mut ConnCtx, a: &Args) {
-    if !c.session.resp3 && c.session.subscriptions() > 0 && a.len() <= 2 {
+    if !c.session.resp3 && c.session.subscribed() && a.len() <= 2 {
         // In subscribed mode (RESP2) PING answers as a message would: ["pong", argument].
         c.reply.array(2);
         c.reply.bulk(b"pong");

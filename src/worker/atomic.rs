@@ -387,6 +387,7 @@ impl Worker {
                     shared: &self.shared,
                     worker: me,
                     now,
+                    in_exec: true,
                 };
                 f(&mut ctx, args);
             }

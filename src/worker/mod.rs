@@ -460,7 +460,7 @@ impl Worker {
         }
         let mut conn = self.conns.remove(k);
         conn.session.unwatch();
-        if conn.session.subscriptions() > 0 {
+        if conn.session.subscribed() {
             let who = crate::pubsub::Subscriber {
                 worker: self.id,
                 token: k as u32,

@@ -61,7 +61,12 @@ impl Worker {
         let push = conn.session.resp3
             && matches!(
                 name,
-                "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe"
+                "subscribe"
+                    | "unsubscribe"
+                    | "psubscribe"
+                    | "punsubscribe"
+                    | "ssubscribe"
+                    | "sunsubscribe"
             );
         if !(conn.session.reply_off || skipped) || push {
             return;
@@ -130,7 +135,7 @@ impl Worker {
         };
         if let Some(c) = self.conns.get(k) {
             if !c.session.resp3
-                && c.session.subscriptions() > 0
+                && c.session.subscribed()
                 && !crate::command::pubsub::allowed_when_subscribed(cmd.name)
             {
                 let msg = crate::command::pubsub::not_allowed_when_subscribed(SLOTS.name(slot));
@@ -515,6 +520,7 @@ impl Worker {
             shared: &self.shared,
             worker: self.id,
             now: self.now,
+            in_exec: false,
         };
         f(&mut ctx, args);
         conn.end_reply();
