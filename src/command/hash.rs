@@ -9,6 +9,7 @@ use super::{
 };
 use crate::num::{long_double_incr, parse_i64, IncrError};
 use crate::resp::{err, Reply};
+use crate::store::notify::{GENERIC, HASH};
 use crate::store::{Elem, HashValue, Value, WrongType};
 
 /// The hash commands (Redis 7.0.15's arity, flags, key positions and documentation).
@@ -53,7 +54,8 @@ fn hash_or_new<'k>(ctx: &'k mut Ctx, key: &[u8]) -> Result<&'k mut HashValue, Wr
     ctx.ks.dbs[ctx.db].get_or_create_as(key, ctx.now, || Value::Hash(Box::default()))
 }
 
-/// HSET/HMSET body: sets the pairs from argument 2; Ok(None) after replying an error. O(N) pairs.
+/// HSET/HMSET body: sets the pairs from argument 2 and raises `hset` (whether or not a value
+/// changed, as Redis); Ok(None) after replying an error. O(N) pairs.
 fn set_pairs(ctx: &mut Ctx, a: &Args, name: &str) -> Result<Option<i64>, WrongType> {
     if a.len() % 2 == 1 {
         ctx.reply.error(&format!(
@@ -67,6 +69,7 @@ fn set_pairs(ctx: &mut Ctx, a: &Args, name: &str) -> Result<Option<i64>, WrongTy
     for i in (2..a.len()).step_by(2) {
         added += h.put_field(a.get(i), a.get(i + 1), &l) as i64;
     }
+    ctx.notify(HASH, "hset", a.get(1));
     Ok(Some(added))
 }
 
@@ -96,6 +99,7 @@ fn hsetnx(ctx: &mut Ctx, a: &Args) -> Handled {
     } else {
         h.put_field(f, v, &l);
         ctx.reply.int(1);
+        ctx.notify(HASH, "hset", a.get(1));
     }
     Ok(())
 }
@@ -138,16 +142,24 @@ fn hgetall(ctx: &mut Ctx, a: &Args) -> Handled {
     Ok(())
 }
 
-/// HDEL key field [field ...]: fields removed; the key goes with its last field. O(N) fields (times
-/// the listpack size while listpack-encoded, as in Redis).
+/// HDEL key field [field ...]: fields removed; the key goes with its last field. Raises `hdel`
+/// when a field went, then `del` when the key did, as Redis. O(N) fields (times the listpack size
+/// while listpack-encoded, as in Redis).
 fn hdel(ctx: &mut Ctx, a: &Args) -> Handled {
     let key = a.get(1);
-    let n = match ctx.ks.write::<HashValue>(ctx.db, key, ctx.now)? {
-        None => 0,
-        Some(h) => a.iter_from(2).filter(|f| h.del_field(f)).count(),
+    let (n, emptied) = match ctx.ks.write::<HashValue>(ctx.db, key, ctx.now)? {
+        None => (0, false),
+        Some(h) => {
+            let n = a.iter_from(2).filter(|f| h.del_field(f)).count();
+            (n, h.fields.is_empty())
+        }
     };
     if n > 0 {
-        ctx.db().remove_if_empty(key);
+        ctx.notify(HASH, "hdel", key);
+        if emptied {
+            ctx.db().remove_if_empty(key);
+            ctx.notify(GENERIC, "del", key);
+        }
     }
     ctx.reply.int(n as i64);
     Ok(())
@@ -233,6 +245,7 @@ fn hincrby(ctx: &mut Ctx, a: &Args) -> Handled {
     };
     h.put_field(f, itoa::Buffer::new().format(next).as_bytes(), &l);
     ctx.reply.int(next);
+    ctx.notify(HASH, "hincrby", key);
     Ok(())
 }
 
@@ -271,6 +284,7 @@ fn hincrbyfloat(ctx: &mut Ctx, a: &Args) -> Handled {
     };
     h.put_field(f, &text, &l);
     ctx.reply.bulk(&text);
+    ctx.notify(HASH, "hincrbyfloat", key);
     Ok(())
 }
 

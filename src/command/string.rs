@@ -3,6 +3,8 @@
 use super::{cmd, flag::*, int_arg, typed, Args, Combine, Command, Ctx, Exec, Handled, KeySpec};
 use crate::num::{long_double_incr, parse_i64, IncrError};
 use crate::resp::{err, Reply};
+use crate::store::db::Db;
+use crate::store::notify::{EXPIRED, GENERIC, NEW, STRING};
 use crate::store::{StrValue, Value};
 
 /// Largest string value, as Redis's proto-max-bulk-len default.
@@ -111,28 +113,45 @@ fn expire_arg(
     }
 }
 
-/// Stores a string value with the given TTL policy. O(1).
-/// Stores argument `vi` of `a` under `key`: a big value read into a buffer of its own is kept
-/// without a copy ([`Args::shared`]).
+/// Stores argument `vi` of `a` under `key` with the given TTL policy, as Redis's setKey (then
+/// setExpire): a big value read into a buffer of its own is kept without a copy
+/// ([`Args::shared`]). Raises the `set` event, and `expire` for [`Ttl::At`], after the `expired`
+/// and `new` events the database raises on the way. A deadline already past is stored as given, as
+/// Redis 7.0 does: the key goes by expiry (an `expired` event) when next touched. O(1).
 fn store(ctx: &mut Ctx, key: &[u8], a: &Args, vi: usize, ttl: Ttl) {
     let value = a.get(vi);
     let now = ctx.now;
     let db = ctx.db();
     let at = match ttl {
-        Ttl::Clear => 0,
-        Ttl::Keep => db.peek(key, now).map(|e| e.expire_at).unwrap_or(0),
-        Ttl::At(at) => at,
+        Ttl::Keep => db.get(key, now).map_or(0, |e| e.expire_at),
+        Ttl::Clear => {
+            expire_old(db, key, now);
+            0
+        }
+        Ttl::At(at) => {
+            expire_old(db, key, now);
+            at
+        }
     };
-    if at != 0 && at <= now {
-        // Already in the past: the key simply ends up deleted, as in Redis.
-        db.remove(key, now);
-        return;
-    }
     let v = match a.shared(vi) {
         Some(b) => StrValue::from_shared(b),
         None => StrValue::from_bytes(value),
     };
     db.set(key, Value::Str(v), at);
+    ctx.notify(STRING, "set", key);
+    if let Ttl::At(_) = ttl {
+        ctx.notify(GENERIC, "expire", key);
+    }
+}
+
+/// Redis's setKey looks the key up first (lookupKeyWrite), so an old value past its deadline goes
+/// by expiry (`expired`) and the value stored is a `new` key. That lookup only shows in events:
+/// made only when those are recorded, one test otherwise. O(1).
+#[inline]
+fn expire_old(db: &mut Db, key: &[u8], now: u64) {
+    if db.record & (EXPIRED | NEW) != 0 {
+        db.get(key, now);
+    }
 }
 
 /// Option flags of SET and GETEX, as Redis's `OBJ_*` flags.
@@ -229,14 +248,14 @@ fn set(ctx: &mut Ctx, a: &Args) -> Handled {
     let now = ctx.now;
     // Only NX, XX and GET need to look at the current value; a plain SET just overwrites it. GET reads
     // it as GET does (a read lookup, counted); NX and XX only ask whether the key exists, as Redis's
-    // write lookup does (not counted).
+    // write lookup does (not counted; an expired key goes, an `expired` event).
     let exists = if get {
         let old = ctx.ks.read::<StrValue>(ctx.db, key, now)?;
         let found = old.is_some();
         reply_str(&mut ctx.reply, old);
         found
     } else if nx || xx {
-        ctx.db().peek(key, now).is_some()
+        ctx.db().get(key, now).is_some()
     } else {
         false
     };
@@ -256,7 +275,7 @@ fn set(ctx: &mut Ctx, a: &Args) -> Handled {
 /// SETNX key value. O(1).
 fn setnx(ctx: &mut Ctx, a: &Args) {
     let now = ctx.now;
-    if ctx.db().peek(a.get(1), now).is_some() {
+    if ctx.db().get(a.get(1), now).is_some() {
         return ctx.reply.int(0);
     }
     store(ctx, a.get(1), a, 2, Ttl::Clear);
@@ -297,6 +316,7 @@ fn getdel(ctx: &mut Ctx, a: &Args) -> Handled {
     if found {
         let now = ctx.now;
         ctx.db().remove(a.get(1), now);
+        ctx.notify(GENERIC, "del", a.get(1));
     }
     Ok(())
 }
@@ -322,17 +342,25 @@ fn getex(ctx: &mut Ctx, a: &Args) -> Handled {
         None => Ttl::Keep,
     };
     reply_str(&mut ctx.reply, Some(&old));
-    let now = ctx.now;
+    let (key, now) = (a.get(1), ctx.now);
     match ttl {
         Ttl::Keep => {}
         Ttl::Clear => {
-            ctx.db().set_expire(a.get(1), 0, now);
+            // PERSIST: an event only when there was a TTL to remove.
+            let db = ctx.db();
+            if db.peek(key, now).is_some_and(|e| e.expire_at != 0) {
+                db.set_expire(key, 0, now);
+                ctx.notify(GENERIC, "persist", key);
+            }
         }
         Ttl::At(at) if at <= now => {
-            ctx.db().remove(a.get(1), now);
+            // Only EXAT/PXAT can name a past time: the key is deleted.
+            ctx.db().remove(key, now);
+            ctx.notify(GENERIC, "del", key);
         }
         Ttl::At(at) => {
-            ctx.db().set_expire(a.get(1), at, now);
+            ctx.db().set_expire(key, at, now);
+            ctx.notify(GENERIC, "expire", key);
         }
     }
     Ok(())
@@ -370,10 +398,11 @@ fn msetnx(ctx: &mut Ctx, a: &Args) {
             .reply
             .error("ERR wrong number of arguments for 'msetnx' command");
     }
+    // Write lookups in order up to the first key that exists, as Redis's (expired keys go).
     let now = ctx.now;
     if (1..a.len())
         .step_by(2)
-        .any(|i| ctx.db().peek(a.get(i), now).is_some())
+        .any(|i| ctx.db().get(a.get(i), now).is_some())
     {
         return ctx.reply.int(0);
     }
@@ -399,6 +428,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> Handled {
         return ctx.error(err::OVERFLOW);
     };
     *s = StrValue::Int(next);
+    ctx.notify(STRING, "incrby", key);
     ctx.reply.int(next);
     Ok(())
 }
@@ -436,7 +466,8 @@ fn decrby(ctx: &mut Ctx, a: &Args) -> Handled {
 fn incrbyfloat(ctx: &mut Ctx, a: &Args) -> Handled {
     let key = a.get(1);
     let now = ctx.now;
-    let current = ctx.db().peek_as::<StrValue>(key, now)?;
+    // A write lookup first, as Redis's: an expired key goes even when the increment is refused.
+    let current = ctx.ks.write::<StrValue>(ctx.db, key, now)?;
     let current = current.map(|s| s.with_bytes(|b| b.to_vec()));
     let text = match long_double_incr(current.as_deref(), a.get(2), false) {
         Ok(t) => t,
@@ -449,6 +480,7 @@ fn incrbyfloat(ctx: &mut Ctx, a: &Args) -> Handled {
         .db()
         .get_or_create(key, now, || Value::Str(StrValue::Int(0)));
     entry.value = Value::Str(StrValue::text(&text));
+    ctx.notify(STRING, "incrbyfloat", key);
     ctx.reply.bulk(&text);
     Ok(())
 }
@@ -472,6 +504,7 @@ fn append(ctx: &mut Ctx, a: &Args) -> Handled {
             ctx.reply.int(n)
         }
     }
+    ctx.notify(STRING, "append", key);
     Ok(())
 }
 
@@ -526,7 +559,8 @@ fn setrange(ctx: &mut Ctx, a: &Args) -> Handled {
     }
     let (key, val) = (a.get(1), a.get(3));
     let now = ctx.now;
-    let existing = ctx.db().peek_as::<StrValue>(key, now)?.map(|s| s.len());
+    // A write lookup, as Redis's: an expired key goes even when nothing is written.
+    let existing = ctx.ks.write::<StrValue>(ctx.db, key, now)?.map(|s| s.len());
     if val.is_empty() {
         ctx.reply.int(existing.unwrap_or(0) as i64);
         return Ok(());
@@ -543,6 +577,7 @@ fn setrange(ctx: &mut Ctx, a: &Args) -> Handled {
     }
     data[offset as usize..end].copy_from_slice(val);
     let n = data.len() as i64;
+    ctx.notify(STRING, "setrange", key);
     ctx.reply.int(n);
     Ok(())
 }
@@ -552,22 +587,20 @@ fn setrange(ctx: &mut Ctx, a: &Args) -> Handled {
 fn lcs(ctx: &mut Ctx, a: &Args) {
     let now = ctx.now;
     let mut values: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
-    // Both keys are read lookups (counted) before either type is checked, as in Redis.
-    let (db, stats) = ctx.ks.reader(ctx.db);
-    let found = [db.peek(a.get(1), now), db.peek(a.get(2), now)];
-    for e in &found {
-        stats.lookup(e.is_some());
-    }
-    for (v, e) in values.iter_mut().zip(found) {
-        match e.map(|e| &e.value) {
+    // Both keys are read lookups (counted; expired keys go, misses are `keymiss` events) before
+    // either type is checked, as in Redis.
+    let mut wrong_type = false;
+    for (i, v) in values.iter_mut().enumerate() {
+        match ctx.ks.read_any(ctx.db, a.get(1 + i), now).map(|e| &e.value) {
             None => {}
             Some(Value::Str(s)) => *v = s.with_bytes(|b| b.to_vec()),
-            Some(_) => {
-                return ctx
-                    .reply
-                    .error("ERR The specified keys must contain string values")
-            }
+            Some(_) => wrong_type = true,
         }
+    }
+    if wrong_type {
+        return ctx
+            .reply
+            .error("ERR The specified keys must contain string values");
     }
     let (mut getlen, mut getidx, mut withmatchlen, mut minmatchlen) = (false, false, false, 0i64);
     let mut j = 3;
