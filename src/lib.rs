@@ -11,6 +11,7 @@ pub mod keyslot;
 pub mod log;
 pub mod num;
 pub mod os;
+pub mod pause;
 pub mod pubsub;
 pub mod rdb;
 pub mod resp;

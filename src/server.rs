@@ -140,6 +140,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         controls: (0..workers).map(|_| Default::default()).collect(),
         wakers,
         pubsub: Default::default(),
+        pause: Default::default(),
         info: Default::default(),
         scripts: crate::script::store::Scripts::new(workers),
     });

@@ -63,6 +63,10 @@ pub struct ClientInfo {
     pub block: Option<Arc<crate::store::Ticket>>,
     /// Whether that call has a timeout (INFO clients_in_timeout_table).
     pub block_timed: bool,
+    /// Its next command waits for the end of a CLIENT PAUSE (counted as blocked, as in Redis).
+    pub postponed: bool,
+    /// CLIENT NO-EVICT ON (CLIENT LIST flag `e`).
+    pub no_evict: bool,
     /// Channels, patterns and shard channels it is subscribed to (CLIENT LIST sub, psub, ssub).
     pub subs: usize,
     pub psubs: usize,
@@ -121,6 +125,8 @@ pub struct Shared {
     pub wakers: Vec<Arc<mio::Waker>>,
     /// Every connection's channel and pattern subscriptions.
     pub pubsub: Mutex<crate::pubsub::Registry>,
+    /// CLIENT PAUSE, which every worker obeys.
+    pub pause: crate::pause::Pause,
 }
 
 /// What a connection command asks of a connection another worker serves.
@@ -173,6 +179,13 @@ impl Shared {
             c.push(control);
         }
         if let Some(w) = self.wakers.get(worker) {
+            let _ = w.wake();
+        }
+    }
+
+    /// Wakes every worker (a change they must all look at: CLIENT UNPAUSE).
+    pub fn wake_all(&self) {
+        for w in &self.wakers {
             let _ = w.wake();
         }
     }

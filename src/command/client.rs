@@ -25,11 +25,14 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
     if g.multi.load(Relaxed) > 0 {
         flags.push('x');
     }
-    if ci.block.as_ref().is_some_and(|t| t.waiting()) {
+    if ci.postponed || ci.block.as_ref().is_some_and(|t| t.waiting()) {
         flags.push('b');
     }
     if g.dirty_cas.load(Relaxed) {
         flags.push('d');
+    }
+    if ci.no_evict {
+        flags.push('e');
     }
     if flags.is_empty() {
         flags.push('N');
@@ -178,7 +181,39 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
             }
         }
         (b"kill", _) => kill(c, a),
-        (b"unblock", _) => {
+        (b"pause", 3 | 4) => pause(c, a),
+        (b"unpause", 2) => {
+            c.shared.pause.unpause();
+            c.shared.wake_all();
+            c.reply.ok()
+        }
+        (b"no-evict", 3) => {
+            // Nothing is evicted yet (no maxmemory eviction); the flag is kept and shown.
+            let on = if a.is(2, "on") {
+                true
+            } else if a.is(2, "off") {
+                false
+            } else {
+                return c.reply.error(err::SYNTAX);
+            };
+            if let Some(ci) = c.shared.clients().get_mut(&c.session.id) {
+                ci.no_evict = on;
+            }
+            c.reply.ok()
+        }
+        // Client-side caching (CLIENT TRACKING) is not implemented: never on.
+        (b"getredir", 2) => c.reply.int(-1),
+        (b"trackinginfo", 2) => {
+            c.reply.map(3);
+            c.reply.bulk(b"flags");
+            c.reply.array(1);
+            c.reply.bulk(b"off");
+            c.reply.bulk(b"redirect");
+            c.reply.int(-1);
+            c.reply.bulk(b"prefixes");
+            c.reply.array(0);
+        }
+        (b"unblock" | b"pause", _) => {
             let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
             msg.extend_from_slice(c_str(a.get(1)));
             msg.extend_from_slice(b"'. Try CLIENT HELP.");
@@ -217,6 +252,16 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
                 "    Control the replies sent to the current connection.",
                 "UNBLOCK <clientid> [TIMEOUT|ERROR]",
                 "    Unblock the specified blocked client.",
+                "UNPAUSE",
+                "    Stop the current client pause, resuming traffic.",
+                "PAUSE <timeout> [WRITE|ALL]",
+                "    Suspend all, or just write, clients for <timeout> milliseconds.",
+                "GETREDIR",
+                "    Return the client ID we are redirecting to when tracking is enabled.",
+                "TRACKINGINFO",
+                "    Report tracking status for the current connection.",
+                "NO-EVICT (ON|OFF)",
+                "    Protect current client connection from eviction.",
                 "HELP",
                 "    Prints this help.",
             ];
@@ -233,6 +278,40 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
         }
         _ => unknown_subcommand(&mut c.reply, a),
     }
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]: holds every client's commands (ALL, the default), or their
+/// writes (WRITE), for `timeout` milliseconds on every worker ([`crate::pause`]). The mode is
+/// checked before the timeout, as in Redis 7.0.
+fn pause(c: &mut ConnCtx, a: &Args) {
+    use crate::pause::Mode;
+    let mode = if a.len() == 4 {
+        if a.is(3, "write") {
+            Mode::Write
+        } else if a.is(3, "all") {
+            Mode::All
+        } else {
+            return c.reply.error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+        }
+    } else {
+        Mode::All
+    };
+    let Some(ms) = crate::resp::parse_i64(a.get(2)) else {
+        return c
+            .reply
+            .error("ERR timeout is not an integer or out of range");
+    };
+    if ms < 0 {
+        return c.reply.error("ERR timeout is negative");
+    }
+    // As Redis: 0 is a pause that ended already.
+    let until = if ms == 0 {
+        0
+    } else {
+        c.now.saturating_add(ms as u64)
+    };
+    c.shared.pause.pause(mode, until, c.now);
+    c.reply.ok()
 }
 
 /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers a client blocked in BLPOP and the like, wherever it

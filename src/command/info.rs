@@ -135,7 +135,7 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         let (blocked, timed) = s
             .clients()
             .values()
-            .filter(|c| c.block.as_ref().is_some_and(|t| t.waiting()))
+            .filter(|c| c.postponed || c.block.as_ref().is_some_and(|t| t.waiting()))
             .fold((0, 0), |(b, t), c| (b + 1, t + c.block_timed as u64));
         section(
             "Clients",

@@ -336,6 +336,9 @@ pub mod flag {
     /// Not a Redis flag (COMMAND never shows it): runs at once inside MULTI instead of being
     /// queued (MULTI, EXEC, DISCARD, WATCH, QUIT, RESET, as Redis's processCommand lists them).
     pub const NOT_QUEUED: u32 = 1 << 24;
+    /// Not a write, but propagated to replicas all the same (PUBLISH, EVAL...): Redis's
+    /// may-replicate, which CLIENT PAUSE WRITE holds as it holds writes. Not shown by COMMAND.
+    pub const MAY_REPLICATE: u32 = 1 << 25;
     /// Names in the order Redis 7.0 prints them (its `module` flag aside: Rustis loads no module).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),

@@ -24,10 +24,10 @@ pub fn commands() -> Vec<super::Command> {
         cmd("unsubscribe", -1, P, K0, Conn(unsubscribe)),
         cmd("psubscribe", -2, P, K0, Conn(psubscribe)),
         cmd("punsubscribe", -1, P, K0, Conn(punsubscribe)),
-        cmd("publish", 3, PUBSUB | LOADING | STALE | FAST, K0, Conn(publish)),
+        cmd("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, K0, Conn(publish)),
         cmd("ssubscribe", -2, P, K0, Conn(ssubscribe)),
         cmd("sunsubscribe", -1, P, K0, Conn(sunsubscribe)),
-        cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST, K0, Conn(spublish)),
+        cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, K0, Conn(spublish)),
         cmd("pubsub", -2, 0, K0, Conn(pubsub)).with_subs(PUBSUB_SUBCOMMANDS),
     ]
 }

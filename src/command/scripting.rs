@@ -48,11 +48,11 @@ pub fn commands() -> Vec<Command> {
     use KeySpec::Custom;
     const EVAL: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS;
     vec![
-        cmd("eval", -3, EVAL, Custom(keys_numkeys_at_2), Exec::Script),
-        cmd("evalsha", -3, EVAL, Custom(keys_numkeys_at_2), Exec::Script),
+        cmd("eval", -3, EVAL | MAY_REPLICATE, Custom(keys_numkeys_at_2), Exec::Script),
+        cmd("evalsha", -3, EVAL | MAY_REPLICATE, Custom(keys_numkeys_at_2), Exec::Script),
         cmd("eval_ro", -3, READONLY | EVAL, Custom(keys_numkeys_at_2), Exec::Script),
         cmd("evalsha_ro", -3, READONLY | EVAL, Custom(keys_numkeys_at_2), Exec::Script),
-        cmd("fcall", -3, EVAL, Custom(keys_numkeys_at_2), Exec::Script),
+        cmd("fcall", -3, EVAL | MAY_REPLICATE, Custom(keys_numkeys_at_2), Exec::Script),
         cmd("fcall_ro", -3, READONLY | EVAL, Custom(keys_numkeys_at_2), Exec::Script),
         cmd("script", -2, 0, KeySpec::None, Exec::Conn(script)).with_subs(SCRIPT_SUBCOMMANDS),
         cmd("function", -2, 0, KeySpec::None, Exec::Conn(function)).with_subs(FUNCTION_SUBCOMMANDS),

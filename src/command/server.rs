@@ -27,6 +27,11 @@ pub const CLIENT_SUBCOMMANDS: &[super::Sub] = &[
     ("unblock", -3),
     ("kill", -3),
     ("reply", 3),
+    ("pause", -3),
+    ("unpause", 2),
+    ("no-evict", 3),
+    ("getredir", 2),
+    ("trackinginfo", 2),
     ("help", 2),
 ];
 pub const CONFIG_SUBCOMMANDS: &[super::Sub] = &[
@@ -62,6 +67,7 @@ pub fn commands() -> Vec<Command> {
         cmd("config", -2, 0, K0, Conn(config)).with_subs(CONFIG_SUBCOMMANDS),
         cmd("command", -1, LOADING | STALE, K0, Conn(command)).with_subs(COMMAND_SUBCOMMANDS),
         cmd("time", 1, LOADING | STALE | FAST, K0, Conn(time)),
+        cmd("wait", 3, NOSCRIPT, K0, Conn(wait)),
         cmd("info", -1, LOADING | STALE, K0, Conn(info)),
         cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, K0, Conn(shutdown)),
     ]
@@ -233,4 +239,20 @@ fn shutdown(c: &mut ConnCtx, a: &Args) {
     // Like Redis, no reply on success.
     c.shared.request_shutdown();
     c.session.quit = true;
+}
+
+/// WAIT numreplicas timeout: how many replicas acknowledged this connection's writes. Rustis has
+/// no replication, so none ever does: the answer is 0, given at once (where Redis, asked for one
+/// replica or more, would first wait out the timeout). The arguments are checked as Redis does.
+fn wait(c: &mut ConnCtx, a: &Args) {
+    if crate::resp::parse_i64(a.get(1)).is_none() {
+        return c.reply.error(err::NOT_INT);
+    }
+    match crate::resp::parse_i64(a.get(2)) {
+        None => c
+            .reply
+            .error("ERR timeout is not an integer or out of range"),
+        Some(t) if t < 0 => c.reply.error("ERR timeout is negative"),
+        Some(_) => c.reply.int(0),
+    }
 }

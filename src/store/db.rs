@@ -25,6 +25,8 @@ pub struct Db {
     pub raised: Vec<(&'static str, Box<[u8]>)>,
     /// Keys deleted on access because their TTL passed, since the shard last counted them.
     lazily_expired: u64,
+    /// While a CLIENT PAUSE lasts, a key past its deadline reads as absent but stays.
+    keep_expired: bool,
 }
 
 #[inline]
@@ -59,7 +61,9 @@ impl Db {
         let h = self.table.hash(key);
         let expired = is_expired(self.table.get_hashed(h, key)?, now);
         if expired {
-            self.expire_now(key);
+            if !self.keep_expired {
+                self.expire_now(key);
+            }
             return None;
         }
         self.table.get_mut_hashed(h, key)
@@ -73,7 +77,7 @@ impl Db {
         match self.table.get_hashed(h, key) {
             Some(e) if !is_expired(e, now) => {}
             found => {
-                if found.is_some() {
+                if found.is_some() && !self.keep_expired {
                     self.expire_now(key);
                 }
                 self.raise(notify::KEY_MISS, "keymiss", key);
@@ -265,7 +269,7 @@ impl Db {
     /// Active expiry: examines whole segments, round robin, until about `budget` entries were looked at;
     /// deletes the expired ones and returns how many. O(budget + SEGMENT_MAX).
     pub fn active_expire(&mut self, now: u64, budget: usize) -> usize {
-        if self.expires == 0 {
+        if self.expires == 0 || self.keep_expired {
             return 0;
         }
         let (mut removed, mut examined) = (0, 0);
@@ -394,6 +398,17 @@ impl Keyspace {
         };
         for db in &mut self.dbs {
             db.record = record;
+        }
+    }
+
+    /// While `hold` (a CLIENT PAUSE lasts), keys past their deadline read as absent but are not
+    /// deleted, neither on access nor by active expiry, as Redis holds expiry during a pause.
+    /// O(databases).
+    pub fn hold_expiry(&mut self, hold: bool) {
+        if self.dbs.first().is_some_and(|d| d.keep_expired != hold) {
+            for db in &mut self.dbs {
+                db.keep_expired = hold;
+            }
         }
     }
 

@@ -353,7 +353,43 @@ impl Worker {
 
     /// The nearest wait deadline (Unix ms), if any.
     pub(super) fn next_deadline(&self) -> Option<u64> {
-        self.timers.peek().map(|Reverse((d, ..))| *d)
+        let timer = self.timers.peek().map(|Reverse((d, ..))| *d);
+        let pause = if self.pause_waiters.is_empty() {
+            None
+        } else {
+            self.shared.pause.until().map(|u| u + 1)
+        };
+        match (timer, pause) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Once a CLIENT PAUSE ended or changed, puts the connections it held back to work (each
+    /// dispatches its waiting request again, and waits again if the new pause covers it); keeps
+    /// the shard's expiry held while a pause lasts. O(1) when nothing waits.
+    pub(super) fn end_pause(&mut self) {
+        let paused = self.shared.pause.mode(self.now) != crate::pause::Mode::Off;
+        if !self.shardless {
+            self.ks.hold_expiry(paused);
+        }
+        if self.pause_waiters.is_empty() {
+            return;
+        }
+        let epoch = self.shared.pause.epoch();
+        if paused && epoch == self.pause_epoch {
+            return;
+        }
+        self.pause_epoch = epoch;
+        for k in std::mem::take(&mut self.pause_waiters) {
+            if let Some(conn) = self.conns.get_mut(k) {
+                conn.paused = false;
+                if let Some(c) = self.shared.clients().get_mut(&conn.session.id) {
+                    c.postponed = false;
+                }
+                self.schedule_resume(k);
+            }
+        }
     }
 
     /// Answers the waits whose deadline passed with Redis's timeout reply (a null array). A timer

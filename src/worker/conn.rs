@@ -83,6 +83,8 @@ pub struct Conn {
     /// The next request runs as an atomic step (EXEC, keys on several workers) and waits until
     /// every earlier reply is in.
     pub quiet_wait: bool,
+    /// Its next request waits for the end of a CLIENT PAUSE.
+    pub paused: bool,
     /// Stop reading; close once the output is written.
     pub closing: bool,
     /// The blocking call (BLPOP...) this connection waits in, and its deadline (Unix ms, 0 for
@@ -135,6 +137,7 @@ impl Conn {
             queued_resume: false,
             stalled: false,
             quiet_wait: false,
+            paused: false,
             closing: false,
             block: None,
             peer_closed: false,
@@ -382,6 +385,7 @@ impl Conn {
     /// for the replies in flight.
     pub fn input_waits(&self) -> bool {
         self.closing
+            || self.paused
             || self.stalled
             || (self.quiet_wait && !self.slots.is_empty())
             || self.pending_output(super::OUTPUT_PAUSE) > super::OUTPUT_PAUSE

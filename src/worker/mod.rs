@@ -143,6 +143,10 @@ pub struct Worker {
     to_flush: Vec<usize>,
     to_resume: Vec<usize>,
     paused_on_ring: Vec<usize>,
+    /// Connections whose next request waits for the end of a CLIENT PAUSE, and the pause epoch
+    /// they were held under.
+    pause_waiters: Vec<usize>,
+    pause_epoch: u64,
     config_epoch: u64,
     max_bulk: usize,
     query_limit: usize,
@@ -268,6 +272,8 @@ impl Worker {
             to_flush: Vec::with_capacity(1024),
             to_resume: Vec::new(),
             paused_on_ring: Vec::new(),
+            pause_waiters: Vec::new(),
+            pause_epoch: 0,
             config_epoch: u64::MAX,
             max_bulk: 512 << 20,
             query_limit: 1 << 30,
@@ -356,6 +362,7 @@ impl Worker {
             self.lend_if_asked();
             self.take_controls();
             self.expire_waits();
+            self.end_pause();
             self.run_retries();
             self.resume();
             self.lend_if_asked();

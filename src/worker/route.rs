@@ -155,6 +155,9 @@ impl Worker {
                 return true;
             }
         }
+        if self.held_by_pause(k, ci) {
+            return false;
+        }
         if self.queue_in_multi(k, ci, args) {
             return true;
         }
@@ -259,6 +262,38 @@ impl Worker {
         };
         conn.quiet_wait = !conn.slots.is_empty();
         conn.quiet_wait
+    }
+
+    /// CLIENT PAUSE: whether command `ci` of connection `k` must wait for the end of the pause
+    /// (every command with ALL; with WRITE, a write or may-replicate command, or an EXEC of a
+    /// block holding one). If so, the connection's input stops here until the pause ends
+    /// ([`Worker::end_pause`]). Two loads when no pause is set.
+    fn held_by_pause(&mut self, k: usize, ci: usize) -> bool {
+        use crate::pause::Mode;
+        let mode = self.shared.pause.mode(self.now);
+        if mode == Mode::Off {
+            return false;
+        }
+        let Some(conn) = self.conns.get_mut(k) else {
+            return false;
+        };
+        let writes = |c: usize| TABLE.get(c).flags & (flag::WRITE | flag::MAY_REPLICATE) != 0;
+        let held = mode == Mode::All
+            || writes(ci)
+            || (matches!(TABLE.get(ci).exec, Exec::Transaction)
+                && conn
+                    .session
+                    .multi
+                    .as_ref()
+                    .is_some_and(|m| m.iter().any(|(c, _)| writes(c))));
+        if held {
+            conn.paused = true;
+            if let Some(c) = self.shared.clients().get_mut(&conn.session.id) {
+                c.postponed = true;
+            }
+            self.pause_waiters.push(k);
+        }
+        held
     }
 
     /// Inside MULTI, a command refused before it could be queued (unknown, wrong arity, not
