@@ -428,6 +428,8 @@ pub struct Params {
     /// busy-reply-threshold (alias lua-time-limit), ms: a script running longer is busy (other
     /// clients get -BUSY, SCRIPT KILL may stop it). 0: never.
     pub busy_reply_threshold: AtomicU64,
+    /// notify-keyspace-events, as class bits ([`crate::store::notify`]).
+    pub notify_keyspace_events: std::sync::atomic::AtomicU32,
 }
 
 /// Why CONFIG SET refused a value.
@@ -484,6 +486,7 @@ impl Params {
             maxclients: AtomicU64::new(cli.maxclients as u64),
             latency_monitor_threshold: AtomicU64::new(0),
             busy_reply_threshold: AtomicU64::new(5000),
+            notify_keyspace_events: Default::default(),
             latency_tracking: AtomicBool::new(true),
         })
     }
@@ -614,9 +617,9 @@ fn validate(name: &str, value: &str, startup: bool) -> Result<(usize, String), S
                 }
                 out.join(" ")
             }
+            // Kept as given: applying it stores the classes and shows them as Redis does.
             Kind::EventClasses => match crate::store::notify::parse_classes(value) {
-                // Kept as Redis shows it: `KEA` reads back as `AKE`.
-                Some(flags) => crate::store::notify::classes_to_string(flags),
+                Some(_) => value.to_string(),
                 None => {
                     return Err(invalid(
                         "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
@@ -660,6 +663,13 @@ impl Params {
         for (i, v) in changes {
             values[*i] = v.clone();
             let name = PARAMS[*i].0;
+            if name == "notify-keyspace-events" {
+                // The classes themselves are kept: the text Redis shows loses `n` beside `A`
+                // (`KEAn` reads back `AKE`), yet `new` events are raised.
+                let flags = crate::store::notify::parse_classes(v).unwrap_or(0);
+                self.notify_keyspace_events.store(flags, Ordering::Relaxed);
+                values[*i] = crate::store::notify::classes_to_string(flags);
+            }
             for (a, b) in ALIASES {
                 let other = if *a == name {
                     Some(*b)

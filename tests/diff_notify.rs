@@ -69,6 +69,14 @@ fn expired_new_and_keymiss_events() {
     n.events("set x 1 px 1\nset z 1 px 1");
     std::thread::sleep(std::time::Duration::from_millis(20));
     n.events("get x\nexists z");
+    // Keys on two workers, past their deadline, met by one command: each is an expired event.
+    n.events("set x 1 px 1\nset z 1 px 1\nset y 1 px 1");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    n.events("msetnx x 1 z 2\nrename y b\nexists x z y");
+    // `n` beside `A`: CONFIG shows `AKE`, yet new-key events are raised.
+    let mut n = NotifyDiff::new("KEAn");
+    n.events("set x 1\nset z 1\nset x 2");
+    n.d.check(&["config", "get", "notify-keyspace-events"]);
     let mut n = NotifyDiff::new("KEn");
     n.events("set x 1\nset x 2\nset z 1\nrename z y\ncopy y b\nincr counter\nlpush l a\nsadd s a");
     let mut n = NotifyDiff::new("KEm");

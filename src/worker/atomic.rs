@@ -525,13 +525,18 @@ impl Worker {
         let (seed, limits) = held.on(&mut self.ks, owners[0], |ks| (ks.random(), ks.limits));
         let mut temp = Keyspace::new(dbs, seed);
         temp.limits = limits;
-        // Whether each key was live before: a watched key changes when it was, or is after.
+        // Whether each key was live before: a watched key changes when it was, or is after. A
+        // key past its deadline is copied too, so that the command's own lookups expire it as
+        // they would on its shard (its `expired` event, its count).
         let mut live_before = Vec::with_capacity(places.len());
+        let mut stale_before = Vec::with_capacity(places.len());
         for &(owner, kdb, key) in &places {
-            let e = held.on(&mut self.ks, owner, |ks| {
-                ks.dbs[kdb].peek(key, now).cloned()
-            });
-            live_before.push(e.is_some());
+            let e = held.on(&mut self.ks, owner, |ks| ks.dbs[kdb].table.get(key).cloned());
+            let live = e
+                .as_ref()
+                .is_some_and(|e| e.expire_at == 0 || e.expire_at > now);
+            live_before.push(live);
+            stale_before.push(e.is_some() && !live);
             if let Some(e) = e {
                 temp.dbs[kdb].restore(e);
             }
@@ -558,7 +563,8 @@ impl Worker {
                 waits = Some(source_only);
             }
         }
-        let stats = temp.stats;
+        let mut stats = temp.stats;
+        stats.expired_keys = temp.expired_keys();
         held.on(&mut self.ks, owners[0], |ks| ks.stats.add(&stats));
         self.publish_notes_of(&mut temp);
         if cmd.is_write() {
@@ -580,6 +586,14 @@ impl Worker {
                         }
                     }
                 });
+            }
+        } else {
+            // A read expired what it found stale: so does the key's shard (without a second
+            // event).
+            for (&(owner, kdb, key), &stale) in places.iter().zip(&stale_before) {
+                if stale && temp.dbs[kdb].table.get(key).is_none() {
+                    held.on(&mut self.ks, owner, |ks| ks.dbs[kdb].remove(key, 0));
+                }
             }
         }
         waits

@@ -255,8 +255,7 @@ pub(super) fn refresh_shard(ks: &mut Keyspace, p: &crate::config::Params) {
     l.hash_max_listpack_value = p.get_i64("hash-max-listpack-value").max(0) as usize;
     l.zset_max_listpack_entries = p.get_i64("zset-max-listpack-entries").max(0) as usize;
     l.zset_max_listpack_value = p.get_i64("zset-max-listpack-value").max(0) as usize;
-    let classes = p.get("notify-keyspace-events").unwrap_or_default();
-    ks.set_notify(crate::store::notify::parse_classes(&classes).unwrap_or(0));
+    ks.set_notify(p.notify_keyspace_events.load(Ordering::Relaxed));
 }
 
 /// Publishes a shard's figures (keys and keys with a TTL per database, hits, misses, expired keys)
