@@ -531,7 +531,9 @@ impl Worker {
         let mut live_before = Vec::with_capacity(places.len());
         let mut stale_before = Vec::with_capacity(places.len());
         for &(owner, kdb, key) in &places {
-            let e = held.on(&mut self.ks, owner, |ks| ks.dbs[kdb].table.get(key).cloned());
+            let e = held.on(&mut self.ks, owner, |ks| {
+                ks.dbs[kdb].table.get(key).cloned()
+            });
             let live = e
                 .as_ref()
                 .is_some_and(|e| e.expire_at == 0 || e.expire_at > now);
