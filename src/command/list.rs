@@ -6,12 +6,45 @@
 
 use super::{blocking, cmd, flag::*, int_arg, typed, Args, Command, Ctx, Exec, Handled, KeySpec};
 use crate::resp::err;
+use crate::store::notify::{GENERIC, LIST};
 
 /// Key positions of BLMPOP: `timeout numkeys key [key ...]`.
 fn keys_numkeys_at_2(args: &Args, out: &mut Vec<usize>) {
     super::keys_numkeys(args, 2, out)
 }
 use crate::store::{ListValue, Value, WrongType};
+
+/// The event of a push at the head (`left`) or the tail.
+#[inline]
+fn push_event(left: bool) -> &'static str {
+    if left {
+        "lpush"
+    } else {
+        "rpush"
+    }
+}
+
+/// The event of a pop from the head (`left`) or the tail.
+#[inline]
+fn pop_event(left: bool) -> &'static str {
+    if left {
+        "lpop"
+    } else {
+        "rpop"
+    }
+}
+
+/// After the list at `key` lost elements: raises `event`, then, when the list is now `empty`,
+/// deletes the key and raises `del` (Redis's listElementsRemoved, and LTRIM's and LREM's tails).
+/// O(1).
+fn elements_removed(ctx: &mut Ctx, key: &[u8], event: &'static str, empty: bool) {
+    ctx.notify(LIST, event, key);
+    if empty {
+        let now = ctx.now;
+        ctx.db().remove(key, now);
+        ctx.notify(GENERIC, "del", key);
+    }
+}
 
 /// The list commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
 #[rustfmt::skip] // one declaration a line, as a table
@@ -57,6 +90,7 @@ fn push(ctx: &mut Ctx, a: &Args, left: bool, create: bool) -> Handled {
             l.push(v.into(), left);
         }
         ctx.reply.int(l.len() as i64);
+        ctx.notify(LIST, push_event(left), key);
         return Ok(());
     }
     if !create {
@@ -70,6 +104,7 @@ fn push(ctx: &mut Ctx, a: &Args, left: bool, create: bool) -> Handled {
     let n = l.len() as i64;
     ctx.db().set(key, Value::List(Box::new(l)), 0);
     ctx.reply.int(n);
+    ctx.notify(LIST, push_event(left), key);
     Ok(())
 }
 
@@ -119,10 +154,16 @@ fn pop(ctx: &mut Ctx, a: &Args, left: bool) -> Handled {
         }
         return Ok(());
     };
-    match count {
+    let popped = match count {
         None => match l.pop(left) {
-            Some(v) => ctx.reply.bulk(&v),
-            None => ctx.reply.null(),
+            Some(v) => {
+                ctx.reply.bulk(&v);
+                true
+            }
+            None => {
+                ctx.reply.null();
+                false
+            }
         },
         Some(n) => {
             let n = n.min(l.len());
@@ -132,9 +173,14 @@ fn pop(ctx: &mut Ctx, a: &Args, left: bool) -> Handled {
                     ctx.reply.bulk(&v);
                 }
             }
+            n > 0
         }
+    };
+    // Redis's fast exit for a count of 0 raises nothing.
+    if popped {
+        let empty = l.is_empty();
+        elements_removed(ctx, key, pop_event(left), empty);
     }
-    ctx.db().remove_if_empty(key);
     Ok(())
 }
 
@@ -190,12 +236,14 @@ fn lindex(ctx: &mut Ctx, a: &Args) -> Handled {
 
 /// LSET key index element. The key is looked up before the index is parsed, as in Redis. O(1).
 fn lset(ctx: &mut Ctx, a: &Args) -> Handled {
-    let Some(l) = ctx.ks.write::<ListValue>(ctx.db, a.get(1), ctx.now)? else {
+    let key = a.get(1);
+    let Some(l) = ctx.ks.write::<ListValue>(ctx.db, key, ctx.now)? else {
         return ctx.error(err::NO_SUCH_KEY);
     };
     if let Some(i) = int_arg(&mut ctx.reply, a, 2) {
         if l.set(i, a.get(3).into()) {
-            ctx.reply.ok()
+            ctx.reply.ok();
+            ctx.notify(LIST, "lset", key);
         } else {
             ctx.reply.error(err::OUT_OF_RANGE)
         }
@@ -214,7 +262,10 @@ fn lrem(ctx: &mut Ctx, a: &Args) -> Handled {
         None => 0,
         Some(l) => {
             let n = l.remove(val, count);
-            ctx.db().remove_if_empty(key);
+            if n > 0 {
+                let empty = l.is_empty();
+                elements_removed(ctx, key, "lrem", empty);
+            }
             n
         }
     };
@@ -230,7 +281,9 @@ fn ltrim(ctx: &mut Ctx, a: &Args) -> Handled {
     let key = a.get(1);
     if let Some(l) = ctx.ks.write::<ListValue>(ctx.db, key, ctx.now)? {
         l.trim(start, stop);
-        ctx.db().remove_if_empty(key);
+        // Raised even when nothing was trimmed, as in Redis.
+        let empty = l.is_empty();
+        elements_removed(ctx, key, "ltrim", empty);
     }
     ctx.reply.ok();
     Ok(())
@@ -246,13 +299,16 @@ fn linsert(ctx: &mut Ctx, a: &Args) -> Handled {
     } else {
         return ctx.error(err::SYNTAX);
     };
-    let (pivot, val) = (a.get(3), a.get(4));
-    let n = match ctx.ks.write::<ListValue>(ctx.db, a.get(1), ctx.now)? {
+    let (key, pivot, val) = (a.get(1), a.get(3), a.get(4));
+    let n = match ctx.ks.write::<ListValue>(ctx.db, key, ctx.now)? {
         None => 0,
         Some(l) => l
             .insert_at(pivot, val.into(), after)
             .map_or(-1, |n| n as i64),
     };
+    if n > 0 {
+        ctx.notify(LIST, "linsert", key);
+    }
     ctx.reply.int(n);
     Ok(())
 }
@@ -321,7 +377,9 @@ fn side(a: &Args, i: usize) -> Option<bool> {
 
 /// Moves one element from `src` (its head when `from_left`) to `dst` (its head when `to_left`) and
 /// replies it, or null when `src` is missing. Both types are checked before anything changes; a list
-/// moved onto itself is rotated in place, so it keeps its TTL as in Redis. O(1).
+/// moved onto itself is rotated in place, so it keeps its TTL as in Redis. Events as Redis's
+/// lmoveGenericCommand: the push on `dst` (after `new` when created), the pop on `src`, then `del`
+/// when `src` emptied. O(1).
 fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) -> Handled {
     let now = ctx.now;
     let db = &mut ctx.ks.dbs[ctx.db];
@@ -336,24 +394,35 @@ fn move_one(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: boo
             l.push(v, to_left);
             Some(())
         });
-        if rotated.is_none() {
-            ctx.reply.null();
+        match rotated {
+            None => ctx.reply.null(),
+            Some(()) => {
+                ctx.notify(LIST, push_event(to_left), dst);
+                ctx.notify(LIST, pop_event(from_left), src);
+            }
         }
         return Ok(());
     }
     db.get_as::<ListValue>(dst, now)?;
-    let Some(v) = db
-        .get_as::<ListValue>(src, now)?
-        .and_then(|l| l.pop(from_left))
-    else {
+    let Some((v, emptied)) = db.get_as::<ListValue>(src, now)?.and_then(|l| {
+        let v = l.pop(from_left)?;
+        Some((v, l.is_empty()))
+    }) else {
         ctx.reply.null();
         return Ok(());
     };
-    db.remove_if_empty(src);
+    if emptied {
+        db.remove(src, now);
+    }
     ctx.reply.bulk(&v);
     // The destination was checked to be a list or absent: this cannot fail, and must not reply twice.
     if let Ok(l) = db.get_or_create_as::<ListValue>(dst, now, || Value::List(Box::default())) {
         l.push(v, to_left);
+    }
+    ctx.notify(LIST, push_event(to_left), dst);
+    ctx.notify(LIST, pop_event(from_left), src);
+    if emptied {
+        ctx.notify(GENERIC, "del", src);
     }
     Ok(())
 }
@@ -404,7 +473,8 @@ fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
                 ctx.reply.bulk(&v);
             }
         }
-        ctx.db().remove_if_empty(key);
+        let empty = l.is_empty();
+        elements_removed(ctx, key, pop_event(left), empty);
         return Ok(());
     }
     if blocking {
@@ -449,10 +519,11 @@ fn bpop(ctx: &mut Ctx, a: &Args, left: bool) -> Handled {
             continue;
         };
         let Some(v) = l.pop(left) else { continue };
+        let empty = l.is_empty();
         ctx.reply.array(2);
         ctx.reply.bulk(key);
         ctx.reply.bulk(&v);
-        ctx.db().remove_if_empty(key);
+        elements_removed(ctx, key, pop_event(left), empty);
         return Ok(());
     }
     blocking::nothing(ctx, true, false);

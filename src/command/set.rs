@@ -11,8 +11,9 @@ use super::{
     Command, Ctx, Exec, Handled, KeySpec, Rng,
 };
 use crate::resp::{err, Reply};
+use crate::store::notify::{GENERIC, SET};
 use crate::store::set::{combine, from_members, intersection_card, SetOp};
-use crate::store::{Elem, Keyspace, SetValue, Value, WrongType};
+use crate::store::{Elem, Keyspace, Kind, SetValue, Value, WrongType};
 
 /// The set commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
 #[rustfmt::skip] // one declaration a line, as a table
@@ -71,6 +72,9 @@ fn sadd(ctx: &mut Ctx, a: &Args) -> Handled {
             added += s.add(m, max) as i64;
         }
         ctx.reply.int(added);
+        if added > 0 {
+            ctx.notify(SET, "sadd", key);
+        }
         return Ok(());
     }
     let mut s = SetValue::for_first(a.get(2));
@@ -81,6 +85,7 @@ fn sadd(ctx: &mut Ctx, a: &Args) -> Handled {
     let n = s.members.len() as i64;
     ctx.db().set(key, Value::Set(Box::new(s)), 0);
     ctx.reply.int(n);
+    ctx.notify(SET, "sadd", key);
     Ok(())
 }
 
@@ -91,12 +96,26 @@ fn srem(ctx: &mut Ctx, a: &Args) -> Handled {
         None => 0,
         Some(s) => {
             let n = a.iter_from(2).filter(|m| s.remove(m)).count();
-            ctx.db().remove_if_empty(key);
+            if n > 0 {
+                let empty = s.members.is_empty();
+                removed(ctx, key, "srem", empty);
+            }
             n
         }
     };
     ctx.reply.int(removed as i64);
     Ok(())
+}
+
+/// After the set at `key` lost members: raises `event`, then, when the set is now `empty`, deletes
+/// the key and raises `del`, as Redis's SREM and SPOP do. O(1).
+fn removed(ctx: &mut Ctx, key: &[u8], event: &'static str, empty: bool) {
+    ctx.notify(SET, event, key);
+    if empty {
+        let now = ctx.now;
+        ctx.db().remove(key, now);
+        ctx.notify(GENERIC, "del", key);
+    }
 }
 
 /// SMEMBERS key. O(N).
@@ -134,34 +153,41 @@ fn smismember(ctx: &mut Ctx, a: &Args) -> Handled {
     Ok(())
 }
 
-/// SMOVE source destination member. As in Redis: 0 when the source is missing (whatever the
-/// destination holds), then both types are checked, then a move onto itself only tests membership.
-/// O(1).
+/// SMOVE source destination member. As in Redis: both keys are looked up, then 0 when the source
+/// is missing (whatever the destination holds), then both types are checked, then a move onto
+/// itself only tests membership. Events as Redis's: `srem` on the source, `del` when it emptied,
+/// then `sadd` on the destination (after `new` when created) unless it held the member. O(1).
 fn smove(ctx: &mut Ctx, a: &Args) -> Handled {
     let (src, dst, m) = (a.get(1), a.get(2), a.get(3));
     let max = intset_max(ctx);
     let now = ctx.now;
     let db = &mut ctx.ks.dbs[ctx.db];
-    let Some(src_has) = db
-        .get_as::<SetValue>(src, now)?
-        .map(|s| s.members.contains(m))
-    else {
+    let src_has = db
+        .get_as::<SetValue>(src, now)
+        .map(|s| s.map(|s| s.members.contains(m)));
+    // Looked up even when the source is missing (an expired destination goes), as Redis does.
+    let dst_type = db.get_as::<SetValue>(dst, now).map(|_| ());
+    let Some(src_has) = src_has? else {
         ctx.reply.int(0);
         return Ok(());
     };
-    db.get_as::<SetValue>(dst, now)?;
+    dst_type?;
     if src == dst || !src_has {
         ctx.reply.int(src_has as i64);
         return Ok(());
     }
-    if let Some(s) = db.get_as::<SetValue>(src, now)? {
+    let emptied = db.get_as::<SetValue>(src, now)?.is_some_and(|s| {
         s.remove(m);
-    }
-    db.remove_if_empty(src);
+        s.members.is_empty()
+    });
+    removed(ctx, src, "srem", emptied);
     // The destination was checked to be a set or absent: this cannot fail.
     let make = || Value::Set(Box::new(SetValue::for_first(m)));
-    if let Ok(s) = db.get_or_create_as::<SetValue>(dst, now, make) {
-        s.add(m, max);
+    let added = ctx.ks.dbs[ctx.db]
+        .get_or_create_as::<SetValue>(dst, now, make)
+        .is_ok_and(|s| s.add(m, max));
+    if added {
+        ctx.notify(SET, "sadd", dst);
     }
     ctx.reply.int(1);
     Ok(())
@@ -169,7 +195,9 @@ fn smove(ctx: &mut Ctx, a: &Args) -> Handled {
 
 /// The sets at the keys in `keys` (None for a missing key), each a read lookup, in order; Err at the
 /// first key of another type (the later ones are not looked up), as Redis checks every key before
-/// computing. O(K).
+/// computing. Like Redis's lookupKeyRead, a key found expired is deleted (`expired`) and a missing
+/// one is a `keymiss` event, which the peeks that hold the sets together cannot do: those keys get
+/// a lookup of their own first. O(K).
 fn lookup<'d>(
     ks: &'d mut Keyspace,
     db: usize,
@@ -177,6 +205,16 @@ fn lookup<'d>(
     keys: Range<usize>,
     now: u64,
 ) -> Result<Vec<Option<&'d SetValue>>, WrongType> {
+    let d = &mut ks.dbs[db];
+    for i in keys.clone() {
+        match d.peek(a.get(i), now) {
+            Some(e) if SetValue::of(&e.value).is_none() => break,
+            Some(_) => {}
+            None => {
+                d.get_read(a.get(i), now);
+            }
+        }
+    }
     let (db, stats) = ks.reader(db);
     keys.map(|i| {
         let found = db.peek_as::<SetValue>(a.get(i), now);
@@ -217,7 +255,9 @@ fn sdiff(ctx: &mut Ctx, a: &Args) -> Handled {
 /// (any type, TTL dropped), or deletes it when empty; replies its cardinality. The result is encoded as
 /// Redis's, which builds it from an empty intset. The sources are read (and counted, as Redis counts
 /// them) before the destination is touched, so the destination may be one of them.
-fn store_op(ctx: &mut Ctx, a: &Args, op: SetOp) -> Handled {
+/// Raises `event` (`sinterstore`...) on a stored result, `del` when an empty result deleted the
+/// destination.
+fn store_op(ctx: &mut Ctx, a: &Args, op: SetOp, event: &'static str) -> Handled {
     let (max, now) = (intset_max(ctx), ctx.now);
     let sets = lookup(ctx.ks, ctx.db, a, 2..a.len(), now)?;
     let members = combine(&sets, op, max);
@@ -228,10 +268,17 @@ fn store_op(ctx: &mut Ctx, a: &Args, op: SetOp) -> Handled {
     let (db, dst) = (ctx.db(), a.get(1));
     match result {
         Some(s) => {
+            // Redis's setKey looks the destination up first: one found expired goes (`expired`),
+            // and the result is then a `new` key.
+            db.get(dst, now);
             db.set(dst, Value::Set(Box::new(s)), 0);
+            ctx.notify(SET, event, dst);
         }
         None => {
-            db.remove(dst, now);
+            // Redis's dbDelete, which does not look at the TTL.
+            if db.remove(dst, 0).is_some() {
+                ctx.notify(GENERIC, "del", dst);
+            }
         }
     }
     ctx.reply.int(n as i64);
@@ -240,17 +287,17 @@ fn store_op(ctx: &mut Ctx, a: &Args, op: SetOp) -> Handled {
 
 /// SINTERSTORE destination key [key ...]. O(N*M), N the smallest cardinality, M the sets.
 fn sinterstore(ctx: &mut Ctx, a: &Args) -> Handled {
-    store_op(ctx, a, SetOp::Inter)
+    store_op(ctx, a, SetOp::Inter, "sinterstore")
 }
 
 /// SUNIONSTORE destination key [key ...]. O(N), N the members of all sets.
 fn sunionstore(ctx: &mut Ctx, a: &Args) -> Handled {
-    store_op(ctx, a, SetOp::Union)
+    store_op(ctx, a, SetOp::Union, "sunionstore")
 }
 
 /// SDIFFSTORE destination key [key ...]. O(N), N the members of all sets.
 fn sdiffstore(ctx: &mut Ctx, a: &Args) -> Handled {
-    store_op(ctx, a, SetOp::Diff)
+    store_op(ctx, a, SetOp::Diff, "sdiffstore")
 }
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit]: counts the intersection without building it and
@@ -352,7 +399,11 @@ fn spop(ctx: &mut Ctx, a: &Args) -> Handled {
             Some(m) => ctx.reply.bulk(&m),
             None => ctx.reply.null(),
         },
-        Some(0) => ctx.reply.set(0),
+        // Redis's fast exit: no event.
+        Some(0) => {
+            ctx.reply.set(0);
+            return Ok(());
+        }
         Some(n) if n >= len as u64 => {
             reply_all(&mut ctx.reply, s, true);
             s.members.clear();
@@ -367,7 +418,8 @@ fn spop(ctx: &mut Ctx, a: &Args) -> Handled {
             }
         }
     }
-    ctx.db().remove_if_empty(key);
+    let empty = s.members.is_empty();
+    removed(ctx, key, "spop", empty);
     Ok(())
 }
 

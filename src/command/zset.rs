@@ -8,6 +8,7 @@
 use super::{blocking, cmd, flag::*, typed, Args, Command, Ctx, Exec, Handled, KeySpec};
 use crate::num::{parse_i64, strtod};
 use crate::resp::{err, Reply};
+use crate::store::notify::{GENERIC, ZSET};
 use crate::store::zset::{
     lex_count, lex_run, rank_run, score_count, score_run, Lex, Pair, Run, ScoreEnd, Sorted,
 };
@@ -169,7 +170,8 @@ fn add_generic(ctx: &mut Ctx, a: &Args, first: usize, f: AddFlags) -> Handled {
                 }
                 let new = if f.incr { cur + s } else { s };
                 if new.is_nan() {
-                    // Only INCR on a present member gets here: the key is not empty.
+                    // Only INCR on a present member gets here: the key is not empty, and nothing
+                    // was added or updated (INCR takes one pair), so there is no event.
                     return ctx.error(NAN_SCORE);
                 }
                 if (f.lt && new >= cur) || (f.gt && new <= cur) {
@@ -201,6 +203,9 @@ fn add_generic(ctx: &mut Ctx, a: &Args, first: usize, f: AddFlags) -> Handled {
         }
     } else {
         ctx.reply.int(if f.ch { added + updated } else { added })
+    }
+    if added > 0 || updated > 0 {
+        ctx.notify(ZSET, if f.incr { "zincr" } else { "zadd" }, key);
     }
     Ok(())
 }
@@ -253,15 +258,39 @@ fn zincrby(ctx: &mut Ctx, a: &Args) -> Handled {
 /// ZREM key member [member ...]: members removed; the key goes when the set empties. O(M log N).
 fn zrem(ctx: &mut Ctx, a: &Args) -> Handled {
     let key = a.get(1);
-    let n = match ctx.ks.write::<ZSetValue>(ctx.db, key, ctx.now)? {
-        None => 0,
-        Some(z) => a.iter_from(2).filter(|m| z.remove_member(m)).count(),
+    let (n, empty) = match ctx.ks.write::<ZSetValue>(ctx.db, key, ctx.now)? {
+        None => (0, false),
+        Some(z) => {
+            let n = a.iter_from(2).filter(|m| z.remove_member(m)).count();
+            (n, z.sorted.is_empty())
+        }
     };
     if n > 0 {
-        ctx.db().remove_if_empty(key);
+        removed(ctx, key, "zrem", empty);
     }
     ctx.reply.int(n as i64);
     Ok(())
+}
+
+/// After the sorted set at `key` lost members: raises `event`, then, when the set is now `empty`,
+/// deletes the key and raises `del`, as Redis's ZREM, ZREMRANGEBY* and pops do. O(1).
+fn removed(ctx: &mut Ctx, key: &[u8], event: &'static str, empty: bool) {
+    ctx.notify(ZSET, event, key);
+    if empty {
+        let now = ctx.now;
+        ctx.db().remove(key, now);
+        ctx.notify(GENERIC, "del", key);
+    }
+}
+
+/// The event of a pop of the highest scores (`max`) or the lowest.
+#[inline]
+fn pop_event(max: bool) -> &'static str {
+    if max {
+        "zpopmax"
+    } else {
+        "zpopmin"
+    }
 }
 
 // --------------------------------------------------------------------------------------------- reads
@@ -527,13 +556,21 @@ fn zrevrangebylex(ctx: &mut Ctx, a: &Args) -> Handled {
 
 /// Shared tail of the ZREMRANGEBY* commands: removes what `pick` selects, deletes an emptied key and
 /// replies the count.
-fn remrange(ctx: &mut Ctx, key: &[u8], pick: impl FnOnce(&Sorted) -> Run<'_>) -> Handled {
-    let n = match ctx.ks.write::<ZSetValue>(ctx.db, key, ctx.now)? {
-        None => 0,
-        Some(z) => z.remove_run(pick),
+fn remrange(
+    ctx: &mut Ctx,
+    key: &[u8],
+    event: &'static str,
+    pick: impl FnOnce(&Sorted) -> Run<'_>,
+) -> Handled {
+    let (n, empty) = match ctx.ks.write::<ZSetValue>(ctx.db, key, ctx.now)? {
+        None => (0, false),
+        Some(z) => {
+            let n = z.remove_run(pick);
+            (n, z.sorted.is_empty())
+        }
     };
     if n > 0 {
-        ctx.db().remove_if_empty(key);
+        removed(ctx, key, event, empty);
     }
     ctx.reply.int(n as i64);
     Ok(())
@@ -544,7 +581,9 @@ fn zremrangebyscore(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(min), Some(max)) = (parse_score_end(a.get(2)), parse_score_end(a.get(3))) else {
         return ctx.error(NOT_FLOAT_RANGE);
     };
-    remrange(ctx, a.get(1), |sorted| score_run(sorted, min, max))
+    remrange(ctx, a.get(1), "zremrangebyscore", |sorted| {
+        score_run(sorted, min, max)
+    })
 }
 
 /// ZREMRANGEBYRANK key start stop. O(min(start, N - start) + min(stop, N - stop) + M log N).
@@ -552,7 +591,7 @@ fn zremrangebyrank(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else {
         return ctx.error(err::NOT_INT);
     };
-    remrange(ctx, a.get(1), |sorted| {
+    remrange(ctx, a.get(1), "zremrangebyrank", |sorted| {
         rank_run(sorted, start, stop, false).0
     })
 }
@@ -562,7 +601,9 @@ fn zremrangebylex(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(min), Some(max)) = (parse_lex(a.get(2)), parse_lex(a.get(3))) else {
         return ctx.error(NOT_LEX_RANGE);
     };
-    remrange(ctx, a.get(1), |sorted| lex_run(sorted, min, max, false))
+    remrange(ctx, a.get(1), "zremrangebylex", |sorted| {
+        lex_run(sorted, min, max, false)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------- pops
@@ -599,7 +640,8 @@ fn zpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
         ctx.reply.double(s.0);
     }
     if n > 0 {
-        ctx.db().remove_if_empty(key);
+        let empty = z.sorted.is_empty();
+        removed(ctx, key, pop_event(max), empty);
     }
     Ok(())
 }
@@ -653,11 +695,12 @@ fn bzpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
             continue;
         };
         let Some((s, m)) = z.pop(max) else { continue };
+        let empty = z.sorted.is_empty();
         ctx.reply.array(3);
         ctx.reply.bulk(key);
         ctx.reply.bulk(&m);
         ctx.reply.double(s.0);
-        ctx.db().remove_if_empty(key);
+        removed(ctx, key, pop_event(max), empty);
         return Ok(());
     }
     blocking::nothing(ctx, true, false);
@@ -708,7 +751,8 @@ fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
             ctx.reply.bulk(&m);
             ctx.reply.double(s.0);
         }
-        ctx.db().remove_if_empty(key);
+        let empty = z.sorted.is_empty();
+        removed(ctx, key, pop_event(max), empty);
         return Ok(());
     }
     if blocking {
