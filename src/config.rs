@@ -430,6 +430,10 @@ pub struct Params {
     pub busy_reply_threshold: AtomicU64,
     /// notify-keyspace-events, as class bits ([`crate::store::notify`]).
     pub notify_keyspace_events: std::sync::atomic::AtomicU32,
+    /// slowlog-log-slower-than (µs; negative: log nothing), read per command.
+    pub slowlog_slower_than: std::sync::atomic::AtomicI64,
+    /// slowlog-max-len.
+    pub slowlog_max_len: AtomicU64,
 }
 
 /// Why CONFIG SET refused a value.
@@ -487,6 +491,8 @@ impl Params {
             latency_monitor_threshold: AtomicU64::new(0),
             busy_reply_threshold: AtomicU64::new(5000),
             notify_keyspace_events: Default::default(),
+            slowlog_slower_than: std::sync::atomic::AtomicI64::new(10_000),
+            slowlog_max_len: AtomicU64::new(128),
             latency_tracking: AtomicBool::new(true),
         })
     }
@@ -695,6 +701,10 @@ impl Params {
                 "busy-reply-threshold" | "lua-time-limit" => {
                     self.busy_reply_threshold.store(n, Ordering::Relaxed)
                 }
+                "slowlog-log-slower-than" => self
+                    .slowlog_slower_than
+                    .store(v.parse().unwrap_or(10_000), Ordering::Relaxed),
+                "slowlog-max-len" => self.slowlog_max_len.store(n, Ordering::Relaxed),
                 _ => {}
             }
         }

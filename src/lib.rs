@@ -18,6 +18,7 @@ pub mod resp;
 pub mod script;
 pub mod server;
 pub mod shared;
+pub mod slowlog;
 pub mod stats;
 pub mod store;
 pub mod version;

@@ -141,6 +141,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         wakers,
         pubsub: Default::default(),
         pause: Default::default(),
+        slowlog: Default::default(),
         info: Default::default(),
         scripts: crate::script::store::Scripts::new(workers),
     });

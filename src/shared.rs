@@ -127,6 +127,8 @@ pub struct Shared {
     pub pubsub: Mutex<crate::pubsub::Registry>,
     /// CLIENT PAUSE, which every worker obeys.
     pub pause: crate::pause::Pause,
+    /// The slow log (SLOWLOG).
+    pub slowlog: Mutex<crate::slowlog::SlowLog>,
 }
 
 /// What a connection command asks of a connection another worker serves.
@@ -181,6 +183,11 @@ impl Shared {
         if let Some(w) = self.wakers.get(worker) {
             let _ = w.wake();
         }
+    }
+
+    /// The slow log, locked.
+    pub fn slowlog(&self) -> std::sync::MutexGuard<'_, crate::slowlog::SlowLog> {
+        self.slowlog.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Wakes every worker (a change they must all look at: CLIENT UNPAUSE).

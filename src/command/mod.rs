@@ -24,6 +24,7 @@ pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod slots;
+pub mod slowlog;
 pub mod string;
 pub mod zset;
 
@@ -568,6 +569,7 @@ impl Table {
         commands.extend(zset::commands());
         commands.extend(server::commands());
         commands.extend(latency::commands());
+        commands.extend(slowlog::commands());
         commands.extend(multi::commands());
         commands.extend(scripting::commands());
         commands.extend(pubsub::commands());

@@ -197,7 +197,7 @@ impl Worker {
             };
             let started = Started::now();
             self.exec_held(&held, &mut session, ci, args, &mut out);
-            self.account(slot, started, Count::Call);
+            self.account_call(slot, started, args, session.id);
         }
         self.unhold(held);
         if let Some(conn) = self.conns.get_mut(k) {

@@ -145,7 +145,11 @@ impl Worker {
                 });
             }
             if let Some((slot, started, how)) = timed {
-                self.account(slot, started, how);
+                if how == Count::Call {
+                    self.account_call(slot, started, &args, req.origin.client);
+                } else {
+                    self.account(slot, started, how);
+                }
             }
             for (slot, started) in block_timed {
                 self.account(slot, started, Count::Call);

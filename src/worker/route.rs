@@ -506,7 +506,9 @@ impl Worker {
     /// histogram, and a latency-monitor event when a whole command took latency-monitor-threshold ms
     /// or more.
     #[inline]
-    pub(super) fn account(&mut self, slot: usize, started: Started, how: Count) {
+    /// Counts a command that ran since `started` in the statistics of `slot`, and in the latency
+    /// monitor; returns how long it ran (ns).
+    pub(super) fn account(&mut self, slot: usize, started: Started, how: Count) -> u64 {
         let params = &self.shared.params;
         let track = params.latency_tracking.load(Ordering::Relaxed);
         let ns = self.shared.stats[self.id]
@@ -514,7 +516,7 @@ impl Worker {
             .cmds
             .finish(slot, started, how, track);
         if how != Count::Call {
-            return;
+            return ns;
         }
         self.stats.commands += 1;
         let threshold = params.latency_monitor_threshold.load(Ordering::Relaxed);
@@ -525,6 +527,36 @@ impl Worker {
                 .info
                 .latency_event(event, ns / 1_000_000, unix_ms() / 1000);
         }
+        ns
+    }
+
+    /// [`Worker::account`], then the slow log: command `args` of client `client`, in `slot`,
+    /// when it ran at least `slowlog-log-slower-than`. One load and a compare when it was fast.
+    pub(super) fn account_call(&mut self, slot: usize, started: Started, args: &Args, client: u64) {
+        let ns = self.account(slot, started, Count::Call);
+        let threshold = self
+            .shared
+            .params
+            .slowlog_slower_than
+            .load(Ordering::Relaxed);
+        let us = ns / 1000;
+        if threshold < 0 || (us as i64) < threshold {
+            return;
+        }
+        if SLOTS.flags(slot) & crate::command::flag::SKIP_SLOWLOG != 0 {
+            return;
+        }
+        let (peer, name) = self
+            .shared
+            .clients()
+            .get(&client)
+            .map(|c| (c.addr.clone(), c.name.clone()))
+            .unwrap_or_default();
+        let max_len = self.shared.params.slowlog_max_len.load(Ordering::Relaxed) as usize;
+        let args: Vec<&[u8]> = args.iter_from(0).collect();
+        self.shared
+            .slowlog()
+            .push(args.into_iter(), us, unix_ms() / 1000, peer, name, max_len);
     }
 
     pub(super) fn reply_error(&mut self, k: usize, msg: &str) {
@@ -562,7 +594,8 @@ impl Worker {
         if conn.session.quit {
             conn.closing = true;
         }
-        self.account(slot, started, Count::Call);
+        let client = conn.session.id;
+        self.account_call(slot, started, args, client);
     }
 
     pub(super) fn exec_local(&mut self, k: usize, f: KeyedFn, args: &Args, slot: usize) {
@@ -587,7 +620,8 @@ impl Worker {
         let attempt =
             blocking::run_blocking(&mut ctx, SLOTS.parent(slot), f, args, ticket.as_ref());
         conn.end_reply();
-        self.account(slot, started, Count::Call);
+        let client = conn.session.id;
+        self.account_call(slot, started, args, client);
         if ticket.is_some() {
             self.after_attempt(k, attempt);
         }
@@ -674,8 +708,9 @@ impl Worker {
         let attempt =
             blocking::run_blocking(&mut ctx, SLOTS.parent(slot), f, args, ticket.as_ref());
         conn.end_reply();
+        let client = conn.session.id;
         self.stats.borrowed += 1;
-        self.account(slot, started, Count::Call);
+        self.account_call(slot, started, args, client);
         if ticket.is_some() {
             self.after_attempt(k, attempt);
         }

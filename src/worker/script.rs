@@ -331,7 +331,8 @@ impl Worker {
         if out.capacity() <= 64 * 1024 {
             self.step_out = out;
         }
-        self.account(slot, started, Count::Call);
+        let client = self.conns.get(k).map_or(0, |c| c.session.id);
+        self.account_call(slot, started, args, client);
         true
     }
 
