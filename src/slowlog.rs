@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn long_commands_are_cut_as_redis_cuts_them() {
         let mut log = SlowLog::default();
-        let big = vec![b'x'; 130];
+        let big = [b'x'; 130];
         let many: Vec<Vec<u8>> = (0..40).map(|i| i.to_string().into_bytes()).collect();
         log.push([&big[..]].into_iter(), 5, 1, "a".into(), String::new(), 2);
         log.push(many.iter().map(|v| &v[..]), 6, 1, "a".into(), "n".into(), 2);
