@@ -142,6 +142,8 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         pubsub: Default::default(),
         pause: Default::default(),
         slowlog: Default::default(),
+        monitors: Default::default(),
+        monitor_count: Default::default(),
         info: Default::default(),
         scripts: crate::script::store::Scripts::new(workers),
     });

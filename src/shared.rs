@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -65,6 +65,8 @@ pub struct ClientInfo {
     pub block_timed: bool,
     /// Its next command waits for the end of a CLIENT PAUSE (counted as blocked, as in Redis).
     pub postponed: bool,
+    /// In MONITOR mode (CLIENT LIST flag `O`).
+    pub monitor: bool,
     /// CLIENT NO-EVICT ON (CLIENT LIST flag `e`).
     pub no_evict: bool,
     /// Channels, patterns and shard channels it is subscribed to (CLIENT LIST sub, psub, ssub).
@@ -129,6 +131,9 @@ pub struct Shared {
     pub pause: crate::pause::Pause,
     /// The slow log (SLOWLOG).
     pub slowlog: Mutex<crate::slowlog::SlowLog>,
+    /// The connections in MONITOR mode, and how many (one load per command when none).
+    pub monitors: Mutex<Vec<crate::pubsub::Subscriber>>,
+    pub monitor_count: AtomicUsize,
 }
 
 /// What a connection command asks of a connection another worker serves.
@@ -141,6 +146,8 @@ pub enum Control {
     Kill(u64),
     /// PUBLISH: messages for connections of this worker, in order.
     Messages(Vec<crate::pubsub::Delivery>),
+    /// MONITOR: one command's line for these monitors (token, client id) of this worker.
+    Monitor(Arc<[u8]>, Vec<(u32, u64)>),
 }
 
 /// The requests queued for one worker's connections, in order; the worker takes them every
@@ -183,6 +190,47 @@ impl Shared {
         if let Some(w) = self.wakers.get(worker) {
             let _ = w.wake();
         }
+    }
+
+    /// Sends every monitor the line of a command that ran: `db`, the client's address, and the
+    /// arguments quoted as Redis quotes them. O(monitors + bytes).
+    pub fn feed_monitors(&self, db: usize, addr: &str, args: &[&[u8]]) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut line = format!(
+            "+{}.{:06} [{db} {addr}]",
+            now.as_secs(),
+            now.subsec_micros()
+        )
+        .into_bytes();
+        for a in args {
+            line.push(b' ');
+            crate::resp::reply::quote_repr(&mut line, a);
+        }
+        line.extend_from_slice(b"\r\n");
+        let line: Arc<[u8]> = line.into();
+        let mut per_worker: Vec<Vec<(u32, u64)>> = vec![Vec::new(); self.workers];
+        for m in self
+            .monitors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            per_worker[m.worker].push((m.token, m.client));
+        }
+        for (w, list) in per_worker.into_iter().enumerate() {
+            if !list.is_empty() {
+                self.control(w, Control::Monitor(line.clone(), list));
+            }
+        }
+    }
+
+    /// Ends MONITOR mode for `who` (RESET, disconnect).
+    pub fn unmonitor(&self, who: crate::pubsub::Subscriber) {
+        let mut m = self.monitors.lock().unwrap_or_else(|e| e.into_inner());
+        m.retain(|s| *s != who);
+        self.monitor_count.store(m.len(), Ordering::Release);
     }
 
     /// The slow log, locked.

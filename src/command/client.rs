@@ -19,6 +19,9 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
     };
     // Redis's letters, in its order: x (in MULTI), d (a watched key changed); N for none.
     let mut flags = String::new();
+    if ci.monitor {
+        flags.push('O');
+    }
     if ci.subs + ci.psubs + ci.ssubs > 0 {
         flags.push('P');
     }

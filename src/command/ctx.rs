@@ -35,6 +35,8 @@ pub struct Session {
     pub channels: Vec<Vec<u8>>,
     pub patterns: Vec<Vec<u8>>,
     pub shard_channels: Vec<Vec<u8>>,
+    /// In MONITOR mode: sent a line for every command run.
+    pub monitor: bool,
 }
 
 /// What a connection WATCHes: its flag (shared with the shards holding the keys, which set it

@@ -68,6 +68,7 @@ pub fn commands() -> Vec<Command> {
         cmd("command", -1, LOADING | STALE, K0, Conn(command)).with_subs(COMMAND_SUBCOMMANDS),
         cmd("time", 1, LOADING | STALE | FAST, K0, Conn(time)),
         cmd("wait", 3, NOSCRIPT, K0, Conn(wait)),
+        cmd("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, K0, Conn(monitor)),
         cmd("info", -1, LOADING | STALE, K0, Conn(info)),
         cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, K0, Conn(shutdown)),
     ]
@@ -98,6 +99,36 @@ fn quit(c: &mut ConnCtx, _: &Args) {
     c.session.quit = true;
 }
 
+/// MONITOR: from now on, this connection is sent a line for every command any client runs
+/// (admin commands and those flagged skip-monitor excepted), as Redis formats it. Refused inside
+/// EXEC, ignored when already monitoring. O(monitors).
+fn monitor(c: &mut ConnCtx, _: &Args) {
+    if c.in_exec {
+        return c
+            .reply
+            .error("ERR MONITOR isn't allowed for DENY BLOCKING client");
+    }
+    if c.session.monitor {
+        return;
+    }
+    c.session.monitor = true;
+    {
+        let mut m = c.shared.monitors.lock().unwrap_or_else(|e| e.into_inner());
+        m.push(crate::pubsub::Subscriber {
+            worker: c.worker,
+            token: c.session.token,
+            client: c.session.id,
+        });
+        c.shared
+            .monitor_count
+            .store(m.len(), std::sync::atomic::Ordering::Release);
+    }
+    if let Some(ci) = c.shared.clients().get_mut(&c.session.id) {
+        ci.monitor = true;
+    }
+    c.reply.ok()
+}
+
 fn reset(c: &mut ConnCtx, _: &Args) {
     let who = crate::pubsub::Subscriber {
         worker: c.worker,
@@ -105,10 +136,17 @@ fn reset(c: &mut ConnCtx, _: &Args) {
         client: c.session.id,
     };
     c.session.unsubscribe_all(&mut c.shared.pubsub(), who);
+    if std::mem::take(&mut c.session.monitor) {
+        c.shared.unmonitor(who);
+    }
     if let Some(ci) = c.shared.clients().get_mut(&c.session.id) {
         ci.subs = 0;
         ci.psubs = 0;
+        ci.ssubs = 0;
+        ci.monitor = false;
     }
+    c.session.reply_off = false;
+    c.session.skip_next = false;
     c.session.multi = None;
     c.session.unwatch();
     c.session.db = 0;

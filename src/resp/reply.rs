@@ -321,6 +321,26 @@ impl<'a> Reply<'a> {
     }
 }
 
+/// Appends `b` quoted as Redis's sdscatrepr quotes it (MONITOR, redis-cli): in double quotes,
+/// with `\\`, `"`, `\n`, `\r`, `\t`, `\a`, `\b` escaped and other unprintable bytes as `\xHH`.
+/// O(bytes).
+pub fn quote_repr(out: &mut Vec<u8>, b: &[u8]) {
+    out.push(b'"');
+    for &c in b {
+        match c {
+            b'\\' | b'"' => out.extend_from_slice(&[b'\\', c]),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x07 => out.extend_from_slice(b"\\a"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(c),
+            _ => out.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
+        }
+    }
+    out.push(b'"');
+}
+
 /// What C's `%s` prints of a client argument: its bytes up to the first NUL (Redis formats error
 /// messages with printf-style functions).
 pub fn c_str(b: &[u8]) -> &[u8] {

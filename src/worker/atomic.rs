@@ -197,7 +197,7 @@ impl Worker {
             };
             let started = Started::now();
             self.exec_held(&held, &mut session, ci, args, &mut out);
-            self.account_call(slot, started, args, session.id);
+            self.account_call(slot, started, args, session.id, session.db);
         }
         self.unhold(held);
         if let Some(conn) = self.conns.get_mut(k) {
@@ -312,7 +312,7 @@ impl Worker {
             }
         };
         let slot = SLOTS.slot_of(ci, args);
-        self.account(slot, started, Count::Call);
+        self.account_conn(k, slot, started, args);
         self.unhold(held);
         if attempt == blocking::Attempt::Answered {
             if let Some(conn) = self.conns.get_mut(k) {
@@ -394,7 +394,10 @@ impl Worker {
             // Never queued (they run at once inside MULTI), never run as a lone step.
             Exec::Transaction | Exec::Watch => {}
             // Inside EXEC: the block holds every shard (see `owners_of`).
-            Exec::Script => self.exec_script(Some(held), session, ci, args, out),
+            Exec::Script => {
+                self.monitor_line(args, session.db, None, session.id);
+                self.exec_script(Some(held), session, ci, args, out)
+            }
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
                 let mut keys = std::mem::take(&mut self.keys);
                 keys.clear();

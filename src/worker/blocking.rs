@@ -449,6 +449,7 @@ impl Worker {
                     self.answer_wait(origin_of(&t), t.resp3, error);
                 }
                 crate::shared::Control::Messages(batch) => self.deliver_messages(batch),
+                crate::shared::Control::Monitor(line, to) => self.deliver_monitor(&line, to),
                 crate::shared::Control::Kill(client) => {
                     let k = self
                         .conns
@@ -468,9 +469,37 @@ impl Worker {
 /// `client-output-buffer-limit pubsub 32mb`): a client that never reads cannot grow the server.
 const PUBSUB_OUTPUT_LIMIT: usize = 32 << 20;
 
+/// A monitor whose unsent output passes this is disconnected (Redis's replica limit, 256mb).
+const MONITOR_OUTPUT_LIMIT: usize = 256 << 20;
+
 impl Worker {
     /// Writes published messages to this worker's subscribed connections, in order, each in its
     /// connection's protocol; closes a subscriber that is over its output limit.
+    /// Writes one MONITOR line to this worker's monitors in `to`; closes one over the replica
+    /// output limit (Redis's `client-output-buffer-limit replica 256mb`: a monitor is a replica).
+    fn deliver_monitor(&mut self, line: &[u8], to: Vec<(u32, u64)>) {
+        for (token, client) in to {
+            let k = token as usize;
+            let Some(conn) = live(&mut self.conns, token, client) else {
+                continue;
+            };
+            if conn.pending_output(MONITOR_OUTPUT_LIMIT) > MONITOR_OUTPUT_LIMIT {
+                crate::log_at!(
+                    Warning,
+                    "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    conn.session.id,
+                    conn.session.addr
+                );
+                self.close(k);
+                continue;
+            }
+            let (out, _) = conn.reply_target();
+            out.extend_from_slice(line);
+            conn.end_reply();
+            self.queue_flush(k);
+        }
+    }
+
     fn deliver_messages(&mut self, batch: Vec<crate::pubsub::Delivery>) {
         for (token, client, m) in batch {
             let k = token as usize;

@@ -467,6 +467,13 @@ impl Worker {
         }
         let mut conn = self.conns.remove(k);
         conn.session.unwatch();
+        if conn.session.monitor {
+            self.shared.unmonitor(crate::pubsub::Subscriber {
+                worker: self.id,
+                token: k as u32,
+                client: conn.session.id,
+            });
+        }
         if conn.session.subscribed() {
             let who = crate::pubsub::Subscriber {
                 worker: self.id,

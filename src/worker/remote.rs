@@ -133,7 +133,11 @@ impl Worker {
                     if let Exec::Keyed(f) | Exec::Fanout(f, _) = TABLE.get(ci as usize).exec {
                         run_keyed(&mut ctx, ci as usize, f, &one);
                     }
-                    block_timed.push((SLOTS.slot_of(ci as usize, &one), started));
+                    block_timed.push((
+                        SLOTS.slot_of(ci as usize, &one),
+                        started,
+                        from - argc as usize..to,
+                    ));
                 }
             }
             let end = out.data.len();
@@ -146,13 +150,14 @@ impl Worker {
             }
             if let Some((slot, started, how)) = timed {
                 if how == Count::Call {
-                    self.account_call(slot, started, &args, req.origin.client);
+                    self.account_call(slot, started, &args, req.origin.client, db);
                 } else {
                     self.account(slot, started, how);
                 }
             }
-            for (slot, started) in block_timed {
-                self.account(slot, started, Count::Call);
+            for (slot, started, r) in block_timed {
+                let one = Args::new(data, &ranges[r]);
+                self.account_call(slot, started, &one, req.origin.client, db);
             }
             // What this request pushed serves the clients waiting on it, before the next runs.
             self.serve_own();

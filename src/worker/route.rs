@@ -168,7 +168,7 @@ impl Worker {
                 }
                 self.exec_conn(k, f, args, slot)
             }
-            Exec::Transaction => return self.exec_block(k, slot),
+            Exec::Transaction => return self.exec_block(k, slot, args),
             Exec::Watch => return self.watch_keys(k, slot, args),
             Exec::Script => return self.run_script(k, ci, args, slot),
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
@@ -247,7 +247,7 @@ impl Worker {
                 };
                 let seq = conn.push_slot(Slot::Chain(Box::new(chain)));
                 self.run_chain(k, seq, target);
-                self.account(slot, started, Count::Call);
+                self.account_conn(k, slot, started, args);
             }
         }
         true
@@ -338,7 +338,7 @@ impl Worker {
     /// EXEC: without MULTI, or after a refusal while queueing, an error; else the queued block as
     /// one atomic step, once every earlier reply of the connection is in. Returns whether EXEC was
     /// consumed.
-    fn exec_block(&mut self, k: usize, slot: usize) -> bool {
+    fn exec_block(&mut self, k: usize, slot: usize, args: &Args) -> bool {
         if self.waits_for_replies(k) {
             return false;
         }
@@ -349,7 +349,7 @@ impl Worker {
         let Some(block) = conn.session.multi.take() else {
             // Without MULTI, EXEC does not end the WATCH (as Redis).
             self.reply_error(k, "ERR EXEC without MULTI");
-            self.account(slot, started, Count::Call);
+            self.account_conn(k, slot, started, args);
             return true;
         };
         // EXEC ends the WATCH whatever the outcome; the shards forget the flag.
@@ -372,7 +372,7 @@ impl Worker {
         if let Some(w) = watch {
             w.flag.release();
         }
-        self.account(slot, started, Count::Call);
+        self.account_conn(k, slot, started, args);
         true
     }
 
@@ -432,7 +432,7 @@ impl Worker {
         let started = Started::now();
         if self.conns.get(k).is_some_and(|c| c.session.multi.is_some()) {
             self.reply_error(k, "ERR WATCH inside MULTI is not allowed");
-            self.account(slot, started, Count::Call);
+            self.account_conn(k, slot, started, args);
             return true;
         }
         if self.waits_for_replies(k) {
@@ -471,7 +471,7 @@ impl Worker {
             conn.session.watch = Some(state);
         }
         self.reply_ok(k);
-        self.account(slot, started, Count::Call);
+        self.account_conn(k, slot, started, args);
         true
     }
 
@@ -530,10 +530,66 @@ impl Worker {
         ns
     }
 
-    /// [`Worker::account`], then the slow log: command `args` of client `client`, in `slot`,
-    /// when it ran at least `slowlog-log-slower-than`. One load and a compare when it was fast.
-    pub(super) fn account_call(&mut self, slot: usize, started: Started, args: &Args, client: u64) {
+    /// Sends the monitors the line of command `args` (in `slot`, on database `db`), run by
+    /// client `client` or, with `by` (`lua`), by a script: admin and skip-monitor commands
+    /// excepted, as in Redis. One load when nobody monitors.
+    pub(super) fn monitor(
+        &self,
+        slot: usize,
+        args: &Args,
+        db: usize,
+        by: Option<&str>,
+        client: u64,
+    ) {
+        if SLOTS.flags(slot) & (crate::command::flag::SKIP_MONITOR | crate::command::flag::ADMIN)
+            == 0
+        {
+            self.monitor_line(args, db, by, client);
+        }
+    }
+
+    /// The monitors' line for `args`, whatever the command's flags: EVAL, EVALSHA and FCALL
+    /// are shown this way before they run, so that their scripts' commands come after them, as
+    /// in Redis. One load when nobody monitors.
+    pub(super) fn monitor_line(&self, args: &Args, db: usize, by: Option<&str>, client: u64) {
+        if self.shared.monitor_count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let addr = match by {
+            Some(b) => b.to_string(),
+            None => self
+                .shared
+                .clients()
+                .get(&client)
+                .map(|c| c.addr.clone())
+                .unwrap_or_default(),
+        };
+        let argv: Vec<&[u8]> = args.iter_from(0).collect();
+        self.shared.feed_monitors(db, &addr, &argv);
+    }
+
+    /// [`Worker::account_call`] for a command of connection `k`.
+    pub(super) fn account_conn(&mut self, k: usize, slot: usize, started: Started, args: &Args) {
+        let (client, db) = self
+            .conns
+            .get(k)
+            .map_or((0, 0), |c| (c.session.id, c.session.db));
+        self.account_call(slot, started, args, client, db);
+    }
+
+    /// [`Worker::account`], then the slow log (command `args` of client `client`, in `slot`,
+    /// when it ran at least `slowlog-log-slower-than`) and the monitors (with the client's
+    /// database `db` after the command). A load and a compare for each when neither applies.
+    pub(super) fn account_call(
+        &mut self,
+        slot: usize,
+        started: Started,
+        args: &Args,
+        client: u64,
+        db: usize,
+    ) {
         let ns = self.account(slot, started, Count::Call);
+        self.monitor(slot, args, db, None, client);
         let threshold = self
             .shared
             .params
@@ -594,8 +650,8 @@ impl Worker {
         if conn.session.quit {
             conn.closing = true;
         }
-        let client = conn.session.id;
-        self.account_call(slot, started, args, client);
+        let (client, db) = (conn.session.id, conn.session.db);
+        self.account_call(slot, started, args, client, db);
     }
 
     pub(super) fn exec_local(&mut self, k: usize, f: KeyedFn, args: &Args, slot: usize) {
@@ -621,7 +677,7 @@ impl Worker {
             blocking::run_blocking(&mut ctx, SLOTS.parent(slot), f, args, ticket.as_ref());
         conn.end_reply();
         let client = conn.session.id;
-        self.account_call(slot, started, args, client);
+        self.account_call(slot, started, args, client, db);
         if ticket.is_some() {
             self.after_attempt(k, attempt);
         }
@@ -710,7 +766,7 @@ impl Worker {
         conn.end_reply();
         let client = conn.session.id;
         self.stats.borrowed += 1;
-        self.account_call(slot, started, args, client);
+        self.account_call(slot, started, args, client, db);
         if ticket.is_some() {
             self.after_attempt(k, attempt);
         }

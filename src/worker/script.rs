@@ -167,6 +167,7 @@ impl Host for ScriptHost<'_> {
             _ => w.exec_held(self.held, &mut self.session, ci, args, out),
         }
         w.account(slot, started, Count::Call);
+        w.monitor(slot, args, self.session.db, Some("lua"), 0);
         Ok(())
     }
 
@@ -292,7 +293,12 @@ impl Worker {
     /// (the script sees every effect those stood for), its reply in order. Returns whether the
     /// request was consumed.
     pub(super) fn run_script(&mut self, k: usize, ci: usize, args: &Args, slot: usize) -> bool {
+        let (client, db) = self
+            .conns
+            .get(k)
+            .map_or((0, 0), |c| (c.session.id, c.session.db));
         if let Some(owner) = self.sole_script_owner(ci, args) {
+            self.monitor_line(args, db, None, client);
             // Every key on one busy worker: the script runs there, on its own shard, in order
             // with this connection's other requests to it (a parked owner's shard is taken below
             // with one CAS instead, with no wake and no hop).
@@ -307,6 +313,7 @@ impl Worker {
         if !local && self.waits_for_replies(k) {
             return false;
         }
+        self.monitor_line(args, db, None, client);
         let started = Started::now();
         let Some(conn) = self.conns.get_mut(k) else {
             return true;
@@ -331,8 +338,11 @@ impl Worker {
         if out.capacity() <= 64 * 1024 {
             self.step_out = out;
         }
-        let client = self.conns.get(k).map_or(0, |c| c.session.id);
-        self.account_call(slot, started, args, client);
+        let (client, db) = self
+            .conns
+            .get(k)
+            .map_or((0, 0), |c| (c.session.id, c.session.db));
+        self.account_call(slot, started, args, client, db);
         true
     }
 
