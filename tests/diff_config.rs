@@ -143,7 +143,6 @@ fn config_set_refusals_match_redis_for_every_parameter() {
         "requirepass \"abc\"",
         "save \"900 1\"",
         "timeout \"5\"",
-        "notify-keyspace-events \"KEA\"",
     ] {
         assert!(
             unsupported.iter().any(|u| u == must),

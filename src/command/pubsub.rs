@@ -17,7 +17,7 @@ use crate::store::notify::Note;
 #[rustfmt::skip] // one declaration a line, as a table
 pub fn commands() -> Vec<super::Command> {
     use super::flag::*;
-    use super::{cmd, Exec::Conn, KeySpec::None as K0};
+    use super::{cmd, Exec::Conn, KeySpec::None as K0, KeySpec::Range};
     const P: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
     vec![
         cmd("subscribe", -2, P, K0, Conn(subscribe)),
@@ -25,9 +25,9 @@ pub fn commands() -> Vec<super::Command> {
         cmd("psubscribe", -2, P, K0, Conn(psubscribe)),
         cmd("punsubscribe", -1, P, K0, Conn(punsubscribe)),
         cmd("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, K0, Conn(publish)),
-        cmd("ssubscribe", -2, P, K0, Conn(ssubscribe)),
-        cmd("sunsubscribe", -1, P, K0, Conn(sunsubscribe)),
-        cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, K0, Conn(spublish)),
+        cmd("ssubscribe", -2, P, Range(1, -1, 1), Conn(ssubscribe)),
+        cmd("sunsubscribe", -1, P, Range(1, -1, 1), Conn(sunsubscribe)),
+        cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, Range(1, 1, 1), Conn(spublish)),
         cmd("pubsub", -2, 0, K0, Conn(pubsub)).with_subs(PUBSUB_SUBCOMMANDS),
     ]
 }

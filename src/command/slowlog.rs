@@ -2,21 +2,14 @@
 //! [`crate::slowlog`], fed by the workers as commands end.
 
 use super::ctx::{unknown_subcommand, ConnCtx};
-use super::{cmd, flag::*, Args, Command, Exec, KeySpec};
+use super::{cmd, Args, Command, Exec, KeySpec};
 
 /// The sub-commands of SLOWLOG and their arities.
 pub const SUBCOMMANDS: &[super::Sub] = &[("get", -2), ("len", 2), ("reset", 2), ("help", 2)];
 
 /// The SLOWLOG command.
 pub fn commands() -> Vec<Command> {
-    vec![cmd(
-        "slowlog",
-        -2,
-        ADMIN | LOADING | STALE,
-        KeySpec::None,
-        Exec::Conn(slowlog),
-    )
-    .with_subs(SUBCOMMANDS)]
+    vec![cmd("slowlog", -2, 0, KeySpec::None, Exec::Conn(slowlog)).with_subs(SUBCOMMANDS)]
 }
 
 fn slowlog(c: &mut ConnCtx, a: &Args) {
