@@ -21,5 +21,6 @@ pub mod shared;
 pub mod slowlog;
 pub mod stats;
 pub mod store;
+pub mod tracking;
 pub mod version;
 pub mod worker;

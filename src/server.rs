@@ -144,6 +144,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         slowlog: Default::default(),
         monitors: Default::default(),
         monitor_count: Default::default(),
+        tracking: crate::tracking::Tracking::new(workers),
         info: Default::default(),
         scripts: crate::script::store::Scripts::new(workers),
     });

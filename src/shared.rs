@@ -57,8 +57,11 @@ pub struct ClientInfo {
     pub created_ms: u64,
     /// Live buffer figures and activity, written by the connection's worker.
     pub gauge: Arc<ConnGauge>,
-    /// The worker serving the connection.
+    /// The worker serving the connection, and its slab token there.
     pub worker: usize,
+    pub token: u32,
+    /// CLIENT TRACKING, when on: what invalidators of its keys need to know.
+    pub tracking: Option<crate::tracking::Mode>,
     /// The ticket of its blocking call (BLPOP...), while it has one (CLIENT UNBLOCK claims it).
     pub block: Option<Arc<crate::store::Ticket>>,
     /// Whether that call has a timeout (INFO clients_in_timeout_table).
@@ -134,7 +137,12 @@ pub struct Shared {
     /// The connections in MONITOR mode, and how many (one load per command when none).
     pub monitors: Mutex<Vec<crate::pubsub::Subscriber>>,
     pub monitor_count: AtomicUsize,
+    /// Client-side caching: who read which key, who follows which prefix.
+    pub tracking: crate::tracking::Tracking,
 }
+
+/// Bytes for connections of one worker: (slab token, client id, bytes).
+pub type Pushes = Vec<(u32, u64, Arc<[u8]>)>;
 
 /// What a connection command asks of a connection another worker serves.
 #[derive(Debug)]
@@ -148,6 +156,9 @@ pub enum Control {
     Messages(Vec<crate::pubsub::Delivery>),
     /// MONITOR: one command's line for these monitors (token, client id) of this worker.
     Monitor(Arc<[u8]>, Vec<(u32, u64)>),
+    /// Client-side caching: invalidation messages for connections (token, client id) of this
+    /// worker.
+    Invalidate(Pushes),
 }
 
 /// The requests queued for one worker's connections, in order; the worker takes them every

@@ -31,6 +31,15 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
     if ci.postponed || ci.block.as_ref().is_some_and(|t| t.waiting()) {
         flags.push('b');
     }
+    if let Some(m) = &ci.tracking {
+        flags.push('t');
+        if m.broken_redirect {
+            flags.push('R');
+        }
+        if m.bcast {
+            flags.push('B');
+        }
+    }
     if g.dirty_cas.load(Relaxed) {
         flags.push('d');
     }
@@ -41,7 +50,7 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir={} resp={} lib-name={} lib-ver={}\n",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -65,6 +74,7 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         g.tot_mem.load(Relaxed),
         if g.want_write.load(Relaxed) { "w" } else { "" },
         cmd,
+        ci.tracking.as_ref().map_or(-1, |m| m.redirect as i64),
         ci.resp,
         ci.lib_name,
         ci.lib_ver
@@ -204,18 +214,17 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
             }
             c.reply.ok()
         }
-        // Client-side caching (CLIENT TRACKING) is not implemented: never on.
-        (b"getredir", 2) => c.reply.int(-1),
-        (b"trackinginfo", 2) => {
-            c.reply.map(3);
-            c.reply.bulk(b"flags");
-            c.reply.array(1);
-            c.reply.bulk(b"off");
-            c.reply.bulk(b"redirect");
-            c.reply.int(-1);
-            c.reply.bulk(b"prefixes");
-            c.reply.array(0);
+        (b"tracking", n) if n >= 3 => tracking(c, a),
+        (b"caching", n) if n >= 3 => caching(c, a),
+        (b"getredir", 2) => {
+            let r = c
+                .session
+                .tracking
+                .as_ref()
+                .map_or(-1, |m| m.redirect as i64);
+            c.reply.int(r)
         }
+        (b"trackinginfo", 2) => trackinginfo(c),
         (b"unblock" | b"pause", _) => {
             let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
             msg.extend_from_slice(c_str(a.get(1)));
@@ -261,6 +270,11 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
                 "    Suspend all, or just write, clients for <timeout> milliseconds.",
                 "GETREDIR",
                 "    Return the client ID we are redirecting to when tracking is enabled.",
+                "CACHING (YES|NO)",
+                "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+                "         [OPTIN] [OPTOUT] [NOLOOP]",
+                "    Control server assisted client side caching.",
                 "TRACKINGINFO",
                 "    Report tracking status for the current connection.",
                 "NO-EVICT (ON|OFF)",
@@ -280,6 +294,215 @@ pub(super) fn client(c: &mut ConnCtx, a: &Args) {
             ))
         }
         _ => unknown_subcommand(&mut c.reply, a),
+    }
+}
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]:
+/// client-side caching, with Redis 7.0's checks and texts in its order (options first, then
+/// the mode and their compatibility).
+fn tracking(c: &mut ConnCtx, a: &Args) {
+    let mut mode = crate::tracking::Mode::default();
+    let mut prefixes: Vec<&[u8]> = Vec::new();
+    let mut j = 3;
+    while j < a.len() {
+        let more = j + 1 < a.len();
+        if a.is(j, "redirect") && more {
+            j += 1;
+            if mode.redirect != 0 {
+                return c
+                    .reply
+                    .error("ERR A client can only redirect to a single other client");
+            }
+            let Some(id) = a.int(j) else {
+                return c.reply.error(err::NOT_INT);
+            };
+            let exists = u64::try_from(id)
+                .ok()
+                .is_some_and(|id| c.shared.clients().contains_key(&id));
+            if !exists {
+                return c
+                    .reply
+                    .error("ERR The client ID you want redirect to does not exist");
+            }
+            mode.redirect = id as u64;
+        } else if a.is(j, "bcast") {
+            mode.bcast = true;
+        } else if a.is(j, "optin") {
+            mode.optin = true;
+        } else if a.is(j, "optout") {
+            mode.optout = true;
+        } else if a.is(j, "noloop") {
+            mode.noloop = true;
+        } else if a.is(j, "prefix") && more {
+            j += 1;
+            prefixes.push(a.get(j));
+        } else {
+            return c.reply.error(err::SYNTAX);
+        }
+        j += 1;
+    }
+    if a.is(2, "off") {
+        stop_tracking(c.shared, c.session);
+        return c.reply.ok();
+    }
+    if !a.is(2, "on") {
+        return c.reply.error(err::SYNTAX);
+    }
+    if !mode.bcast && !prefixes.is_empty() {
+        return c
+            .reply
+            .error("ERR PREFIX option requires BCAST mode to be enabled");
+    }
+    let old = c.session.tracking.clone();
+    if old.as_ref().is_some_and(|o| o.bcast != mode.bcast) {
+        return c.reply.error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
+    }
+    if mode.bcast && (mode.optin || mode.optout) {
+        return c
+            .reply
+            .error("ERR OPTIN and OPTOUT are not compatible with BCAST");
+    }
+    if mode.optin && mode.optout {
+        return c
+            .reply
+            .error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+    }
+    if old
+        .as_ref()
+        .is_some_and(|o| (mode.optin && o.optout) || (mode.optout && o.optin))
+    {
+        return c.reply.error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.");
+    }
+    let existing = old.as_ref().map_or(&[][..], |o| &o.prefixes[..]);
+    if mode.bcast {
+        if let Some(e) = crate::tracking::prefix_collision(existing, &prefixes) {
+            return c.reply.error(&e);
+        }
+    }
+    let t = &c.shared.tracking;
+    mode.prefixes = existing.to_vec();
+    if mode.bcast {
+        if prefixes.is_empty() && !mode.prefixes.iter().any(|p| p.is_empty()) {
+            prefixes.push(b"");
+        }
+        for p in prefixes {
+            if !mode.prefixes.iter().any(|x| x == p) {
+                t.follow(p, c.session.id);
+                mode.prefixes.push(p.to_vec());
+            }
+        }
+        if old.is_none() {
+            t.count_bcast(true);
+        }
+    }
+    if old.is_none() {
+        t.clients.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+    if let Some(ci) = c.shared.clients().get_mut(&c.session.id) {
+        ci.tracking = Some(mode.clone());
+    }
+    c.session.tracking = Some(mode);
+    c.reply.ok()
+}
+
+/// Turns tracking off for `session` (CLIENT TRACKING OFF, RESET, disconnect): its prefixes are
+/// unfollowed and it is counted out. The keys it read stay in the table until they change, as
+/// in Redis.
+pub fn stop_tracking(shared: &crate::shared::Shared, session: &mut super::ctx::Session) {
+    session.caching = false;
+    let Some(mode) = session.tracking.take() else {
+        return;
+    };
+    let t = &shared.tracking;
+    if mode.bcast {
+        t.unfollow(&mode.prefixes, session.id);
+        t.count_bcast(false);
+    }
+    t.clients.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    if let Some(ci) = shared.clients().get_mut(&session.id) {
+        ci.tracking = None;
+    }
+}
+
+/// CLIENT CACHING YES|NO: whether the next command's reads are tracked, in OPTIN (YES) or
+/// OPTOUT (NO) mode.
+fn caching(c: &mut ConnCtx, a: &Args) {
+    let Some(mode) = &c.session.tracking else {
+        return c.reply.error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
+    };
+    if a.is(2, "yes") {
+        if !mode.optin {
+            return c.reply.error(
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            );
+        }
+    } else if a.is(2, "no") {
+        if !mode.optout {
+            return c.reply.error(
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            );
+        }
+    } else {
+        return c.reply.error(err::SYNTAX);
+    }
+    c.session.caching = true;
+    c.reply.ok()
+}
+
+/// CLIENT TRACKINGINFO: flags (a set), redirect, prefixes, as Redis 7.0 lists them.
+fn trackinginfo(c: &mut ConnCtx) {
+    let broken = c
+        .shared
+        .clients()
+        .get(&c.session.id)
+        .and_then(|ci| ci.tracking.as_ref().map(|m| m.broken_redirect))
+        .unwrap_or(false);
+    let mut flags: Vec<&[u8]> = Vec::new();
+    let (redirect, prefixes) = match &c.session.tracking {
+        None => {
+            flags.push(b"off");
+            (-1, Vec::new())
+        }
+        Some(m) => {
+            flags.push(b"on");
+            if m.bcast {
+                flags.push(b"bcast");
+            }
+            if m.optin {
+                flags.push(b"optin");
+                if c.session.caching {
+                    flags.push(b"caching-yes");
+                }
+            }
+            if m.optout {
+                flags.push(b"optout");
+                if c.session.caching {
+                    flags.push(b"caching-no");
+                }
+            }
+            if m.noloop {
+                flags.push(b"noloop");
+            }
+            if broken {
+                flags.push(b"broken_redirect");
+            }
+            let mut p = m.prefixes.clone();
+            p.sort();
+            (m.redirect as i64, p)
+        }
+    };
+    c.reply.map(3);
+    c.reply.bulk(b"flags");
+    c.reply.set(flags.len());
+    for f in flags {
+        c.reply.bulk(f);
+    }
+    c.reply.bulk(b"redirect");
+    c.reply.int(redirect);
+    c.reply.bulk(b"prefixes");
+    c.reply.array(prefixes.len());
+    for p in prefixes {
+        c.reply.bulk(&p);
     }
 }
 

@@ -37,6 +37,9 @@ pub struct Session {
     pub shard_channels: Vec<Vec<u8>>,
     /// In MONITOR mode: sent a line for every command run.
     pub monitor: bool,
+    /// CLIENT TRACKING, when on, and CLIENT CACHING's flag for the next command.
+    pub tracking: Option<crate::tracking::Mode>,
+    pub caching: bool,
 }
 
 /// What a connection WATCHes: its flag (shared with the shards holding the keys, which set it

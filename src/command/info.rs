@@ -132,6 +132,10 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
             .sum();
         let workers = s.worker_exts();
         let max_of = |f: fn(&crate::stats::WorkerExt) -> u64| crate::stats::max_of(&workers, f);
+        let tracking = s
+            .tracking
+            .clients
+            .load(std::sync::atomic::Ordering::Acquire);
         let (blocked, timed) = s
             .clients()
             .values()
@@ -140,7 +144,7 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         section(
             "Clients",
             format!(
-                "connected_clients:{connected}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\nclients_in_timeout_table:{timed}\r\n",
+                "connected_clients:{connected}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{blocked}\r\ntracking_clients:{tracking}\r\nclients_in_timeout_table:{timed}\r\n",
                 s.params.maxclients.load(Ordering::Relaxed),
                 max_of(|w| w.client_max_in.load(Ordering::Relaxed)),
                 max_of(|w| w.client_max_out.load(Ordering::Relaxed)),
@@ -250,6 +254,7 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
             "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{ops}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{in_kbps:.2}\r\ninstantaneous_output_kbps:{out_kbps:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
             d(1), d(0), d(2), d(3), d(7), d(6), more.expire_ms, d(4), d(5)
         );
+        let (tk, ti, tp) = s.tracking.totals();
         let (channels, patterns, shard_channels) = {
             let r = s.pubsub();
             (
@@ -260,7 +265,7 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         };
         let _ = write!(
             b,
-            "pubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\nrustis_commands_borrowed:{}\r\nrustis_commands_forwarded:{}\r\nrustis_scripts_wide_runs:{}\r\n",
+            "pubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:{tk}\r\ntracking_total_items:{ti}\r\ntracking_total_prefixes:{tp}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\nrustis_commands_borrowed:{}\r\nrustis_commands_forwarded:{}\r\nrustis_scripts_wide_runs:{}\r\n",
             more.error_replies, more.reads, more.writes,
             s.stats.iter().map(|w| w.borrowed.load(Ordering::Relaxed)).sum::<u64>(),
             s.stats.iter().map(|w| w.forwarded.load(Ordering::Relaxed)).sum::<u64>(),

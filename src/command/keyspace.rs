@@ -579,6 +579,10 @@ fn flushdb(ctx: &mut Ctx, a: &Args) {
     }
     ctx.ks.touch_live_watched(ctx.db, ctx.now);
     ctx.db().clear();
+    // Client-side caching forgets every key, once for the whole command (worker 0's part).
+    if ctx.worker == 0 {
+        ctx.ks.flushed_all();
+    }
     ctx.reply.ok();
 }
 
@@ -590,6 +594,9 @@ fn flushall(ctx: &mut Ctx, a: &Args) {
     for db in 0..ctx.ks.dbs.len() {
         ctx.ks.touch_live_watched(db, ctx.now);
         ctx.ks.dbs[db].clear();
+    }
+    if ctx.worker == 0 {
+        ctx.ks.flushed_all();
     }
     ctx.reply.ok();
 }

@@ -31,6 +31,8 @@ pub const CLIENT_SUBCOMMANDS: &[super::Sub] = &[
     ("unpause", 2),
     ("no-evict", 3),
     ("getredir", 2),
+    ("tracking", -3),
+    ("caching", 3),
     ("trackinginfo", 2),
     ("help", 2),
 ];
@@ -147,6 +149,7 @@ fn reset(c: &mut ConnCtx, _: &Args) {
     }
     c.session.reply_off = false;
     c.session.skip_next = false;
+    super::client::stop_tracking(c.shared, c.session);
     c.session.multi = None;
     c.session.unwatch();
     c.session.db = 0;

@@ -22,7 +22,7 @@ pub struct Db {
     /// `notify-keyspace-events`.
     pub record: u32,
     /// Those events, oldest first, until the shard gathers them ([`Keyspace::note`]).
-    pub raised: Vec<(&'static str, Box<[u8]>)>,
+    pub raised: Vec<(u32, &'static str, Box<[u8]>)>,
     /// Keys deleted on access because their TTL passed, since the shard last counted them.
     lazily_expired: u64,
     /// While a CLIENT PAUSE lasts, a key past its deadline reads as absent but stays.
@@ -149,7 +149,8 @@ impl Db {
     /// a new key. O(1).
     pub fn put(&mut self, entry: Entry) -> Option<Entry> {
         if self.record & notify::NEW != 0 && self.table.get(entry.key.as_bytes()).is_none() {
-            self.raised.push(("new", entry.key.as_bytes().into()));
+            self.raised
+                .push((notify::NEW, "new", entry.key.as_bytes().into()));
         }
         self.restore(entry)
     }
@@ -221,7 +222,7 @@ impl Db {
     #[inline]
     fn raise(&mut self, class: u32, event: &'static str, key: &[u8]) {
         if self.record & class != 0 {
-            self.raised.push((event, key.into()));
+            self.raised.push((class, event, key.into()));
         }
     }
 
@@ -286,7 +287,7 @@ impl Db {
                 |e| is_expired(e, now),
                 |e| {
                     if record {
-                        raised.push(("expired", e.key.as_bytes().into()));
+                        raised.push((notify::EXPIRED, "expired", e.key.as_bytes().into()));
                     }
                 },
             );
@@ -356,6 +357,18 @@ pub struct Keyspace {
     /// Keyspace events raised by commands and expiry, oldest first, until the worker publishes
     /// them ([`Keyspace::take_notes`]).
     notes: Vec<Note>,
+    /// Client-side caching: how many keys are tracked plus how many clients broadcast, server
+    /// wide (attached by the worker); while it is above 0, changed keys are recorded.
+    pub interest: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    /// Whether the databases record expiry for tracking (synced with `interest` before each
+    /// command, [`Keyspace::sync_tracking`]).
+    armed: bool,
+    /// Keys changed (written, deleted, expired) while tracking is of interest, with the client
+    /// that changed them (0: expiry), and whether every key was flushed.
+    modified: Vec<(Box<[u8]>, u64)>,
+    /// The client whose command runs on the shard now (the writer of `modified`).
+    pub writer: u64,
+    flushed: bool,
     rng: u64,
 }
 
@@ -372,6 +385,11 @@ impl Keyspace {
             blocked: super::Blocked::default(),
             notify: 0,
             notes: Vec::new(),
+            interest: None,
+            armed: false,
+            modified: Vec::new(),
+            writer: 0,
+            flushed: false,
             rng: seed | 1,
         }
     }
@@ -390,15 +408,74 @@ impl Keyspace {
     /// copies). O(databases).
     pub fn set_notify(&mut self, flags: u32) {
         self.notify = flags;
+        self.set_record();
+    }
+
+    /// Sets what the databases record: the events notifications want, and expiry while
+    /// tracking is armed. O(databases).
+    fn set_record(&mut self) {
         let own = notify::EXPIRED | notify::NEW | notify::KEY_MISS;
-        let record = if notify::wanted(flags, own) {
-            flags & own
+        let mut record = if notify::wanted(self.notify, own) {
+            self.notify & own
         } else {
             0
         };
+        if self.armed {
+            record |= notify::EXPIRED;
+        }
         for db in &mut self.dbs {
             db.record = record;
         }
+    }
+
+    /// Whether expiry and changed keys are recorded for client-side caching.
+    #[inline]
+    pub fn armed(&self) -> bool {
+        self.armed
+    }
+
+    /// Whether client-side caching wants changed keys now. One load.
+    #[inline]
+    pub fn tracks(&self) -> bool {
+        self.interest
+            .as_ref()
+            .is_some_and(|i| i.load(std::sync::atomic::Ordering::Acquire) > 0)
+    }
+
+    /// Before a command runs: arms or disarms the recording of expired keys as tracking is
+    /// wanted or not. One load when nothing changed.
+    #[inline]
+    pub fn sync_tracking(&mut self) {
+        let t = self.tracks();
+        if t != self.armed {
+            self.armed = t;
+            self.set_record();
+        }
+    }
+
+    /// Records that `key` changed (by the current writer), while tracking wants it. O(1).
+    #[inline]
+    pub fn changed(&mut self, key: &[u8]) {
+        if self.armed || self.tracks() {
+            let w = self.writer;
+            self.modified.push((key.into(), w));
+        }
+    }
+
+    /// Records that every key was flushed (FLUSHDB, FLUSHALL), while tracking wants it.
+    pub fn flushed_all(&mut self) {
+        if self.tracks() {
+            self.flushed = true;
+        }
+    }
+
+    /// The keys changed since the last call (with their writers), moved into `out`, and whether
+    /// everything was flushed. O(keys).
+    pub fn take_changed(&mut self, out: &mut Vec<(Box<[u8]>, u64)>) -> bool {
+        self.gather();
+        out.clear();
+        std::mem::swap(out, &mut self.modified);
+        std::mem::take(&mut self.flushed)
     }
 
     /// While `hold` (a CLIENT PAUSE lasts), keys past their deadline read as absent but are not
@@ -432,20 +509,30 @@ impl Keyspace {
         }
     }
 
-    /// Moves the databases' own events (expired, new) into the notes, in order. O(databases).
+    /// Moves the databases' own events (expired, new, keymiss) into the notes, in order, and
+    /// expired keys into the changed keys while tracking is armed. O(databases).
     fn gather(&mut self) {
         for (i, db) in self.dbs.iter_mut().enumerate() {
-            for (event, key) in db.raised.drain(..) {
-                self.notes.push(Note { db: i, event, key });
+            for (class, event, key) in db.raised.drain(..) {
+                if class == notify::EXPIRED && self.armed {
+                    self.modified.push((key.clone(), 0));
+                }
+                if notify::wanted(self.notify, class) {
+                    self.notes.push(Note { db: i, event, key });
+                }
             }
         }
     }
 
-    /// Whether events wait to be published. O(1) when notifications are off.
+    /// Whether events wait to be published or changed keys to be invalidated. O(1) when
+    /// notifications and tracking are off.
     #[inline]
     pub fn has_notes(&self) -> bool {
-        self.notify != 0
-            && (!self.notes.is_empty() || self.dbs.iter().any(|d| !d.raised.is_empty()))
+        (self.notify != 0 || self.armed)
+            && (!self.notes.is_empty()
+                || !self.modified.is_empty()
+                || self.flushed
+                || self.dbs.iter().any(|d| !d.raised.is_empty()))
     }
 
     /// The events waiting, oldest first, moved into `out` (emptied first). O(events).

@@ -335,6 +335,9 @@ impl Worker {
         args: &Args,
         out: &mut Vec<u8>,
     ) {
+        if session.tracking.is_some() {
+            super::tracking::remember_reads(&self.shared, self.n, session, ci, args);
+        }
         self.exec_held_command(held, session, ci, args, out);
         if held.own {
             self.publish_own_notes();
@@ -367,7 +370,9 @@ impl Worker {
         let (db, resp3) = (session.db, session.resp3);
         let (n, me, now) = (self.n, self.id, self.now);
         let cmd = TABLE.get(ci);
+        let writer = session.id;
         let run = |ks: &mut Keyspace, f: KeyedFn, args: &Args, out: &mut Vec<u8>, id: usize| {
+            ks.writer = writer;
             let mut ctx = Ctx {
                 ks,
                 db,
@@ -548,6 +553,8 @@ impl Worker {
         }
         // Events from here on are the command's own (the copies above are not new keys).
         temp.set_notify(held.on(&mut self.ks, owners[0], |ks| ks.notify_flags()));
+        temp.interest = Some(self.shared.tracking.interest());
+        temp.sync_tracking();
         let mut waits = None;
         if let Exec::Keyed(f) | Exec::Fanout(f, _) = cmd.exec {
             let mut ctx = Ctx {
@@ -582,6 +589,7 @@ impl Worker {
                     if result.is_some() {
                         ks.blocked.signal(kdb, key);
                     }
+                    ks.changed(key);
                     match result {
                         Some(e) => {
                             ks.dbs[kdb].restore(e);

@@ -258,18 +258,14 @@ impl Worker {
         self.publish_own_notes();
     }
 
-    /// Publishes the keyspace notifications this worker's own shard recorded, oldest first.
-    /// O(1) when there are none.
+    /// Publishes the keyspace notifications this worker's own shard recorded, oldest first, and
+    /// the invalidations of the keys it changed. O(1) when there are none.
     pub(super) fn publish_own_notes(&mut self) {
-        if self.shardless || !self.ks.has_notes() {
+        if self.shardless {
             return;
         }
-        let mut notes = std::mem::take(&mut self.notes);
-        self.ks.take_notes(&mut notes);
-        let flags = self.ks.notify_flags();
-        crate::command::pubsub::publish_notes(&self.shared, flags, &notes);
-        notes.clear();
-        self.notes = notes;
+        let (shared, n) = (&self.shared, self.n);
+        publish_events(shared, n, &mut self.notes, &mut self.changed, &mut self.ks);
     }
 
     /// Serves the ready keys of `ks`, shard `id` (held by this worker), and publishes its
@@ -284,17 +280,10 @@ impl Worker {
         self.publish_notes_of(ks);
     }
 
-    /// Publishes the keyspace notifications `ks` recorded (a shard held by this worker, or an
-    /// atomic step's copies), oldest first. O(1) when there are none.
+    /// [`Worker::publish_own_notes`] for `ks`: a shard held by this worker, or an atomic step's
+    /// copies.
     pub(super) fn publish_notes_of(&mut self, ks: &mut Keyspace) {
-        if !ks.has_notes() {
-            return;
-        }
-        let mut notes = std::mem::take(&mut self.notes);
-        ks.take_notes(&mut notes);
-        crate::command::pubsub::publish_notes(&self.shared, ks.notify_flags(), &notes);
-        notes.clear();
-        self.notes = notes;
+        publish_events(&self.shared, self.n, &mut self.notes, &mut self.changed, ks);
     }
 
     /// Sends each answer to its client: here at once, or in the batch for its worker.
@@ -449,7 +438,16 @@ impl Worker {
                     self.answer_wait(origin_of(&t), t.resp3, error);
                 }
                 crate::shared::Control::Messages(batch) => self.deliver_messages(batch),
-                crate::shared::Control::Monitor(line, to) => self.deliver_monitor(&line, to),
+                crate::shared::Control::Monitor(line, to) => {
+                    for (token, client) in to {
+                        self.deliver_raw(token, client, &line, MONITOR_OUTPUT_LIMIT);
+                    }
+                }
+                crate::shared::Control::Invalidate(list) => {
+                    for (token, client, m) in list {
+                        self.deliver_raw(token, client, &m, PUBSUB_OUTPUT_LIMIT);
+                    }
+                }
                 crate::shared::Control::Kill(client) => {
                     let k = self
                         .conns
@@ -475,29 +473,28 @@ const MONITOR_OUTPUT_LIMIT: usize = 256 << 20;
 impl Worker {
     /// Writes published messages to this worker's subscribed connections, in order, each in its
     /// connection's protocol; closes a subscriber that is over its output limit.
-    /// Writes one MONITOR line to this worker's monitors in `to`; closes one over the replica
-    /// output limit (Redis's `client-output-buffer-limit replica 256mb`: a monitor is a replica).
-    fn deliver_monitor(&mut self, line: &[u8], to: Vec<(u32, u64)>) {
-        for (token, client) in to {
-            let k = token as usize;
-            let Some(conn) = live(&mut self.conns, token, client) else {
-                continue;
-            };
-            if conn.pending_output(MONITOR_OUTPUT_LIMIT) > MONITOR_OUTPUT_LIMIT {
-                crate::log_at!(
-                    Warning,
-                    "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                    conn.session.id,
-                    conn.session.addr
-                );
-                self.close(k);
-                continue;
-            }
-            let (out, _) = conn.reply_target();
-            out.extend_from_slice(line);
-            conn.end_reply();
-            self.queue_flush(k);
+    /// Writes `bytes` pushed to connection `token` (client `client`): a MONITOR line, an
+    /// invalidation; closes a connection whose unsent output passes `limit` (a monitor is a
+    /// replica for Redis's `client-output-buffer-limit`, an invalidated client pub/sub).
+    fn deliver_raw(&mut self, token: u32, client: u64, bytes: &[u8], limit: usize) {
+        let k = token as usize;
+        let Some(conn) = live(&mut self.conns, token, client) else {
+            return;
+        };
+        if conn.pending_output(limit) > limit {
+            crate::log_at!(
+                Warning,
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                conn.session.id,
+                conn.session.addr
+            );
+            self.close(k);
+            return;
         }
+        let (out, _) = conn.reply_target();
+        out.extend_from_slice(bytes);
+        conn.end_reply();
+        self.queue_flush(k);
     }
 
     fn deliver_messages(&mut self, batch: Vec<crate::pubsub::Delivery>) {
@@ -527,4 +524,29 @@ impl Worker {
             self.queue_flush(k);
         }
     }
+}
+
+/// After commands ran on `ks`: publishes its keyspace notifications, oldest first, then sends
+/// the invalidations of the keys it changed (`notes` and `changed` are scratch space). O(1)
+/// when it recorded nothing.
+fn publish_events(
+    shared: &Shared,
+    n: usize,
+    notes: &mut Vec<crate::store::notify::Note>,
+    changed: &mut Vec<(Box<[u8]>, u64)>,
+    ks: &mut Keyspace,
+) {
+    if !ks.has_notes() {
+        return;
+    }
+    ks.take_notes(notes);
+    if !notes.is_empty() {
+        crate::command::pubsub::publish_notes(shared, ks.notify_flags(), notes);
+        notes.clear();
+    }
+    let flushed = ks.take_changed(changed);
+    if !changed.is_empty() || flushed {
+        super::tracking::invalidate(shared, n, changed, flushed);
+    }
+    changed.clear();
 }

@@ -22,6 +22,7 @@ mod remote;
 mod route;
 mod script;
 pub mod shard;
+mod tracking;
 
 use std::io;
 use std::ops::Range;
@@ -135,8 +136,10 @@ pub struct Worker {
     timers: std::collections::BinaryHeap<std::cmp::Reverse<(u64, usize, u64, u64)>>,
     /// Answers of served blocked calls, being routed (kept for its allocation).
     served: Vec<blocking::Served>,
-    /// Scratch for the keyspace notifications being published (kept for its capacity).
+    /// Scratch for the keyspace notifications being published and the changed keys being
+    /// invalidated (kept for their capacity).
     notes: Vec<crate::store::notify::Note>,
+    changed: Vec<(Box<[u8]>, u64)>,
     /// Blocked calls handed back to be run again here.
     retries: Vec<Arc<crate::store::Ticket>>,
     keys: Vec<usize>,
@@ -178,7 +181,8 @@ pub fn stats_slots() -> usize {
 /// command (or its transaction or script) ends (`blocking.rs`).
 #[inline]
 fn run_keyed(ctx: &mut Ctx, ci: usize, f: KeyedFn, args: &Args) {
-    if ctx.ks.watches.is_empty() && ctx.ks.blocked.is_empty() {
+    ctx.ks.sync_tracking();
+    if ctx.ks.watches.is_empty() && ctx.ks.blocked.is_empty() && !ctx.ks.armed() {
         return f(ctx, args);
     }
     let cmd = TABLE.get(ci);
@@ -211,10 +215,15 @@ fn run_keyed(ctx: &mut Ctx, ci: usize, f: KeyedFn, args: &Args) {
         }
     }
     if !ctx.ks.blocked.is_empty() {
-        for (db, key) in places {
+        for &(db, key) in &places {
             if ctx.ks.dbs[db].peek(key, ctx.now).is_some() {
                 ctx.ks.blocked.signal(db, key);
             }
+        }
+    }
+    if ctx.ks.armed() {
+        for (_, key) in places {
+            ctx.ks.changed(key);
         }
     }
 }
@@ -239,7 +248,8 @@ impl Worker {
         poll.registry()
             .register(&mut listener, LISTENER_TOKEN, Interest::READABLE)?;
         let n = shared.workers;
-        let ks = shards.own(id);
+        let mut ks = shards.own(id);
+        ks.interest = Some(shared.tracking.interest());
         Ok(Worker {
             id,
             n,
@@ -267,6 +277,7 @@ impl Worker {
             timers: Default::default(),
             served: Vec::new(),
             notes: Vec::new(),
+            changed: Vec::new(),
             retries: Vec::new(),
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
@@ -448,6 +459,7 @@ impl Worker {
                     created_ms: self.now,
                     gauge: gauge.clone(),
                     worker: self.id,
+                    token: k as u32,
                     ..Default::default()
                 },
             );
@@ -467,6 +479,7 @@ impl Worker {
         }
         let mut conn = self.conns.remove(k);
         conn.session.unwatch();
+        crate::command::client::stop_tracking(&self.shared, &mut conn.session);
         if conn.session.monitor {
             self.shared.unmonitor(crate::pubsub::Subscriber {
                 worker: self.id,

@@ -104,6 +104,7 @@ impl Worker {
             let pool = &mut self.pool;
             let out = self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
             let start = out.data.len();
+            self.ks.writer = req.origin.client;
             let mut ctx = Ctx {
                 ks: &mut self.ks,
                 db,

@@ -33,6 +33,14 @@ impl Worker {
                 c.session.skip_next |= skip;
             }
         }
+        if let Ok(true) = consumed {
+            // CLIENT CACHING affects the next command (or transaction) only, as in Redis.
+            if let Some(c) = self.conns.get_mut(k).filter(|c| c.session.caching) {
+                if c.session.multi.is_none() && !args.is(0, "client") {
+                    c.session.caching = false;
+                }
+            }
+        }
         match consumed {
             Ok(consumed) => consumed,
             Err(_) => {
@@ -160,6 +168,9 @@ impl Worker {
         }
         if self.queue_in_multi(k, ci, args) {
             return true;
+        }
+        if let Some(c) = self.conns.get(k).filter(|c| c.session.tracking.is_some()) {
+            tracking::remember_reads(&self.shared, self.n, &c.session, ci, args);
         }
         match cmd.exec {
             Exec::Conn(f) => {
@@ -661,6 +672,7 @@ impl Worker {
             return;
         };
         let (db, resp3) = (conn.session.db, conn.session.resp3);
+        self.ks.writer = conn.session.id;
         let mut ctx = Ctx {
             ks: &mut self.ks,
             db,
@@ -747,6 +759,8 @@ impl Worker {
             return true;
         };
         let (db, resp3) = (conn.session.db, conn.session.resp3);
+        // SAFETY: held (`self.held` names it); the reference ends with this statement.
+        unsafe { self.shards.held_mut(owner) }.writer = conn.session.id;
         let mut ctx = Ctx {
             // SAFETY: held (`self.held` names it); released only by `release_held`, after this
             // command.
