@@ -70,6 +70,9 @@ enum Kind {
     SavePoints,
     /// `notify-keyspace-events`: classes from `Ag$lshzxeKEtmdn`.
     EventClasses,
+    /// `client-output-buffer-limit`: `<class> <hard> <soft> <seconds>` groups; the classes
+    /// given replace theirs, the others stay.
+    OutputLimits,
     /// Space-separated percentiles between 0 and 100 (latency-tracking-info-percentiles), stored as
     /// Redis prints them (`%f` without trailing zeros).
     Percentiles,
@@ -211,6 +214,12 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
     ("lazyfree-lazy-server-del", "no", Kind::Bool, Support::Full),
     ("lazyfree-lazy-user-del", "no", Kind::Bool, Support::Full),
     ("lazyfree-lazy-user-flush", "no", Kind::Bool, Support::Full),
+    (
+        "client-output-buffer-limit",
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        Kind::OutputLimits,
+        Support::Full,
+    ),
     (
         "notify-keyspace-events",
         "",
@@ -434,6 +443,47 @@ pub struct Params {
     pub slowlog_slower_than: std::sync::atomic::AtomicI64,
     /// slowlog-max-len.
     pub slowlog_max_len: AtomicU64,
+    /// client-output-buffer-limit: hard bytes, soft bytes, soft seconds, for each class in
+    /// [`OUTPUT_CLASSES`] order (0: no limit).
+    pub output_limits: [[AtomicU64; 3]; 3],
+}
+
+/// The client classes of `client-output-buffer-limit`, in the order Redis shows them.
+pub const OUTPUT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// One class's limits: hard bytes, soft bytes, soft seconds.
+pub type OutputLimit = [u64; 3];
+
+/// Parses a `client-output-buffer-limit` value as Redis's updateClientOutputBufferLimit: groups
+/// of `<class> <hard> <soft> <seconds>`, class `normal`, `replica`/`slave` or `pubsub`. Returns
+/// the limits given, by class, or Redis's reason for refusing the whole value.
+pub fn parse_output_limits(v: &str) -> Result<[Option<OutputLimit>; 3], &'static str> {
+    let args: Vec<&str> = v.split(' ').filter(|a| !a.is_empty()).collect();
+    if !args.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.");
+    }
+    let mut out = [None; 3];
+    for g in args.chunks(4) {
+        let class = match g[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => return Err("Invalid client class specified in buffer limit configuration."),
+        };
+        let bad = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        let hard = parse_memory(g[1]).ok_or(bad)? as u64;
+        let soft = parse_memory(g[2]).ok_or(bad)? as u64;
+        let secs: i64 = if g[3].is_empty() {
+            0
+        } else {
+            g[3].parse().map_err(|_| bad)?
+        };
+        if secs < 0 {
+            return Err(bad);
+        }
+        out[class] = Some([hard, soft, secs as u64]);
+    }
+    Ok(out)
 }
 
 /// Why CONFIG SET refused a value.
@@ -493,6 +543,19 @@ impl Params {
             notify_keyspace_events: Default::default(),
             slowlog_slower_than: std::sync::atomic::AtomicI64::new(10_000),
             slowlog_max_len: AtomicU64::new(128),
+            output_limits: [
+                [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
+                [
+                    AtomicU64::new(256 << 20),
+                    AtomicU64::new(64 << 20),
+                    AtomicU64::new(60),
+                ],
+                [
+                    AtomicU64::new(32 << 20),
+                    AtomicU64::new(8 << 20),
+                    AtomicU64::new(60),
+                ],
+            ],
             latency_tracking: AtomicBool::new(true),
         })
     }
@@ -623,6 +686,10 @@ fn validate(name: &str, value: &str, startup: bool) -> Result<(usize, String), S
                 }
                 out.join(" ")
             }
+            Kind::OutputLimits => {
+                parse_output_limits(value).map_err(&invalid)?;
+                value.to_string()
+            }
             // Kept as given: applying it stores the classes and shows them as Redis does.
             Kind::EventClasses => match crate::store::notify::parse_classes(value) {
                 Some(_) => value.to_string(),
@@ -667,8 +734,31 @@ impl Params {
     pub fn apply(&self, changes: &[(usize, String)]) {
         let mut values = self.lock();
         for (i, v) in changes {
-            values[*i] = v.clone();
+            let before = std::mem::replace(&mut values[*i], v.clone());
             let name = PARAMS[*i].0;
+            if name == "client-output-buffer-limit" {
+                // The classes given replace theirs; the value shown lists all three.
+                let mut all = parse_output_limits(&before).unwrap_or_default();
+                if let Ok(given) = parse_output_limits(v) {
+                    for (class, l) in given.iter().enumerate() {
+                        if let Some(l) = l {
+                            all[class] = Some(*l);
+                        }
+                    }
+                }
+                let mut shown = Vec::new();
+                for (class, l) in all.iter().enumerate() {
+                    let l = l.unwrap_or_default();
+                    for (j, a) in self.output_limits[class].iter().enumerate() {
+                        a.store(l[j], Ordering::Relaxed);
+                    }
+                    shown.push(format!(
+                        "{} {} {} {}",
+                        OUTPUT_CLASSES[class], l[0], l[1], l[2]
+                    ));
+                }
+                values[*i] = shown.join(" ");
+            }
             if name == "notify-keyspace-events" {
                 // The classes themselves are kept: the text Redis shows loses `n` beside `A`
                 // (`KEAn` reads back `AKE`), yet `new` events are raised.

@@ -247,3 +247,55 @@ fn a_subscriber_that_never_reads_is_cut_off() {
     assert_eq!(p.call(&["ping"]), b"+PONG\r\n");
     assert!(reader.join().unwrap() > 32 << 20);
 }
+
+/// `client-output-buffer-limit`: CONFIG SET takes groups of `<class> <hard> <soft> <seconds>`
+/// (the classes given replace theirs) and refuses bad ones with Redis's texts; a subscriber
+/// held to a small hard limit, or past its soft limit for longer than its seconds, is cut off
+/// while the publisher goes on. Compared with redis-server where the outcome is deterministic.
+#[test]
+fn output_buffer_limits() {
+    let (redis, rustis) = (start_redis(), start_rustis(2));
+    let mut p = Pair::new(redis.port, rustis.port, 1);
+    for v in [
+        "pubsub 1mb 512kb 5",
+        "normal 0 0 0 replica 100mb 10mb 30",
+        "PUBSUB 2gb 1k 0 slave 1 2 3",
+        "",
+        "pubsub 1mb",
+        "bogus 1 2 3",
+        "master 1 2 3",
+        "pubsub 1xb 0 0",
+        "pubsub 1 2 -1",
+        "pubsub 1 2 x",
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    ] {
+        p.call(0, &["config", "set", "client-output-buffer-limit", v], 1);
+        p.call(0, &["config", "get", "client-output-buffer-limit"], 1);
+    }
+    p.done();
+
+    for limits in ["pubsub 256kb 0 0", "pubsub 0 128kb 0"] {
+        let mut admin = Conn::new(rustis.port);
+        admin.call(&["config", "set", "client-output-buffer-limit", limits]);
+        let mut slow = Conn::new(rustis.port);
+        slow.call(&["subscribe", "flood"]);
+        let mut publisher = Conn::new(rustis.port);
+        // Well past what the kernel's socket buffers take in.
+        let payload = "x".repeat(64 * 1024);
+        let mut last = String::new();
+        // A soft limit of 0 seconds is passed on the first message past it after the one that
+        // reached it; a short pause lets the clock move on between the two.
+        for i in 0..400 {
+            if i == 200 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            last = String::from_utf8_lossy(&publisher.call(&["publish", "flood", &payload]))
+                .into_owned();
+        }
+        assert_eq!(
+            last, ":0\r\n",
+            "{limits}: the slow subscriber should be gone"
+        );
+        assert_eq!(publisher.call(&["ping"]), b"+PONG\r\n");
+    }
+}

@@ -440,12 +440,12 @@ impl Worker {
                 crate::shared::Control::Messages(batch) => self.deliver_messages(batch),
                 crate::shared::Control::Monitor(line, to) => {
                     for (token, client) in to {
-                        self.deliver_raw(token, client, &line, MONITOR_OUTPUT_LIMIT);
+                        self.deliver_raw(token, client, &line);
                     }
                 }
                 crate::shared::Control::Invalidate(list) => {
                     for (token, client, m) in list {
-                        self.deliver_raw(token, client, &m, PUBSUB_OUTPUT_LIMIT);
+                        self.deliver_raw(token, client, &m);
                     }
                 }
                 crate::shared::Control::Kill(client) => {
@@ -463,56 +463,30 @@ impl Worker {
     }
 }
 
-/// A subscriber whose unsent output passes this is disconnected (Redis's default
-/// `client-output-buffer-limit pubsub 32mb`): a client that never reads cannot grow the server.
-const PUBSUB_OUTPUT_LIMIT: usize = 32 << 20;
-
-/// A monitor whose unsent output passes this is disconnected (Redis's replica limit, 256mb).
-const MONITOR_OUTPUT_LIMIT: usize = 256 << 20;
-
 impl Worker {
-    /// Writes published messages to this worker's subscribed connections, in order, each in its
-    /// connection's protocol; closes a subscriber that is over its output limit.
     /// Writes `bytes` pushed to connection `token` (client `client`): a MONITOR line, an
-    /// invalidation; closes a connection whose unsent output passes `limit` (a monitor is a
-    /// replica for Redis's `client-output-buffer-limit`, an invalidated client pub/sub).
-    fn deliver_raw(&mut self, token: u32, client: u64, bytes: &[u8], limit: usize) {
+    /// invalidation; then holds it to its output limit.
+    fn deliver_raw(&mut self, token: u32, client: u64, bytes: &[u8]) {
         let k = token as usize;
         let Some(conn) = live(&mut self.conns, token, client) else {
             return;
         };
-        if conn.pending_output(limit) > limit {
-            crate::log_at!(
-                Warning,
-                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                conn.session.id,
-                conn.session.addr
-            );
-            self.close(k);
-            return;
-        }
         let (out, _) = conn.reply_target();
         out.extend_from_slice(bytes);
         conn.end_reply();
-        self.queue_flush(k);
+        if !self.over_output_limit(k) {
+            self.queue_flush(k);
+        }
     }
 
+    /// Writes published messages to this worker's subscribed connections, in order, each in its
+    /// connection's protocol, holding each to its output limit.
     fn deliver_messages(&mut self, batch: Vec<crate::pubsub::Delivery>) {
         for (token, client, m) in batch {
             let k = token as usize;
             let Some(conn) = live(&mut self.conns, token, client) else {
                 continue;
             };
-            if conn.pending_output(PUBSUB_OUTPUT_LIMIT) > PUBSUB_OUTPUT_LIMIT {
-                crate::log_at!(
-                    Warning,
-                    "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                    conn.session.id,
-                    conn.session.addr
-                );
-                self.close(k);
-                continue;
-            }
             let resp3 = conn.session.resp3;
             if conn.session.reply_off && !resp3 {
                 // CLIENT REPLY OFF: a RESP2 message is a reply like any other (a RESP3 push is not).
@@ -521,8 +495,58 @@ impl Worker {
             let (out, _) = conn.reply_target();
             crate::command::pubsub::encode_message(out, resp3, &m);
             conn.end_reply();
-            self.queue_flush(k);
+            if !self.over_output_limit(k) {
+                self.queue_flush(k);
+            }
         }
+    }
+
+    /// `client-output-buffer-limit` for connection `k`, of class normal, replica (a monitor) or
+    /// pubsub (subscribed): when its unsent output reached the class's hard limit, or has stayed
+    /// at or past the soft limit longer than its seconds, it is closed, as Redis closes it.
+    /// Returns whether it was. A few loads when the class has no limit.
+    pub(super) fn over_output_limit(&mut self, k: usize) -> bool {
+        let Some(conn) = self.conns.get_mut(k) else {
+            return false;
+        };
+        let class = if conn.session.monitor {
+            1
+        } else if conn.session.subscribed() {
+            2
+        } else {
+            0
+        };
+        let l = &self.shared.params.output_limits[class];
+        let (hard, soft) = (
+            l[0].load(Ordering::Relaxed) as usize,
+            l[1].load(Ordering::Relaxed) as usize,
+        );
+        if hard == 0 && soft == 0 {
+            return false;
+        }
+        let used = conn.pending_output(hard.max(soft));
+        let mut over = hard != 0 && used >= hard;
+        if soft != 0 && used >= soft {
+            if conn.soft_limit_since == 0 {
+                conn.soft_limit_since = self.now.max(1);
+            } else if self.now.saturating_sub(conn.soft_limit_since)
+                > l[2].load(Ordering::Relaxed).saturating_mul(1000)
+            {
+                over = true;
+            }
+        } else {
+            conn.soft_limit_since = 0;
+        }
+        if over {
+            crate::log_at!(
+                Warning,
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                conn.session.id,
+                conn.session.addr
+            );
+            self.close(k);
+        }
+        over
     }
 }
 

@@ -85,6 +85,9 @@ pub struct Conn {
     pub quiet_wait: bool,
     /// Its next request waits for the end of a CLIENT PAUSE.
     pub paused: bool,
+    /// Since when (Unix ms) its unsent output has been at or past its class's soft limit
+    /// (client-output-buffer-limit); 0: it is not.
+    pub soft_limit_since: u64,
     /// Stop reading; close once the output is written.
     pub closing: bool,
     /// The blocking call (BLPOP...) this connection waits in, and its deadline (Unix ms, 0 for
@@ -138,6 +141,7 @@ impl Conn {
             stalled: false,
             quiet_wait: false,
             paused: false,
+            soft_limit_since: 0,
             closing: false,
             block: None,
             peer_closed: false,

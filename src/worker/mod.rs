@@ -532,6 +532,16 @@ impl Worker {
                 self.queue_flush(k);
                 return;
             }
+            // A normal client's own replies are held to its limit too, when one is set.
+            let normal = &self.shared.params.output_limits[0];
+            if (normal[0].load(Ordering::Relaxed) | normal[1].load(Ordering::Relaxed)) != 0
+                && self.over_output_limit(k)
+            {
+                return;
+            }
+            let Some(conn) = self.conns.get_mut(k) else {
+                return;
+            };
             if conn.block.is_some() && conn.peer_closed {
                 // A blocked client that hung up leaves at once (its input is not read meanwhile).
                 return self.close(k);
