@@ -215,6 +215,12 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
     ("lazyfree-lazy-user-del", "no", Kind::Bool, Support::Full),
     ("lazyfree-lazy-user-flush", "no", Kind::Bool, Support::Full),
     (
+        "tracking-table-max-keys",
+        "1000000",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
         "client-output-buffer-limit",
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         Kind::OutputLimits,

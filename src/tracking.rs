@@ -101,6 +101,30 @@ impl Tracking {
         }
     }
 
+    /// While more than `max_keys` keys are tracked (0: no limit), forgets up to `effort` of
+    /// them, returning each with its readers. O(effort).
+    pub fn evict(&self, max_keys: usize, effort: usize) -> Vec<(Box<[u8]>, Vec<u64>)> {
+        let mut out = Vec::new();
+        if max_keys == 0 {
+            return out;
+        }
+        for t in &self.tables {
+            let mut t = lock(t);
+            while self.keys.load(Ordering::Acquire) > max_keys && out.len() < effort {
+                let Some(key) = t.keys().next().cloned() else {
+                    break;
+                };
+                if let Some(ids) = t.remove(&key) {
+                    self.keys.fetch_sub(1, Ordering::AcqRel);
+                    self.interest.fetch_sub(1, Ordering::AcqRel);
+                    self.items.fetch_sub(ids.len(), Ordering::AcqRel);
+                    out.push((key, ids));
+                }
+            }
+        }
+        out
+    }
+
     /// Forgets every tracked key (FLUSHDB, FLUSHALL). O(keys).
     pub fn clear(&self) {
         for t in &self.tables {
@@ -164,6 +188,12 @@ impl Tracking {
                 (!hit.is_empty()).then(|| (ids.clone(), hit))
             })
             .collect()
+    }
+
+    /// Whether a client broadcasts (BCAST). One load.
+    #[inline]
+    pub fn broadcasting(&self) -> bool {
+        self.bcast_clients.load(Ordering::Acquire) > 0
     }
 
     /// INFO's tracking_total_keys, tracking_total_items, tracking_total_prefixes.

@@ -265,7 +265,15 @@ impl Worker {
             return;
         }
         let (shared, n) = (&self.shared, self.n);
-        publish_events(shared, n, &mut self.notes, &mut self.changed, &mut self.ks);
+        let pending = &mut self.bcast_pending;
+        publish_events(
+            shared,
+            n,
+            &mut self.notes,
+            &mut self.changed,
+            pending,
+            &mut self.ks,
+        );
     }
 
     /// Serves the ready keys of `ks`, shard `id` (held by this worker), and publishes its
@@ -283,7 +291,15 @@ impl Worker {
     /// [`Worker::publish_own_notes`] for `ks`: a shard held by this worker, or an atomic step's
     /// copies.
     pub(super) fn publish_notes_of(&mut self, ks: &mut Keyspace) {
-        publish_events(&self.shared, self.n, &mut self.notes, &mut self.changed, ks);
+        let pending = &mut self.bcast_pending;
+        publish_events(
+            &self.shared,
+            self.n,
+            &mut self.notes,
+            &mut self.changed,
+            pending,
+            ks,
+        );
     }
 
     /// Sends each answer to its client: here at once, or in the batch for its worker.
@@ -487,11 +503,8 @@ impl Worker {
             let Some(conn) = live(&mut self.conns, token, client) else {
                 continue;
             };
+            // Sent under CLIENT REPLY OFF too, in either protocol: Redis pushes messages.
             let resp3 = conn.session.resp3;
-            if conn.session.reply_off && !resp3 {
-                // CLIENT REPLY OFF: a RESP2 message is a reply like any other (a RESP3 push is not).
-                continue;
-            }
             let (out, _) = conn.reply_target();
             crate::command::pubsub::encode_message(out, resp3, &m);
             conn.end_reply();
@@ -551,13 +564,15 @@ impl Worker {
 }
 
 /// After commands ran on `ks`: publishes its keyspace notifications, oldest first, then sends
-/// the invalidations of the keys it changed (`notes` and `changed` are scratch space). O(1)
-/// when it recorded nothing.
+/// the invalidations of the keys it changed to their readers, and keeps them in `bcast` for
+/// the broadcasting clients (told once per loop iteration). `notes` and `changed` are scratch
+/// space. O(1) when it recorded nothing.
 fn publish_events(
     shared: &Shared,
     n: usize,
     notes: &mut Vec<crate::store::notify::Note>,
     changed: &mut Vec<(Box<[u8]>, u64)>,
+    bcast: &mut Vec<(Box<[u8]>, u64)>,
     ks: &mut Keyspace,
 ) {
     if !ks.has_notes() {
@@ -571,6 +586,9 @@ fn publish_events(
     let flushed = ks.take_changed(changed);
     if !changed.is_empty() || flushed {
         super::tracking::invalidate(shared, n, changed, flushed);
+    }
+    if shared.tracking.broadcasting() {
+        bcast.append(changed);
     }
     changed.clear();
 }

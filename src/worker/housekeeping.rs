@@ -140,6 +140,18 @@ impl Worker {
         let started = crate::stats::ticks();
         self.ks.active_expire(self.now, EXPIRE_BUDGET * effort);
         self.publish_own_notes();
+        if self.id == 0 && self.shared.tracking.active() {
+            // tracking-table-max-keys: the effort grows while the table stays over the limit.
+            let max = self.shared.params.get_i64("tracking-table-max-keys").max(0) as usize;
+            let (keys, ..) = self.shared.tracking.totals();
+            if max != 0 && keys > max {
+                self.tracking_effort += 1;
+                let effort = 100 * self.tracking_effort;
+                tracking::limit_table(&self.shared, self.n, max, effort);
+            } else {
+                self.tracking_effort = 0;
+            }
+        }
         self.expire_cycle_done(started);
         self.measure_memory_and_cpu();
         if self.id == 0 {

@@ -140,6 +140,11 @@ pub struct Worker {
     /// invalidated (kept for their capacity).
     notes: Vec<crate::store::notify::Note>,
     changed: Vec<(Box<[u8]>, u64)>,
+    /// Keys changed during this loop iteration, for the broadcasting clients (CLIENT TRACKING
+    /// BCAST), with the client that changed each.
+    bcast_pending: Vec<(Box<[u8]>, u64)>,
+    /// Rounds the tracking table has stayed over tracking-table-max-keys (the effort grows).
+    tracking_effort: usize,
     /// Blocked calls handed back to be run again here.
     retries: Vec<Arc<crate::store::Ticket>>,
     keys: Vec<usize>,
@@ -278,6 +283,8 @@ impl Worker {
             served: Vec::new(),
             notes: Vec::new(),
             changed: Vec::new(),
+            bcast_pending: Vec::new(),
+            tracking_effort: 0,
             retries: Vec::new(),
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
@@ -379,6 +386,10 @@ impl Worker {
             self.lend_if_asked();
             // Events and statistics first: a client that sees a reply must see its effects.
             self.publish_own_notes();
+            if !self.bcast_pending.is_empty() {
+                tracking::broadcast(&self.shared, self.n, &self.bcast_pending);
+                self.bcast_pending.clear();
+            }
             self.publish_stats();
             self.send_outboxes();
             self.flush_all();

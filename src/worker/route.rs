@@ -58,24 +58,23 @@ impl Worker {
     }
 
     /// After a command ran under CLIENT REPLY OFF or SKIP (or one that set them): drops the
-    /// replies it produced, here and in flight; RESP3 (un)subscribe confirmations are pushes,
-    /// which Redis sends anyway.
+    /// replies it produced, here and in flight; (un)subscribe confirmations are pushes, which
+    /// Redis sends anyway, in either protocol.
     fn drop_replies(&mut self, k: usize, args: &Args, marks: (bool, usize, usize, u64)) {
         let (skipped, wlen, rlen, seq) = marks;
         let Some(conn) = self.conns.get_mut(k) else {
             return;
         };
         let name = TABLE.lookup(args.get(0)).map_or("", |(_, c)| c.name);
-        let push = conn.session.resp3
-            && matches!(
-                name,
-                "subscribe"
-                    | "unsubscribe"
-                    | "psubscribe"
-                    | "punsubscribe"
-                    | "ssubscribe"
-                    | "sunsubscribe"
-            );
+        let push = matches!(
+            name,
+            "subscribe"
+                | "unsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "ssubscribe"
+                | "sunsubscribe"
+        );
         if !(conn.session.reply_off || skipped) || push {
             return;
         }
@@ -163,7 +162,7 @@ impl Worker {
                 return true;
             }
         }
-        if self.held_by_pause(k, ci) {
+        if self.held_by_pause(k, ci, args) {
             return false;
         }
         if self.queue_in_multi(k, ci, args) {
@@ -279,7 +278,7 @@ impl Worker {
     /// (every command with ALL; with WRITE, a write or may-replicate command, or an EXEC of a
     /// block holding one). If so, the connection's input stops here until the pause ends
     /// ([`Worker::end_pause`]). Two loads when no pause is set.
-    fn held_by_pause(&mut self, k: usize, ci: usize) -> bool {
+    fn held_by_pause(&mut self, k: usize, ci: usize, args: &Args) -> bool {
         use crate::pause::Mode;
         let mode = self.shared.pause.mode(self.now);
         if mode == Mode::Off {
@@ -288,15 +287,20 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(k) else {
             return false;
         };
-        let writes = |c: usize| TABLE.get(c).flags & (flag::WRITE | flag::MAY_REPLICATE) != 0;
+        let scripts = &self.shared.scripts;
+        let writes = |c: usize, a: &Args| {
+            TABLE.get(c).flags & (flag::WRITE | flag::MAY_REPLICATE) != 0
+                && (!matches!(TABLE.get(c).exec, Exec::Script)
+                    || script::script_may_write(scripts, c, a))
+        };
         let held = mode == Mode::All
-            || writes(ci)
+            || writes(ci, args)
             || (matches!(TABLE.get(ci).exec, Exec::Transaction)
                 && conn
                     .session
                     .multi
                     .as_ref()
-                    .is_some_and(|m| m.iter().any(|(c, _)| writes(c))));
+                    .is_some_and(|m| m.iter().any(|(c, a)| writes(c, &a))));
         if held {
             conn.paused = true;
             if let Some(c) = self.shared.clients().get_mut(&conn.session.id) {

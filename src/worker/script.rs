@@ -37,6 +37,9 @@ struct ScriptHost<'a> {
     declared: &'a [usize],
     /// Busy ticks so far.
     ticks: u32,
+    /// Client-side caching: the caller's id and the script's declared keys, remembered for it
+    /// once the script calls a read-only command (as Redis tracks scripts), if it tracks reads.
+    track: Option<(u64, &'a [&'a [u8]])>,
 }
 
 impl Host for ScriptHost<'_> {
@@ -68,7 +71,8 @@ impl Host for ScriptHost<'_> {
             return refuse("ERR This Redis command is not allowed from script");
         }
         let write = flags & flag::WRITE != 0;
-        if write && read_only {
+        // A may-replicate command (PUBLISH...) is a write to a read-only script, as in Redis.
+        if (write || flags & flag::MAY_REPLICATE != 0) && read_only {
             return refuse("ERR Write commands are not allowed from read-only scripts.");
         }
         if write && self.defer {
@@ -95,6 +99,15 @@ impl Host for ScriptHost<'_> {
     ) -> Result<(), Refusal> {
         let ci = checked.cmd;
         let args = &Args::new(buf, ranges);
+        if TABLE.get(ci).flags & flag::READONLY != 0 {
+            if let Some((client, keys)) = self.track.take() {
+                let n = self.worker.n;
+                for key in keys {
+                    let owner = slot_owner(key_slot(key), n);
+                    self.worker.shared.tracking.remember(owner, key, client);
+                }
+            }
+        }
         let w = &mut *self.worker;
         let cmd = TABLE.get(ci);
         // The workers owning the command's keys: for the check below, and for the common case
@@ -490,6 +503,8 @@ impl Worker {
                     defer,
                     declared: &declared,
                     ticks: 0,
+                    track: super::tracking::tracks_reads(session)
+                        .then_some((session.id, &keys[..])),
                 };
                 let id = host.worker.id;
                 let outcome = script::with_engine(|e| {
@@ -717,4 +732,41 @@ fn resolve(
         entry: Some(entry),
         numkeys: n,
     })
+}
+
+/// Whether script command `ci` (EVAL, EVALSHA, FCALL and their _RO forms) may write, as
+/// CLIENT PAUSE WRITE sees it: not a _RO form, and the script or function not flagged
+/// `no-writes` (a script without a shebang may write). Unknown scripts may write.
+pub(super) fn script_may_write(
+    scripts: &crate::script::store::Scripts,
+    ci: usize,
+    args: &Args,
+) -> bool {
+    let name = TABLE.get(ci).name;
+    if name.ends_with("_ro") {
+        return false;
+    }
+    if name.starts_with("fcall") {
+        return scripts
+            .libraries
+            .function(args.get(1))
+            .is_none_or(|(_, info)| info.flags & flags::NO_WRITES == 0);
+    }
+    let sha = if name.starts_with("evalsha") {
+        match sha_key(args.get(1)) {
+            Some(s) => s,
+            None => return true,
+        }
+    } else {
+        sha1_hex(args.get(1))
+    };
+    let flags = match scripts.get(&sha) {
+        Some(e) => e.flags,
+        None if name.starts_with("evalsha") => return true,
+        None => match parse_shebang(args.get(1)) {
+            Ok((f, _)) => f,
+            Err(_) => return true,
+        },
+    };
+    flags & flags::COMPAT != 0 || flags & flags::NO_WRITES == 0
 }

@@ -9,16 +9,11 @@ use crate::command::ctx::Session;
 /// tracking on, not broadcasting, and OPTIN with CLIENT CACHING YES, or OPTOUT without CLIENT
 /// CACHING NO, or neither. As Redis, scripts and pub/sub commands are not tracked. O(keys).
 pub(super) fn remember_reads(shared: &Shared, n: usize, session: &Session, ci: usize, args: &Args) {
-    let Some(mode) = &session.tracking else {
-        return;
-    };
     let cmd = TABLE.get(ci);
-    if mode.bcast
+    if !tracks_reads(session)
         || cmd.flags & flag::READONLY == 0
         || cmd.flags & flag::PUBSUB != 0
         || matches!(cmd.exec, Exec::Script)
-        || (mode.optin && !session.caching)
-        || (mode.optout && session.caching)
     {
         return;
     }
@@ -31,74 +26,124 @@ pub(super) fn remember_reads(shared: &Shared, n: usize, session: &Session, ci: u
     }
 }
 
-/// Sends the invalidations for `changed` keys (each with the client that changed it, for
-/// NOLOOP), and, after a flush, the null invalidation to every tracking client (`n` workers).
+/// Whether `session` tracks the keys it reads now: tracking on, not BCAST, and OPTIN with
+/// CLIENT CACHING YES, or OPTOUT without CLIENT CACHING NO, or neither.
+pub(super) fn tracks_reads(session: &Session) -> bool {
+    session.tracking.as_ref().is_some_and(|m| {
+        !m.bcast && (!m.optin || session.caching) && (!m.optout || !session.caching)
+    })
+}
+
+/// Sends the invalidations for `changed` keys to the clients that read them (each key with the
+/// client that changed it, for NOLOOP), and, after a flush, the null invalidation to every
+/// tracking client (`n` workers). Broadcasting clients are told by [`broadcast`].
 /// O(changed keys x readers).
 pub(super) fn invalidate(shared: &Shared, n: usize, changed: &[(Box<[u8]>, u64)], flushed: bool) {
-    {
-        let t = &shared.tracking;
-        // Each reader told, with the key and the client that changed it.
-        let mut told: Vec<(u64, &[u8], u64)> = Vec::new();
-        for (key, writer) in changed {
-            let owner = slot_owner(key_slot(key), n);
-            for id in t.take_readers(owner, key) {
-                told.push((id, key, *writer));
-            }
+    let t = &shared.tracking;
+    // Each reader told, with the key and the client that changed it.
+    let mut told: Vec<(u64, &[u8], u64)> = Vec::new();
+    for (key, writer) in changed {
+        let owner = slot_owner(key_slot(key), n);
+        for id in t.take_readers(owner, key) {
+            told.push((id, key, *writer));
         }
-        let keys: Vec<&[u8]> = changed.iter().map(|(k, _)| &**k).collect();
-        let bcast = t.broadcasts(&keys);
-        if flushed {
-            t.clear();
+    }
+    if flushed {
+        t.clear();
+    }
+    tell(shared, n, told, flushed);
+}
+
+/// Past `tracking-table-max-keys` tracked keys: forgets keys, as Redis's
+/// trackingLimitUsedSlots does (at most `effort` of them, in no particular order), telling
+/// their readers, until the table is back under the limit. O(effort x readers).
+pub(super) fn limit_table(shared: &Shared, n: usize, max_keys: usize, effort: usize) {
+    let evicted = shared.tracking.evict(max_keys, effort);
+    if evicted.is_empty() {
+        return;
+    }
+    let told: Vec<(u64, &[u8], u64)> = evicted
+        .iter()
+        .flat_map(|(key, ids)| ids.iter().map(move |&id| (id, &key[..], 0)))
+        .collect();
+    tell(shared, n, told, false);
+}
+
+/// Sends each (reader, key, writer) of `told` its invalidation (NOLOOP readers are not told of
+/// their own writes, broadcasting ones are told apart), and after a flush the null one to every
+/// tracking client.
+fn tell(shared: &Shared, n: usize, told: Vec<(u64, &[u8], u64)>, flushed: bool) {
+    if told.is_empty() && !flushed {
+        return;
+    }
+    let mut per_worker: Vec<crate::shared::Pushes> = vec![Vec::new(); n];
+    let mut clients = shared.clients();
+    for (id, key, writer) in told {
+        let Some(mode) = clients.get(&id).and_then(|c| c.tracking.as_ref()) else {
+            continue;
+        };
+        if mode.bcast || (mode.noloop && id == writer) {
+            continue;
         }
-        if told.is_empty() && bcast.is_empty() && !flushed {
-            return;
+        route(&mut clients, id, Some(&[key.to_vec()]), &mut per_worker);
+    }
+    if flushed {
+        let all: Vec<u64> = clients
+            .iter()
+            .filter(|(_, c)| c.tracking.is_some())
+            .map(|(&id, _)| id)
+            .collect();
+        for id in all {
+            route(&mut clients, id, None, &mut per_worker);
         }
-        let mut per_worker: Vec<crate::shared::Pushes> = vec![Vec::new(); n];
-        let mut clients = shared.clients();
-        for (id, key, writer) in told {
+    }
+    drop(clients);
+    send(shared, per_worker);
+}
+
+/// Sends broadcasting clients the keys changed during this loop iteration (`pending`, each with
+/// the client that changed it): for each prefix they match, one message with those keys,
+/// sorted and without repeats, as Redis sends them once per event loop; a NOLOOP client is not
+/// told of the keys it changed last. O(prefixes x keys).
+pub(super) fn broadcast(shared: &Shared, n: usize, pending: &[(Box<[u8]>, u64)]) {
+    let keys: Vec<&[u8]> = pending.iter().map(|(k, _)| &**k).collect();
+    let hits = shared.tracking.broadcasts(&keys);
+    if hits.is_empty() {
+        return;
+    }
+    // The client that changed each key last.
+    let last = |k: &[u8]| {
+        pending
+            .iter()
+            .rev()
+            .find(|(c, _)| **c == *k)
+            .map(|(_, w)| *w)
+    };
+    let mut per_worker: Vec<crate::shared::Pushes> = vec![Vec::new(); n];
+    let mut clients = shared.clients();
+    for (ids, keys) in hits {
+        for id in ids {
             let Some(mode) = clients.get(&id).and_then(|c| c.tracking.as_ref()) else {
                 continue;
             };
-            if mode.bcast || (mode.noloop && id == writer) {
+            if !mode.bcast {
                 continue;
             }
-            route(&mut clients, id, Some(&[key.to_vec()]), &mut per_worker);
-        }
-        for (ids, keys) in bcast {
-            for id in ids {
-                let Some(mode) = clients.get(&id).and_then(|c| c.tracking.as_ref()) else {
-                    continue;
-                };
-                if !mode.bcast {
-                    continue;
-                }
-                // NOLOOP: the keys this client changed itself are left out.
-                let mine = |k: &Vec<u8>| {
-                    mode.noloop && changed.iter().any(|(c, w)| **c == **k && *w == id)
-                };
-                let keys: Vec<Vec<u8>> = keys.iter().filter(|k| !mine(k)).cloned().collect();
-                if !keys.is_empty() {
-                    route(&mut clients, id, Some(&keys), &mut per_worker);
-                }
-            }
-        }
-        if flushed {
-            let all: Vec<u64> = clients
-                .iter()
-                .filter(|(_, c)| c.tracking.is_some())
-                .map(|(&id, _)| id)
-                .collect();
-            for id in all {
-                route(&mut clients, id, None, &mut per_worker);
-            }
-        }
-        drop(clients);
-        for (w, list) in per_worker.into_iter().enumerate() {
-            if !list.is_empty() {
-                shared.control(w, crate::shared::Control::Invalidate(list));
+            let keys: Vec<Vec<u8>> = if mode.noloop {
+                keys.iter()
+                    .filter(|k| last(k) != Some(id))
+                    .cloned()
+                    .collect()
+            } else {
+                keys.clone()
+            };
+            if !keys.is_empty() {
+                route(&mut clients, id, Some(&keys), &mut per_worker);
             }
         }
     }
+    drop(clients);
+    send(shared, per_worker);
 }
 
 /// Queues the invalidation of `keys` (None: a flush) for tracking client `id`: to itself in
@@ -144,6 +189,15 @@ fn route(
                 m.extend_from_slice(format!(":{redirect}\r\n").as_bytes());
                 per_worker[me_worker].push((me_token, id, m.into()));
             }
+        }
+    }
+}
+
+/// Hands each worker its invalidation messages.
+fn send(shared: &Shared, per_worker: Vec<crate::shared::Pushes>) {
+    for (w, list) in per_worker.into_iter().enumerate() {
+        if !list.is_empty() {
+            shared.control(w, crate::shared::Control::Invalidate(list));
         }
     }
 }
