@@ -96,7 +96,7 @@ pub struct ConnGauge {
     pub tot_mem: AtomicU64,
     /// Unix ms of the last command.
     pub last_ms: AtomicU64,
-    /// Table index + 1 of the last command (0: none yet).
+    /// Statistics slot + 1 of the last command, its subcommand's for a container (0: none yet).
     pub last_cmd: AtomicU32,
     /// Waiting for the socket to become writable.
     pub want_write: AtomicBool,

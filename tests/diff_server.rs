@@ -669,3 +669,28 @@ fn edge_replies_match_redis() {
     );
     assert_eq!(d.b.call(&["PING"]), b"+PONG\r\n");
 }
+
+/// CLIENT REPLY ON right after SKIP answers its OK (it clears SKIP first, as in Redis), and
+/// CLIENT INFO's cmd= names a container's subcommand (`client|info`).
+#[test]
+fn reply_on_after_skip_and_cmd_of_subcommands() {
+    let mut d = Diff::new();
+    for c in [&mut d.a, &mut d.b] {
+        c.send(&[b"client", b"reply", b"skip"]);
+        c.send(&[b"client", b"reply", b"on"]);
+    }
+    let (a, b) = (d.a.read_reply(), d.b.read_reply());
+    assert_eq!(String::from_utf8_lossy(&b), String::from_utf8_lossy(&a));
+    d.check(&["ping"]);
+    let field = |r: Vec<u8>| {
+        let s = String::from_utf8_lossy(&r).into_owned();
+        s.split(' ')
+            .find(|f| f.starts_with("cmd="))
+            .unwrap_or("")
+            .to_string()
+    };
+    let a = field(d.a.call(&["client", "info"]));
+    let b = field(d.b.call(&["client", "info"]));
+    assert_eq!(b, a);
+    assert_eq!(a, "cmd=client|info");
+}

@@ -10,12 +10,10 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
     use std::sync::atomic::Ordering::Relaxed;
     let g = &ci.gauge;
     let last = g.last_ms.load(Relaxed).max(ci.created_ms);
-    let cmd = match g.last_cmd.load(Relaxed) {
+    let cmd = match g.last_cmd.load(Relaxed) as usize {
         0 => "NULL",
-        i => crate::command::TABLE
-            .commands
-            .get(i as usize - 1)
-            .map_or("NULL", |c| c.name),
+        i if i <= crate::command::slots::SLOTS.len() => crate::command::slots::SLOTS.name(i - 1),
+        _ => "NULL",
     };
     // Redis's letters, in its order: x (in MULTI), d (a watched key changed); N for none.
     let mut flags = String::new();

@@ -75,7 +75,10 @@ impl Worker {
                 | "ssubscribe"
                 | "sunsubscribe"
         );
-        if !(conn.session.reply_off || skipped) || push {
+        // CLIENT REPLY ON clears OFF and SKIP before it answers, so its OK is sent.
+        let reply_on =
+            args.len() == 3 && args.is(0, "client") && args.is(1, "reply") && args.is(2, "on");
+        if !(conn.session.reply_off || skipped) || push || reply_on {
             return;
         }
         if conn.wbuf.len() >= wlen && wlen >= conn.wpos {
@@ -140,6 +143,12 @@ impl Worker {
                 return true;
             }
         };
+        if slot != ci {
+            // CLIENT LIST's cmd= names the subcommand (`client|list`).
+            if let Some(c) = self.conns.get(k) {
+                c.gauge.last_cmd.store(slot as u32 + 1, Ordering::Relaxed);
+            }
+        }
         if let Some(c) = self.conns.get(k) {
             if !c.session.resp3
                 && c.session.subscribed()
