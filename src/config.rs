@@ -163,7 +163,7 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
         Kind::Int(1, INT_MAX),
         Support::Full,
     ),
-    ("timeout", "0", Kind::Int(0, INT_MAX), Support::Only("0")),
+    ("timeout", "0", Kind::Int(0, INT_MAX), Support::Full),
     ("tcp-keepalive", "300", Kind::Int(0, INT_MAX), Support::Full),
     (
         "tcp-backlog",

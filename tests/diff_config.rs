@@ -142,7 +142,6 @@ fn config_set_refusals_match_redis_for_every_parameter() {
         "maxmemory \"1mb\"",
         "requirepass \"abc\"",
         "save \"900 1\"",
-        "timeout \"5\"",
     ] {
         assert!(
             unsupported.iter().any(|u| u == must),

@@ -16,6 +16,7 @@ impl Worker {
         self.hz = p.get_i64("hz").clamp(1, 500) as u64;
         self.cron_interval = Duration::from_micros(1_000_000 / self.hz);
         self.keepalive = p.get_i64("tcp-keepalive").max(0) as u64;
+        self.idle_timeout = p.get_i64("timeout").max(0) as u64;
         refresh_shard(&mut self.ks, p);
     }
 
@@ -65,7 +66,8 @@ impl Worker {
     }
 
     /// Visits 1/hz of the connections (at least 50) per tick, round robin, so each one's buffers
-    /// are checked about once a second ([`Conn::resize_buffers`]). O(visited).
+    /// are checked about once a second ([`Conn::resize_buffers`]), and an idle one is closed past
+    /// `timeout`. O(visited).
     pub(super) fn resize_conn_buffers(&mut self) {
         let cap = self.conns.capacity();
         if cap == 0 {
@@ -74,7 +76,22 @@ impl Worker {
         let visit = (cap / self.hz as usize).max(50).min(cap);
         for _ in 0..visit {
             self.resize_cursor = (self.resize_cursor + 1) % cap;
-            if let Some(conn) = self.conns.get_mut(self.resize_cursor) {
+            let k = self.resize_cursor;
+            if let Some(conn) = self.conns.get_mut(k) {
+                // `timeout`: an idle client is closed, unless it monitors, is subscribed or
+                // waits in a blocking call or a pause (Redis's clientsCronHandleTimeout).
+                let idle_s = self.now.saturating_sub(conn.last_ms) / 1000;
+                if self.idle_timeout > 0
+                    && idle_s > self.idle_timeout
+                    && !conn.session.monitor
+                    && !conn.session.subscribed()
+                    && conn.block.is_none()
+                    && !conn.paused
+                {
+                    crate::log_at!(Verbose, "Closing idle client");
+                    self.close(k);
+                    continue;
+                }
                 conn.resize_buffers(self.now);
                 conn.publish_gauge();
             }

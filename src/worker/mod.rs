@@ -145,6 +145,8 @@ pub struct Worker {
     bcast_pending: Vec<(Box<[u8]>, u64)>,
     /// Rounds the tracking table has stayed over tracking-table-max-keys (the effort grows).
     tracking_effort: usize,
+    /// `timeout`: seconds after which an idle client is closed (0: never).
+    idle_timeout: u64,
     /// Blocked calls handed back to be run again here.
     retries: Vec<Arc<crate::store::Ticket>>,
     keys: Vec<usize>,
@@ -285,6 +287,7 @@ impl Worker {
             changed: Vec::new(),
             bcast_pending: Vec::new(),
             tracking_effort: 0,
+            idle_timeout: 0,
             retries: Vec::new(),
             keys: Vec::with_capacity(16),
             to_flush: Vec::with_capacity(1024),
