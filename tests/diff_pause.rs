@@ -6,61 +6,9 @@
 //! different workers. Nothing here is timed: a held command is seen through blocked_clients.
 
 mod common;
-use common::{start_redis, start_rustis, Conn};
-use std::time::{Duration, Instant};
-
-/// The same clients on both servers.
-struct Pair {
-    a: Vec<Conn>,
-    b: Vec<Conn>,
-}
-
-impl Pair {
-    fn new(redis: u16, rustis: u16, n: usize) -> Pair {
-        Pair {
-            a: (0..n).map(|_| Conn::new(redis)).collect(),
-            b: (0..n).map(|_| Conn::new(rustis)).collect(),
-        }
-    }
-
-    fn send(&mut self, i: usize, args: &[&str]) {
-        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-        self.a[i].send(&a);
-        self.b[i].send(&a);
-    }
-
-    /// Reads one reply on client `i` of both and asserts they are equal.
-    fn read(&mut self, i: usize, what: &str) -> String {
-        let (ra, rb) = (self.a[i].read_reply(), self.b[i].read_reply());
-        let (ra, rb) = (
-            String::from_utf8_lossy(&ra).into_owned(),
-            String::from_utf8_lossy(&rb).into_owned(),
-        );
-        assert_eq!(rb, ra, "{what} (left: rustis, right: redis)");
-        ra
-    }
-
-    fn call(&mut self, i: usize, args: &[&str]) -> String {
-        self.send(i, args);
-        self.read(i, &args.join(" "))
-    }
-
-    /// Waits (bounded) until both servers count `n` blocked clients, asked on client `i`.
-    fn blocked(&mut self, i: usize, n: usize) {
-        let want = format!("blocked_clients:{n}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        for conn in [&mut self.a[i], &mut self.b[i]] {
-            loop {
-                let info = String::from_utf8_lossy(&conn.call(&["info", "clients"])).into_owned();
-                if info.contains(&want) {
-                    break;
-                }
-                assert!(Instant::now() < deadline, "never {want}: {info}");
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-    }
-}
+use common::pair::Pair;
+use common::{start_redis, start_rustis};
+use std::time::Duration;
 
 #[test]
 fn write_pause_holds_writes_and_lets_reads_run() {

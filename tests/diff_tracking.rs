@@ -8,73 +8,8 @@
 //! blocks until it does), one that must not is checked by the next reply being PING's.
 
 mod common;
+use common::pair::Pair;
 use common::{start_redis, start_rustis, Conn};
-
-/// The same clients on both servers.
-struct Pair {
-    a: Vec<Conn>,
-    b: Vec<Conn>,
-}
-
-impl Pair {
-    fn new(redis: u16, rustis: u16, n: usize) -> Pair {
-        Pair {
-            a: (0..n).map(|_| Conn::new(redis)).collect(),
-            b: (0..n).map(|_| Conn::new(rustis)).collect(),
-        }
-    }
-
-    fn send(&mut self, i: usize, args: &[&str]) {
-        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-        self.a[i].send(&a);
-        self.b[i].send(&a);
-    }
-
-    /// Reads one reply or push on client `i` of both and asserts they are equal.
-    fn read(&mut self, i: usize, what: &str) -> String {
-        let (ra, rb) = (self.a[i].read_reply(), self.b[i].read_reply());
-        let (ra, rb) = (
-            String::from_utf8_lossy(&ra).into_owned(),
-            String::from_utf8_lossy(&rb).into_owned(),
-        );
-        assert_eq!(rb, ra, "{what} on client {i} (left: rustis, right: redis)");
-        ra
-    }
-
-    fn call(&mut self, i: usize, args: &[&str]) -> String {
-        self.send(i, args);
-        self.read(i, &args.join(" "))
-    }
-
-    /// Sends and reads on both without comparing (HELLO, CLIENT ID: ids differ).
-    fn quiet(&mut self, i: usize, args: &[&str]) -> (String, String) {
-        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-        self.a[i].send(&a);
-        self.b[i].send(&a);
-        (
-            String::from_utf8_lossy(&self.a[i].read_reply()).into_owned(),
-            String::from_utf8_lossy(&self.b[i].read_reply()).into_owned(),
-        )
-    }
-
-    /// The next thing client `i` gets is PING's reply: no message is pending.
-    fn nothing_pending(&mut self, i: usize) {
-        assert_eq!(
-            self.call(i, &["ping"]),
-            "+PONG\r\n",
-            "a message was pending on {i}"
-        );
-    }
-
-    /// Each server's client id of client `i`.
-    fn ids(&mut self, i: usize) -> (String, String) {
-        let (a, b) = self.quiet(i, &["client", "id"]);
-        (
-            a.trim_start_matches(':').trim().to_string(),
-            b.trim_start_matches(':').trim().to_string(),
-        )
-    }
-}
 
 #[test]
 fn default_mode_resp3_invalidates_once_per_read() {

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::num::{long_double_incr, parse_i64, IncrError};
 use crate::resp::{err, Reply};
-use crate::store::notify::{GENERIC, HASH};
+use crate::store::notify::HASH;
 use crate::store::{Elem, HashValue, Value, WrongType};
 
 /// The hash commands (Redis 7.0.15's arity, flags, key positions and documentation).
@@ -155,11 +155,7 @@ fn hdel(ctx: &mut Ctx, a: &Args) -> Handled {
         }
     };
     if n > 0 {
-        ctx.notify(HASH, "hdel", key);
-        if emptied {
-            ctx.db().remove_if_empty(key);
-            ctx.notify(GENERIC, "del", key);
-        }
+        ctx.elements_removed(HASH, key, "hdel", emptied);
     }
     ctx.reply.int(n as i64);
     Ok(())

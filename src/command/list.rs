@@ -34,18 +34,6 @@ fn pop_event(left: bool) -> &'static str {
     }
 }
 
-/// After the list at `key` lost elements: raises `event`, then, when the list is now `empty`,
-/// deletes the key and raises `del` (Redis's listElementsRemoved, and LTRIM's and LREM's tails).
-/// O(1).
-fn elements_removed(ctx: &mut Ctx, key: &[u8], event: &'static str, empty: bool) {
-    ctx.notify(LIST, event, key);
-    if empty {
-        let now = ctx.now;
-        ctx.db().remove(key, now);
-        ctx.notify(GENERIC, "del", key);
-    }
-}
-
 /// The list commands, with Redis 7.0's arity, flags, key positions and COMMAND DOCS texts.
 #[rustfmt::skip] // one declaration a line, as a table
 pub fn commands() -> Vec<Command> {
@@ -179,7 +167,7 @@ fn pop(ctx: &mut Ctx, a: &Args, left: bool) -> Handled {
     // Redis's fast exit for a count of 0 raises nothing.
     if popped {
         let empty = l.is_empty();
-        elements_removed(ctx, key, pop_event(left), empty);
+        ctx.elements_removed(LIST, key, pop_event(left), empty);
     }
     Ok(())
 }
@@ -264,7 +252,7 @@ fn lrem(ctx: &mut Ctx, a: &Args) -> Handled {
             let n = l.remove(val, count);
             if n > 0 {
                 let empty = l.is_empty();
-                elements_removed(ctx, key, "lrem", empty);
+                ctx.elements_removed(LIST, key, "lrem", empty);
             }
             n
         }
@@ -283,7 +271,7 @@ fn ltrim(ctx: &mut Ctx, a: &Args) -> Handled {
         l.trim(start, stop);
         // Raised even when nothing was trimmed, as in Redis.
         let empty = l.is_empty();
-        elements_removed(ctx, key, "ltrim", empty);
+        ctx.elements_removed(LIST, key, "ltrim", empty);
     }
     ctx.reply.ok();
     Ok(())
@@ -474,7 +462,7 @@ fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
             }
         }
         let empty = l.is_empty();
-        elements_removed(ctx, key, pop_event(left), empty);
+        ctx.elements_removed(LIST, key, pop_event(left), empty);
         return Ok(());
     }
     if blocking {
@@ -523,7 +511,7 @@ fn bpop(ctx: &mut Ctx, a: &Args, left: bool) -> Handled {
         ctx.reply.array(2);
         ctx.reply.bulk(key);
         ctx.reply.bulk(&v);
-        elements_removed(ctx, key, pop_event(left), empty);
+        ctx.elements_removed(LIST, key, pop_event(left), empty);
         return Ok(());
     }
     blocking::nothing(ctx, true, false);

@@ -192,6 +192,18 @@ impl Ctx<'_> {
         &mut self.ks.dbs[self.db]
     }
 
+    /// After the collection at `key` lost elements: raises `event` of `class`, then, when it is
+    /// now `emptied`, deletes the key and raises `del`, as Redis's SREM, LPOP, HDEL, ZREM... do
+    /// (Redis never keeps an empty collection). O(1).
+    pub fn elements_removed(&mut self, class: u32, key: &[u8], event: &'static str, emptied: bool) {
+        self.notify(class, event, key);
+        if emptied {
+            let now = self.now;
+            self.db().remove(key, now);
+            self.notify(crate::store::notify::GENERIC, "del", key);
+        }
+    }
+
     /// Raises keyspace event `event` of `class` (a [`crate::store::notify`] bit) on `key` of the
     /// selected database, as Redis's notifyKeyspaceEvent; published once the command ends. One
     /// test when the class is off.

@@ -42,20 +42,18 @@ pub const PUBSUB_SUBCOMMANDS: &[super::Sub] = &[
     ("help", 2),
 ];
 
-/// Whether command `name` may run on a RESP2 connection in subscribed mode (Redis 7.0's list).
-pub fn allowed_when_subscribed(name: &str) -> bool {
+/// Whether command `name` (un)subscribes: its confirmations are pushes, sent even under CLIENT
+/// REPLY OFF.
+pub fn is_subscription(name: &str) -> bool {
     matches!(
         name,
-        "subscribe"
-            | "unsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "ssubscribe"
-            | "sunsubscribe"
-            | "ping"
-            | "quit"
-            | "reset"
+        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe"
     )
+}
+
+/// Whether command `name` may run on a RESP2 connection in subscribed mode (Redis 7.0's list).
+pub fn allowed_when_subscribed(name: &str) -> bool {
+    is_subscription(name) || matches!(name, "ping" | "quit" | "reset")
 }
 
 /// The error a subscribed RESP2 connection gets for any other command.

@@ -98,24 +98,13 @@ fn srem(ctx: &mut Ctx, a: &Args) -> Handled {
             let n = a.iter_from(2).filter(|m| s.remove(m)).count();
             if n > 0 {
                 let empty = s.members.is_empty();
-                removed(ctx, key, "srem", empty);
+                ctx.elements_removed(SET, key, "srem", empty);
             }
             n
         }
     };
     ctx.reply.int(removed as i64);
     Ok(())
-}
-
-/// After the set at `key` lost members: raises `event`, then, when the set is now `empty`, deletes
-/// the key and raises `del`, as Redis's SREM and SPOP do. O(1).
-fn removed(ctx: &mut Ctx, key: &[u8], event: &'static str, empty: bool) {
-    ctx.notify(SET, event, key);
-    if empty {
-        let now = ctx.now;
-        ctx.db().remove(key, now);
-        ctx.notify(GENERIC, "del", key);
-    }
 }
 
 /// SMEMBERS key. O(N).
@@ -180,7 +169,7 @@ fn smove(ctx: &mut Ctx, a: &Args) -> Handled {
         s.remove(m);
         s.members.is_empty()
     });
-    removed(ctx, src, "srem", emptied);
+    ctx.elements_removed(SET, src, "srem", emptied);
     // The destination was checked to be a set or absent: this cannot fail.
     let make = || Value::Set(Box::new(SetValue::for_first(m)));
     let added = ctx.ks.dbs[ctx.db]
@@ -419,7 +408,7 @@ fn spop(ctx: &mut Ctx, a: &Args) -> Handled {
         }
     }
     let empty = s.members.is_empty();
-    removed(ctx, key, "spop", empty);
+    ctx.elements_removed(SET, key, "spop", empty);
     Ok(())
 }
 

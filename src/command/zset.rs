@@ -8,7 +8,7 @@
 use super::{blocking, cmd, flag::*, typed, Args, Command, Ctx, Exec, Handled, KeySpec};
 use crate::num::{parse_i64, strtod};
 use crate::resp::{err, Reply};
-use crate::store::notify::{GENERIC, ZSET};
+use crate::store::notify::ZSET;
 use crate::store::zset::{
     lex_count, lex_run, rank_run, score_count, score_run, Lex, Pair, Run, ScoreEnd, Sorted,
 };
@@ -266,21 +266,10 @@ fn zrem(ctx: &mut Ctx, a: &Args) -> Handled {
         }
     };
     if n > 0 {
-        removed(ctx, key, "zrem", empty);
+        ctx.elements_removed(ZSET, key, "zrem", empty);
     }
     ctx.reply.int(n as i64);
     Ok(())
-}
-
-/// After the sorted set at `key` lost members: raises `event`, then, when the set is now `empty`,
-/// deletes the key and raises `del`, as Redis's ZREM, ZREMRANGEBY* and pops do. O(1).
-fn removed(ctx: &mut Ctx, key: &[u8], event: &'static str, empty: bool) {
-    ctx.notify(ZSET, event, key);
-    if empty {
-        let now = ctx.now;
-        ctx.db().remove(key, now);
-        ctx.notify(GENERIC, "del", key);
-    }
 }
 
 /// The event of a pop of the highest scores (`max`) or the lowest.
@@ -570,7 +559,7 @@ fn remrange(
         }
     };
     if n > 0 {
-        removed(ctx, key, event, empty);
+        ctx.elements_removed(ZSET, key, event, empty);
     }
     ctx.reply.int(n as i64);
     Ok(())
@@ -641,7 +630,7 @@ fn zpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
     }
     if n > 0 {
         let empty = z.sorted.is_empty();
-        removed(ctx, key, pop_event(max), empty);
+        ctx.elements_removed(ZSET, key, pop_event(max), empty);
     }
     Ok(())
 }
@@ -700,7 +689,7 @@ fn bzpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
         ctx.reply.bulk(key);
         ctx.reply.bulk(&m);
         ctx.reply.double(s.0);
-        removed(ctx, key, pop_event(max), empty);
+        ctx.elements_removed(ZSET, key, pop_event(max), empty);
         return Ok(());
     }
     blocking::nothing(ctx, true, false);
@@ -752,7 +741,7 @@ fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
             ctx.reply.double(s.0);
         }
         let empty = z.sorted.is_empty();
-        removed(ctx, key, pop_event(max), empty);
+        ctx.elements_removed(ZSET, key, pop_event(max), empty);
         return Ok(());
     }
     if blocking {

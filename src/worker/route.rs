@@ -66,15 +66,7 @@ impl Worker {
             return;
         };
         let name = TABLE.lookup(args.get(0)).map_or("", |(_, c)| c.name);
-        let push = matches!(
-            name,
-            "subscribe"
-                | "unsubscribe"
-                | "psubscribe"
-                | "punsubscribe"
-                | "ssubscribe"
-                | "sunsubscribe"
-        );
+        let push = crate::command::pubsub::is_subscription(name);
         // CLIENT REPLY ON clears OFF and SKIP before it answers, so its OK is sent.
         let reply_on =
             args.len() == 3 && args.is(0, "client") && args.is(1, "reply") && args.is(2, "on");

@@ -11,6 +11,7 @@ use rustis::config::Cli;
 
 pub mod diff;
 pub mod notify;
+pub mod pair;
 #[allow(unused_imports)] // each test binary uses a few of them
 pub use diff::{bulks, int_of};
 
