@@ -40,7 +40,8 @@ fn acl_categories(d: &Described) -> &'static [&'static str] {
 fn command_info(r: &mut Reply, cmd: &Command) {
     let (first, last, step) = match cmd.keys {
         KeySpec::Range(f, l, s) => (f, l, s),
-        KeySpec::None | KeySpec::Custom(_) => (0, 0, 0),
+        KeySpec::Custom(_) => cmd.legacy_keys.unwrap_or((0, 0, 0)),
+        KeySpec::None => (0, 0, 0),
     };
     let head = meta::InfoHead {
         name: cmd.name,

@@ -398,6 +398,9 @@ pub struct Command {
     pub key_db: Option<KeyDbFn>,
     /// For a blocking command (BLPOP...): where its timeout argument is.
     pub block_timeout: Option<blocking::TimeoutArg>,
+    /// For a command with computed keys that COMMAND INFO still gives a legacy (first, last, step)
+    /// range (ZUNIONSTORE's destination: 1 1 1); None reports 0 0 0.
+    pub legacy_keys: Option<(i32, i32, i32)>,
 }
 
 /// The database a key argument lives in, when it is not the selected one (see [`Command::key_db`]).
@@ -414,6 +417,7 @@ pub const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, exec
         subs: &[],
         key_db: None,
         block_timeout: None,
+        legacy_keys: None,
     }
 }
 
@@ -421,6 +425,12 @@ impl Command {
     /// The same declaration, as a container of these subcommands.
     pub const fn with_subs(mut self, subs: &'static [Sub]) -> Command {
         self.subs = subs;
+        self
+    }
+
+    /// The same declaration, with the legacy key range COMMAND INFO reports for its computed keys.
+    pub const fn with_legacy_keys(mut self, first: i32, last: i32, step: i32) -> Command {
+        self.legacy_keys = Some((first, last, step));
         self
     }
 
