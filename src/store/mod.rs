@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod hash;
 pub mod key;
 pub mod list;
+pub mod memory;
 pub mod notify;
 pub mod set;
 pub mod table;
