@@ -157,11 +157,11 @@ fn stats(ctx: &mut Ctx) {
         "allocator-fragmentation.bytes",
         m.active.saturating_sub(m.used),
     );
-    r.bulk(b"allocator.rss-ratio");
+    r.bulk(b"allocator-rss.ratio");
     r.double(ratio(m.resident, m.active));
     int(
         r,
-        "allocator.rss-bytes",
+        "allocator-rss.bytes",
         m.resident.saturating_sub(m.active),
     );
     r.bulk(b"rss-overhead.ratio");
