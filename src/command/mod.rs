@@ -11,6 +11,7 @@ pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod ctx;
+pub mod geo;
 pub mod hash;
 pub mod info;
 pub mod introspection;
@@ -585,6 +586,7 @@ impl Table {
         commands.extend(multi::commands());
         commands.extend(scripting::commands());
         commands.extend(pubsub::commands());
+        commands.extend(geo::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,
