@@ -363,6 +363,7 @@ fn ties_keep_redis_order() {
                 "STOREDIST",
             ]);
             d.check(&["ZRANGE", "x", "0", "-1", "WITHSCORES"]);
+            d.check(&["OBJECT", "ENCODING", "x"]);
         }
     }
     d.script(
@@ -480,6 +481,61 @@ fn keyspace_events() {
         GEODIST nosuch a b
         ",
     );
+}
+
+#[test]
+fn new_key_events_multi_and_scripts() {
+    let mut n = NotifyDiff::new("KEglszxn");
+    n.events(
+        "
+        GEOADD z 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+        GEOADD z 1 1 other
+        GEORADIUS z 15 37 200 km STORE x
+        GEORADIUS z 15 37 200 km STORE x
+        GEOSEARCHSTORE a z FROMLONLAT 15 37 BYRADIUS 200 km
+        SET y v PX 1
+        ",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    n.events(
+        "
+        GEORADIUS z 15 37 200 km STOREDIST y
+        MULTI
+        GEORADIUS z 15 37 200 km STORE t
+        GEOSEARCHSTORE b t FROMLONLAT 15 37 BYRADIUS 200 km STOREDIST
+        GEOADD t XX 15 37 Catania
+        GEOPOS t Catania
+        ZRANGE b 0 -1 WITHSCORES
+        EXEC
+        ",
+    );
+    n.d.check(&[
+        "EVAL",
+        "return redis.call('georadius', KEYS[1], 15, 37, 200, 'km', 'storedist', KEYS[2])",
+        "2",
+        "z",
+        "e",
+    ]);
+    n.d.check(&[
+        "EVAL",
+        "return redis.call('georadius', KEYS[1], 15, 37, 200, 'km', 'withdist', 'withcoord', 'withhash')",
+        "1",
+        "z",
+    ]);
+    n.d.check(&[
+        "EVAL",
+        "return redis.call('geosearchstore', KEYS[2], KEYS[1], 'frommember', 'Palermo', 'bybox', 500, 500, 'km')",
+        "2",
+        "z",
+        "c",
+    ]);
+    n.d.script(
+        "
+        ZRANGE e 0 -1 WITHSCORES
+        ZRANGE c 0 -1 WITHSCORES
+        ",
+    );
+    n.events_unordered();
 }
 
 /// Random points and random searches, fixed seeds: every reply byte for byte.
