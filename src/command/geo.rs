@@ -404,9 +404,11 @@ enum Form {
 }
 
 impl Form {
+    /// GEOSEARCH or GEOSEARCHSTORE: FROM*/BY* options, no STORE keyword.
     fn geosearch(self) -> bool {
         matches!(self, Form::Search | Form::SearchStore)
     }
+    /// GEORADIUS or GEORADIUSBYMEMBER (not _RO): STORE and STOREDIST take a key.
     fn accepts_store(self) -> bool {
         matches!(
             self,
@@ -495,87 +497,93 @@ fn vecswap<T>(v: &mut [T], a: usize, b: usize, n: usize) {
 /// algorithm's, which clients see when COUNT cuts a sorted result. O(N log N) worst typical.
 fn partial_sort<T: Copy>(
     v: &mut [T],
-    mut lo: usize,
-    mut n: usize,
+    lo: usize,
+    n: usize,
     cmp: &impl Fn(&T, &T) -> i32,
     want_lo: usize,
     want_hi: usize,
 ) {
-    loop {
-        if n < 7 {
-            for m in lo + 1..lo + n {
-                let mut p = m;
-                while p > lo && cmp(&v[p - 1], &v[p]) > 0 {
-                    v.swap(p, p - 1);
-                    p -= 1;
-                }
-            }
-            return;
-        }
-        let mut pm = lo + n / 2;
-        if n > 7 {
-            let mut pl = lo;
-            let mut pn = lo + n - 1;
-            if n > 40 {
-                let d = n / 8;
-                pl = med3(v, pl, pl + d, pl + 2 * d, cmp);
-                pm = med3(v, pm - d, pm, pm + d, cmp);
-                pn = med3(v, pn - 2 * d, pn - d, pn, cmp);
-            }
-            pm = med3(v, pl, pm, pn, cmp);
-        }
-        v.swap(lo, pm);
-        let (mut pa, mut pb) = (lo + 1, lo + 1);
-        let (mut pc, mut pd) = (lo + n - 1, lo + n - 1);
+    // Redis recurses into the left partition and loops on the right one. The partitions are
+    // disjoint, so the order they are sorted in does not change the result: an explicit stack
+    // keeps a degenerate input from exhausting the thread's stack.
+    let mut todo = vec![(lo, n)];
+    while let Some((mut lo, mut n)) = todo.pop() {
         loop {
-            while pb <= pc {
-                let c = cmp(&v[pb], &v[lo]);
-                if c > 0 {
-                    break;
+            if n < 7 {
+                for m in lo + 1..lo + n {
+                    let mut p = m;
+                    while p > lo && cmp(&v[p - 1], &v[p]) > 0 {
+                        v.swap(p, p - 1);
+                        p -= 1;
+                    }
                 }
-                if c == 0 {
-                    v.swap(pa, pb);
-                    pa += 1;
-                }
-                pb += 1;
-            }
-            while pb <= pc {
-                let c = cmp(&v[pc], &v[lo]);
-                if c < 0 {
-                    break;
-                }
-                if c == 0 {
-                    v.swap(pc, pd);
-                    pd -= 1;
-                }
-                pc -= 1;
-            }
-            if pb > pc {
                 break;
             }
-            v.swap(pb, pc);
-            pb += 1;
-            pc -= 1;
-        }
-        let pn = lo + n;
-        let r = (pa - lo).min(pb - pa);
-        vecswap(v, lo, pb - r, r);
-        let r = (pd - pc).min(pn - pd - 1);
-        vecswap(v, pb, pn - r, r);
-        let r = pb - pa;
-        if r > 1 && !(want_hi < lo || want_lo >= lo + r) {
-            partial_sort(v, lo, r, cmp, want_lo, want_hi);
-        }
-        let r = pd - pc;
-        if r > 1 {
-            let start = pn - r;
-            if !(want_hi < start || want_lo >= start + r) {
-                lo = start;
-                n = r;
-                continue;
+            let mut pm = lo + n / 2;
+            if n > 7 {
+                let mut pl = lo;
+                let mut pn = lo + n - 1;
+                if n > 40 {
+                    let d = n / 8;
+                    pl = med3(v, pl, pl + d, pl + 2 * d, cmp);
+                    pm = med3(v, pm - d, pm, pm + d, cmp);
+                    pn = med3(v, pn - 2 * d, pn - d, pn, cmp);
+                }
+                pm = med3(v, pl, pm, pn, cmp);
             }
+            v.swap(lo, pm);
+            let (mut pa, mut pb) = (lo + 1, lo + 1);
+            let (mut pc, mut pd) = (lo + n - 1, lo + n - 1);
+            loop {
+                while pb <= pc {
+                    let c = cmp(&v[pb], &v[lo]);
+                    if c > 0 {
+                        break;
+                    }
+                    if c == 0 {
+                        v.swap(pa, pb);
+                        pa += 1;
+                    }
+                    pb += 1;
+                }
+                while pb <= pc {
+                    let c = cmp(&v[pc], &v[lo]);
+                    if c < 0 {
+                        break;
+                    }
+                    if c == 0 {
+                        v.swap(pc, pd);
+                        pd -= 1;
+                    }
+                    pc -= 1;
+                }
+                if pb > pc {
+                    break;
+                }
+                v.swap(pb, pc);
+                pb += 1;
+                pc -= 1;
+            }
+            let pn = lo + n;
+            let r = (pa - lo).min(pb - pa);
+            vecswap(v, lo, pb - r, r);
+            let r = (pd - pc).min(pn - pd - 1);
+            vecswap(v, pb, pn - r, r);
+            let r = pb - pa;
+            if r > 1 && !(want_hi < lo || want_lo >= lo + r) {
+                todo.push((lo, r));
+            }
+            let r = pd - pc;
+            if r > 1 {
+                let start = pn - r;
+                if !(want_hi < start || want_lo >= start + r) {
+                    lo = start;
+                    n = r;
+                    continue;
+                }
+            }
+            break;
         }
-        return;
     }
 }
 
