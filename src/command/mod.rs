@@ -11,6 +11,7 @@ pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod ctx;
+pub mod geo;
 pub mod hash;
 pub mod info;
 pub mod introspection;
@@ -622,6 +623,7 @@ impl Table {
         commands.extend(pubsub::commands());
         commands.extend(memory::commands());
         commands.extend(sort::commands());
+        commands.extend(geo::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

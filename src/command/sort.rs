@@ -18,7 +18,7 @@ pub fn commands() -> Vec<Command> {
     const FOUND: FoundKeys = FoundKeys { reaches: reaches_patterns, keys: pattern_keys };
     vec![
         cmd("sort", -2, WRITE | DENYOOM | MOVABLEKEYS, KeySpec::Custom(sort_keys), Exec::Keyed(sort)).with_found_keys(FOUND),
-        cmd("sort_ro", -2, READONLY, KeySpec::Range(1, 1, 1), Exec::Keyed(sort_ro)).with_found_keys(FOUND),
+        cmd("sort_ro", -2, READONLY | MOVABLEKEYS, KeySpec::Range(1, 1, 1), Exec::Keyed(sort_ro)).with_found_keys(FOUND),
     ]
 }
 

@@ -6,6 +6,7 @@
 pub mod blocked;
 pub mod db;
 pub mod encoding;
+pub mod geohash;
 pub mod hash;
 pub mod key;
 pub mod list;
