@@ -7,6 +7,7 @@
 //! [`meta`]. Adding a command touches its family file (and the family list in [`Table::build`] when the
 //! family is new), then `tools/gen_command_meta.py` regenerates the data.
 
+pub mod bitmap;
 pub mod blocking;
 pub mod client;
 pub mod config;
@@ -624,6 +625,7 @@ impl Table {
         commands.extend(memory::commands());
         commands.extend(sort::commands());
         commands.extend(geo::commands());
+        commands.extend(bitmap::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

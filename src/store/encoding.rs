@@ -18,6 +18,9 @@ pub struct EncodingLimits {
     pub zset_max_listpack_entries: usize,
     /// zset-max-listpack-value.
     pub zset_max_listpack_value: usize,
+    /// proto-max-bulk-len: the longest string SETBIT, BITFIELD... may grow (Redis checks bit offsets
+    /// against it).
+    pub proto_max_bulk_len: u64,
 }
 
 impl EncodingLimits {
@@ -35,6 +38,7 @@ impl Default for EncodingLimits {
             hash_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            proto_max_bulk_len: 512 << 20,
         }
     }
 }
