@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod ctx;
 pub mod hash;
+pub mod hll;
 pub mod info;
 pub mod introspection;
 pub mod keyspace;
@@ -585,6 +586,7 @@ impl Table {
         commands.extend(multi::commands());
         commands.extend(scripting::commands());
         commands.extend(pubsub::commands());
+        commands.extend(hll::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

@@ -18,6 +18,8 @@ pub struct EncodingLimits {
     pub zset_max_listpack_entries: usize,
     /// zset-max-listpack-value.
     pub zset_max_listpack_value: usize,
+    /// hll-sparse-max-bytes: the largest sparse HyperLogLog, header included ([`super::hll`]).
+    pub hll_sparse_max_bytes: usize,
 }
 
 impl EncodingLimits {
@@ -35,6 +37,7 @@ impl Default for EncodingLimits {
             hash_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }

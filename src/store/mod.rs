@@ -7,6 +7,7 @@ pub mod blocked;
 pub mod db;
 pub mod encoding;
 pub mod hash;
+pub mod hll;
 pub mod key;
 pub mod list;
 pub mod notify;
