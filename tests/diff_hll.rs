@@ -6,7 +6,8 @@
 
 mod common;
 use common::notify::NotifyDiff;
-use common::{owner, Diff, Lcg};
+use common::pair::Pair;
+use common::{owner, start_redis, start_rustis, Diff, Lcg};
 
 /// Sends a binary command to both servers, asserts identical replies, returns the reply.
 fn both_raw(d: &mut Diff, args: &[&[u8]]) -> Vec<u8> {
@@ -556,6 +557,29 @@ fn keys_on_both_workers_and_transactions() {
         exec
         ",
     );
+}
+
+/// Client-side caching: a PFCOUNT that refreshes the cache does not tell its own reader, and a
+/// PFADD that changes registers tells the readers.
+#[test]
+fn tracking_readers_of_sketches() {
+    let (redis, rustis) = (start_redis(), start_rustis(2));
+    let mut p = Pair::new(redis.port, rustis.port, 2);
+    p.quiet(0, &["hello", "3"]);
+    p.call(0, &["client", "tracking", "on"]);
+    p.call(1, &["pfadd", "x", "a", "b"]);
+    p.call(0, &["pfcount", "x"]);
+    p.call(0, &["pfcount", "x"]);
+    p.nothing_pending(0);
+    p.call(1, &["pfadd", "x", "c"]);
+    p.read(0, "invalidate x after PFADD");
+    p.call(0, &["pfcount", "x", "z"]);
+    p.call(1, &["pfadd", "z", "q"]);
+    p.read(0, "invalidate z after PFADD");
+    p.call(1, &["pfmerge", "x", "z"]);
+    p.read(0, "invalidate x after PFMERGE");
+    p.call(0, &["pfcount", "x"]);
+    p.nothing_pending(0);
 }
 
 #[test]
