@@ -69,6 +69,7 @@ fn keys_used_are_on_both_workers() {
 #[test]
 fn basics_errors_and_arity() {
     let mut d = Diff::new();
+    d.check(&["config", "resetstat"]);
     d.script(
         "
         pfadd x
@@ -152,6 +153,8 @@ fn basics_errors_and_arity() {
     both_raw(&mut d, &[b"pfadd", b"y", b"\0\xff\r\n", b"", b"\x80"]);
     same_bytes(&mut d, "y");
     d.check(&["pfcount", "y"]);
+    // Every error above is counted by its code, listed in byte order.
+    d.check(&["info", "errorstats"]);
 }
 
 #[test]
