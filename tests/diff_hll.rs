@@ -520,6 +520,35 @@ fn crafted_sparse_edges() {
 }
 
 #[test]
+fn sketches_keep_their_ttl() {
+    let mut d = Diff::new();
+    d.script_loose(
+        "
+        pfadd e a
+        expire e 100
+        pfadd e b
+        ttl e
+        pfcount e
+        ttl e
+        pfmerge e nosuch
+        ttl e
+        pfdebug todense e
+        ttl e
+        pfadd w a
+        pexpire w 1
+        ",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    d.script(
+        "
+        pfcount w
+        pfadd w a
+        pfcount w
+        ",
+    );
+}
+
+#[test]
 fn keys_on_both_workers_and_transactions() {
     let mut d = Diff::new();
     d.script(
