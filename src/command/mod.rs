@@ -14,6 +14,7 @@ pub mod config;
 pub mod ctx;
 pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod info;
 pub mod introspection;
 pub mod keyspace;
@@ -626,6 +627,7 @@ impl Table {
         commands.extend(sort::commands());
         commands.extend(geo::commands());
         commands.extend(bitmap::commands());
+        commands.extend(hll::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

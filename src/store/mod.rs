@@ -8,6 +8,7 @@ pub mod db;
 pub mod encoding;
 pub mod geohash;
 pub mod hash;
+pub mod hll;
 pub mod key;
 pub mod list;
 pub mod memory;
