@@ -637,6 +637,8 @@ fn merged_errors(w: &Workers, base: &Base) -> Vec<(String, u64)> {
         }
     }
     out.retain(|(_, n)| *n > 0);
+    // Redis keeps the codes in a radix tree: INFO lists them in byte order.
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     out
 }
 

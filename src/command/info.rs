@@ -43,27 +43,6 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-use crate::stats::rss_bytes;
-
-/// Bytes mimalloc has committed from the OS (INFO's `allocator_active`).
-fn allocator_committed() -> u64 {
-    let mut commit: usize = 0;
-    // SAFETY: mi_process_info only writes the out-parameters that are not null.
-    unsafe {
-        libmimalloc_sys::mi_process_info(
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &mut commit,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        );
-    }
-    commit as u64
-}
-
 fn cpu_times() -> (f64, f64) {
     // SAFETY: getrusage writes into the struct we pass.
     unsafe {
@@ -152,9 +131,8 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         );
     }
     if wanted("memory") {
-        let rss = rss_bytes();
-        let m = s.info.memory(s.used_memory(), &s.worker_exts());
-        let used = m.used;
+        let m = super::memory::MemoryReport::measure(s);
+        let (used, rss, dataset) = (m.used, m.rss, m.dataset());
         let maxmem = s.params.get_i64("maxmemory") as u64;
         let total = std::fs::read_to_string("/proc/meminfo")
             .ok()
@@ -167,13 +145,10 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
             })
             .unwrap_or(0)
             * 1024;
-        let dataset = used - m.overhead;
-        let net = used.saturating_sub(m.startup).max(1);
         // The allocator's view (mimalloc): bytes handed out (the counting wrapper's figure), bytes
         // it has committed, and the process's resident set.
-        let (allocated, active) = (used, allocator_committed().max(used));
-        let resident = rss.max(active);
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let (allocated, active, resident) = (used, m.active, m.resident);
+        let ratio = super::memory::ratio;
         let diff = |a: u64, b: u64| a as i64 - b as i64;
         let mut b = String::new();
         let _ = write!(
@@ -183,10 +158,10 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
             human_bytes(rss),
             m.peak,
             human_bytes(m.peak),
-            used as f64 * 100.0 / m.peak.max(1) as f64,
+            m.peak_percentage(),
             m.overhead,
             m.startup,
-            dataset as f64 * 100.0 / net as f64,
+            m.dataset_percentage(),
         );
         let _ = write!(
             b,

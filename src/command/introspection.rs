@@ -39,19 +39,58 @@ fn acl_categories(d: &Described) -> &'static [&'static str] {
 /// COMMAND INFO's entry: arity, flags and key range from the table, the rest from Redis's data.
 fn command_info(r: &mut Reply, cmd: &Command) {
     let (first, last, step) = match cmd.keys {
-        KeySpec::Range(f, l, s) => (f, l, s),
-        KeySpec::Custom(_) => cmd.legacy_keys.unwrap_or((0, 0, 0)),
+        KeySpec::Range(f, l, s) => (f as i64, l as i64, s as i64),
         KeySpec::None => (0, 0, 0),
+        KeySpec::Custom(_) => legacy_range(META.get(cmd.name.as_bytes())),
     };
     let head = meta::InfoHead {
         name: cmd.name,
         arity: cmd.arity as i64,
         flags: cmd.flags,
-        first_key: first as i64,
-        last_key: last as i64,
-        key_step: step as i64,
+        first_key: first,
+        last_key: last,
+        key_step: step,
     };
     meta::write_info(r, &head, META.get(cmd.name.as_bytes()));
+}
+
+/// The legacy (first, last, step) key range of a command whose keys the table computes, as Redis's
+/// `populateCommandLegacyRangeSpec` derives it from the key specs: the consecutive fixed-index
+/// range specs of step 1 (GEORADIUS's source key: `1 1 1`; none for LMPOP: `0 0 0`). O(specs).
+fn legacy_range(m: Option<&CommandMeta>) -> (i64, i64, i64) {
+    let Some(m) = m else { return (0, 0, 0) };
+    let (mut first, mut last, mut prev_last) = (i64::MAX, 0i64, 0i64);
+    for ks in &m.key_specs {
+        let (
+            meta::BeginSearch::Index(pos),
+            meta::FindKeys::Range {
+                lastkey, keystep, ..
+            },
+        ) = (&ks.begin_search, &ks.find_keys)
+        else {
+            continue;
+        };
+        if *keystep != 1 || (prev_last != 0 && prev_last != pos - 1) {
+            continue;
+        }
+        first = first.min(*pos);
+        let abs = if *lastkey >= 0 {
+            lastkey + pos
+        } else {
+            *lastkey
+        };
+        // Redis compares as unsigned, so a negative (counted from the end) last key wins.
+        last = if (last as u64) >= (abs as u64) {
+            last
+        } else {
+            abs
+        };
+        prev_last = last;
+    }
+    if first == i64::MAX {
+        return (0, 0, 0);
+    }
+    (first, last, 1)
 }
 
 /// COMMAND DOCS's pair for one command: its name, then its documentation (an empty map for a command

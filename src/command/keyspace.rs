@@ -22,7 +22,7 @@ pub fn commands() -> Vec<Command> {
         cmd("renamenx", 3, WRITE | FAST, K(1, 2, 1), Keyed(renamenx)),
         cmd("copy", -3, WRITE | DENYOOM, K(1, 2, 1), Keyed(copy)).with_key_db(copy_key_db),
         cmd("move", 3, WRITE | FAST, K(1, 1, 1), Keyed(move_)),
-        cmd("randomkey", 1, READONLY, K0, Broadcast(randomkey, Combine::AnyNonNull)),
+        cmd("randomkey", 1, READONLY, K0, Broadcast(randomkey, Combine::RandomNonNull)),
         cmd("keys", 2, READONLY, K0, Broadcast(keys, Combine::ConcatArrays)),
         cmd("scan", -2, READONLY, K0, Cursor(scan, SCAN_STEPS)),
         cmd("expire", -3, WRITE | FAST, K(1, 1, 1), Keyed(expire)),

@@ -7,16 +7,20 @@
 //! [`meta`]. Adding a command touches its family file (and the family list in [`Table::build`] when the
 //! family is new), then `tools/gen_command_meta.py` regenerates the data.
 
+pub mod bitmap;
 pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod ctx;
+pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod info;
 pub mod introspection;
 pub mod keyspace;
 pub mod latency;
 pub mod list;
+pub mod memory;
 pub mod meta;
 pub mod multi;
 pub mod pubsub;
@@ -25,6 +29,7 @@ pub mod server;
 pub mod set;
 pub mod slots;
 pub mod slowlog;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -148,6 +153,9 @@ pub struct Ctx<'a> {
     pub workers: usize,
     /// What a blocking command (BLPOP...) may do when it finds nothing, and what it did.
     pub block: Block<'a>,
+    /// The server: the few keyed commands that also report on the whole of it (MEMORY STATS,
+    /// MEMORY DOCTOR) read its published figures here.
+    pub shared: &'a crate::shared::Shared,
 }
 
 /// What a blocking command may do when none of its keys has data, and what it did; every other
@@ -267,8 +275,9 @@ pub enum Combine {
     AllOk,
     /// Array bodies are concatenated in part order (MGET, KEYS).
     ConcatArrays,
-    /// Any non-null part (RANDOMKEY).
-    AnyNonNull,
+    /// One of the non-null parts, picked at random (RANDOMKEY: every shard offers one of its keys,
+    /// and each shard is as likely to be picked).
+    RandomNonNull,
 }
 
 /// How a command is routed.
@@ -398,9 +407,21 @@ pub struct Command {
     pub key_db: Option<KeyDbFn>,
     /// For a blocking command (BLPOP...): where its timeout argument is.
     pub block_timeout: Option<blocking::TimeoutArg>,
-    /// For a command with computed keys that COMMAND INFO still gives a legacy (first, last, step)
-    /// range (ZUNIONSTORE's destination: 1 1 1); None reports 0 0 0.
-    pub legacy_keys: Option<(i32, i32, i32)>,
+    /// For a command that also reads keys named by its data (SORT ... BY weight_* GET obj_*):
+    /// how to find them.
+    pub found_keys: Option<FoundKeys>,
+}
+
+/// Keys a command reads beyond its declared ones, named by the values it reads (SORT's BY and GET
+/// patterns). With several workers such a call holds every shard: the worker copies the declared
+/// keys into a scratch keyspace, asks [`FoundKeys::keys`] which others the call will read, copies
+/// those too (they are read, never written back), and runs the handler there.
+#[derive(Clone, Copy)]
+pub struct FoundKeys {
+    /// Whether this call reads any such key (decided from its arguments alone).
+    pub reaches: fn(args: &Args) -> bool,
+    /// The keys it will read, given the keyspace holding its declared keys and the database.
+    pub keys: fn(ks: &Keyspace, db: usize, args: &Args, now: u64, out: &mut Vec<Vec<u8>>),
 }
 
 /// The database a key argument lives in, when it is not the selected one (see [`Command::key_db`]).
@@ -417,7 +438,7 @@ pub const fn cmd(name: &'static str, arity: i32, flags: u32, keys: KeySpec, exec
         subs: &[],
         key_db: None,
         block_timeout: None,
-        legacy_keys: None,
+        found_keys: None,
     }
 }
 
@@ -428,10 +449,17 @@ impl Command {
         self
     }
 
-    /// The same declaration, with the legacy key range COMMAND INFO reports for its computed keys.
-    pub const fn with_legacy_keys(mut self, first: i32, last: i32, step: i32) -> Command {
-        self.legacy_keys = Some((first, last, step));
+    /// The same declaration, for a command that reads keys its data names ([`FoundKeys`]).
+    pub const fn with_found_keys(mut self, f: FoundKeys) -> Command {
+        self.found_keys = Some(f);
         self
+    }
+
+    /// Whether this call reads keys beyond its declared ones ([`FoundKeys`]). One load for
+    /// every other command.
+    #[inline]
+    pub fn reaches_found_keys(&self, args: &Args) -> bool {
+        self.found_keys.is_some_and(|f| (f.reaches)(args))
     }
 
     /// The same declaration, with key arguments that may live in another database.
@@ -595,6 +623,11 @@ impl Table {
         commands.extend(multi::commands());
         commands.extend(scripting::commands());
         commands.extend(pubsub::commands());
+        commands.extend(memory::commands());
+        commands.extend(sort::commands());
+        commands.extend(geo::commands());
+        commands.extend(bitmap::commands());
+        commands.extend(hll::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

@@ -177,6 +177,20 @@ impl<'a> Reply<'a> {
         self.out.extend_from_slice(bytes);
     }
 
+    /// A `<COMMAND> HELP` reply, as Redis's addReplyHelp writes it: the heading, the lines, then
+    /// the HELP entry every command has.
+    pub fn help(&mut self, command: &str, lines: &[&str]) {
+        self.array(lines.len() + 3);
+        self.simple(&format!(
+            "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+        ));
+        for l in lines {
+            self.simple(l);
+        }
+        self.simple("HELP");
+        self.simple("    Prints this help.");
+    }
+
     /// `+OK`.
     #[inline]
     pub fn ok(&mut self) {

@@ -18,6 +18,11 @@ pub struct EncodingLimits {
     pub zset_max_listpack_entries: usize,
     /// zset-max-listpack-value.
     pub zset_max_listpack_value: usize,
+    /// proto-max-bulk-len: the longest string SETBIT, BITFIELD... may grow (Redis checks bit offsets
+    /// against it).
+    pub proto_max_bulk_len: u64,
+    /// hll-sparse-max-bytes: the largest sparse HyperLogLog, header included ([`super::hll`]).
+    pub hll_sparse_max_bytes: usize,
 }
 
 impl EncodingLimits {
@@ -35,6 +40,8 @@ impl Default for EncodingLimits {
             hash_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            proto_max_bulk_len: 512 << 20,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }

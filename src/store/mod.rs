@@ -6,9 +6,12 @@
 pub mod blocked;
 pub mod db;
 pub mod encoding;
+pub mod geohash;
 pub mod hash;
+pub mod hll;
 pub mod key;
 pub mod list;
+pub mod memory;
 pub mod notify;
 pub mod set;
 pub mod table;

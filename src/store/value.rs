@@ -244,20 +244,6 @@ impl Value {
             Value::ZSet(z) => z.scores.is_empty(),
         }
     }
-
-    /// Rough heap footprint in bytes, for INFO and MEMORY-style accounting. O(1) for strings, O(n) else.
-    pub fn approx_size(&self) -> usize {
-        match self {
-            Value::Str(StrValue::Raw(v)) => v.capacity(),
-            Value::Str(StrValue::Emb(b)) => b.len(),
-            Value::Str(StrValue::Shared(b)) => b.len(),
-            Value::Str(_) => 0,
-            Value::List(l) => l.items.iter().map(|e| e.len() + 16).sum(),
-            Value::Set(s) => s.members.iter().map(|e| e.len() + 32).sum(),
-            Value::Hash(h) => h.fields.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
-            Value::ZSet(z) => z.scores.keys().map(|e| 2 * e.len() + 80).sum(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -116,6 +116,8 @@ pub(super) fn owners_of(
         // A script may reach keys it did not declare: inside EXEC it cannot start over, so the
         // block takes every shard.
         Exec::Broadcast(..) | Exec::Cursor(..) | Exec::Script => out.extend(0..n),
+        // A call reading keys its data names (SORT ... BY w_*) may reach any shard.
+        Exec::Keyed(_) if n > 1 && c.reaches_found_keys(args) => out.extend(0..n),
         Exec::Keyed(_) | Exec::Fanout(..) => {
             keys.clear();
             c.key_indices(args, keys);
@@ -371,6 +373,8 @@ impl Worker {
         let (n, me, now) = (self.n, self.id, self.now);
         let cmd = TABLE.get(ci);
         let writer = session.id;
+        let shared = self.shared.clone();
+        let shared = &*shared;
         let run = |ks: &mut Keyspace, f: KeyedFn, args: &Args, out: &mut Vec<u8>, id: usize| {
             ks.writer = writer;
             let mut ctx = Ctx {
@@ -381,6 +385,7 @@ impl Worker {
                 worker: id,
                 workers: n,
                 block: crate::command::Block::Never,
+                shared,
             };
             run_keyed(&mut ctx, ci, f, args);
         };
@@ -409,7 +414,8 @@ impl Worker {
                 cmd.key_indices(args, &mut keys);
                 let owner_of = |i: usize| slot_owner(key_slot(args.get(i)), n);
                 let first = keys.first().map(|&i| owner_of(i));
-                if keys.iter().skip(1).all(|&i| Some(owner_of(i)) == first) {
+                let found = n > 1 && cmd.reaches_found_keys(args);
+                if !found && keys.iter().skip(1).all(|&i| Some(owner_of(i)) == first) {
                     let id = first.unwrap_or(me);
                     held.on(&mut self.ks, id, |ks| run(ks, f, args, out, id));
                     self.keys = keys;
@@ -551,6 +557,28 @@ impl Worker {
                 temp.dbs[kdb].restore(e);
             }
         }
+        // The keys the call's data names (SORT's BY and GET patterns), from whichever shard owns
+        // them (the step holds every shard): read there, never written back.
+        if let Some(fk) = cmd.found_keys.filter(|f| (f.reaches)(args)) {
+            let mut found = Vec::new();
+            (fk.keys)(&temp, db, args, now, &mut found);
+            for key in found {
+                if temp.dbs[db].table.get(&key).is_some()
+                    || places
+                        .iter()
+                        .any(|&(_, d, k)| d == db && k == key.as_slice())
+                {
+                    continue;
+                }
+                let owner = slot_owner(key_slot(&key), self.n);
+                let e = held.on(&mut self.ks, owner, |ks| {
+                    ks.dbs[db].table.get(&key).cloned()
+                });
+                if let Some(e) = e {
+                    temp.dbs[db].restore(e);
+                }
+            }
+        }
         // Events from here on are the command's own (the copies above are not new keys).
         temp.set_notify(held.on(&mut self.ks, owners[0], |ks| ks.notify_flags()));
         temp.interest = Some(self.shared.tracking.interest());
@@ -569,6 +597,7 @@ impl Worker {
                 } else {
                     crate::command::Block::Never
                 },
+                shared: &self.shared,
             };
             f(&mut ctx, args);
             if let crate::command::Block::Waits { source_only } = ctx.block {

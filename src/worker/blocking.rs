@@ -111,6 +111,7 @@ pub(super) fn wait_keys<'a>(ci: usize, args: &Args<'a>, source_only: bool) -> Ve
 /// served; a served BLMOVE that fills a key others wait on serves them too. The answers are
 /// appended to `out` for the caller to route.
 pub(super) fn serve_ready(
+    shared: &Shared,
     ks: &mut Keyspace,
     shard: usize,
     n: usize,
@@ -163,6 +164,7 @@ pub(super) fn serve_ready(
                 worker: shard,
                 workers: n,
                 block: Block::Serve(&key),
+                shared,
             };
             run_keyed(&mut ctx, ci, f, &args);
             if let Block::Waits { .. } = ctx.block {
@@ -251,7 +253,14 @@ impl Worker {
         }
         if self.ks.blocked.has_ready() {
             let mut served = std::mem::take(&mut self.served);
-            serve_ready(&mut self.ks, self.id, self.n, self.now, &mut served);
+            serve_ready(
+                &self.shared,
+                &mut self.ks,
+                self.id,
+                self.n,
+                self.now,
+                &mut served,
+            );
             self.route_served(&mut served);
             self.served = served;
         }
@@ -281,7 +290,7 @@ impl Worker {
     pub(super) fn serve_shard(&mut self, ks: &mut Keyspace, id: usize) {
         if ks.blocked.has_ready() {
             let mut served = std::mem::take(&mut self.served);
-            serve_ready(ks, id, self.n, self.now, &mut served);
+            serve_ready(&self.shared, ks, id, self.n, self.now, &mut served);
             self.route_served(&mut served);
             self.served = served;
         }

@@ -152,6 +152,15 @@ pub(super) fn split_cursor_page(b: &[u8]) -> Option<(u64, usize, &[u8])> {
     Some((cursor, usize::try_from(items).ok()?, body))
 }
 
+/// A random index below `n` (> 0): std's per-call random hasher keys, which need no state here.
+fn random_below(n: usize) -> usize {
+    use std::hash::{BuildHasher, Hasher};
+    let h = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    (h % n as u64) as usize
+}
+
 /// Combines the replies of a command's parts (one per shard or per key group) into its reply. An
 /// error part wins.
 pub(super) fn combine(how: Combine, parts: Vec<Vec<u8>>, resp3: bool) -> Vec<u8> {
@@ -171,15 +180,16 @@ pub(super) fn combine(how: Combine, parts: Vec<Vec<u8>>, resp3: bool) -> Vec<u8>
                 r.raw(body);
             }
         }
-        Combine::AnyNonNull => {
-            let pick = parts
+        Combine::RandomNonNull => {
+            let found: Vec<&Vec<u8>> = parts
                 .iter()
-                .find(|p| p.as_slice() != b"$-1\r\n" && p.as_slice() != b"_\r\n");
-            r.raw(
-                pick.or(parts.first())
-                    .map(|v| v.as_slice())
-                    .unwrap_or(b"$-1\r\n"),
-            );
+                .filter(|p| p.as_slice() != b"$-1\r\n" && p.as_slice() != b"_\r\n")
+                .collect();
+            let pick = match found.len() {
+                0 => parts.first(),
+                n => Some(found[random_below(n)]),
+            };
+            r.raw(pick.map(|v| v.as_slice()).unwrap_or(b"$-1\r\n"));
         }
     }
     out

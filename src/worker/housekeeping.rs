@@ -284,6 +284,8 @@ pub(super) fn refresh_shard(ks: &mut Keyspace, p: &crate::config::Params) {
     l.hash_max_listpack_value = p.get_i64("hash-max-listpack-value").max(0) as usize;
     l.zset_max_listpack_entries = p.get_i64("zset-max-listpack-entries").max(0) as usize;
     l.zset_max_listpack_value = p.get_i64("zset-max-listpack-value").max(0) as usize;
+    l.proto_max_bulk_len = p.proto_max_bulk_len.load(Ordering::Relaxed);
+    l.hll_sparse_max_bytes = p.get_i64("hll-sparse-max-bytes").max(0) as usize;
     ks.set_notify(p.notify_keyspace_events.load(Ordering::Relaxed));
 }
 

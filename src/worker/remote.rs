@@ -113,6 +113,7 @@ impl Worker {
                 worker: self.id,
                 workers: self.n,
                 block: crate::command::Block::Never,
+                shared: &self.shared,
             };
             // Each command's stats slot and start, accounted once the reply is in place.
             let mut timed = None;

@@ -209,6 +209,9 @@ impl Worker {
                     }
                 }
                 self.keys = keys;
+                if self.n > 1 && cmd.reaches_found_keys(args) {
+                    spread = true;
+                }
                 if spread {
                     if self.ticket.is_some() {
                         self.run_blocking_spread(k, ci, args);
@@ -689,6 +692,7 @@ impl Worker {
             worker: self.id,
             workers: self.n,
             block: crate::command::Block::Never,
+            shared: &self.shared,
         };
         let attempt =
             blocking::run_blocking(&mut ctx, SLOTS.parent(slot), f, args, ticket.as_ref());
@@ -779,6 +783,7 @@ impl Worker {
             worker: owner,
             workers: self.n,
             block: crate::command::Block::Never,
+            shared: &self.shared,
         };
         let attempt =
             blocking::run_blocking(&mut ctx, SLOTS.parent(slot), f, args, ticket.as_ref());
@@ -886,6 +891,7 @@ impl Worker {
             worker: self.id,
             workers: self.n,
             block: crate::command::Block::Never,
+            shared: &self.shared,
         };
         f(&mut ctx, &args);
         self.chain_page(k, client, seq, &out);

@@ -164,6 +164,7 @@ impl Host for ScriptHost<'_> {
             Exec::Keyed(f) | Exec::Fanout(f, _) if self.owners.len() <= 1 => {
                 let id = self.owners.first().copied().unwrap_or(w.id);
                 let (db, now, n) = (self.session.db, w.now, w.n);
+                let shared = &*w.shared;
                 self.held.on(&mut w.ks, id, |ks| {
                     let mut ctx = Ctx {
                         ks,
@@ -173,6 +174,7 @@ impl Host for ScriptHost<'_> {
                         worker: id,
                         workers: n,
                         block: crate::command::Block::Never,
+                        shared,
                     };
                     run_keyed(&mut ctx, ci, f, args);
                 });
