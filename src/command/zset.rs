@@ -515,11 +515,12 @@ fn range_or_store(
         let result = match ctx.ks.read::<ZSetValue>(ctx.db, a.get(2), ctx.now)? {
             None => None,
             Some(z) => {
-                let sorted = &z.sorted;
+                let sorted = z.index();
                 // As for ZRANGE: an offset past the end (or negative) selects nothing.
                 let offset = usize::try_from(offset)
                     .ok()
-                    .filter(|&o| o < sorted.len() || o == 0);
+                    .filter(|&o| o < z.len() || o == 0);
+                let by_rank = matches!(sel, Sel::Rank(..));
                 let pairs = match (sel, offset) {
                     (Sel::Rank(start, stop), _) => {
                         select(rank_run(sorted, start, stop, rev).0, rev, 0, -1)
@@ -532,7 +533,9 @@ fn range_or_store(
                     }
                     _ => Vec::new(),
                 };
-                (!pairs.is_empty()).then(|| ZSetValue::from_pairs(&pairs, &limits))
+                // The rank form knows its length up front; the others start as a listpack.
+                let listpack = !by_rank || pairs.len() <= limits.zset_max_listpack_entries;
+                (!pairs.is_empty()).then(|| ZSetValue::from_added(&pairs, listpack, &limits))
             }
         };
         store_result(ctx, a.get(1), result, "zrangestore");
@@ -893,7 +896,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: Option<ZSetValue>, event: &'s
     let db = ctx.db();
     match result {
         Some(z) => {
-            let n = z.scores.len();
+            let n = z.len();
             // Redis's setKey looks the destination up first: one found expired goes (`expired`).
             db.get(dst, now);
             db.set(dst, Value::ZSet(Box::new(z)), 0);
@@ -1109,14 +1112,14 @@ fn zrandmember(ctx: &mut Ctx, a: &Args) -> Handled {
         }
         return Ok(());
     };
-    let len = z.scores.len();
+    let len = z.len();
     let r = &mut ctx.reply;
     let header = |r: &mut Reply, n: usize| {
         let flat = with_scores && !r.resp3();
         r.array(if flat { 2 * n } else { n })
     };
     match count {
-        None => match z.scores.get_index(rng.below(len)) {
+        None => match z.table_entry(rng.below(len)) {
             Some((m, _)) => r.bulk(m),
             None => r.null(),
         },
@@ -1129,24 +1132,24 @@ fn zrandmember(ctx: &mut Ctx, a: &Args) -> Handled {
             let n = c.unsigned_abs() as usize;
             header(r, n);
             for _ in 0..n {
-                if let Some((m, s)) = z.scores.get_index(rng.below(len)) {
-                    reply_member(r, m, *s, with_scores);
+                if let Some((m, s)) = z.table_entry(rng.below(len)) {
+                    reply_member(r, m, s, with_scores);
                 }
             }
         }
         Some(c) if c as u64 >= len as u64 => {
             // Redis walks the set from its top (zuiNext iterates backwards).
             header(r, len);
-            for (s, m) in z.sorted.iter().rev() {
-                reply_member(r, m, s.0, with_scores);
+            for (m, s) in z.iter_sorted().rev() {
+                reply_member(r, m, s, with_scores);
             }
         }
         Some(c) => {
             let n = c as usize;
             header(r, n);
             for i in distinct_indices(len, n, || rng.next_u64()) {
-                if let Some((m, s)) = z.scores.get_index(i) {
-                    reply_member(r, m, *s, with_scores);
+                if let Some((m, s)) = z.table_entry(i) {
+                    reply_member(r, m, s, with_scores);
                 }
             }
         }
@@ -1189,18 +1192,13 @@ fn zscan(ctx: &mut Ctx, a: &Args) -> Handled {
     };
     let (count, matches) = (o.count, |m: &[u8]| o.matches(m));
     let mut found: Vec<(&[u8], f64)> = Vec::new();
-    let next = if z.listpack {
-        found.extend(
-            z.sorted
-                .iter()
-                .filter(|p| matches(&p.1))
-                .map(|(s, m)| (&**m, s.0)),
-        );
+    let next = if z.is_listpack() {
+        found.extend(z.iter_sorted().filter(|p| matches(p.0)));
         0
     } else {
-        scan_down(z.scores.len(), cursor, count, |i| {
-            if let Some((m, s)) = z.scores.get_index(i).filter(|(m, _)| matches(m)) {
-                found.push((m, *s));
+        scan_down(z.len(), cursor, count, |i| {
+            if let Some(p) = z.table_entry(i).filter(|p| matches(p.0)) {
+                found.push(p);
             }
         })
     };
@@ -1210,7 +1208,7 @@ fn zscan(ctx: &mut Ctx, a: &Args) -> Handled {
     let mut tmp = [0u8; 64];
     for (m, s) in found {
         r.bulk(m);
-        if z.listpack {
+        if z.is_listpack() {
             r.bulk(listpack_score(s, &mut tmp));
         } else {
             r.bulk(format_double(s, &mut tmp));

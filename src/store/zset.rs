@@ -331,6 +331,57 @@ impl ZSetValue {
         }
     }
 
+    /// The number of members. O(1).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    /// Whether the set has no member (never true of a stored set). O(1).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    /// The score of `m`, None when absent. O(1).
+    #[inline]
+    pub fn score(&self, m: &[u8]) -> Option<f64> {
+        self.scores.get(m).copied()
+    }
+
+    /// Whether Redis would report the set as listpack-encoded (OBJECT ENCODING, ZSCAN's one-call
+    /// reply). O(1).
+    #[inline]
+    pub fn is_listpack(&self) -> bool {
+        self.listpack
+    }
+
+    /// The member and score at position `i` of the member table (positions 0..len, in no particular
+    /// order but stable while the set is unchanged): the random access ZRANDMEMBER samples and ZSCAN
+    /// walks. O(1).
+    #[inline]
+    pub fn table_entry(&self, i: usize) -> Option<(&[u8], f64)> {
+        self.scores.get_index(i).map(|(m, s)| (&**m, *s))
+    }
+
+    /// Every member and its score in table order (see [`ZSetValue::table_entry`]). O(N) in all.
+    pub fn iter_table(&self) -> impl Iterator<Item = (&[u8], f64)> + '_ {
+        self.scores.iter().map(|(m, s)| (&**m, *s))
+    }
+
+    /// Every member and its score in sorted-set order (score, then member bytes), reversible. O(N)
+    /// in all.
+    pub fn iter_sorted(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
+        self.sorted.iter().map(|(s, m)| (&**m, s.0))
+    }
+
+    /// The ordered index, for the range functions of this module ([`score_run`], [`lex_run`],
+    /// [`rank_run`]). O(1).
+    #[inline]
+    pub fn index(&self) -> &Sorted {
+        &self.sorted
+    }
+
     /// The score as the current encoding stores it: a listpack keeps integral scores as integers, so a
     /// zero score (even -0) reads back as 0; a skiplist keeps the double as given. O(1).
     #[inline]
@@ -453,7 +504,7 @@ impl<'a> Source<'a> {
     pub fn len(&self) -> usize {
         match self {
             Source::Missing => 0,
-            Source::ZSet(z) => z.scores.len(),
+            Source::ZSet(z) => z.len(),
             Source::Set(s) => s.members.len(),
         }
     }
@@ -467,7 +518,7 @@ impl<'a> Source<'a> {
     pub fn score(&self, m: &[u8]) -> Option<f64> {
         match self {
             Source::Missing => None,
-            Source::ZSet(z) => z.scores.get(m).copied(),
+            Source::ZSet(z) => z.score(m),
             Source::Set(s) => s.members.contains(m).then_some(1.0),
         }
     }
@@ -477,8 +528,8 @@ impl<'a> Source<'a> {
         match *self {
             Source::Missing => {}
             Source::ZSet(z) => {
-                for (m, s) in &z.scores {
-                    if !f(m, *s) {
+                for (m, s) in z.iter_table() {
+                    if !f(m, s) {
                         return;
                     }
                 }
@@ -662,6 +713,25 @@ impl ZSetValue {
             let e: Elem = m.into();
             z.sorted.insert((Score(s), e.clone()));
             z.scores.insert(e, s);
+        }
+        z
+    }
+}
+
+impl ZSetValue {
+    /// A sorted set of `pairs` (distinct members) added one by one in the given order, as Redis's
+    /// ZRANGESTORE fills its destination: it starts as a listpack when `listpack` (Redis's
+    /// `zrangeResultBeginStore`: the rank form's result fits `zset-max-listpack-entries`, or the
+    /// length is unknown), and converts at the first member that overflows the limits (`zsetAdd`),
+    /// so zero scores added before the conversion read back as 0. O(M log M).
+    pub fn from_added(pairs: &[(&[u8], f64)], listpack: bool, l: &EncodingLimits) -> Self {
+        let mut z = ZSetValue {
+            scores: IndexMap::with_capacity_and_hasher(pairs.len(), Default::default()),
+            sorted: BTreeSet::new(),
+            listpack,
+        };
+        for &(m, s) in pairs {
+            z.add_absent(m, s, l);
         }
         z
     }
