@@ -15,8 +15,8 @@ use crate::num::{format_double, parse_i64, strtod};
 use crate::resp::{err, Reply};
 use crate::store::notify::{GENERIC, ZSET};
 use crate::store::zset::{
-    combine, inter_card, lex_count, lex_run, rank_run, score_count, score_run, Aggregate, Algebra,
-    Lex, Pair, Run, ScoreEnd, Sorted, Source,
+    combine, inter_card, lex_count, lex_run, lex_run_from, rank_run, score_count, score_run,
+    Aggregate, Algebra, Lex, Pair, Run, ScoreEnd, Sorted, Source,
 };
 use crate::store::{Keyspace, Value, WrongType, ZSetValue};
 
@@ -529,7 +529,8 @@ fn range_or_store(
                         select(score_run(sorted, min, max), rev, o, limit)
                     }
                     (Sel::Lex(min, max), Some(o)) => {
-                        select(lex_run(sorted, min, max, rev), rev, o, limit)
+                        let (run, o) = lex_run_from(sorted, min, max, rev, o);
+                        select(run, rev, o, limit)
                     }
                     _ => Vec::new(),
                 };
@@ -566,7 +567,7 @@ fn range_or_store(
             emit_run(r, run, None, rev, offset, limit, with_scores)
         }
         Sel::Lex(min, max) => {
-            let run = lex_run(sorted, min, max, rev);
+            let (run, offset) = lex_run_from(sorted, min, max, rev, offset);
             emit_run(r, run, None, rev, offset, limit, false)
         }
     }

@@ -97,6 +97,66 @@ pub fn lex_run<'z>(sorted: &'z Sorted, min: Lex<'_>, max: Lex<'_>, rev: bool) ->
     lex_span(sorted, min, max, rev).run(sorted)
 }
 
+/// [`lex_run`] after skipping `offset` members (ZRANGE ... BYLEX LIMIT offset count), and the part of
+/// `offset` the caller still has to skip in the run. Over mixed scores Redis's listpack walk skips
+/// the offset from the first member in range without checking the range, and only then walks while
+/// the far end holds; that run is returned with nothing left to skip. Over one common score the
+/// range is an interval and the whole offset is left to the caller. Costs as [`lex_run`], plus
+/// O(offset) over mixed scores.
+pub fn lex_run_from<'z>(
+    sorted: &'z Sorted,
+    min: Lex<'_>,
+    max: Lex<'_>,
+    rev: bool,
+    offset: usize,
+) -> (Run<'z>, usize) {
+    match lex_span(sorted, min, max, rev) {
+        LexSpan::Run(run) if offset > 0 => {
+            // The walk starts at the first member of the run and may leave it.
+            let start = if rev {
+                run.clone().next_back()
+            } else {
+                run.clone().next()
+            };
+            let Some(start) = start else {
+                return (None, 0);
+            };
+            let at = if rev {
+                sorted.range((Unbounded, Included(start))).rev().nth(offset)
+            } else {
+                sorted.range((Included(start), Unbounded)).nth(offset)
+            };
+            let Some(at) = at else {
+                return (None, 0);
+            };
+            let run = if rev {
+                if !gte_min(&at.1, min) {
+                    return (None, 0);
+                }
+                let end = sorted
+                    .range((Unbounded, Excluded(at)))
+                    .rev()
+                    .take_while(|k| gte_min(&k.1, min))
+                    .last()
+                    .unwrap_or(at);
+                sorted.range((Included(end), Included(at)))
+            } else {
+                if !lte_max(&at.1, max) {
+                    return (None, 0);
+                }
+                let end = sorted
+                    .range((Excluded(at), Unbounded))
+                    .take_while(|k| lte_max(&k.1, max))
+                    .last()
+                    .unwrap_or(at);
+                sorted.range((Included(at), Included(end)))
+            };
+            (Some(run), 0)
+        }
+        span => (span.run(sorted), offset),
+    }
+}
+
 /// How many members the lex range `min`..`max` holds. O(log N + min(M, N - M)) when all scores are
 /// equal, O(N) otherwise.
 pub fn lex_count(sorted: &Sorted, min: Lex<'_>, max: Lex<'_>) -> usize {
