@@ -34,6 +34,12 @@ pub struct Cli {
     /// Log verbosity.
     #[arg(long, default_value = "notice", value_parser = ["debug", "verbose", "notice", "warning"])]
     pub loglevel: String,
+    /// The default user's password (Redis's requirepass); empty: none.
+    #[arg(long, default_value = "")]
+    pub requirepass: String,
+    /// With `yes` and no password on the default user, only loopback clients are served.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub protected_mode: String,
 }
 
 impl Cli {
@@ -181,7 +187,13 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
     ),
     ("dir", "/tmp", Kind::Protected, Support::Full),
     ("dbfilename", "dump.rdb", Kind::Protected, Support::Full),
-    ("requirepass", "", Kind::Text, Support::Only("")),
+    ("requirepass", "", Kind::Text, Support::Full),
+    (
+        "acllog-max-len",
+        "128",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
     ("protected-mode", "yes", Kind::Bool, Support::Full),
     (
         "enable-protected-configs",
@@ -440,6 +452,8 @@ pub struct Params {
     pub latency_monitor_threshold: AtomicU64,
     /// latency-tracking (per-command latency histograms), read per command.
     pub latency_tracking: AtomicBool,
+    /// protected-mode, read at each accept.
+    pub protected_mode: AtomicBool,
     /// busy-reply-threshold (alias lua-time-limit), ms: a script running longer is busy (other
     /// clients get -BUSY, SCRIPT KILL may stop it). 0: never.
     pub busy_reply_threshold: AtomicU64,
@@ -520,6 +534,8 @@ impl Params {
             ("databases", cli.databases.to_string()),
             ("maxclients", cli.maxclients.to_string()),
             ("loglevel", cli.loglevel.clone()),
+            ("requirepass", cli.requirepass.clone()),
+            ("protected-mode", cli.protected_mode.clone()),
         ];
         for (name, v) in given {
             match validate(name, &v, true) {
@@ -563,6 +579,7 @@ impl Params {
                 ],
             ],
             latency_tracking: AtomicBool::new(true),
+            protected_mode: AtomicBool::new(cli.protected_mode == "yes"),
         })
     }
 
@@ -794,6 +811,7 @@ impl Params {
                     self.latency_monitor_threshold.store(n, Ordering::Relaxed)
                 }
                 "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
+                "protected-mode" => self.protected_mode.store(v == "yes", Ordering::Relaxed),
                 "busy-reply-threshold" | "lua-time-limit" => {
                     self.busy_reply_threshold.store(n, Ordering::Relaxed)
                 }

@@ -147,7 +147,11 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         tracking: crate::tracking::Tracking::new(workers),
         info: Default::default(),
         scripts: crate::script::store::Scripts::new(workers),
+        acl: Default::default(),
     });
+    if !cli.requirepass.is_empty() {
+        shared.acl.set_requirepass(cli.requirepass.as_bytes());
+    }
     let shards = crate::worker::shard::Shards::new(
         (0..workers)
             .map(|id| {

@@ -6,7 +6,7 @@ use super::Args;
 use crate::resp::err;
 use crate::resp::reply::c_str;
 
-fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
+pub(crate) fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
     use std::sync::atomic::Ordering::Relaxed;
     let g = &ci.gauge;
     let last = g.last_ms.load(Relaxed).max(ci.created_ms);
@@ -48,7 +48,7 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir={} resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user={} redir={} resp={} lib-name={} lib-ver={}\n",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -72,6 +72,7 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         g.tot_mem.load(Relaxed),
         if g.want_write.load(Relaxed) { "w" } else { "" },
         cmd,
+        if ci.user.is_empty() { "default" } else { &ci.user },
         ci.tracking.as_ref().map_or(-1, |m| m.redirect as i64),
         ci.resp,
         ci.lib_name,

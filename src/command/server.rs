@@ -180,7 +180,7 @@ fn hello(c: &mut ConnCtx, a: &Args) {
     while i < a.len() {
         let more = a.len() - i - 1;
         if a.is(i, "auth") && more >= 2 {
-            if !a.get(i + 1).eq_ignore_ascii_case(b"default") {
+            if !super::acl::try_auth(c, a.get(i + 1), a.get(i + 2), a.get(0)) {
                 c.publish();
                 return c
                     .reply
@@ -203,6 +203,10 @@ fn hello(c: &mut ConnCtx, a: &Args) {
             msg.push(b'\'');
             return c.reply.error_bytes(&msg);
         }
+    }
+    if c.session.auth.auth_required(&c.shared.acl) {
+        c.publish();
+        return c.reply.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     c.session.resp3 = proto == 3;
     c.publish();

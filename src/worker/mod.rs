@@ -427,6 +427,12 @@ impl Worker {
                 self.stats.rejected += 1;
                 continue;
             }
+            if self.protected_refuses(peer) {
+                use std::io::Write;
+                let _ = sock.write(crate::acl::PROTECTED_DENIED.as_bytes());
+                self.stats.rejected += 1;
+                continue;
+            }
             let _ = sock.set_nodelay(true);
             if self.keepalive > 0 {
                 // As Redis's anetKeepAlive: probes after `keepalive` idle seconds, every third of
@@ -460,6 +466,7 @@ impl Worker {
                 laddr: laddr.clone(),
                 fd: sock.as_raw_fd(),
                 created_ms: self.now,
+                auth: self.shared.acl.new_auth(),
                 ..Session::default()
             };
             self.shared.clients().insert(
@@ -474,6 +481,8 @@ impl Worker {
                     gauge: gauge.clone(),
                     worker: self.id,
                     token: k as u32,
+                    user: String::from_utf8_lossy(&session.auth.user.name).into_owned(),
+                    user_id: session.auth.user.id,
                     ..Default::default()
                 },
             );
@@ -485,6 +494,20 @@ impl Worker {
                 .connected_clients
                 .fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Protected mode (Redis's clientAcceptHandler): with `protected-mode yes` and no password
+    /// on the default user, only loopback clients are served.
+    fn protected_refuses(&self, peer: std::net::SocketAddr) -> bool {
+        let local = match peer.ip() {
+            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+        };
+        if local || !self.shared.params.protected_mode.load(Ordering::Relaxed) {
+            return false;
+        }
+        let reg = self.shared.acl.read();
+        reg.default_user().flags & crate::acl::rules::uflag::NOPASS != 0
     }
 
     fn close(&mut self, k: usize) {
