@@ -65,6 +65,10 @@ pub fn key_needs(ci: usize, slot: usize, args: &Args, out: &mut Vec<(usize, u8)>
         .iter()
         .filter(|s| !s.flags.contains(&"not_key"))
         .collect();
+    if specs.is_empty() && !meta.key_specs.is_empty() {
+        // Only `not_key` specs (SPUBLISH's shard channel): no key to check.
+        return;
+    }
     let union = specs.iter().fold(0, |a, s| a | needs_of(&s.flags));
     let mut found: Vec<(usize, u8)> = Vec::new();
     for s in &specs {
