@@ -171,6 +171,51 @@ pub fn check(user: &User, ci: usize, slot: usize, args: &Args) -> Result<(), Den
     Err(worst)
 }
 
+/// SORT's own refusal (sort.c): BY with a pattern, or GET, read keys named by the data, which
+/// only a user allowed the command with read access to every key may do. The scan stops where
+/// the handler would answer a syntax error itself.
+pub fn sort_refusal(user: &User, ci: usize, slot: usize, args: &Args) -> Option<&'static str> {
+    let store_ok = SLOTS.name(slot) == "sort";
+    let mut need: Option<&'static str> = None;
+    let mut j = 2;
+    while j < args.len() {
+        let left = args.len() - j - 1;
+        if args.is(j, "asc") || args.is(j, "desc") || args.is(j, "alpha") {
+        } else if args.is(j, "limit") && left >= 2 {
+            if crate::resp::parse_i64(args.get(j + 1)).is_none()
+                || crate::resp::parse_i64(args.get(j + 2)).is_none()
+            {
+                return None;
+            }
+            j += 2;
+        } else if store_ok && args.is(j, "store") && left >= 1 {
+            j += 1;
+        } else if args.is(j, "by") && left >= 1 {
+            if args.get(j + 1).contains(&b'*') {
+                need = Some("ERR BY option of SORT denied due to insufficient ACL permissions.");
+                break;
+            }
+            j += 1;
+        } else if args.is(j, "get") && left >= 1 {
+            need = Some("ERR GET option of SORT denied due to insufficient ACL permissions.");
+            break;
+        } else {
+            return None;
+        }
+        j += 1;
+    }
+    let msg = need?;
+    let mut keys = None;
+    let full = user.selectors.iter().any(|s| {
+        check_selector(s, ci, slot, args, &mut keys).is_ok()
+            && (s.flags & sflag::ALLKEYS != 0
+                || s.patterns
+                    .iter()
+                    .any(|p| p.flags & rules::READ != 0 && p.pattern == b"*"))
+    });
+    (!full).then_some(msg)
+}
+
 /// Whether `user` may stay subscribed to these channels, patterns and shard channels (after
 /// its channel rules changed, Redis closes the subscribers that may not).
 pub fn may_keep_subscriptions(

@@ -2,7 +2,7 @@
 //! LOAD, SAVE, HELP) with Redis 7.0's replies and errors. The users and the decisions are
 //! [`crate::acl`]; this file is the commands' surface.
 
-use super::ctx::{unknown_subcommand, ConnCtx};
+use super::ctx::ConnCtx;
 use super::{cmd, flag::*, Args, Command, Exec, KeySpec};
 use crate::acl::{self, Context, Denied, LogEntry, Reason};
 use crate::command::slots::{SubLookup, SLOTS};
@@ -245,8 +245,18 @@ fn acl_cmd(c: &mut ConnCtx, a: &Args) {
                 "    Return the current connection username.",
             ],
         ),
-        _ => unknown_subcommand(&mut c.reply, a),
+        _ => subcommand_syntax_error(c, a),
     }
+}
+
+/// Redis's addReplySubcommandSyntaxError: a known subcommand with arguments it does not take.
+fn subcommand_syntax_error(c: &mut ConnCtx, a: &Args) {
+    let mut m = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    m.extend_from_slice(crate::resp::reply::c_str_max(a.get(1), 128));
+    m.extend_from_slice(b"'. Try ");
+    m.extend(c_str(a.get(0)).iter().map(u8::to_ascii_uppercase));
+    m.extend_from_slice(b" HELP.");
+    c.reply.error_bytes(&m)
 }
 
 fn c_str(s: &[u8]) -> &[u8] {

@@ -349,7 +349,19 @@ impl Worker {
             return true;
         }
         match crate::acl::check(&c.session.auth.user, ci, slot, args) {
-            Ok(()) => true,
+            Ok(()) => {
+                let name = TABLE.get(ci).name;
+                if name == "sort" || name == "sort_ro" {
+                    if let Some(msg) =
+                        crate::acl::sort_refusal(&c.session.auth.user, ci, slot, args)
+                    {
+                        self.refuse_in_multi(k);
+                        self.reply_error(k, msg);
+                        return false;
+                    }
+                }
+                true
+            }
             Err(d) => {
                 let context = if c.session.multi.is_some() {
                     crate::acl::Context::Multi
