@@ -194,6 +194,12 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
         Kind::Int(0, LONG_MAX),
         Support::Full,
     ),
+    (
+        "acl-pubsub-default",
+        "resetchannels",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        Support::Full,
+    ),
     ("protected-mode", "yes", Kind::Bool, Support::Full),
     // Transparent huge pages are turned off for the process at startup (src/os.rs), as Redis does.
     (

@@ -453,6 +453,48 @@ fn deleted_and_changed_users() {
 }
 
 #[test]
+fn reset_and_pubsub_default() {
+    let mut d = Diff::new();
+    script(
+        &mut d,
+        "
+        acl setuser ru on >pw +@all ~*
+        auth ru pw
+        acl whoami
+        reset
+        acl whoami
+        config set acl-pubsub-default allchannels
+        config get acl-pubsub-default
+        acl setuser newp on nopass +@all
+        acl getuser newp
+        acl setuser newp reset
+        acl getuser newp
+        acl setuser newp (+get)
+        acl getuser newp
+        config set acl-pubsub-default resetchannels
+        acl setuser newq
+        acl getuser newq
+        config set acl-pubsub-default bogus
+        config set acllog-max-len 1
+        auth nosuch x
+        auth nosuch2 x
+        ",
+    );
+    let ra = d.a.call(&["acl", "log"]);
+    let rb = d.b.call(&["acl", "log"]);
+    assert_eq!(
+        log_masked(&rb),
+        log_masked(&ra),
+        "acl log with acllog-max-len 1"
+    );
+    d.check(&["config", "set", "requirepass", "pw"]);
+    d.check(&["reset"]);
+    d.check(&["get", "x"]);
+    d.check(&["auth", "pw"]);
+    d.check(&["config", "set", "requirepass", ""]);
+}
+
+#[test]
 fn client_list_shows_the_user() {
     let rustis = start_rustis(2);
     let mut c = Conn::new(rustis.port);

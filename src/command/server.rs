@@ -141,11 +141,15 @@ fn reset(c: &mut ConnCtx, _: &Args) {
     if std::mem::take(&mut c.session.monitor) {
         c.shared.unmonitor(who);
     }
+    // Back to the default user, authenticated only if it needs no password (clientSetDefaultAuth).
+    c.session.auth = c.shared.acl.new_auth();
     if let Some(ci) = c.shared.clients().get_mut(&c.session.id) {
         ci.subs = 0;
         ci.psubs = 0;
         ci.ssubs = 0;
         ci.monitor = false;
+        ci.user = "default".into();
+        ci.user_id = c.session.auth.user.id;
     }
     c.session.reply_off = false;
     c.session.skip_next = false;
