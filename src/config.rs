@@ -19,7 +19,7 @@ pub struct Cli {
     /// TCP port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 6379)]
     pub port: u16,
-    /// Address to bind (IPv4 or IPv6).
+    /// Addresses to bind (IPv4 or IPv6, space-separated, up to 16; `-addr`: skipped if absent).
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: String,
     /// Worker threads, one event loop and one keyspace shard each (default: available cores).
@@ -561,9 +561,23 @@ impl Params {
                 }
             }
         }
-        if cli.bind.parse::<std::net::IpAddr>().is_err() {
+        // Redis takes up to 16 addresses, each optionally prefixed with `-` (skipped when absent).
+        let words: Vec<&str> = cli.bind.split_whitespace().collect();
+        if words.len() > 16 {
             return Err(format!(
-                "'bind \"{}\"'\nInvalid bind address (Rustis takes one IPv4 or IPv6 address)",
+                "'bind \"{}\"'\nToo many bind addresses specified.",
+                cli.bind
+            ));
+        }
+        if words.is_empty()
+            || words.iter().any(|w| {
+                w.trim_start_matches('-')
+                    .parse::<std::net::IpAddr>()
+                    .is_err()
+            })
+        {
+            return Err(format!(
+                "'bind \"{}\"'\nInvalid bind address (IPv4 or IPv6 addresses, optionally prefixed with '-')",
                 cli.bind
             ));
         }

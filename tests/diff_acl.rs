@@ -719,3 +719,34 @@ fn protected_mode_refuses_other_addresses() {
     let s = start_redis();
     drop(s);
 }
+
+/// `bind` with several addresses, as Redis takes it: each is served (protected mode lets both
+/// loopbacks in), and an address prefixed with `-` that the machine lacks is skipped.
+#[test]
+fn bind_takes_several_addresses() {
+    let rustis = start_rustis_with(2, &["--bind", "127.0.0.1 ::1 -192.0.2.77"]);
+    let mut v4 = Conn::new(rustis.port);
+    assert_eq!(v4.call(&["ping"]), b"+PONG\r\n");
+    let s = std::net::TcpStream::connect(("::1", rustis.port)).expect("served on ::1");
+    let mut w = std::io::BufReader::new(s.try_clone().unwrap());
+    use std::io::{BufRead, Write};
+    (&s).write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+    let mut line = String::new();
+    w.read_line(&mut line).unwrap();
+    assert_eq!(line, "+PONG\r\n");
+    assert_eq!(
+        v4.call(&["config", "get", "bind"]),
+        b"*2\r\n$4\r\nbind\r\n$25\r\n127.0.0.1 ::1 -192.0.2.77\r\n"
+    );
+    // Without `-`, an address the machine lacks fails the start.
+    use clap::Parser;
+    let cli = rustis::config::Cli::try_parse_from([
+        "rustis",
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1 192.0.2.77",
+    ])
+    .unwrap();
+    assert!(rustis::server::start(&cli).is_err());
+}

@@ -93,7 +93,8 @@ pub struct Worker {
     id: usize,
     n: usize,
     poll: Poll,
-    listener: TcpListener,
+    /// One listener per bound address (all registered under [`LISTENER_TOKEN`]).
+    listeners: Vec<TcpListener>,
     shared: Arc<Shared>,
     mail: Arc<Mailboxes>,
     conns: Slab<Conn>,
@@ -247,13 +248,15 @@ impl Worker {
     pub fn new(
         id: usize,
         poll: Poll,
-        mut listener: TcpListener,
+        mut listeners: Vec<TcpListener>,
         shared: Arc<Shared>,
         mail: Arc<Mailboxes>,
         shards: Arc<shard::Shards>,
     ) -> io::Result<Self> {
-        poll.registry()
-            .register(&mut listener, LISTENER_TOKEN, Interest::READABLE)?;
+        for l in &mut listeners {
+            poll.registry()
+                .register(l, LISTENER_TOKEN, Interest::READABLE)?;
+        }
         let n = shared.workers;
         let mut ks = shards.own(id);
         ks.interest = Some(shared.tracking.interest());
@@ -261,7 +264,7 @@ impl Worker {
             id,
             n,
             poll,
-            listener,
+            listeners,
             mail,
             conns: Slab::with_capacity(1024),
             ks,
@@ -404,9 +407,19 @@ impl Worker {
 
     // ------------------------------------------------------------------------------------ connections
 
+    /// Accepts what every listener has pending (one per bound address).
     fn accept(&mut self) {
+        for li in 0..self.listeners.len() {
+            self.accept_from(li);
+        }
+    }
+
+    fn accept_from(&mut self, li: usize) {
         loop {
-            let (mut sock, peer) = match self.listener.accept() {
+            let Some(listener) = self.listeners.get(li) else {
+                return;
+            };
+            let (mut sock, peer) = match listener.accept() {
                 Ok(x) => x,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
