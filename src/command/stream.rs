@@ -435,9 +435,11 @@ fn xadd(ctx: &mut Ctx, a: &Args) -> Handled {
         .step_by(2)
         .map(|i| (a.get(i), a.get(i + 1)))
         .collect();
+    // An `ms-*` whose sequence would overflow fails without Redis setting errno: it answers
+    // with its ERANGE text, not the EDOM one.
     let outcome = match id {
         Some(id) => s.append(id, &pairs, limits).map(|_| id),
-        None => Err(AppendError::IdTooSmall),
+        None => Err(AppendError::TooLarge),
     };
     let id = match outcome {
         Ok(id) => id,
@@ -1040,8 +1042,11 @@ fn xgroup(ctx: &mut Ctx, a: &Args) -> Handled {
         }
         exists = ctx.ks.write::<Stream>(ctx.db, a.get(2), now)?.is_some();
     }
-    let key = a.get(2);
-    let gname = a.get(3);
+    let (key, gname) = if a.len() >= 4 {
+        (a.get(2), a.get(3))
+    } else {
+        (&b""[..], &b""[..])
+    };
     if a.len() >= 4 && !mkstream {
         if !exists {
             return ctx.error("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.");
@@ -1556,6 +1561,11 @@ fn xautoclaim(ctx: &mut Ctx, a: &Args) -> Handled {
     if !has {
         no_key_or_group(ctx, key, gname);
         return Ok(());
+    }
+    // Redis allocates room for COUNT deleted ids up front; a count it cannot allocate fails.
+    if count.saturating_mul(16) > 1 << 40 {
+        return ctx
+            .error("ERR Insufficient memory, failed allocating transient memory, COUNT too high.");
     }
     let Some(s) = ctx.ks.write::<Stream>(ctx.db, key, now)? else {
         return Ok(());
