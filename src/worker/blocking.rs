@@ -177,12 +177,22 @@ pub(super) fn serve_ready(
                 block: Block::Serve(&key),
                 shared,
             };
+            let started = crate::stats::Started::now();
             run_keyed(&mut ctx, ci, f, &args);
             if let Block::Waits { .. } = ctx.block {
                 // Nothing for this one here (another type): it waits on; the next may be served.
                 t.wait();
                 i += 1;
                 continue;
+            }
+            // The call was counted when it began; an error now (XREADGROUP's NOGROUP or
+            // UNBLOCKED) counts it as failed, as Redis's updateStatsOnUnblock does.
+            if let Some(stats) = shared.stats.get(shard) {
+                let slot = crate::command::slots::SLOTS.slot_of(ci, &args);
+                stats
+                    .ext
+                    .cmds
+                    .finish(slot, started, crate::stats::Count::Part, false);
             }
             t.finish();
             queue.remove(i);
