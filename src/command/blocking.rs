@@ -4,18 +4,20 @@
 
 use super::{Args, Block, Ctx};
 
-/// Where a blocking command's timeout argument is (the connection's worker reads it to time the
-/// wait out; the handler checks it too, and refuses a bad one with Redis's text).
-pub type TimeoutArg = fn(&Args) -> usize;
+/// A blocking call's wait in milliseconds (0: forever), read from its arguments by the
+/// connection's worker to time the wait out; None when this call never waits (XREAD without
+/// BLOCK). The handler checks the argument too, and refuses a bad one with Redis's text.
+pub type TimeoutArg = fn(&Args) -> Option<u64>;
 
-/// The timeout is the last argument (BLPOP, BRPOP, BZPOPMIN, BZPOPMAX, BLMOVE, BRPOPLPUSH).
-pub fn timeout_last(a: &Args) -> usize {
-    a.len() - 1
+/// The timeout is the last argument, in seconds (BLPOP, BRPOP, BZPOPMIN, BZPOPMAX, BLMOVE,
+/// BRPOPLPUSH).
+pub fn timeout_last(a: &Args) -> Option<u64> {
+    Some(parse_timeout(a.get(a.len() - 1)).unwrap_or(0))
 }
 
-/// The timeout is the first argument (BLMPOP, BZMPOP).
-pub fn timeout_first(_: &Args) -> usize {
-    1
+/// The timeout is the first argument, in seconds (BLMPOP, BZMPOP).
+pub fn timeout_first(a: &Args) -> Option<u64> {
+    Some(parse_timeout(a.get(1)).unwrap_or(0))
 }
 
 /// A timeout in seconds (decimals allowed) as Redis 7.0's getTimeoutFromObjectOrReply reads it:

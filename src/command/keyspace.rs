@@ -579,6 +579,9 @@ fn flushdb(ctx: &mut Ctx, a: &Args) {
     }
     ctx.ks.touch_live_watched(ctx.db, ctx.now);
     ctx.db().clear();
+    // Clients blocked in XREADGROUP on a flushed key are answered (Redis 7.0 signals deleted
+    // stream keys); the others wait on.
+    ctx.ks.blocked.signal_db(ctx.db);
     // Client-side caching forgets every key, once for the whole command (worker 0's part).
     if ctx.worker == 0 {
         ctx.ks.flushed_all();
@@ -594,6 +597,7 @@ fn flushall(ctx: &mut Ctx, a: &Args) {
     for db in 0..ctx.ks.dbs.len() {
         ctx.ks.touch_live_watched(db, ctx.now);
         ctx.ks.dbs[db].clear();
+        ctx.ks.blocked.signal_db(db);
     }
     if ctx.worker == 0 {
         ctx.ks.flushed_all();

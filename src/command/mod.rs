@@ -32,6 +32,7 @@ pub mod set;
 pub mod slots;
 pub mod slowlog;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -363,6 +364,9 @@ pub mod flag {
     /// Not a write, but propagated to replicas all the same (PUBLISH, EVAL...): Redis's
     /// may-replicate, which CLIENT PAUSE WRITE holds as it holds writes. Not shown by COMMAND.
     pub const MAY_REPLICATE: u32 = 1 << 25;
+    /// Not a Redis flag (COMMAND never shows it): a container whose sub-commands write keys
+    /// (XGROUP), so that watchers and blocked clients hear of its writes as of any write.
+    pub const SUB_WRITES: u32 = 1 << 26;
     /// Names in the order Redis 7.0 prints them (its `module` flag aside: Rustis loads no module).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -480,7 +484,7 @@ impl Command {
 
     /// Whether the command may modify keys (coordinated execution writes its keys back).
     pub fn is_write(&self) -> bool {
-        self.flags & flag::WRITE != 0
+        self.flags & (flag::WRITE | flag::SUB_WRITES) != 0
     }
 
     /// Appends the indices of the key arguments of `args` to `out`.
@@ -632,6 +636,7 @@ impl Table {
         commands.extend(hll::commands());
         commands.extend(dump::commands());
         commands.extend(acl::commands());
+        commands.extend(stream::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

@@ -154,6 +154,8 @@ fn node_allows(node_bytes: usize, count: usize, sz: usize, fill: i64) -> bool {
 /// rdbSaveObject write it for the encoding `v` has. O(N) in the value's size.
 pub fn write_value(out: &mut Vec<u8>, v: &Value, o: &WriteOptions) {
     match v {
+        // DUMP refuses streams before it gets here (see `command::dump`).
+        Value::Stream(_) => {}
         Value::Str(s) => {
             out.push(types::STRING);
             match s {

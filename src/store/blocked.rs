@@ -42,6 +42,8 @@ pub struct Ticket {
     pub cmd: u16,
     data: Vec<u8>,
     ranges: Vec<Range<usize>>,
+    /// The arguments as rewritten when the call decided to wait ([`Ticket::rewrite`]).
+    rewritten: std::sync::OnceLock<(Vec<u8>, Vec<Range<usize>>)>,
 }
 
 impl Ticket {
@@ -74,12 +76,32 @@ impl Ticket {
             cmd,
             data,
             ranges,
+            rewritten: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Replaces arguments (index, bytes) for every later run of the call: a wait that resolved
+    /// an argument relative to the data present when it began (XREAD's `$`). Once per ticket.
+    pub fn rewrite(&self, with: &[(usize, Vec<u8>)]) {
+        let mut data = Vec::new();
+        let mut ranges = Vec::new();
+        for (i, r) in self.ranges.iter().enumerate() {
+            let arg = with
+                .iter()
+                .find(|(j, _)| *j == i)
+                .map_or(&self.data[r.clone()], |(_, b)| &b[..]);
+            ranges.push(data.len()..data.len() + arg.len());
+            data.extend_from_slice(arg);
+        }
+        let _ = self.rewritten.set((data, ranges));
     }
 
     /// The command's arguments: one buffer and the ranges of each argument in it.
     pub fn args(&self) -> (&[u8], &[Range<usize>]) {
-        (&self.data, &self.ranges)
+        match self.rewritten.get() {
+            Some((d, r)) => (d, r),
+            None => (&self.data, &self.ranges),
+        }
     }
 
     /// Claims the ticket to run its command (pending or waiting to running). False when someone

@@ -370,6 +370,9 @@ pub struct Keyspace {
     pub writer: u64,
     flushed: bool,
     rng: u64,
+    /// Set by a blocking call that decided to wait: arguments to replace in its ticket before it
+    /// waits (XREAD's `$` becomes the stream's last id at that moment), as (index, new bytes).
+    pub block_args: Option<Vec<(usize, Vec<u8>)>>,
 }
 
 impl Keyspace {
@@ -391,6 +394,7 @@ impl Keyspace {
             writer: 0,
             flushed: false,
             rng: seed | 1,
+            block_args: None,
         }
     }
 

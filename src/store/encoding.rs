@@ -23,6 +23,8 @@ pub struct EncodingLimits {
     pub proto_max_bulk_len: u64,
     /// hll-sparse-max-bytes: the largest sparse HyperLogLog, header included ([`super::hll`]).
     pub hll_sparse_max_bytes: usize,
+    /// stream-node-max-bytes and stream-node-max-entries: where stream blocks are cut.
+    pub stream_node: super::stream::NodeLimits,
 }
 
 impl EncodingLimits {
@@ -42,6 +44,10 @@ impl Default for EncodingLimits {
             zset_max_listpack_value: 64,
             proto_max_bulk_len: 512 << 20,
             hll_sparse_max_bytes: 3000,
+            stream_node: super::stream::NodeLimits {
+                max_bytes: 4096,
+                max_entries: 100,
+            },
         }
     }
 }

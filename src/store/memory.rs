@@ -100,8 +100,31 @@ impl Value {
                     + ordered
                     + sampled(z.scores.keys(), samples, |m| 2 * elem_cost(m))
             }
+            Value::Stream(s) => stream_cost(s),
         }
     }
+}
+
+/// The heap bytes of a stream: its header box, the block index, every block (each one exact-size
+/// allocation), and its consumer groups (B-tree nodes estimated at 3/2 of their entries). O(B + groups
+/// + pending entries).
+fn stream_cost(s: &super::stream::Stream) -> usize {
+    use super::stream::{Group, Nack, StreamId};
+    let (cap, n, bytes) = s.block_bytes();
+    let slot = size_of::<(StreamId, Box<[u8]>)>();
+    let mut total = alloc_size(size_of::<super::stream::Stream>()) + alloc_size(cap * slot);
+    total += bytes + n * 8;
+    if let Some(groups) = &s.groups {
+        for (name, g) in groups.iter() {
+            total += alloc_size(name.len()) + size_of::<Group>() * 3 / 2;
+            total += g.pel.len() * (size_of::<StreamId>() + size_of::<Nack>()) * 3 / 2;
+            for (cname, c) in &g.consumers {
+                total +=
+                    alloc_size(cname.len() + 16) + 64 + c.pel.len() * size_of::<StreamId>() * 3 / 2;
+            }
+        }
+    }
+    total
 }
 
 /// MEMORY USAGE of a key: its share of the table slot, the key bytes when they do not fit in the

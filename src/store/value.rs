@@ -8,6 +8,7 @@
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
+use super::stream::Stream;
 use super::zset::ZSetValue;
 use crate::num::parse_i64;
 
@@ -148,6 +149,8 @@ pub enum Value {
     Hash(Box<HashValue>),
     /// A sorted set ([`super::zset`]).
     ZSet(Box<ZSetValue>),
+    /// A stream ([`super::stream`]).
+    Stream(Box<Stream>),
 }
 
 /// A typed lookup found its key holding a value of another type: Redis answers
@@ -192,6 +195,7 @@ kind!(ListValue, List);
 kind!(SetValue, Set);
 kind!(HashValue, Hash);
 kind!(ZSetValue, ZSet);
+kind!(Stream, Stream);
 
 impl Value {
     /// The type name TYPE reports.
@@ -202,6 +206,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -231,6 +236,7 @@ impl Value {
                     "skiplist"
                 }
             }
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -242,6 +248,8 @@ impl Value {
             Value::Set(s) => s.members.is_empty(),
             Value::Hash(h) => h.fields.is_empty(),
             Value::ZSet(z) => z.scores.is_empty(),
+            // Redis keeps empty streams.
+            Value::Stream(_) => false,
         }
     }
 }

@@ -317,7 +317,11 @@ impl Worker {
         } else {
             let did =
                 self.exec_on_copies(&held, ci, args, &keys, &owners, db, resp3, &mut out, true);
+            let rewrite = self.spread_block_args.take();
             if let Some(source_only) = did {
+                if let Some(with) = rewrite {
+                    ticket.rewrite(&with);
+                }
                 for key in blocking::wait_keys(ci, args, source_only) {
                     let owner = slot_owner(key_slot(key), self.n);
                     let t = ticket.clone();
@@ -620,6 +624,7 @@ impl Worker {
             if let crate::command::Block::Waits { source_only } = ctx.block {
                 waits = Some(source_only);
             }
+            self.spread_block_args = temp.block_args.take();
         }
         let mut stats = temp.stats;
         stats.expired_keys = temp.expired_keys();

@@ -83,6 +83,9 @@ pub(super) fn run_blocking(
     run_keyed(ctx, ci, f, args);
     match ctx.block {
         Block::Waits { source_only } => {
+            if let Some(with) = ctx.ks.block_args.take() {
+                t.rewrite(&with);
+            }
             for key in wait_keys(ci, args, source_only) {
                 ctx.ks.blocked.add(ctx.db, key, t.clone());
             }
@@ -90,6 +93,7 @@ pub(super) fn run_blocking(
             Attempt::Waits
         }
         _ => {
+            ctx.ks.block_args = None;
             t.finish();
             Attempt::Answered
         }
@@ -120,12 +124,19 @@ pub(super) fn serve_ready(
 ) {
     while let Some((db, key, mut queue)) = ks.blocked.next_ready() {
         let mut i = 0;
-        while i < queue.len() && ks.dbs[db].peek(&key, now).is_some() {
+        while i < queue.len() {
+            let present = ks.dbs[db].peek(&key, now).is_some();
             let t = queue[i].clone();
             let (data, ranges) = t.args();
             let args = Args::new(data, ranges);
             let ci = t.cmd as usize;
             let cmd = TABLE.get(ci);
+            // A key that is gone serves nobody, but XREADGROUP's waiters, which Redis 7.0
+            // answers with an error when their stream is deleted.
+            if !present && cmd.name != "xreadgroup" {
+                i += 1;
+                continue;
+            }
             let Exec::Keyed(f) = cmd.exec else {
                 queue.remove(i);
                 continue;
@@ -166,12 +177,22 @@ pub(super) fn serve_ready(
                 block: Block::Serve(&key),
                 shared,
             };
+            let started = crate::stats::Started::now();
             run_keyed(&mut ctx, ci, f, &args);
             if let Block::Waits { .. } = ctx.block {
                 // Nothing for this one here (another type): it waits on; the next may be served.
                 t.wait();
                 i += 1;
                 continue;
+            }
+            // The call was counted when it began; an error now (XREADGROUP's NOGROUP or
+            // UNBLOCKED) counts it as failed, as Redis's updateStatsOnUnblock does.
+            if let Some(stats) = shared.stats.get(shard) {
+                let slot = crate::command::slots::SLOTS.slot_of(ci, &args);
+                stats
+                    .ext
+                    .cmds
+                    .finish(slot, started, crate::stats::Count::Part, false);
             }
             t.finish();
             queue.remove(i);
@@ -201,12 +222,7 @@ impl Worker {
             ci as u16,
             args.iter_from(0),
         ));
-        let timeout = cmd
-            .block_timeout
-            .map(|at| at(args))
-            .filter(|&i| i < args.len())
-            .and_then(|i| crate::command::blocking::parse_timeout(args.get(i)).ok())
-            .unwrap_or(0);
+        let timeout = cmd.block_timeout.and_then(|t| t(args)).unwrap_or(0);
         let deadline = self
             .retry_deadline
             .take()

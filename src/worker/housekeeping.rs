@@ -286,6 +286,8 @@ pub(super) fn refresh_shard(ks: &mut Keyspace, p: &crate::config::Params) {
     l.zset_max_listpack_value = p.get_i64("zset-max-listpack-value").max(0) as usize;
     l.proto_max_bulk_len = p.proto_max_bulk_len.load(Ordering::Relaxed);
     l.hll_sparse_max_bytes = p.get_i64("hll-sparse-max-bytes").max(0) as usize;
+    l.stream_node.max_bytes = p.get_i64("stream-node-max-bytes").max(0) as usize;
+    l.stream_node.max_entries = p.get_i64("stream-node-max-entries").max(0) as u64;
     ks.set_notify(p.notify_keyspace_events.load(Ordering::Relaxed));
 }
 

@@ -132,6 +132,9 @@ pub struct Worker {
     /// The ticket of the blocking call being routed, for the place that runs it.
     ticket: Option<Arc<crate::store::Ticket>>,
     /// The deadline a blocking call run again keeps (instead of starting a new wait).
+    /// Argument rewrites of a spread blocking call that decided to wait (XREAD's `$`), from
+    /// the copies it ran on to its ticket.
+    spread_block_args: Option<Vec<(usize, Vec<u8>)>>,
     retry_deadline: Option<u64>,
     /// Wait deadlines of this worker's blocked connections: (Unix ms, token, client, slot).
     timers: std::collections::BinaryHeap<std::cmp::Reverse<(u64, usize, u64, u64)>>,
@@ -223,10 +226,10 @@ fn run_keyed(ctx: &mut Ctx, ci: usize, f: KeyedFn, args: &Args) {
         }
     }
     if !ctx.ks.blocked.is_empty() {
+        // A key deleted while clients wait on it is signalled too: XREADGROUP's waiters are
+        // then answered with an error (the others find nothing and wait on).
         for &(db, key) in &places {
-            if ctx.ks.dbs[db].peek(key, ctx.now).is_some() {
-                ctx.ks.blocked.signal(db, key);
-            }
+            ctx.ks.blocked.signal(db, key);
         }
     }
     if ctx.ks.armed() {
@@ -284,6 +287,7 @@ impl Worker {
             answering_busy: false,
             ticket: None,
             retry_deadline: None,
+            spread_block_args: None,
             timers: Default::default(),
             served: Vec::new(),
             notes: Vec::new(),

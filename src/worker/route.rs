@@ -189,7 +189,7 @@ impl Worker {
             Exec::Watch => return self.watch_keys(k, slot, args),
             Exec::Script => return self.run_script(k, ci, args, slot),
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
-                if cmd.block_timeout.is_some() {
+                if cmd.block_timeout.is_some_and(|t| t(args).is_some()) {
                     // A call that may wait starts once every earlier reply is in (it may be the
                     // last thing this connection gets for a while), and holds the input after it.
                     if self.waits_for_replies(k) {
