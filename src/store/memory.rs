@@ -92,8 +92,8 @@ impl Value {
             }
             Value::ZSet(z) => {
                 let slot = size_of::<Elem>() + size_of::<f64>() + size_of::<u64>();
-                // The ordered index holds a second copy of each member; a B-tree node carries 11
-                // pairs and is about two thirds full on average.
+                // The ordered index holds a second copy of each member; its B-tree nodes carry up
+                // to 31 pairs and are about two thirds full on average.
                 let ordered = z.scores.len() * size_of::<Pair>() * 3 / 2;
                 alloc_size(size_of_val(&**z))
                     + index_map_cost(z.scores.len(), z.scores.capacity(), slot)

@@ -414,10 +414,16 @@ impl<K: Ord> OsTree<K> {
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
+        self.count_below_by(|k| k.borrow().cmp(q), inclusive)
+    }
+
+    /// Number of keys `k` with `cmp(k)` Less (with `inclusive`, Less or Equal), for a `cmp` that
+    /// orders keys against a probe consistently with `K`'s order. O(log N).
+    fn count_below_by(&self, cmp: impl Fn(&K) -> Ordering, inclusive: bool) -> usize {
         let mut n = &self.root;
         let mut r = 0;
         loop {
-            match n.search(q) {
+            match n.keys.binary_search_by(&cmp) {
                 Ok(i) => {
                     let below: usize = n.counts.get(..=i).map_or(0, |c| c.iter().sum());
                     return r + below + i + usize::from(inclusive);
@@ -431,6 +437,12 @@ impl<K: Ord> OsTree<K> {
                 }
             }
         }
+    }
+
+    /// Number of keys ordered below a probe that `cmp` compares keys with (`cmp(k)` is how `k` orders
+    /// against the probe), so a caller can rank a borrowed form without building a key. O(log N).
+    pub fn rank_by(&self, cmp: impl Fn(&K) -> Ordering) -> usize {
+        self.count_below_by(cmp, false)
     }
 
     /// Number of keys less than `q`: the 0-based rank `q` has or would have. O(log N).
@@ -763,7 +775,12 @@ mod tests {
 
     /// Checks the structural invariants: fill, sorted keys, counts, uniform depth.
     fn check<K: Ord + std::fmt::Debug>(t: &OsTree<K>) {
-        fn walk<K: Ord + std::fmt::Debug>(n: &Node<K>, root: bool, depth: usize, leaf_depth: &mut Option<usize>) -> usize {
+        fn walk<K: Ord + std::fmt::Debug>(
+            n: &Node<K>,
+            root: bool,
+            depth: usize,
+            leaf_depth: &mut Option<usize>,
+        ) -> usize {
             assert!(n.keys.len() <= MAX_KEYS);
             if !root {
                 assert!(n.keys.len() >= MIN_KEYS, "underfull node");
@@ -884,7 +901,7 @@ mod tests {
                 let (mut f, mut bk) = (Vec::new(), Vec::new());
                 let mut step = kb as usize;
                 loop {
-                    let x = if step % 3 == 0 { it.next_back().map(|x| { bk.push(*x); }) } else { it.next().map(|x| { f.push(*x); }) };
+                    let x = if step.is_multiple_of(3) { it.next_back().map(|x| { bk.push(*x); }) } else { it.next().map(|x| { f.push(*x); }) };
                     if x.is_none() { break; }
                     step = step.wrapping_mul(31).wrapping_add(7);
                 }
@@ -913,13 +930,16 @@ mod tests {
         assert_eq!(t.rank(&50_000), 50_000);
         assert_eq!(t.select(77_777), Some(&77_777));
         assert_eq!(t.iter_from_rank(99_990).count(), 10);
-        assert_eq!(t.iter_from_rank(99_990).copied().collect::<Vec<_>>(), (99_990..100_000).collect::<Vec<_>>());
+        assert_eq!(
+            t.iter_from_rank(99_990).copied().collect::<Vec<_>>(),
+            (99_990..100_000).collect::<Vec<_>>()
+        );
         for i in (0..100_000u32).step_by(3) {
             assert!(t.remove(&i));
         }
         check(&t);
         let mut n = 0;
-        while let Some(_) = t.pop_first() {
+        while t.pop_first().is_some() {
             n += 1;
             if n % 10_000 == 0 {
                 check(&t);

@@ -1,17 +1,17 @@
 //! Sorted sets: a member -> score map plus an ordered index of (score, member). O(1) ZSCORE, O(log N)
-//! insert and remove, O(log N) positioning for score and lex ranges. Ranks are not indexed (Redis's
-//! skiplist keeps span counts, a B-tree set does not), so a rank costs a walk from the nearer end of
-//! the index: O(min(rank, N - rank)).
+//! insert and remove, O(log N) positioning for score and lex ranges, and O(log N) ranks: the index is
+//! an order-statistic B-tree ([`super::ostree`]) whose inner nodes count the keys under each child,
+//! as Redis's skiplist keeps span counts.
 //!
 //! A listpack-encoded set stores a zero score as the integer 0 (so `-0` reads back as `0` until the
 //! set converts to a skiplist, which keeps the double as given), as Redis does.
 
-use std::collections::{btree_set, BTreeSet};
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use indexmap::IndexMap;
 
 use super::encoding::{Elem, EncodingLimits};
+use super::ostree::{self, OsTree};
 
 /// A score with a total order (Redis rejects NaN scores, so `total_cmp` matches numeric order).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,9 +35,9 @@ impl Ord for Score {
 /// An entry of the ordered index: a score and its member.
 pub type Pair = (Score, Elem);
 /// The ordered index of a sorted set.
-pub type Sorted = BTreeSet<Pair>;
+pub type Sorted = OsTree<Pair>;
 /// A contiguous run of the ordered index, in ascending order; None when empty.
-pub type Run<'z> = Option<btree_set::Range<'z, Pair>>;
+pub type Run<'z> = Option<ostree::Iter<'z, Pair>>;
 /// A score range end: the value, and whether it is exclusive (`(1.5`).
 pub type ScoreEnd = (f64, bool);
 
@@ -82,11 +82,9 @@ pub fn score_run(sorted: &Sorted, min: ScoreEnd, max: ScoreEnd) -> Run<'_> {
     score_bounds(min, max).map(|b| sorted.range(b))
 }
 
-/// How many members have scores between `min` and `max`. O(log N + min(M, N - M)).
+/// How many members have scores between `min` and `max`: a difference of two ranks, O(log N).
 pub fn score_count(sorted: &Sorted, min: ScoreEnd, max: ScoreEnd) -> usize {
-    score_bounds(min, max).map_or(0, |(lo, hi)| {
-        count_between(sorted, lo.as_ref(), hi.as_ref())
-    })
+    score_bounds(min, max).map_or(0, |b| sorted.range_len(b))
 }
 
 /// The members of the lex range `min`..`max`, ascending (`rev`: located from the top, which differs
@@ -96,8 +94,8 @@ pub fn lex_run<'z>(sorted: &'z Sorted, min: Lex<'_>, max: Lex<'_>, rev: bool) ->
     lex_span(sorted, min, max, rev).run(sorted)
 }
 
-/// How many members the lex range `min`..`max` holds. O(log N + min(M, N - M)) when all scores are
-/// equal, O(N) otherwise.
+/// How many members the lex range `min`..`max` holds. O(log N) when all scores are equal, O(N)
+/// otherwise.
 pub fn lex_count(sorted: &Sorted, min: Lex<'_>, max: Lex<'_>) -> usize {
     lex_span(sorted, min, max, false).count(sorted)
 }
@@ -155,7 +153,7 @@ enum LexSpan<'z> {
     /// Every member has the same score: the range is a B-tree interval, found in O(log N).
     Bounds(Bound<Pair>, Bound<Pair>),
     /// Mixed scores (undefined in Redis's documentation): Redis's listpack walk, reproduced exactly.
-    Run(btree_set::Range<'z, Pair>),
+    Run(ostree::Iter<'z, Pair>),
 }
 
 /// Locates a lex range. Redis first rules out ranges that cannot match (the bounds are inverted, the
@@ -229,54 +227,13 @@ impl<'z> LexSpan<'z> {
         }
     }
 
-    /// How many members the span holds: O(log N + min(M, N - M)) for bounds, O(M) for a run.
+    /// How many members the span holds: O(log N).
     fn count(self, sorted: &Sorted) -> usize {
         match self {
             LexSpan::Empty => 0,
-            LexSpan::Bounds(lo, hi) => count_between(sorted, lo.as_ref(), hi.as_ref()),
-            LexSpan::Run(r) => r.count(),
+            LexSpan::Bounds(lo, hi) => sorted.range_len((lo, hi)),
+            LexSpan::Run(r) => r.len(),
         }
-    }
-}
-
-/// Number of index entries between `lo` and `hi`, counting the inside and the outside of the interval
-/// in lockstep and stopping at whichever ends first: O(log N + min(M, N - M)).
-fn count_between(sorted: &Sorted, lo: Bound<&Pair>, hi: Bound<&Pair>) -> usize {
-    let mut inside = sorted.range((lo, hi));
-    let mut before = match lo {
-        Unbounded => None,
-        Included(k) => Some(sorted.range((Unbounded, Excluded(k)))),
-        Excluded(k) => Some(sorted.range((Unbounded, Included(k)))),
-    }
-    .into_iter()
-    .flatten();
-    let mut after = match hi {
-        Unbounded => None,
-        Included(k) => Some(sorted.range((Excluded(k), Unbounded))),
-        Excluded(k) => Some(sorted.range((Included(k), Unbounded))),
-    }
-    .into_iter()
-    .flatten();
-    let (mut n_in, mut n_out) = (0, 0);
-    loop {
-        if inside.next().is_none() {
-            return n_in;
-        }
-        n_in += 1;
-        if before.next().is_none() && after.next().is_none() {
-            return sorted.len() - n_out;
-        }
-        n_out += 1;
-    }
-}
-
-/// The entry at ascending index `i`, walked to from the nearer end: O(min(i, N - i)).
-fn nth(sorted: &Sorted, i: usize) -> Option<&Pair> {
-    let len = sorted.len();
-    if i < len / 2 {
-        sorted.iter().nth(i)
-    } else {
-        sorted.iter().rev().nth(len.checked_sub(i + 1)?)
     }
 }
 
@@ -299,7 +256,7 @@ fn rank_indices(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
 }
 
 /// The run of ranks `start..=stop` (indices in the direction given by `rev`), ascending, and its
-/// length. O(min(i, N - i)) to find each end.
+/// length. O(log N) to position each end.
 pub fn rank_run(sorted: &Sorted, start: i64, stop: i64, rev: bool) -> (Run<'_>, usize) {
     let len = sorted.len();
     let Some((s, e)) = rank_indices(len, start, stop) else {
@@ -310,13 +267,9 @@ pub fn rank_run(sorted: &Sorted, start: i64, stop: i64, rev: bool) -> (Run<'_>, 
     } else {
         (s, e)
     };
-    match (nth(sorted, s), nth(sorted, e)) {
-        (Some(first), Some(last)) => (
-            Some(sorted.range((Included(first), Included(last)))),
-            e - s + 1,
-        ),
-        _ => (None, 0),
-    }
+    let run = sorted.rank_range(s, e + 1);
+    let n = run.len();
+    (Some(run), n)
 }
 
 impl ZSetValue {
@@ -325,7 +278,7 @@ impl ZSetValue {
     pub fn for_first_member(first_len: usize, l: &EncodingLimits) -> Self {
         ZSetValue {
             scores: Default::default(),
-            sorted: BTreeSet::new(),
+            sorted: OsTree::new(),
             listpack: l.zset_max_listpack_entries != 0 && first_len <= l.zset_max_listpack_value,
         }
     }
@@ -397,25 +350,14 @@ impl ZSetValue {
         Some(popped)
     }
 
-    /// 0-based ascending rank of `m`: the entries below and above it are counted in lockstep, so the
-    /// cost is O(log N + min(rank, N - rank)).
+    /// 0-based ascending rank of `m`, counted down the order-statistic index without building a
+    /// probe key. O(log N).
     pub fn rank_of(&self, m: &[u8]) -> Option<usize> {
-        let s = *self.scores.get(m)?;
-        let key = (Score(s), Elem::from(m));
-        let mut below = self.sorted.range((Unbounded, Excluded(&key)));
-        let mut above = self.sorted.range((Excluded(&key), Unbounded));
-        let n = self.sorted.len();
-        let (mut b, mut a) = (0, 0);
-        loop {
-            if below.next().is_none() {
-                return Some(b);
-            }
-            b += 1;
-            if above.next().is_none() {
-                return Some(n - 1 - a);
-            }
-            a += 1;
-        }
+        let s = Score(*self.scores.get(m)?);
+        Some(
+            self.sorted
+                .rank_by(|(ks, km)| ks.cmp(&s).then_with(|| (**km).cmp(m))),
+        )
     }
 
     /// Removes the members of the run `pick` selects from the index (see [`score_run`], [`lex_run`],
@@ -457,28 +399,6 @@ mod tests {
     }
 
     #[test]
-    fn counting_in_lockstep_matches_walking() {
-        let s = set(&[(1.0, "a"), (2.0, "b"), (3.0, "c"), (4.0, "d"), (5.0, "e")]);
-        for lo in 0..7 {
-            for hi in 0..7 {
-                for (le, he) in [(false, false), (true, false), (false, true), (true, true)] {
-                    let (min, max) = ((lo as f64, le), (hi as f64, he));
-                    let walk = s
-                        .iter()
-                        .filter(|(x, _)| {
-                            (if le { x.0 > min.0 } else { x.0 >= min.0 })
-                                && (if he { x.0 < max.0 } else { x.0 <= max.0 })
-                        })
-                        .count();
-                    let got = score_bounds(min, max)
-                        .map_or(0, |(l, h)| count_between(&s, l.as_ref(), h.as_ref()));
-                    assert_eq!(got, walk, "{min:?} {max:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
     fn ranks_from_either_end() {
         let mut z = ZSetValue::default();
         let l = EncodingLimits::default();
@@ -487,7 +407,7 @@ mod tests {
         }
         for (i, m) in ["a", "b", "c", "d", "e", "f"].iter().enumerate() {
             assert_eq!(z.rank_of(m.as_bytes()), Some(i));
-            assert_eq!(nth(&z.sorted, i).map(|k| &*k.1), Some(m.as_bytes()));
+            assert_eq!(z.sorted.select(i).map(|k| &*k.1), Some(m.as_bytes()));
         }
         assert_eq!(z.rank_of(b"zz"), None);
         z.rescore(b"a", 0.0, 10.0);
