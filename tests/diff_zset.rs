@@ -775,6 +775,16 @@ fn command_metadata_matches() {
         "zremrangebyscore",
         "zremrangebyrank",
         "zremrangebylex",
+        "zunionstore",
+        "zinterstore",
+        "zdiffstore",
+        "zunion",
+        "zinter",
+        "zdiff",
+        "zintercard",
+        "zrangestore",
+        "zrandmember",
+        "zscan",
     ] {
         // Name, arity, flags and key positions: the first six elements of COMMAND INFO.
         let a = d.a.call(&["COMMAND", "INFO", c]);
@@ -802,4 +812,470 @@ fn command_metadata_matches() {
         let b = d.b.call(&["COMMAND", "DOCS", c]);
         assert_eq!(docs(&b), docs(&a), "COMMAND DOCS {c}");
     }
+}
+
+#[test]
+fn union_inter_diff() {
+    let mut d = Diff::new();
+    // z, b, c on worker 0; a, x, y, d on worker 1: every multi-key command crosses workers.
+    d.script(
+        "
+        ZADD z 1 m1 2 m2 3 m3 4 m4
+        ZADD a 10 m2 20 m3 30 m5 1.5 m6
+        SADD s m1 m5 m7
+        SADD x 1 2 3
+        ZADD y 1 1 2 2 5 5
+        ZUNION 2 z a
+        ZUNION 2 z a WITHSCORES
+        ZUNION 3 z a s WITHSCORES
+        ZUNION 3 z a s WEIGHTS 1 2 3 WITHSCORES
+        ZUNION 3 z a s weights 1 2 3 aggregate MIN withscores
+        ZUNION 3 z a s WEIGHTS 1 2 3 AGGREGATE max WITHSCORES
+        ZUNION 3 z a s AGGREGATE sum WEIGHTS 0.5 -1 1e3 WITHSCORES
+        ZUNION 2 x y WITHSCORES
+        ZUNION 2 z nosuch WITHSCORES
+        ZUNION 1 nosuch WITHSCORES
+        ZUNION 2 z z WITHSCORES
+        ZINTER 2 z a
+        ZINTER 2 z a WITHSCORES
+        ZINTER 3 z a s WITHSCORES
+        ZINTER 2 z s WEIGHTS 2 3 WITHSCORES
+        ZINTER 2 z a AGGREGATE MIN WITHSCORES
+        ZINTER 2 z a AGGREGATE MAX WITHSCORES
+        ZINTER 2 x y WITHSCORES
+        ZINTER 2 z nosuch WITHSCORES
+        ZINTER 2 z z WEIGHTS 1 2 WITHSCORES
+        ZDIFF 2 z a
+        ZDIFF 2 z a WITHSCORES
+        ZDIFF 3 z a s WITHSCORES
+        ZDIFF 2 s z WITHSCORES
+        ZDIFF 1 z WITHSCORES
+        ZDIFF 2 nosuch z
+        ZDIFF 2 z z
+        ZINTERCARD 2 z a
+        ZINTERCARD 3 z a s
+        ZINTERCARD 2 x y
+        ZINTERCARD 2 z z LIMIT 0
+        ZINTERCARD 2 z z LIMIT 3
+        ZINTERCARD 2 z z limit 100
+        ZINTERCARD 1 nosuch
+        ",
+    );
+    // RESP3: nested [member, score] pairs with doubles.
+    d.resp3();
+    d.script(
+        "
+        ZUNION 2 z a WITHSCORES
+        ZINTER 2 z a WITHSCORES
+        ZDIFF 2 z a WITHSCORES
+        ZUNION 2 z a
+        ZINTER 2 nosuch z WITHSCORES
+        ",
+    );
+}
+
+#[test]
+fn union_inter_diff_store_and_errors() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        ZADD z 1 m1 2 m2 3 m3
+        ZADD a 10 m2 20 m3 30 m5
+        SADD s m1 m5
+        SET str v
+        LPUSH list v
+        ZUNIONSTORE b 2 z a
+        ZRANGE b 0 -1 WITHSCORES
+        OBJECT ENCODING b
+        ZINTERSTORE c 3 z a s
+        EXISTS c
+        ZINTERSTORE c 2 z a WEIGHTS 2 -1 AGGREGATE MAX
+        ZRANGE c 0 -1 WITHSCORES
+        ZDIFFSTORE d 2 z a
+        ZRANGE d 0 -1 WITHSCORES
+        ZDIFFSTORE d 2 z z
+        EXISTS d
+        SET x keep
+        EXPIRE x 100
+        ZUNIONSTORE x 1 z
+        TTL x
+        TYPE x
+        ZUNIONSTORE z 2 z a
+        ZRANGE z 0 -1 WITHSCORES
+        ZINTERSTORE a 2 a z
+        ZRANGE a 0 -1 WITHSCORES
+        ZUNIONSTORE str 0 z
+        ZUNIONSTORE out 0 z
+        ZINTERSTORE out -1 z
+        ZDIFFSTORE out 0 z
+        ZUNION 0 z
+        ZINTER 0 z
+        ZDIFF 0 z
+        ZINTERCARD 0 z
+        ZINTERCARD -5 z
+        ZUNION x z
+        ZUNION 1.5 z
+        ZUNIONSTORE out x z
+        ZINTERCARD x z
+        ZUNION 3 z a
+        ZUNION 9223372036854775807 z a
+        ZUNIONSTORE out 5 z
+        ZINTERCARD 2 z
+        ZUNION 2 z str
+        ZUNION 2 z list WEIGHTS x
+        ZUNION 2 str z
+        ZINTERSTORE out 2 z list
+        ZDIFF 2 z str
+        ZINTERCARD 2 str z
+        ZUNION 2 z a WEIGHTS 1
+        ZUNION 2 z a WEIGHTS 1 x
+        ZUNION 2 z a WEIGHTS 1 nan
+        ZUNION 2 z a WEIGHTS 1 1e400
+        ZUNION 2 z a WEIGHTS 1 inf WITHSCORES
+        ZUNION 2 z a WEIGHTS 1 0x10 WITHSCORES
+        ZUNION 2 z a WEIGHTS 1 2 3
+        ZUNION 2 z a AGGREGATE
+        ZUNION 2 z a AGGREGATE avg
+        ZUNION 2 z a AGGREGATE sum extra
+        ZUNION 2 z a WITHSCORES WITHSCORES
+        ZUNION 2 z a foo
+        ZUNIONSTORE out 2 z a WITHSCORES
+        ZDIFF 2 z a WEIGHTS 1 2
+        ZDIFF 2 z a AGGREGATE SUM
+        ZDIFFSTORE out 2 z a WITHSCORES
+        ZINTERCARD 2 z a WITHSCORES
+        ZINTERCARD 2 z a WEIGHTS 1 1
+        ZINTERCARD 2 z a LIMIT
+        ZINTERCARD 2 z a LIMIT x
+        ZINTERCARD 2 z a LIMIT -1
+        ZINTERCARD 2 z a LIMIT 1 LIMIT 2
+        ZUNIONSTORE
+        ZUNIONSTORE out
+        ZUNIONSTORE out 1
+        ZUNION 1
+        ZINTERCARD 1
+        ",
+    );
+    // An error reply changes nothing.
+    d.check(&["ZRANGE", "out", "0", "-1"]);
+}
+
+#[test]
+fn algebra_scores_inf_nan_and_zero() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        ZADD z 1 m -5 n
+        ZADD a inf m -inf n 0 o
+        ZADD b -inf m inf n
+        ZUNION 2 a b WITHSCORES
+        ZINTER 2 a b WITHSCORES
+        ZUNION 2 a b AGGREGATE MIN WITHSCORES
+        ZUNION 2 a b AGGREGATE MAX WITHSCORES
+        ZUNION 2 a z WEIGHTS 0 1 WITHSCORES
+        ZINTER 2 z a WEIGHTS 1 0 WITHSCORES
+        ZINTER 2 z a WEIGHTS 1 0 AGGREGATE MIN WITHSCORES
+        ZINTER 2 z a WEIGHTS 1 0 AGGREGATE MAX WITHSCORES
+        ZUNION 1 a WEIGHTS -1 WITHSCORES
+        ZUNION 1 z WEIGHTS 1e308 WITHSCORES
+        ZUNION 2 z z WEIGHTS 1e308 1e308 WITHSCORES
+        ZUNION 1 a WEIGHTS 0 WITHSCORES
+        ZADD c 0 m 1.1 n
+        ZUNIONSTORE lp 1 c WEIGHTS -1
+        OBJECT ENCODING lp
+        ZSCORE lp m
+        ZRANGE lp 0 -1 WITHSCORES
+        ZUNION 1 c WEIGHTS -1 WITHSCORES
+        ZUNION 2 c c WEIGHTS 0.1 0.2 WITHSCORES
+        ZUNION 3 c c c WEIGHTS 0.1 0.2 0.3 WITHSCORES
+        ",
+    );
+    // A result with more than zset-max-listpack-entries members, or a long member, is a skiplist.
+    d.check(&["CONFIG", "SET", "zset-max-listpack-entries", "3"]);
+    d.script(
+        "
+        ZADD w 1 a 2 b 3 c 4 d
+        ZUNIONSTORE t 1 w
+        OBJECT ENCODING t
+        ZINTERSTORE t 2 w w
+        OBJECT ENCODING t
+        ZRANGESTORE t w 0 2
+        OBJECT ENCODING t
+        ZRANGESTORE t w 0 -1
+        OBJECT ENCODING t
+        ZRANGESTORE t w 0 -1 BYSCORE
+        OBJECT ENCODING t
+        ZDIFFSTORE t 1 w
+        OBJECT ENCODING t
+        ZUNIONSTORE t 1 c WEIGHTS -1
+        ZSCORE t m
+        ZRANGESTORE t c 0 -1
+        OBJECT ENCODING t
+        ",
+    );
+    let long = "l".repeat(100);
+    d.check_owned(&["ZADD".into(), "e".into(), "1".into(), long]);
+    d.script(
+        "
+        ZUNIONSTORE t 1 e
+        OBJECT ENCODING t
+        ZRANGESTORE t e 0 -1
+        OBJECT ENCODING t
+        CONFIG SET zset-max-listpack-entries 0
+        ZUNIONSTORE t 1 c
+        OBJECT ENCODING t
+        ZRANGESTORE t c 0 -1
+        OBJECT ENCODING t
+        ",
+    );
+}
+
+#[test]
+fn range_store() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        ZADD z 1 a 2 b 3 c 4 d 5 e
+        ZADD lex 0 a 0 b 0 c 0 d 0 e
+        ZRANGESTORE x z 0 -1
+        ZRANGE x 0 -1 WITHSCORES
+        ZRANGESTORE x z 1 2
+        ZRANGE x 0 -1 WITHSCORES
+        ZRANGESTORE x z 0 1 REV
+        ZRANGE x 0 -1 WITHSCORES
+        ZRANGESTORE x z -2 -1
+        ZRANGESTORE x z (1 4 BYSCORE
+        ZRANGE x 0 -1 WITHSCORES
+        ZRANGESTORE x z 4 (1 BYSCORE REV
+        ZRANGE x 0 -1 WITHSCORES
+        ZRANGESTORE x z -inf +inf BYSCORE LIMIT 1 2
+        ZRANGE x 0 -1 WITHSCORES
+        ZRANGESTORE x z +inf -inf BYSCORE REV LIMIT 1 2
+        ZRANGE x 0 -1 WITHSCORES
+        ZRANGESTORE x z -inf +inf BYSCORE LIMIT 10 2
+        EXISTS x
+        ZRANGESTORE x z -inf +inf BYSCORE LIMIT -1 2
+        ZRANGESTORE x z -inf +inf BYSCORE LIMIT 0 -1
+        ZRANGESTORE x z -inf +inf BYSCORE LIMIT 0 0
+        ZRANGESTORE x lex [b (e BYLEX
+        ZRANGE x 0 -1 WITHSCORES
+        ZRANGESTORE x lex (e - BYLEX REV LIMIT 1 10
+        ZRANGE x 0 -1 WITHSCORES
+        ZRANGESTORE x z 3 1
+        EXISTS x
+        ZRANGESTORE x nosuch 0 -1
+        ZRANGESTORE z z 1 3
+        ZRANGE z 0 -1 WITHSCORES
+        SET str v
+        ZRANGESTORE x str 0 -1
+        ZRANGESTORE str z 0 -1
+        TYPE str
+        ZRANGESTORE x z 0 -1 WITHSCORES
+        ZRANGESTORE x z 0 -1 LIMIT 0 1
+        ZRANGESTORE x lex - + BYLEX WITHSCORES
+        ZRANGESTORE x z 0 -1 BYSCORE BYLEX
+        ZRANGESTORE x z a b
+        ZRANGESTORE x z 0 x BYSCORE
+        ZRANGESTORE x z a b BYLEX
+        ZRANGESTORE x z 0 -1 LIMIT x 1 BYSCORE
+        ZRANGESTORE x z 0 -1 foo
+        ZRANGESTORE x z 0 -1 REV REV
+        ZRANGESTORE x z 0
+        ZRANGESTORE x z
+        ",
+    );
+}
+
+#[test]
+fn random_members() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        ZADD z 1 a 2 b 3 c 1.5 d
+        ZRANDMEMBER z 4
+        ZRANDMEMBER z 4 WITHSCORES
+        ZRANDMEMBER z 100 withscores
+        ZRANDMEMBER z 0
+        ZRANDMEMBER z 0 WITHSCORES
+        ZRANDMEMBER nosuch
+        ZRANDMEMBER nosuch 5
+        ZRANDMEMBER nosuch -5 WITHSCORES
+        ZRANDMEMBER z x
+        ZRANDMEMBER z 1.5
+        ZRANDMEMBER z 5 foo
+        ZRANDMEMBER z 5 WITHSCORES extra
+        ZRANDMEMBER z -9223372036854775808
+        ZRANDMEMBER z 4611686018427387904 WITHSCORES
+        ZRANDMEMBER z -4611686018427387904 WITHSCORES
+        ZRANDMEMBER z 4611686018427387903 WITHSCORES
+        SET str v
+        ZRANDMEMBER str
+        ZRANDMEMBER str 3
+        ZRANDMEMBER str x
+        ZRANDMEMBER
+        ",
+    );
+    // Redis would try to reply 2^63 members (until its output limit closes the client); Rustis
+    // refuses counts past 2^26 instead.
+    assert_eq!(
+        d.b.call(&["ZRANDMEMBER", "z", "-9223372036854775807"]),
+        b"-ERR value is out of range\r\n"
+    );
+    // Random picks: check the shape and that every element belongs.
+    let one = d.b.call(&["ZRANDMEMBER", "z"]);
+    assert!(
+        ["$1\r\na\r\n", "$1\r\nb\r\n", "$1\r\nc\r\n", "$1\r\nd\r\n"]
+            .contains(&String::from_utf8_lossy(&one).as_ref()),
+        "{one:?}"
+    );
+    for (args, n) in [
+        (&["ZRANDMEMBER", "z", "-7"][..], 7),
+        (&["ZRANDMEMBER", "z", "-7", "WITHSCORES"][..], 14),
+        (&["ZRANDMEMBER", "z", "2", "WITHSCORES"][..], 4),
+        (&["ZRANDMEMBER", "z", "3"][..], 3),
+        (&["ZRANDMEMBER", "z", "1"][..], 1),
+    ] {
+        let r = String::from_utf8_lossy(&d.b.call(args)).into_owned();
+        assert!(r.starts_with(&format!("*{n}\r\n")), "{args:?}: {r}");
+        let items = common::diff::bulks(r.as_bytes());
+        assert_eq!(items.len(), n, "{args:?}: {r}");
+        if args.len() == 4 {
+            for p in items.chunks(2) {
+                let s = d.b.call(&["ZSCORE", "z", &p[0]]);
+                assert_eq!(common::diff::bulks(&s), vec![p[1].clone()]);
+            }
+        } else {
+            for m in &items {
+                assert!(["a", "b", "c", "d"].contains(&m.as_str()), "{r}");
+            }
+        }
+        if args[2] == "2" || args[2] == "3" {
+            let mut u = items.iter().step_by(args.len() - 2).collect::<Vec<_>>();
+            u.sort();
+            u.dedup();
+            assert_eq!(u.len(), args[2].parse::<usize>().unwrap(), "distinct: {r}");
+        }
+    }
+    // A big set (skiplist) and the subtraction strategy (count close to the size).
+    let mut cmd = vec!["ZADD".to_string(), "big".to_string()];
+    for i in 0..500 {
+        cmd.push(i.to_string());
+        cmd.push(format!("m{i}"));
+    }
+    d.check_owned(&cmd);
+    for n in [10, 300, 499, 500] {
+        let r = d.b.call(&["ZRANDMEMBER", "big", &n.to_string()]);
+        let mut items = common::diff::bulks(&r);
+        items.sort();
+        items.dedup();
+        assert_eq!(items.len(), n);
+    }
+    d.check(&["ZRANDMEMBER", "big", "501", "WITHSCORES"]);
+    // RESP3: nested pairs with doubles; null without a count on a missing key.
+    d.resp3();
+    d.script(
+        "
+        ZRANDMEMBER z 10 WITHSCORES
+        ZRANDMEMBER z 10
+        ZRANDMEMBER nosuch
+        ZRANDMEMBER nosuch 1 WITHSCORES
+        ",
+    );
+    let r =
+        String::from_utf8_lossy(&d.b.call(&["ZRANDMEMBER", "z", "-3", "WITHSCORES"])).into_owned();
+    assert!(r.starts_with("*3\r\n*2\r\n$1\r\n"), "{r}");
+    assert_eq!(r.matches(",").count(), 3, "{r}");
+}
+
+#[test]
+fn scan() {
+    let mut d = Diff::new();
+    d.script(
+        "
+        ZADD z 1 a 2.5 b -inf c 100000000000000000 d 0 e 1e-5 f
+        ZSCAN z 0
+        ZSCAN z 0 MATCH *
+        ZSCAN z 0 MATCH a*
+        ZSCAN z 0 COUNT 1
+        ZSCAN z 0 MATCH [ab] COUNT 100
+        ZSCAN z 0 COUNT 0
+        ZSCAN z 0 COUNT -1
+        ZSCAN z 0 COUNT x
+        ZSCAN z 0 MATCH
+        ZSCAN z 0 FOO bar
+        ZSCAN z x
+        ZSCAN z -1
+        ZSCAN z 18446744073709551616
+        ZSCAN nosuch 0
+        ZSCAN nosuch x
+        ZSCAN nosuch 0 COUNT x
+        SET str v
+        ZSCAN str 0
+        ZSCAN str x
+        ZSCAN z
+        ",
+    );
+    d.resp3();
+    d.check(&["ZSCAN", "z", "0"]);
+    d.check(&["ZSCAN", "nosuch", "0"]);
+}
+
+/// A skiplist-encoded set is scanned by cursor: every member comes back exactly once with its score,
+/// as in Redis (whose page sizes and order differ, so only the union is compared).
+#[test]
+fn scan_a_big_set() {
+    let mut d = Diff::new();
+    let mut cmd = vec!["ZADD".to_string(), "big".to_string()];
+    for i in 0..1000 {
+        cmd.push(format!("{}", i as f64 * 1.5 + 1e17 * (i % 2) as f64));
+        cmd.push(format!("m{i}"));
+    }
+    d.check_owned(&cmd);
+    let full = |conn: &mut common::Conn, pattern: &str| {
+        let mut cursor = "0".to_string();
+        let mut seen = Vec::new();
+        loop {
+            let r = conn.call(&["ZSCAN", "big", &cursor, "MATCH", pattern, "COUNT", "37"]);
+            let items = common::diff::bulks(&r);
+            cursor = items[0].clone();
+            for p in items[1..].chunks(2) {
+                seen.push(format!("{}={}", p[0], p[1]));
+            }
+            if cursor == "0" {
+                break;
+            }
+        }
+        seen.sort();
+        seen
+    };
+    for pattern in ["*", "m1*", "nothing"] {
+        let a = full(&mut d.a, pattern);
+        let b = full(&mut d.b, pattern);
+        assert_eq!(b, a, "ZSCAN MATCH {pattern}");
+    }
+    assert_eq!(full(&mut d.b, "*").len(), 1000);
+}
+
+#[test]
+fn algebra_events() {
+    let mut n = common::notify::NotifyDiff::new("KEA");
+    n.events(
+        "
+        ZADD z 1 a 2 b
+        ZADD a 3 b 4 c
+        ZUNIONSTORE b 2 z a
+        ZINTERSTORE c 2 z a
+        ZDIFFSTORE d 2 z a
+        ZRANGESTORE x z 0 -1
+        ZINTERSTORE c 2 z nosuch
+        ZDIFFSTORE d 2 z z
+        ZRANGESTORE x z 5 10
+        ZRANGESTORE x nosuch 0 -1
+        ZUNIONSTORE nosuch2 1 nosuch
+        ZUNION 2 z a
+        ZINTERCARD 2 z a
+        ZRANDMEMBER z 10
+        ZSCAN z 0
+        ",
+    );
 }

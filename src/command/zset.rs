@@ -5,14 +5,20 @@
 //! (hex floats, `inf`, and for range ends also leading spaces and the empty string), and errors are
 //! checked in Redis's order.
 
-use super::{blocking, cmd, flag::*, typed, Args, Command, Ctx, Exec, Handled, KeySpec};
-use crate::num::{parse_i64, strtod};
-use crate::resp::{err, Reply};
-use crate::store::notify::ZSET;
-use crate::store::zset::{
-    lex_count, lex_run, rank_run, score_count, score_run, Lex, Pair, Run, ScoreEnd, Sorted,
+use std::ops::Range;
+
+use super::{
+    blocking, cmd, distinct_indices, flag::*, parse_cursor, parse_scan_options, scan_down, typed,
+    Args, Command, Ctx, Exec, Handled, KeySpec, Rng,
 };
-use crate::store::{Value, WrongType, ZSetValue};
+use crate::num::{format_double, parse_i64, strtod};
+use crate::resp::{err, Reply};
+use crate::store::notify::{GENERIC, ZSET};
+use crate::store::zset::{
+    combine, inter_card, lex_count, lex_run, rank_run, score_count, score_run, Aggregate, Algebra,
+    Lex, Pair, Run, ScoreEnd, Sorted, Source,
+};
+use crate::store::{Keyspace, Value, WrongType, ZSetValue};
 
 /// The sorted set commands (Redis 7.0.15's arity, flags, key positions and documentation).
 #[rustfmt::skip] // one declaration a line, as a table
@@ -46,6 +52,16 @@ pub fn commands() -> Vec<Command> {
         cmd("zremrangebyscore", 4, WRITE, K(1, 1, 1), Keyed(typed!(zremrangebyscore))),
         cmd("zremrangebyrank", 4, WRITE, K(1, 1, 1), Keyed(typed!(zremrangebyrank))),
         cmd("zremrangebylex", 4, WRITE, K(1, 1, 1), Keyed(typed!(zremrangebylex))),
+        cmd("zunionstore", -4, W | MOVABLEKEYS, KeySpec::Custom(super::keys_dest_numkeys_at_2), Keyed(typed!(zunionstore))),
+        cmd("zinterstore", -4, W | MOVABLEKEYS, KeySpec::Custom(super::keys_dest_numkeys_at_2), Keyed(typed!(zinterstore))),
+        cmd("zdiffstore", -4, W | MOVABLEKEYS, KeySpec::Custom(super::keys_dest_numkeys_at_2), Keyed(typed!(zdiffstore))),
+        cmd("zunion", -3, READONLY | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(typed!(zunion))),
+        cmd("zinter", -3, READONLY | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(typed!(zinter))),
+        cmd("zdiff", -3, READONLY | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(typed!(zdiff))),
+        cmd("zintercard", -3, READONLY | MOVABLEKEYS, KeySpec::Custom(super::keys_numkeys_at_1), Keyed(typed!(zintercard))),
+        cmd("zrangestore", -5, W, K(1, 2, 1), Keyed(typed!(zrangestore))),
+        cmd("zrandmember", -2, READONLY, K(1, 1, 1), Keyed(typed!(zrandmember))),
+        cmd("zscan", -3, READONLY, K(1, 1, 1), Keyed(typed!(zscan))),
     ]
 }
 
@@ -421,12 +437,26 @@ enum By {
 /// only then the key. Costs: by rank O(min(start, N - start) + min(stop, N - stop) + M); by score
 /// O(log N + offset + M); by lex the same when all scores are equal, O(N) otherwise.
 fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) -> Handled {
+    range_or_store(ctx, a, false, by, rev)
+}
+
+/// [`range_generic`] for ZRANGE's forms (`store` false: key at 1) and ZRANGESTORE (`store`: the
+/// destination at 1, the source at 2, no WITHSCORES). The stored result is encoded as Redis's
+/// `zrangeResultBeginStore` and `zsetAdd` leave it.
+fn range_or_store(
+    ctx: &mut Ctx,
+    a: &Args,
+    store: bool,
+    by: Option<By>,
+    rev: Option<bool>,
+) -> Handled {
+    let base = if store { 2 } else { 1 };
     let (mut by, mut rev) = (by, rev);
     let (mut with_scores, mut offset, mut limit) = (false, 0i64, -1i64);
-    let mut j = 4;
+    let mut j = base + 3;
     while j < a.len() {
         let left = a.len() - j - 1;
-        if a.is(j, "withscores") {
+        if !store && a.is(j, "withscores") {
             with_scores = true;
         } else if a.is(j, "limit") && left >= 2 {
             let (Some(o), Some(c)) = (a.int(j + 1), a.int(j + 2)) else {
@@ -457,9 +487,9 @@ fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) -> 
     }
     // Reverse score and lex ranges are given as max, min.
     let (lo, hi) = if rev && by != By::Rank {
-        (a.get(3), a.get(2))
+        (a.get(base + 2), a.get(base + 1))
     } else {
-        (a.get(2), a.get(3))
+        (a.get(base + 1), a.get(base + 2))
     };
     enum Sel<'a> {
         Rank(i64, i64),
@@ -480,6 +510,34 @@ fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) -> 
             _ => return ctx.error(NOT_LEX_RANGE),
         },
     };
+    if store {
+        let limits = ctx.ks.limits;
+        let result = match ctx.ks.read::<ZSetValue>(ctx.db, a.get(2), ctx.now)? {
+            None => None,
+            Some(z) => {
+                let sorted = &z.sorted;
+                // As for ZRANGE: an offset past the end (or negative) selects nothing.
+                let offset = usize::try_from(offset)
+                    .ok()
+                    .filter(|&o| o < sorted.len() || o == 0);
+                let pairs = match (sel, offset) {
+                    (Sel::Rank(start, stop), _) => {
+                        select(rank_run(sorted, start, stop, rev).0, rev, 0, -1)
+                    }
+                    (Sel::Score(min, max), Some(o)) => {
+                        select(score_run(sorted, min, max), rev, o, limit)
+                    }
+                    (Sel::Lex(min, max), Some(o)) => {
+                        select(lex_run(sorted, min, max, rev), rev, o, limit)
+                    }
+                    _ => Vec::new(),
+                };
+                (!pairs.is_empty()).then(|| ZSetValue::from_pairs(&pairs, &limits))
+            }
+        };
+        store_result(ctx, a.get(1), result, "zrangestore");
+        return Ok(());
+    }
     let Some(z) = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)? else {
         ctx.reply.array(0);
         return Ok(());
@@ -510,6 +568,25 @@ fn range_generic(ctx: &mut Ctx, a: &Args, by: Option<By>, rev: Option<bool>) -> 
         }
     }
     Ok(())
+}
+
+/// The members and scores of `run`, ascending or descending, after skipping `offset` and keeping
+/// `limit` (negative: all). O(offset + M).
+fn select<'z>(run: Run<'z>, rev: bool, offset: usize, limit: i64) -> Vec<(&'z [u8], f64)> {
+    let take = usize::try_from(limit).unwrap_or(usize::MAX);
+    let it = run.into_iter().flatten();
+    let pair = |p: &'z Pair| -> (&'z [u8], f64) { (&*p.1, p.0 .0) };
+    if rev {
+        it.rev().skip(offset).take(take).map(pair).collect()
+    } else {
+        it.skip(offset).take(take).map(pair).collect()
+    }
+}
+
+/// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]: ZRANGE's selection
+/// stored at `dst` (deleted when empty). Costs as [`range_generic`], plus O(M log M) to build.
+fn zrangestore(ctx: &mut Ctx, a: &Args) -> Handled {
+    range_or_store(ctx, a, true, None, None)
 }
 
 /// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES].
@@ -748,6 +825,396 @@ fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
         blocking::nothing(ctx, true, false);
     } else {
         ctx.reply.null_array();
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------- union, inter, diff
+
+/// The inputs at the keys in `keys`, in order, each with a read lookup (a found expired key is
+/// deleted, a missing one is a `keymiss`) as Redis's `lookupKeyRead`; Err at the first key holding
+/// neither a sorted set nor a set (the later ones are not looked up). O(K).
+fn lookup_sources<'d>(
+    ks: &'d mut Keyspace,
+    db: usize,
+    a: &Args,
+    keys: Range<usize>,
+    now: u64,
+) -> Result<Vec<Source<'d>>, WrongType> {
+    let d = &mut ks.dbs[db];
+    for i in keys.clone() {
+        match d.peek(a.get(i), now) {
+            Some(e) if !matches!(e.value, Value::ZSet(_) | Value::Set(_)) => return Err(WrongType),
+            Some(_) => {}
+            None => {
+                d.get_read(a.get(i), now);
+            }
+        }
+    }
+    let (db, stats) = ks.reader(db);
+    Ok(keys
+        .map(|i| {
+            let found = match db.peek(a.get(i), now).map(|e| &e.value) {
+                Some(Value::ZSet(z)) => Source::ZSet(z),
+                Some(Value::Set(s)) => Source::Set(s),
+                _ => Source::Missing,
+            };
+            stats.lookup(!matches!(found, Source::Missing));
+            found
+        })
+        .collect())
+}
+
+/// Writes `(member, score)` pairs as a range reply: flat in RESP2, `[member, score]` pairs in RESP3
+/// when scores are asked for. O(M).
+fn emit_pairs(r: &mut Reply, pairs: &[(&[u8], f64)], with_scores: bool) {
+    let nested = with_scores && r.resp3();
+    r.array(if with_scores && !nested {
+        2 * pairs.len()
+    } else {
+        pairs.len()
+    });
+    for &(m, s) in pairs {
+        if nested {
+            r.array(2);
+        }
+        r.bulk(m);
+        if with_scores {
+            r.double(s);
+        }
+    }
+}
+
+/// Stores a computed sorted set at `dst` as Redis's STORE commands do: a non-empty result replaces
+/// the destination (any type, TTL dropped) and raises `event`; an empty one deletes the destination
+/// (a `del` event if it existed). Replies the result's cardinality. O(M log M).
+fn store_result(ctx: &mut Ctx, dst: &[u8], result: Option<ZSetValue>, event: &'static str) {
+    let now = ctx.now;
+    let db = ctx.db();
+    match result {
+        Some(z) => {
+            let n = z.scores.len();
+            // Redis's setKey looks the destination up first: one found expired goes (`expired`).
+            db.get(dst, now);
+            db.set(dst, Value::ZSet(Box::new(z)), 0);
+            ctx.notify(ZSET, event, dst);
+            ctx.reply.int(n as i64);
+        }
+        None => {
+            // Redis's dbDelete, which does not look at the TTL.
+            if db.remove(dst, 0).is_some() {
+                ctx.notify(GENERIC, "del", dst);
+            }
+            ctx.reply.int(0);
+        }
+    }
+}
+
+/// ZUNION/ZINTER/ZDIFF/ZINTERCARD and the STORE forms (Redis's `zunionInterDiffGenericCommand`):
+/// numkeys at `numkeys_at`, the destination at 1 when `store`. Checked in Redis's order: numkeys
+/// (an integer, at least 1, no more than the arguments left), every input key (a sorted set or a
+/// set, else WRONGTYPE), then the options (WEIGHTS and AGGREGATE but not for ZDIFF and ZINTERCARD,
+/// WITHSCORES only without a destination, LIMIT only for ZINTERCARD). See [`combine`] for the cost.
+fn algebra_generic(
+    ctx: &mut Ctx,
+    a: &Args,
+    name: &'static str,
+    op: Algebra,
+    store: bool,
+    card_only: bool,
+) -> Handled {
+    let numkeys_at = if store { 2 } else { 1 };
+    let Some(n) = a.int(numkeys_at) else {
+        return ctx.error(err::NOT_INT);
+    };
+    if n < 1 {
+        return ctx.error(&format!(
+            "ERR at least 1 input key is needed for '{name}' command"
+        ));
+    }
+    if n as u64 > (a.len() - numkeys_at - 1) as u64 {
+        return ctx.error(err::SYNTAX);
+    }
+    let n = n as usize;
+    let first = numkeys_at + 1;
+    let end = first + n;
+    let now = ctx.now;
+    let limits = ctx.ks.limits;
+    let sources = lookup_sources(ctx.ks, ctx.db, a, first..end, now)?;
+    let mut weights = vec![1.0f64; n];
+    let (mut agg, mut with_scores, mut limit) = (Aggregate::Sum, false, 0usize);
+    let mut j = end;
+    let weighted = op != Algebra::Diff && !card_only;
+    let mut error: Option<&str> = None;
+    while j < a.len() {
+        let left = a.len() - j;
+        if weighted && left > n && a.is(j, "weights") {
+            j += 1;
+            for w in weights.iter_mut() {
+                match parse_score(a.get(j)) {
+                    Some(v) => *w = v,
+                    None => {
+                        error = Some("ERR weight value is not a float");
+                        break;
+                    }
+                }
+                j += 1;
+            }
+            if error.is_some() {
+                break;
+            }
+        } else if weighted && left >= 2 && a.is(j, "aggregate") {
+            agg = match a.get(j + 1) {
+                o if o.eq_ignore_ascii_case(b"sum") => Aggregate::Sum,
+                o if o.eq_ignore_ascii_case(b"min") => Aggregate::Min,
+                o if o.eq_ignore_ascii_case(b"max") => Aggregate::Max,
+                _ => {
+                    error = Some(err::SYNTAX);
+                    break;
+                }
+            };
+            j += 2;
+        } else if !store && !card_only && a.is(j, "withscores") {
+            with_scores = true;
+            j += 1;
+        } else if card_only && left >= 2 && a.is(j, "limit") {
+            // getPositiveLongFromObjectOrReply: a non-integer gets the option's own message.
+            match a.int(j + 1) {
+                Some(l) if l >= 0 => limit = usize::try_from(l).unwrap_or(usize::MAX),
+                _ => {
+                    error = Some("ERR LIMIT can't be negative");
+                    break;
+                }
+            }
+            j += 2;
+        } else {
+            error = Some(err::SYNTAX);
+            break;
+        }
+    }
+    if let Some(e) = error {
+        drop(sources);
+        return ctx.error(e);
+    }
+    if card_only {
+        let count = inter_card(&sources, limit);
+        drop(sources);
+        ctx.reply.int(count as i64);
+        return Ok(());
+    }
+    let inputs: Vec<(Source, f64)> = sources.into_iter().zip(weights).collect();
+    let pairs = combine(&inputs, op, agg);
+    if store {
+        let result = (!pairs.is_empty()).then(|| ZSetValue::from_pairs(&pairs, &limits));
+        drop(pairs);
+        drop(inputs);
+        store_result(ctx, a.get(1), result, name);
+    } else {
+        emit_pairs(&mut ctx.reply, &pairs, with_scores);
+    }
+    Ok(())
+}
+
+/// ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight ...] [AGGREGATE SUM|MIN|MAX].
+/// O(N + M log M), N the members of all inputs, M the result's.
+fn zunionstore(ctx: &mut Ctx, a: &Args) -> Handled {
+    algebra_generic(ctx, a, "zunionstore", Algebra::Union, true, false)
+}
+
+/// ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight ...] [AGGREGATE SUM|MIN|MAX].
+/// O(N*K + M log M), N the smallest input.
+fn zinterstore(ctx: &mut Ctx, a: &Args) -> Handled {
+    algebra_generic(ctx, a, "zinterstore", Algebra::Inter, true, false)
+}
+
+/// ZDIFFSTORE destination numkeys key [key ...]. O(N*K + M log M), N the first input.
+fn zdiffstore(ctx: &mut Ctx, a: &Args) -> Handled {
+    algebra_generic(ctx, a, "zdiffstore", Algebra::Diff, true, false)
+}
+
+/// ZUNION numkeys key [key ...] [WEIGHTS weight ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES].
+/// O(N + M log M).
+fn zunion(ctx: &mut Ctx, a: &Args) -> Handled {
+    algebra_generic(ctx, a, "zunion", Algebra::Union, false, false)
+}
+
+/// ZINTER numkeys key [key ...] [WEIGHTS weight ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES].
+/// O(N*K + M log M).
+fn zinter(ctx: &mut Ctx, a: &Args) -> Handled {
+    algebra_generic(ctx, a, "zinter", Algebra::Inter, false, false)
+}
+
+/// ZDIFF numkeys key [key ...] [WITHSCORES]. O(N*K + M log M).
+fn zdiff(ctx: &mut Ctx, a: &Args) -> Handled {
+    algebra_generic(ctx, a, "zdiff", Algebra::Diff, false, false)
+}
+
+/// ZINTERCARD numkeys key [key ...] [LIMIT limit]: the intersection's size, counting stopped at the
+/// limit (0: none). O(N*K), N the smallest input.
+fn zintercard(ctx: &mut Ctx, a: &Args) -> Handled {
+    algebra_generic(ctx, a, "zintercard", Algebra::Inter, false, true)
+}
+
+// ------------------------------------------------------------------------------- random and scan
+
+/// Most elements ZRANDMEMBER with a negative count may reply. Redis has no limit and exhausts its
+/// memory building a reply of billions of members; Rustis refuses such counts (when the set exists)
+/// with Redis's out-of-range error instead.
+const MAX_RANDOM_REPLY: u64 = 1 << 26;
+
+/// One ZRANDMEMBER element: the member, with its score when asked (a `[member, score]` pair in RESP3).
+fn reply_member(r: &mut Reply, m: &[u8], s: f64, with_scores: bool) {
+    if with_scores && r.resp3() {
+        r.array(2);
+    }
+    r.bulk(m);
+    if with_scores {
+        r.double(s);
+    }
+}
+
+/// ZRANDMEMBER key [count [WITHSCORES]] (Redis's `zrandmemberCommand`). Without a count: one member
+/// or null. A positive count: distinct members (the whole set, ascending, when count >= size); a
+/// negative one: |count| members, repeats allowed. O(1) without a count, O(|count|) with one
+/// (O(N) for the whole set, replied descending as Redis walks it).
+fn zrandmember(ctx: &mut Ctx, a: &Args) -> Handled {
+    let mut count = None;
+    let mut with_scores = false;
+    if a.len() >= 3 {
+        let c = match a.int(2) {
+            Some(i64::MIN) => {
+                return ctx.error(
+                    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+                )
+            }
+            Some(c) => c,
+            None => return ctx.error(err::NOT_INT),
+        };
+        if a.len() > 4 || (a.len() == 4 && !a.is(3, "withscores")) {
+            return ctx.error(err::SYNTAX);
+        }
+        if a.len() == 4 {
+            with_scores = true;
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
+                return ctx.error("ERR value is out of range");
+            }
+        }
+        count = Some(c);
+    }
+    let mut rng = Rng(ctx.ks.random());
+    let Some(z) = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)? else {
+        match count {
+            Some(_) => ctx.reply.array(0),
+            None => ctx.reply.null(),
+        }
+        return Ok(());
+    };
+    let len = z.scores.len();
+    let r = &mut ctx.reply;
+    let header = |r: &mut Reply, n: usize| {
+        let flat = with_scores && !r.resp3();
+        r.array(if flat { 2 * n } else { n })
+    };
+    match count {
+        None => match z.scores.get_index(rng.below(len)) {
+            Some((m, _)) => r.bulk(m),
+            None => r.null(),
+        },
+        Some(0) => r.array(0),
+        Some(c) if c < 0 || c == 1 => {
+            if c.unsigned_abs() > MAX_RANDOM_REPLY {
+                r.error("ERR value is out of range");
+                return Ok(());
+            }
+            let n = c.unsigned_abs() as usize;
+            header(r, n);
+            for _ in 0..n {
+                if let Some((m, s)) = z.scores.get_index(rng.below(len)) {
+                    reply_member(r, m, *s, with_scores);
+                }
+            }
+        }
+        Some(c) if c as u64 >= len as u64 => {
+            // Redis walks the set from its top (zuiNext iterates backwards).
+            header(r, len);
+            for (s, m) in z.sorted.iter().rev() {
+                reply_member(r, m, s.0, with_scores);
+            }
+        }
+        Some(c) => {
+            let n = c as usize;
+            header(r, n);
+            for i in distinct_indices(len, n, || rng.next_u64()) {
+                if let Some((m, s)) = z.scores.get_index(i) {
+                    reply_member(r, m, *s, with_scores);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A score as a listpack holds it (Redis's `d2string`): an integral value within +-2^62 as an
+/// integer, otherwise `%.17g`; ZSCAN of a listpack-encoded set replies scores this way. O(1).
+fn listpack_score(s: f64, tmp: &mut [u8; 64]) -> &[u8] {
+    const HALF: f64 = (i64::MAX / 2) as f64;
+    if s == 0.0 {
+        return if s.is_sign_negative() { b"-0" } else { b"0" };
+    }
+    if (-HALF..=HALF).contains(&s) && (s as i64) as f64 == s {
+        let mut b = itoa::Buffer::new();
+        let t = b.format(s as i64).as_bytes();
+        tmp[..t.len()].copy_from_slice(t);
+        return &tmp[..t.len()];
+    }
+    format_double(s, tmp)
+}
+
+/// ZSCAN key cursor [MATCH pattern] [COUNT count]: member-score pairs, the scores as bulk strings in
+/// both protocols. Redis parses the cursor, then looks the key up, then parses the options. A
+/// listpack-encoded set is returned whole (ascending) with cursor 0, as Redis does for its compact
+/// encodings; a larger one is walked from its last table index down (see [`scan_down`]), so members
+/// moved by removals during the scan are never skipped. O(COUNT) per call; O(N) for a listpack.
+fn zscan(ctx: &mut Ctx, a: &Args) -> Handled {
+    let Some(cursor) = parse_cursor(a.get(2)) else {
+        return ctx.error("ERR invalid cursor");
+    };
+    let Some(z) = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)? else {
+        ctx.reply.raw(b"*2\r\n$1\r\n0\r\n*0\r\n");
+        return Ok(());
+    };
+    let r = &mut ctx.reply;
+    let Some(o) = parse_scan_options(r, a, cursor, 3, false) else {
+        return Ok(());
+    };
+    let (count, matches) = (o.count, |m: &[u8]| o.matches(m));
+    let mut found: Vec<(&[u8], f64)> = Vec::new();
+    let next = if z.listpack {
+        found.extend(
+            z.sorted
+                .iter()
+                .filter(|p| matches(&p.1))
+                .map(|(s, m)| (&**m, s.0)),
+        );
+        0
+    } else {
+        scan_down(z.scores.len(), cursor, count, |i| {
+            if let Some((m, s)) = z.scores.get_index(i).filter(|(m, _)| matches(m)) {
+                found.push((m, *s));
+            }
+        })
+    };
+    r.array(2);
+    r.bulk(itoa::Buffer::new().format(next).as_bytes());
+    r.array(2 * found.len());
+    let mut tmp = [0u8; 64];
+    for (m, s) in found {
+        r.bulk(m);
+        if z.listpack {
+            r.bulk(listpack_score(s, &mut tmp));
+        } else {
+            r.bulk(format_double(s, &mut tmp));
+        }
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use indexmap::IndexMap;
 
 use super::encoding::{Elem, EncodingLimits};
 use super::ostree::{self, OsTree};
+use super::SetValue;
 
 /// A score with a total order (Redis rejects NaN scores, so `total_cmp` matches numeric order).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -374,6 +375,237 @@ impl ZSetValue {
             sorted.remove(k);
         }
         victims.len()
+    }
+}
+
+/// An input of ZUNION, ZINTER, ZDIFF and their STORE forms: a sorted set, a plain set (every member
+/// scores 1, as in Redis), or a missing key (an empty input).
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    /// The key does not exist.
+    Missing,
+    /// A sorted set.
+    ZSet(&'a ZSetValue),
+    /// A plain set: members score 1.
+    Set(&'a SetValue),
+}
+
+impl<'a> Source<'a> {
+    /// The number of members. O(1).
+    pub fn len(&self) -> usize {
+        match self {
+            Source::Missing => 0,
+            Source::ZSet(z) => z.scores.len(),
+            Source::Set(s) => s.members.len(),
+        }
+    }
+
+    /// Whether the input has no member. O(1).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The score of `m`, None when absent. O(1).
+    pub fn score(&self, m: &[u8]) -> Option<f64> {
+        match self {
+            Source::Missing => None,
+            Source::ZSet(z) => z.scores.get(m).copied(),
+            Source::Set(s) => s.members.contains(m).then_some(1.0),
+        }
+    }
+
+    /// Every member with its score, in table order. O(N).
+    pub fn each(&self, mut f: impl FnMut(&'a [u8], f64) -> bool) {
+        match *self {
+            Source::Missing => {}
+            Source::ZSet(z) => {
+                for (m, s) in &z.scores {
+                    if !f(m, *s) {
+                        return;
+                    }
+                }
+            }
+            Source::Set(s) => {
+                for m in &s.members {
+                    if !f(m, 1.0) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How ZUNION and ZINTER combine the weighted scores of a member found in several inputs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Aggregate {
+    /// The sum (`inf + -inf` gives 0, as Redis's convention).
+    Sum,
+    /// The smallest.
+    Min,
+    /// The largest.
+    Max,
+}
+
+impl Aggregate {
+    /// Folds `v` into `acc` as Redis's `zunionInterAggregate`: a NaN sum becomes 0, and a NaN `v`
+    /// never wins a MIN or MAX comparison. O(1).
+    #[inline]
+    pub fn fold(self, acc: &mut f64, v: f64) {
+        match self {
+            Aggregate::Sum => {
+                *acc += v;
+                if acc.is_nan() {
+                    *acc = 0.0;
+                }
+            }
+            Aggregate::Min => {
+                if v < *acc {
+                    *acc = v
+                }
+            }
+            Aggregate::Max => {
+                if v > *acc {
+                    *acc = v
+                }
+            }
+        }
+    }
+}
+
+/// The operation of ZUNION, ZINTER, ZDIFF.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Algebra {
+    /// Members of any input.
+    Union,
+    /// Members of every input.
+    Inter,
+    /// Members of the first input found in no other (scores of the first, unweighted).
+    Diff,
+}
+
+/// `w * s`, a NaN (0 times an infinity) read as 0, as Redis initialises an aggregate.
+#[inline]
+fn weighted(w: f64, s: f64) -> f64 {
+    let v = w * s;
+    if v.is_nan() {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// Sorts result pairs as a sorted set orders them (score, then member bytes). O(M log M).
+fn sort_pairs(out: &mut [(&[u8], f64)]) {
+    out.sort_unstable_by(|a, b| Score(a.1).cmp(&Score(b.1)).then_with(|| a.0.cmp(b.0)));
+}
+
+/// The result of ZUNION/ZINTER/ZDIFF over `inputs` (each with its weight), sorted as a sorted set.
+/// Union and intersection visit the inputs from the smallest to the largest (a stable sort, as Redis's
+/// qsort by cardinality), so float sums are added in Redis's order. Union O(N) in the members of all
+/// inputs, intersection O(N*K) for N the smallest input, difference O(N*K) for N the first; plus
+/// O(M log M) to sort the M results.
+pub fn combine<'a>(
+    inputs: &[(Source<'a>, f64)],
+    op: Algebra,
+    agg: Aggregate,
+) -> Vec<(&'a [u8], f64)> {
+    let mut out: Vec<(&'a [u8], f64)> = Vec::new();
+    let mut order: Vec<&(Source<'a>, f64)> = inputs.iter().collect();
+    if op != Algebra::Diff {
+        order.sort_by_key(|(s, _)| s.len());
+    }
+    match op {
+        Algebra::Inter => {
+            let Some(((first, w0), rest)) = order.split_first() else {
+                return out;
+            };
+            first.each(|m, s| {
+                let mut acc = weighted(*w0, s);
+                for (src, w) in rest {
+                    match src.score(m) {
+                        Some(v) => agg.fold(&mut acc, v * w),
+                        None => return true,
+                    }
+                }
+                out.push((m, acc));
+                true
+            });
+        }
+        Algebra::Union => {
+            let biggest = order.last().map_or(0, |(s, _)| s.len());
+            let mut acc: IndexMap<&'a [u8], f64, ahash::RandomState> =
+                IndexMap::with_capacity_and_hasher(biggest, Default::default());
+            for (src, w) in &order {
+                src.each(|m, s| {
+                    let v = weighted(*w, s);
+                    match acc.entry(m) {
+                        indexmap::map::Entry::Occupied(mut e) => agg.fold(e.get_mut(), v),
+                        indexmap::map::Entry::Vacant(e) => {
+                            e.insert(v);
+                        }
+                    }
+                    true
+                });
+            }
+            out.extend(acc);
+        }
+        Algebra::Diff => {
+            let Some(((first, _), rest)) = order.split_first() else {
+                return out;
+            };
+            first.each(|m, s| {
+                if rest.iter().all(|(src, _)| src.score(m).is_none()) {
+                    out.push((m, s));
+                }
+                true
+            });
+        }
+    }
+    sort_pairs(&mut out);
+    out
+}
+
+/// The size of the intersection of `inputs`, counting stops at `limit` (0: no limit). O(N*K) for N
+/// the smallest input.
+pub fn inter_card(inputs: &[Source<'_>], limit: usize) -> usize {
+    let mut order: Vec<&Source> = inputs.iter().collect();
+    order.sort_by_key(|s| s.len());
+    let Some((first, rest)) = order.split_first() else {
+        return 0;
+    };
+    let mut n = 0;
+    first.each(|m, _| {
+        if rest.iter().all(|src| src.score(m).is_some()) {
+            n += 1;
+            if limit != 0 && n >= limit {
+                return false;
+            }
+        }
+        true
+    });
+    n
+}
+
+impl ZSetValue {
+    /// A sorted set of `pairs` (distinct members), encoded as Redis's `zsetConvertToListpackIfNeeded`
+    /// leaves a computed result: a listpack when it has at most `zset-max-listpack-entries` members
+    /// none longer than `zset-max-listpack-value`. O(M log M).
+    pub fn from_pairs(pairs: &[(&[u8], f64)], l: &EncodingLimits) -> Self {
+        let longest = pairs.iter().map(|p| p.0.len()).max().unwrap_or(0);
+        let mut z = ZSetValue {
+            scores: IndexMap::with_capacity_and_hasher(pairs.len(), Default::default()),
+            sorted: OsTree::new(),
+            listpack: pairs.len() <= l.zset_max_listpack_entries
+                && longest <= l.zset_max_listpack_value,
+        };
+        for &(m, s) in pairs {
+            let s = z.as_stored(s);
+            let e: Elem = m.into();
+            z.sorted.insert((Score(s), e.clone()));
+            z.scores.insert(e, s);
+        }
+        z
     }
 }
 
