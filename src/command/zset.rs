@@ -14,10 +14,7 @@ use super::{
 use crate::num::{format_double, parse_i64, strtod};
 use crate::resp::{err, Reply};
 use crate::store::notify::{GENERIC, ZSET};
-use crate::store::zset::{
-    combine, inter_card, lex_count, lex_run, rank_run, score_count, score_run, Aggregate, Algebra,
-    Lex, Pair, Run, ScoreEnd, Sorted, Source,
-};
+use crate::store::zset::{combine, inter_card, Aggregate, Algebra, Lex, Run, ScoreEnd, Source};
 use crate::store::{Keyspace, Value, WrongType, ZSetValue};
 
 /// The sorted set commands (Redis 7.0.15's arity, flags, key positions and documentation).
@@ -179,7 +176,7 @@ fn add_generic(ctx: &mut Ctx, a: &Args, first: usize, f: AddFlags) -> Handled {
     let mut result = 0.0;
     for j in 0..pairs {
         let (s, m) = (score_at(j), a.get(first + 2 * j + 1));
-        match z.scores.get(m).copied() {
+        match z.score(m) {
             Some(cur) => {
                 if f.nx {
                     continue;
@@ -278,7 +275,7 @@ fn zrem(ctx: &mut Ctx, a: &Args) -> Handled {
         None => (0, false),
         Some(z) => {
             let n = a.iter_from(2).filter(|m| z.remove_member(m)).count();
-            (n, z.sorted.is_empty())
+            (n, z.is_empty())
         }
     };
     if n > 0 {
@@ -303,7 +300,7 @@ fn pop_event(max: bool) -> &'static str {
 /// ZSCORE key member. O(1).
 fn zscore(ctx: &mut Ctx, a: &Args) -> Handled {
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
-    match z.and_then(|z| z.scores.get(a.get(2)).copied()) {
+    match z.and_then(|z| z.score(a.get(2))) {
         Some(s) => ctx.reply.double(s),
         None => ctx.reply.null(),
     }
@@ -315,7 +312,7 @@ fn zmscore(ctx: &mut Ctx, a: &Args) -> Handled {
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
     ctx.reply.array(a.len() - 2);
     for m in a.iter_from(2) {
-        match z.and_then(|z| z.scores.get(m).copied()) {
+        match z.and_then(|z| z.score(m)) {
             Some(s) => ctx.reply.double(s),
             None => ctx.reply.null(),
         }
@@ -326,7 +323,7 @@ fn zmscore(ctx: &mut Ctx, a: &Args) -> Handled {
 /// ZCARD key. O(1).
 fn zcard(ctx: &mut Ctx, a: &Args) -> Handled {
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
-    ctx.reply.int(z.map_or(0, |z| z.scores.len()) as i64);
+    ctx.reply.int(z.map_or(0, |z| z.len()) as i64);
     Ok(())
 }
 
@@ -335,7 +332,7 @@ fn rank_generic(ctx: &mut Ctx, a: &Args, rev: bool) -> Handled {
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
     match z.and_then(|z| {
         let r = z.rank_of(a.get(2))?;
-        Some(if rev { z.scores.len() - 1 - r } else { r })
+        Some(if rev { z.len() - 1 - r } else { r })
     }) {
         Some(r) => ctx.reply.int(r as i64),
         None => ctx.reply.null(),
@@ -360,7 +357,7 @@ fn zcount(ctx: &mut Ctx, a: &Args) -> Handled {
         return ctx.error(NOT_FLOAT_RANGE);
     };
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
-    let n = z.map_or(0, |z| score_count(&z.sorted, min, max));
+    let n = z.map_or(0, |z| z.score_count(min, max));
     ctx.reply.int(n as i64);
     Ok(())
 }
@@ -372,7 +369,7 @@ fn zlexcount(ctx: &mut Ctx, a: &Args) -> Handled {
         return ctx.error(NOT_LEX_RANGE);
     };
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
-    let n = z.map_or(0, |z| lex_count(&z.sorted, min, max));
+    let n = z.map_or(0, |z| z.lex_count(min, max));
     ctx.reply.int(n as i64);
     Ok(())
 }
@@ -384,7 +381,7 @@ fn zlexcount(ctx: &mut Ctx, a: &Args) -> Handled {
 /// iterator is walked twice (once to count) rather than buffered. O(M).
 fn emit<'z, I>(r: &mut Reply, it: I, known: Option<usize>, with_scores: bool)
 where
-    I: Iterator<Item = &'z Pair> + Clone,
+    I: Iterator<Item = (f64, &'z [u8])> + Clone,
 {
     let n = known.unwrap_or_else(|| it.clone().count());
     if with_scores && r.resp3() {
@@ -392,14 +389,14 @@ where
         for (s, m) in it {
             r.array(2);
             r.bulk(m);
-            r.double(s.0);
+            r.double(s);
         }
     } else {
         r.array(if with_scores { 2 * n } else { n });
         for (s, m) in it {
             r.bulk(m);
             if with_scores {
-                r.double(s.0);
+                r.double(s);
             }
         }
     }
@@ -416,7 +413,7 @@ fn emit_run(
     with_scores: bool,
 ) {
     let take = usize::try_from(limit).unwrap_or(usize::MAX);
-    let it = run.into_iter().flatten();
+    let it = run;
     if rev {
         emit(r, it.rev().skip(offset).take(take), known, with_scores)
     } else {
@@ -515,20 +512,17 @@ fn range_or_store(
         let result = match ctx.ks.read::<ZSetValue>(ctx.db, a.get(2), ctx.now)? {
             None => None,
             Some(z) => {
-                let sorted = &z.sorted;
                 // As for ZRANGE: an offset past the end (or negative) selects nothing.
                 let offset = usize::try_from(offset)
                     .ok()
-                    .filter(|&o| o < sorted.len() || o == 0);
+                    .filter(|&o| o < z.len() || o == 0);
                 let pairs = match (sel, offset) {
                     (Sel::Rank(start, stop), _) => {
-                        select(rank_run(sorted, start, stop, rev).0, rev, 0, -1)
+                        select(z.rank_run(start, stop, rev).0, rev, 0, -1)
                     }
-                    (Sel::Score(min, max), Some(o)) => {
-                        select(score_run(sorted, min, max), rev, o, limit)
-                    }
+                    (Sel::Score(min, max), Some(o)) => select(z.score_run(min, max), rev, o, limit),
                     (Sel::Lex(min, max), Some(o)) => {
-                        select(lex_run(sorted, min, max, rev), rev, o, limit)
+                        select(z.lex_run(min, max, rev), rev, o, limit)
                     }
                     _ => Vec::new(),
                 };
@@ -543,10 +537,9 @@ fn range_or_store(
         return Ok(());
     };
     let r = &mut ctx.reply;
-    let sorted = &z.sorted;
     // A negative offset walks past the end in Redis; an offset past the end selects nothing.
     let offset = match usize::try_from(offset) {
-        Ok(o) if o < sorted.len() || o == 0 => o,
+        Ok(o) if o < z.len() || o == 0 => o,
         _ if by == By::Rank => 0,
         _ => {
             r.array(0);
@@ -555,15 +548,15 @@ fn range_or_store(
     };
     match sel {
         Sel::Rank(start, stop) => {
-            let (run, n) = rank_run(sorted, start, stop, rev);
+            let (run, n) = z.rank_run(start, stop, rev);
             emit_run(r, run, Some(n), rev, 0, -1, with_scores)
         }
         Sel::Score(min, max) => {
-            let run = score_run(sorted, min, max);
+            let run = z.score_run(min, max);
             emit_run(r, run, None, rev, offset, limit, with_scores)
         }
         Sel::Lex(min, max) => {
-            let run = lex_run(sorted, min, max, rev);
+            let run = z.lex_run(min, max, rev);
             emit_run(r, run, None, rev, offset, limit, false)
         }
     }
@@ -574,8 +567,8 @@ fn range_or_store(
 /// `limit` (negative: all). O(offset + M).
 fn select<'z>(run: Run<'z>, rev: bool, offset: usize, limit: i64) -> Vec<(&'z [u8], f64)> {
     let take = usize::try_from(limit).unwrap_or(usize::MAX);
-    let it = run.into_iter().flatten();
-    let pair = |p: &'z Pair| -> (&'z [u8], f64) { (&*p.1, p.0 .0) };
+    let it = run;
+    let pair = |p: (f64, &'z [u8])| -> (&'z [u8], f64) { (p.1, p.0) };
     if rev {
         it.rev().skip(offset).take(take).map(pair).collect()
     } else {
@@ -626,13 +619,13 @@ fn remrange(
     ctx: &mut Ctx,
     key: &[u8],
     event: &'static str,
-    pick: impl FnOnce(&Sorted) -> Run<'_>,
+    pick: impl FnOnce(&ZSetValue) -> Run<'_>,
 ) -> Handled {
     let (n, empty) = match ctx.ks.write::<ZSetValue>(ctx.db, key, ctx.now)? {
         None => (0, false),
         Some(z) => {
             let n = z.remove_run(pick);
-            (n, z.sorted.is_empty())
+            (n, z.is_empty())
         }
     };
     if n > 0 {
@@ -647,9 +640,7 @@ fn zremrangebyscore(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(min), Some(max)) = (parse_score_end(a.get(2)), parse_score_end(a.get(3))) else {
         return ctx.error(NOT_FLOAT_RANGE);
     };
-    remrange(ctx, a.get(1), "zremrangebyscore", |sorted| {
-        score_run(sorted, min, max)
-    })
+    remrange(ctx, a.get(1), "zremrangebyscore", |z| z.score_run(min, max))
 }
 
 /// ZREMRANGEBYRANK key start stop. O(min(start, N - start) + min(stop, N - stop) + M log N).
@@ -657,8 +648,8 @@ fn zremrangebyrank(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else {
         return ctx.error(err::NOT_INT);
     };
-    remrange(ctx, a.get(1), "zremrangebyrank", |sorted| {
-        rank_run(sorted, start, stop, false).0
+    remrange(ctx, a.get(1), "zremrangebyrank", |z| {
+        z.rank_run(start, stop, false).0
     })
 }
 
@@ -667,8 +658,8 @@ fn zremrangebylex(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(min), Some(max)) = (parse_lex(a.get(2)), parse_lex(a.get(3))) else {
         return ctx.error(NOT_LEX_RANGE);
     };
-    remrange(ctx, a.get(1), "zremrangebylex", |sorted| {
-        lex_run(sorted, min, max, false)
+    remrange(ctx, a.get(1), "zremrangebylex", |z| {
+        z.lex_run(min, max, false)
     })
 }
 
@@ -694,7 +685,7 @@ fn zpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
         ctx.reply.array(0);
         return Ok(());
     };
-    let n = count.unwrap_or(1).min(z.sorted.len() as u64) as usize;
+    let n = count.unwrap_or(1).min(z.len() as u64) as usize;
     let nested = count.is_some() && ctx.reply.resp3();
     ctx.reply.array(if nested { n } else { 2 * n });
     for _ in 0..n {
@@ -706,7 +697,7 @@ fn zpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
         ctx.reply.double(s.0);
     }
     if n > 0 {
-        let empty = z.sorted.is_empty();
+        let empty = z.is_empty();
         ctx.elements_removed(ZSET, key, pop_event(max), empty);
     }
     Ok(())
@@ -742,7 +733,7 @@ fn blocking_source<'c>(
     }
     let serving = block.serving();
     match ks.write::<ZSetValue>(db, key, now) {
-        Ok(Some(z)) if !z.sorted.is_empty() => Ok(Some(z)),
+        Ok(Some(z)) if !z.is_empty() => Ok(Some(z)),
         Ok(_) => Ok(None),
         Err(_) if serving => Ok(None),
         Err(e) => Err(e),
@@ -761,7 +752,7 @@ fn bzpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
             continue;
         };
         let Some((s, m)) = z.pop(max) else { continue };
-        let empty = z.sorted.is_empty();
+        let empty = z.is_empty();
         ctx.reply.array(3);
         ctx.reply.bulk(key);
         ctx.reply.bulk(&m);
@@ -807,7 +798,7 @@ fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
         let Some(z) = blocking_source(ctx.ks, ctx.db, ctx.now, ctx.block, key)? else {
             continue;
         };
-        let n = count.min(z.sorted.len());
+        let n = count.min(z.len());
         ctx.reply.array(2);
         ctx.reply.bulk(key);
         ctx.reply.array(n);
@@ -817,7 +808,7 @@ fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
             ctx.reply.bulk(&m);
             ctx.reply.double(s.0);
         }
-        let empty = z.sorted.is_empty();
+        let empty = z.is_empty();
         ctx.elements_removed(ZSET, key, pop_event(max), empty);
         return Ok(());
     }
@@ -893,7 +884,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: Option<ZSetValue>, event: &'s
     let db = ctx.db();
     match result {
         Some(z) => {
-            let n = z.scores.len();
+            let n = z.len();
             // Redis's setKey looks the destination up first: one found expired goes (`expired`).
             db.get(dst, now);
             db.set(dst, Value::ZSet(Box::new(z)), 0);
@@ -1109,14 +1100,14 @@ fn zrandmember(ctx: &mut Ctx, a: &Args) -> Handled {
         }
         return Ok(());
     };
-    let len = z.scores.len();
+    let len = z.len();
     let r = &mut ctx.reply;
     let header = |r: &mut Reply, n: usize| {
         let flat = with_scores && !r.resp3();
         r.array(if flat { 2 * n } else { n })
     };
     match count {
-        None => match z.scores.get_index(rng.below(len)) {
+        None => match z.entry_at(rng.below(len)) {
             Some((m, _)) => r.bulk(m),
             None => r.null(),
         },
@@ -1129,24 +1120,24 @@ fn zrandmember(ctx: &mut Ctx, a: &Args) -> Handled {
             let n = c.unsigned_abs() as usize;
             header(r, n);
             for _ in 0..n {
-                if let Some((m, s)) = z.scores.get_index(rng.below(len)) {
-                    reply_member(r, m, *s, with_scores);
+                if let Some((m, s)) = z.entry_at(rng.below(len)) {
+                    reply_member(r, m, s, with_scores);
                 }
             }
         }
         Some(c) if c as u64 >= len as u64 => {
             // Redis walks the set from its top (zuiNext iterates backwards).
             header(r, len);
-            for (s, m) in z.sorted.iter().rev() {
-                reply_member(r, m, s.0, with_scores);
+            for (s, m) in z.iter().rev() {
+                reply_member(r, m, s, with_scores);
             }
         }
         Some(c) => {
             let n = c as usize;
             header(r, n);
             for i in distinct_indices(len, n, || rng.next_u64()) {
-                if let Some((m, s)) = z.scores.get_index(i) {
-                    reply_member(r, m, *s, with_scores);
+                if let Some((m, s)) = z.entry_at(i) {
+                    reply_member(r, m, s, with_scores);
                 }
             }
         }
@@ -1189,18 +1180,13 @@ fn zscan(ctx: &mut Ctx, a: &Args) -> Handled {
     };
     let (count, matches) = (o.count, |m: &[u8]| o.matches(m));
     let mut found: Vec<(&[u8], f64)> = Vec::new();
-    let next = if z.listpack {
-        found.extend(
-            z.sorted
-                .iter()
-                .filter(|p| matches(&p.1))
-                .map(|(s, m)| (&**m, s.0)),
-        );
+    let next = if z.is_listpack() {
+        found.extend(z.iter().filter(|p| matches(p.1)).map(|(s, m)| (m, s)));
         0
     } else {
-        scan_down(z.scores.len(), cursor, count, |i| {
-            if let Some((m, s)) = z.scores.get_index(i).filter(|(m, _)| matches(m)) {
-                found.push((m, *s));
+        scan_down(z.len(), cursor, count, |i| {
+            if let Some((m, s)) = z.entry_at(i).filter(|(m, _)| matches(m)) {
+                found.push((m, s));
             }
         })
     };
@@ -1210,7 +1196,7 @@ fn zscan(ctx: &mut Ctx, a: &Args) -> Handled {
     let mut tmp = [0u8; 64];
     for (m, s) in found {
         r.bulk(m);
-        if z.listpack {
+        if z.is_listpack() {
             r.bulk(listpack_score(s, &mut tmp));
         } else {
             r.bulk(format_double(s, &mut tmp));

@@ -419,7 +419,7 @@ impl<K: Ord> OsTree<K> {
 
     /// Number of keys `k` with `cmp(k)` Less (with `inclusive`, Less or Equal), for a `cmp` that
     /// orders keys against a probe consistently with `K`'s order. O(log N).
-    fn count_below_by(&self, cmp: impl Fn(&K) -> Ordering, inclusive: bool) -> usize {
+    pub fn count_below_by(&self, cmp: impl Fn(&K) -> Ordering, inclusive: bool) -> usize {
         let mut n = &self.root;
         let mut r = 0;
         loop {
@@ -698,6 +698,11 @@ impl<'a, K> Iter<'a, K> {
     /// The rank of the next key `next` would yield. O(1).
     pub fn front_rank(&self) -> usize {
         self.lo
+    }
+
+    /// One past the rank of the key `next_back` would yield. O(1).
+    pub fn back_rank(&self) -> usize {
+        self.hi
     }
 }
 
