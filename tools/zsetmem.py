@@ -12,6 +12,7 @@ and the process's VmRSS, before and after the fill. Prints both, their growth, a
 import argparse
 import socket
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +62,8 @@ def measure(label: str, argv: list, port: int, a) -> tuple:
     try:
         u0, r0 = used_memory(port), rss(srv.proc.pid)
         fill(port, a.keys, a.members, a.float)
+        # Both allocators return freed pages after a delay (mimalloc's purge delay, jemalloc's decay).
+        time.sleep(a.settle)
         u1, r1 = used_memory(port), rss(srv.proc.pid)
         enc = benchmark.resp_command("127.0.0.1", port, "OBJECT", "ENCODING", "z:0").decode().split()[-1]
         return u0, u1, r0, r1, enc
@@ -74,6 +77,7 @@ def main() -> int:
     p.add_argument("--members", type=int, default=10)
     p.add_argument("--port", type=int, default=17450)
     p.add_argument("--float", action="store_true")
+    p.add_argument("--settle", type=float, default=2.0, help="seconds to wait before measuring")
     p.add_argument("--rustis-bin", default=str(ROOT / "target" / "release" / "rustis"))
     a = p.parse_args()
     rustis = [a.rustis_bin, "--port", str(a.port), "--loglevel", "warning"]

@@ -52,9 +52,9 @@ type Probe<'a> = (Score, &'a [u8]);
 /// member). Every read and edit goes through the methods below. Never empty while stored.
 #[derive(Debug, Clone)]
 pub struct ZSetValue {
+    /// `Small` exactly while Redis would still encode the set as a listpack (so the flag costs no
+    /// byte: the value is 32 bytes).
     repr: Repr,
-    /// Whether Redis would still encode the set as a listpack; exactly when `repr` is `Small`.
-    listpack: bool,
 }
 
 /// The two representations.
@@ -74,8 +74,10 @@ struct Big {
     sorted: Sorted,
 }
 
-/// The small representation: `n` entries, ascending by (score, member), each `len` (LEB128), a
-/// score (a tag byte, then an i8/i16/i32 for an integral score, else the f64) and the member bytes.
+/// The small representation: `n` entries, ascending by (score, member). An entry is a header, the
+/// score (an i8/i16/i32 for an integral score, else the f64, as the header's tag says) and the
+/// member bytes. The header is one byte `0b0ttlllll` for a member shorter than 32 bytes (tag `t`,
+/// length `l`), else `0x80 | t` followed by the length in LEB128.
 #[derive(Debug, Clone, Default)]
 struct Packed {
     buf: Vec<u8>,
@@ -89,31 +91,38 @@ const TAG_I32: u8 = 3;
 
 /// Appends one packed entry. O(len).
 fn put_entry(out: &mut Vec<u8>, s: f64, m: &[u8]) {
-    let mut len = m.len();
-    loop {
-        let b = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            out.push(b);
-            break;
-        }
-        out.push(b | 0x80);
-    }
     let i = s as i32;
-    if i as f64 == s && !(s == 0.0 && s.is_sign_negative()) {
-        if let Ok(v) = i8::try_from(i) {
-            out.push(TAG_I8);
-            out.extend_from_slice(&v.to_le_bytes());
-        } else if let Ok(v) = i16::try_from(i) {
-            out.push(TAG_I16);
-            out.extend_from_slice(&v.to_le_bytes());
+    let tag = if i as f64 == s && !(s == 0.0 && s.is_sign_negative()) {
+        if i8::try_from(i).is_ok() {
+            TAG_I8
+        } else if i16::try_from(i).is_ok() {
+            TAG_I16
         } else {
-            out.push(TAG_I32);
-            out.extend_from_slice(&i.to_le_bytes());
+            TAG_I32
         }
     } else {
-        out.push(TAG_F64);
-        out.extend_from_slice(&s.to_le_bytes());
+        TAG_F64
+    };
+    if m.len() < 32 {
+        out.push(tag << 5 | m.len() as u8);
+    } else {
+        out.push(0x80 | tag);
+        let mut len = m.len();
+        loop {
+            let b = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                out.push(b);
+                break;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    match tag {
+        TAG_I8 => out.extend_from_slice(&(i as i8).to_le_bytes()),
+        TAG_I16 => out.extend_from_slice(&(i as i16).to_le_bytes()),
+        TAG_I32 => out.extend_from_slice(&i.to_le_bytes()),
+        _ => out.extend_from_slice(&s.to_le_bytes()),
     }
     out.extend_from_slice(m);
 }
@@ -121,22 +130,27 @@ fn put_entry(out: &mut Vec<u8>, s: f64, m: &[u8]) {
 /// Decodes the entry at `off`: its score, member and the offset of the next entry. O(1).
 #[inline]
 fn read_entry(buf: &[u8], mut off: usize) -> Option<(f64, &[u8], usize)> {
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let b = *buf.get(off)?;
-        off += 1;
-        len |= ((b & 0x7f) as usize) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-        if shift > 56 {
-            return None;
-        }
-    }
-    let tag = *buf.get(off)?;
+    let head = *buf.get(off)?;
     off += 1;
+    let (tag, len) = if head & 0x80 == 0 {
+        (head >> 5, (head & 0x1f) as usize)
+    } else {
+        let mut len = 0usize;
+        let mut shift = 0;
+        loop {
+            let b = *buf.get(off)?;
+            off += 1;
+            len |= ((b & 0x7f) as usize) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 56 {
+                return None;
+            }
+        }
+        (head & 0x7f, len)
+    };
     let (s, w) = match tag {
         TAG_I8 => (i8::from_le_bytes([*buf.get(off)?]) as f64, 1),
         TAG_I16 => (
@@ -483,7 +497,6 @@ impl Default for ZSetValue {
     fn default() -> Self {
         ZSetValue {
             repr: Repr::Big(Box::default()),
-            listpack: false,
         }
     }
 }
@@ -501,7 +514,6 @@ impl ZSetValue {
         if listpack {
             ZSetValue {
                 repr: Repr::Small(Packed::default()),
-                listpack: true,
             }
         } else {
             Self::default()
@@ -529,7 +541,7 @@ impl ZSetValue {
     /// Whether Redis would encode the set as a listpack (OBJECT ENCODING). O(1).
     #[inline]
     pub fn is_listpack(&self) -> bool {
-        self.listpack
+        matches!(self.repr, Repr::Small(_))
     }
 
     /// Number of members. O(1).
@@ -597,7 +609,7 @@ impl ZSetValue {
     /// zero score (even -0) reads back as 0; a skiplist keeps the double as given. O(1).
     #[inline]
     fn as_stored(&self, s: f64) -> f64 {
-        if self.listpack && s == 0.0 {
+        if self.is_listpack() && s == 0.0 {
             0.0
         } else {
             s
@@ -620,7 +632,6 @@ impl ZSetValue {
     /// Converts a packed set to the large representation (Redis's `zsetConvert` to a skiplist);
     /// scores keep the values the listpack held. O(N log N).
     fn convert(&mut self) {
-        self.listpack = false;
         let Repr::Small(p) = &self.repr else {
             return;
         };
@@ -637,7 +648,7 @@ impl ZSetValue {
     /// Adds a member known to be absent, converting to a skiplist first when the listpack would grow
     /// past its limits (as Redis's `zsetAdd`). O(log N); O(N) packed.
     pub fn add_absent(&mut self, m: &[u8], s: f64, l: &EncodingLimits) {
-        if self.listpack
+        if self.is_listpack()
             && (self.len() + 1 > l.zset_max_listpack_entries || m.len() > l.zset_max_listpack_value)
         {
             self.convert();
@@ -1176,6 +1187,11 @@ mod tests {
     }
 
     #[test]
+    fn small_value_is_four_words() {
+        assert_eq!(std::mem::size_of::<ZSetValue>(), 32);
+    }
+
+    #[test]
     fn packed_scores_round_trip() {
         for s in [
             0.0,
@@ -1191,10 +1207,12 @@ mod tests {
             f64::NEG_INFINITY,
             1e300,
         ] {
-            let mut b = Vec::new();
-            put_entry(&mut b, s, &[7u8; 200]);
-            let (got, m, next) = read_entry(&b, 0).unwrap();
-            assert_eq!((got, m.len(), next), (s, 200, b.len()));
+            for len in [0, 1, 31, 32, 200] {
+                let mut b = Vec::new();
+                put_entry(&mut b, s, &vec![7u8; len]);
+                let (got, m, next) = read_entry(&b, 0).unwrap();
+                assert_eq!((got, m.len(), next), (s, len, b.len()));
+            }
         }
     }
 
