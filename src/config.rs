@@ -183,6 +183,13 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
     ("dbfilename", "dump.rdb", Kind::Protected, Support::Full),
     ("requirepass", "", Kind::Text, Support::Only("")),
     ("protected-mode", "yes", Kind::Bool, Support::Full),
+    // Transparent huge pages are turned off for the process at startup (src/os.rs), as Redis does.
+    (
+        "disable-thp",
+        "yes",
+        Kind::Immutable(None),
+        Support::Only("yes"),
+    ),
     (
         "enable-protected-configs",
         "no",

@@ -75,6 +75,17 @@ fn redirect_to_a_resp2_subscriber() {
     // The redirect client goes: the tracking client's flag says so once a message was due.
     p.a[2] = Conn::new(redis.port);
     p.b[2] = Conn::new(rustis.port);
+    // Each server notices the close on its own time: wait until both have let the old client go.
+    for (c, id) in [(&mut p.a[0], &ra), (&mut p.b[0], &rb)] {
+        let gone = (0..200).any(|_| {
+            let list = c.call(&["client", "list", "id", id]);
+            list == b"$0\r\n\r\n" || {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                false
+            }
+        });
+        assert!(gone, "client {id} still listed");
+    }
     p.call(0, &["get", "x"]);
     p.call(1, &["set", "x", "2"]);
     p.call(1, &["ping"]);

@@ -730,9 +730,11 @@ mod tests {
                     || !matches!(ks.find_keys, FindKeys::Range { .. })
             });
             assert_eq!(cmd.flags & flag::MOVABLEKEYS != 0, movable, "{}", cmd.name);
+            // SORT_RO's unknown key spec is its BY/GET patterns, which the table reaches as found
+            // keys ([`Command::found_keys`]): its argument keys are the one fixed key.
             assert_eq!(
                 matches!(cmd.keys, KeySpec::Custom(_)),
-                movable,
+                movable && cmd.name != "sort_ro",
                 "{}",
                 cmd.name
             );
