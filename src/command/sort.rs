@@ -190,7 +190,7 @@ fn for_each_element(v: &Value, mut f: impl FnMut(&[u8])) {
     match v {
         Value::List(l) => l.items.iter().for_each(|e| f(e)),
         Value::Set(s) => s.members.iter().for_each(|e| f(e)),
-        Value::ZSet(z) => z.entries().for_each(|(e, _)| f(e)),
+        Value::ZSet(z) => z.iter_table().for_each(|(e, _)| f(e)),
         _ => {}
     }
 }
@@ -263,7 +263,7 @@ fn run(ctx: &mut Ctx, a: &Args, readonly: bool) {
                 if spec.dont_sort {
                     (zset_window(z, win, spec.desc), win.map(|(s, e)| (0, e - s)))
                 } else {
-                    (z.entries().map(|(m, _)| Elem::from(m)).collect(), win)
+                    (z.iter_table().map(|(m, _)| Elem::from(m)).collect(), win)
                 }
             }
             Some(_) => return ctx.reply.error(err::WRONGTYPE),

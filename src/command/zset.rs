@@ -516,6 +516,7 @@ fn range_or_store(
                 let offset = usize::try_from(offset)
                     .ok()
                     .filter(|&o| o < z.len() || o == 0);
+                let by_rank = matches!(sel, Sel::Rank(..));
                 let pairs = match (sel, offset) {
                     (Sel::Rank(start, stop), _) => {
                         select(z.rank_run(start, stop, rev).0, rev, 0, -1)
@@ -526,7 +527,9 @@ fn range_or_store(
                     }
                     _ => Vec::new(),
                 };
-                (!pairs.is_empty()).then(|| ZSetValue::from_pairs(&pairs, &limits))
+                // The rank form knows its length up front; the others start as a listpack.
+                let listpack = !by_rank || pairs.len() <= limits.zset_max_listpack_entries;
+                (!pairs.is_empty()).then(|| ZSetValue::from_added(&pairs, listpack, &limits))
             }
         };
         store_result(ctx, a.get(1), result, "zrangestore");
@@ -1107,7 +1110,7 @@ fn zrandmember(ctx: &mut Ctx, a: &Args) -> Handled {
         r.array(if flat { 2 * n } else { n })
     };
     match count {
-        None => match z.entry_at(rng.below(len)) {
+        None => match z.table_entry(rng.below(len)) {
             Some((m, _)) => r.bulk(m),
             None => r.null(),
         },
@@ -1120,7 +1123,7 @@ fn zrandmember(ctx: &mut Ctx, a: &Args) -> Handled {
             let n = c.unsigned_abs() as usize;
             header(r, n);
             for _ in 0..n {
-                if let Some((m, s)) = z.entry_at(rng.below(len)) {
+                if let Some((m, s)) = z.table_entry(rng.below(len)) {
                     reply_member(r, m, s, with_scores);
                 }
             }
@@ -1128,7 +1131,7 @@ fn zrandmember(ctx: &mut Ctx, a: &Args) -> Handled {
         Some(c) if c as u64 >= len as u64 => {
             // Redis walks the set from its top (zuiNext iterates backwards).
             header(r, len);
-            for (s, m) in z.iter().rev() {
+            for (m, s) in z.iter_sorted().rev() {
                 reply_member(r, m, s, with_scores);
             }
         }
@@ -1136,7 +1139,7 @@ fn zrandmember(ctx: &mut Ctx, a: &Args) -> Handled {
             let n = c as usize;
             header(r, n);
             for i in distinct_indices(len, n, || rng.next_u64()) {
-                if let Some((m, s)) = z.entry_at(i) {
+                if let Some((m, s)) = z.table_entry(i) {
                     reply_member(r, m, s, with_scores);
                 }
             }
@@ -1181,12 +1184,12 @@ fn zscan(ctx: &mut Ctx, a: &Args) -> Handled {
     let (count, matches) = (o.count, |m: &[u8]| o.matches(m));
     let mut found: Vec<(&[u8], f64)> = Vec::new();
     let next = if z.is_listpack() {
-        found.extend(z.iter().filter(|p| matches(p.1)).map(|(s, m)| (m, s)));
+        found.extend(z.iter_sorted().filter(|p| matches(p.0)));
         0
     } else {
         scan_down(z.len(), cursor, count, |i| {
-            if let Some((m, s)) = z.entry_at(i).filter(|(m, _)| matches(m)) {
-                found.push((m, s));
+            if let Some(p) = z.table_entry(i).filter(|p| matches(p.0)) {
+                found.push(p);
             }
         })
     };

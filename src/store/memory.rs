@@ -103,7 +103,7 @@ impl Value {
                         + 160
                         + index_map_cost(z.len(), z.table_capacity(), slot)
                         + ordered
-                        + sampled(z.entries(), samples, |(m, _)| 2 * alloc_size(m.len()))
+                        + sampled(z.iter_table(), samples, |(m, _)| 2 * alloc_size(m.len()))
                 }
             },
         }

@@ -574,7 +574,7 @@ impl ZSetValue {
     }
 
     /// Every member with its score in table order (see [`Entries`]). O(1) per step.
-    pub fn entries(&self) -> Entries<'_> {
+    pub fn iter_table(&self) -> Entries<'_> {
         match &self.repr {
             Repr::Small(p) => Entries::Small(p.run(0, p.n)),
             Repr::Big(b) => Entries::Big(b.scores.iter()),
@@ -582,11 +582,30 @@ impl ZSetValue {
     }
 
     /// The member at table index `i` (see [`Entries`]). O(1) for a large set, O(i) packed.
-    pub fn entry_at(&self, i: usize) -> Option<(&[u8], f64)> {
+    pub fn table_entry(&self, i: usize) -> Option<(&[u8], f64)> {
         match &self.repr {
             Repr::Small(p) => p.run(i, i + 1).next().map(|(s, m)| (m, s)),
             Repr::Big(b) => b.scores.get_index(i).map(|(m, s)| (&**m, *s)),
         }
+    }
+
+    /// Every member and its score in sorted-set order (score, then member bytes), reversible. O(1)
+    /// per step.
+    pub fn iter_sorted(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
+        self.iter().map(|(s, m)| (m, s))
+    }
+
+    /// A sorted set of `pairs` (distinct members) added one by one in the given order, as Redis's
+    /// ZRANGESTORE fills its destination: it starts as a listpack when `listpack` (Redis's
+    /// `zrangeResultBeginStore`: the rank form's result fits `zset-max-listpack-entries`, or the
+    /// length is unknown), and converts at the first member that overflows the limits (`zsetAdd`),
+    /// so zero scores added before the conversion read back as 0. O(M log M).
+    pub fn from_added(pairs: &[(&[u8], f64)], listpack: bool, l: &EncodingLimits) -> Self {
+        let mut z = Self::empty(listpack);
+        for &(m, s) in pairs {
+            z.add_absent(m, s, l);
+        }
+        z
     }
 
     /// The heap bytes of the packed buffer, or None for a large set (MEMORY USAGE). O(1).
@@ -958,7 +977,7 @@ impl<'a> Source<'a> {
         match *self {
             Source::Missing => {}
             Source::ZSet(z) => {
-                for (m, s) in z.entries() {
+                for (m, s) in z.iter_table() {
                     if !f(m, s) {
                         return;
                     }
@@ -1183,7 +1202,7 @@ mod tests {
         assert_eq!(z.rank_of(b"zz"), None);
         z.rescore(b"a", 0.0, 10.0);
         assert_eq!(z.rank_of(b"a"), Some(5));
-        assert_eq!(z.entry_at(0).map(|(k, _)| k), Some(&b"a"[..]));
+        assert_eq!(z.table_entry(0).map(|(k, _)| k), Some(&b"a"[..]));
     }
 
     #[test]
