@@ -290,7 +290,7 @@ fn writes_over_expired_keys() {
     sleep(Duration::from_millis(20));
     // Whether a key went by active expiry before or by the command's lookup, the events are the
     // same: expired, then what the command did.
-    n.events(
+    n.events_per_key(
         "
         set x 2
         set z 2 nx
@@ -308,7 +308,7 @@ fn writes_over_expired_keys() {
     );
     n.d.script(setup);
     sleep(Duration::from_millis(20));
-    n.events(
+    n.events_per_key(
         "
         set x 2 keepttl
         setnx z 2

@@ -12,6 +12,7 @@ pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod ctx;
+pub mod dump;
 pub mod geo;
 pub mod hash;
 pub mod hll;
@@ -628,6 +629,7 @@ impl Table {
         commands.extend(geo::commands());
         commands.extend(bitmap::commands());
         commands.extend(hll::commands());
+        commands.extend(dump::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

@@ -42,6 +42,20 @@ impl NotifyDiff {
         a
     }
 
+    /// Runs `script` as [`NotifyDiff::events`] does, and asserts that each key got the same events
+    /// in the same order on both servers, whatever the interleaving between keys (when active
+    /// expiry may take keys before the commands reach them, in an order of its own).
+    pub fn events_per_key(&mut self, script: &str) -> Vec<String> {
+        self.d.script(script);
+        let (a, b) = self.collect();
+        assert_eq!(
+            by_key(&b),
+            by_key(&a),
+            "per-key events differ after:\n{script}\n(left: rustis, right: redis)"
+        );
+        a
+    }
+
     /// The events published since the last call, on each server, sorted (for events whose order
     /// is the hash table's, as active expiry's).
     pub fn events_unordered(&mut self) -> Vec<String> {
@@ -70,4 +84,19 @@ fn drain(sub: &mut Conn) -> Vec<String> {
             _ => out.push(format!("unexpected: {m:?}")),
         }
     }
+}
+
+/// Events grouped by the key they name (a keyspace event's channel, a keyevent's payload), each
+/// key's in order.
+fn by_key(events: &[String]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for e in events {
+        let (channel, payload) = e.split_once(' ').unwrap_or((e, ""));
+        let key = match channel.split_once("__:") {
+            Some((kind, key)) if kind.starts_with("__keyspace@") => key.to_string(),
+            _ => payload.to_string(),
+        };
+        out.entry(key).or_default().push(e.clone());
+    }
+    out
 }

@@ -1,6 +1,14 @@
 //! The pieces of Redis's RDB encoding that payloads share (FUNCTION DUMP now; DUMP/RESTORE and
 //! snapshot files build on them): CRC64 (Jones polynomial, as Redis's crc64.c), RDB lengths,
-//! RDB strings (plain, integer-encoded, LZF-compressed) and the DUMP trailer.
+//! RDB strings (plain, integer-encoded, LZF-compressed) and the DUMP trailer. The packed
+//! encodings values are saved in (listpack, ziplist, intset, zipmap) are in [`pack`], LZF in
+//! [`lzf`], and whole values in [`value`].
+
+pub mod lzf;
+pub mod pack;
+pub mod value;
+
+use lzf::lzf_decompress;
 
 /// The RDB version Redis 7.0 writes.
 pub const RDB_VERSION: u16 = 10;
@@ -108,7 +116,8 @@ impl<'a> Reader<'a> {
         Some(b)
     }
 
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    /// The next `n` bytes.
+    pub fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(n)?;
         let s = self.data.get(self.pos..end)?;
         self.pos = end;
@@ -121,8 +130,8 @@ impl<'a> Reader<'a> {
             0 => Len::Plain((b & 0x3f) as u64),
             1 => Len::Plain((((b & 0x3f) as u64) << 8) | self.byte()? as u64),
             2 => match b {
-                0x80 => Len::Plain(u32::from_be_bytes(self.take(4)?.try_into().ok()?) as u64),
-                0x81 => Len::Plain(u64::from_be_bytes(self.take(8)?.try_into().ok()?)),
+                0x80 => Len::Plain(u32::from_be_bytes(self.bytes(4)?.try_into().ok()?) as u64),
+                0x81 => Len::Plain(u64::from_be_bytes(self.bytes(8)?.try_into().ok()?)),
                 _ => return None,
             },
             _ => Len::Encoded(b & 0x3f),
@@ -141,20 +150,20 @@ impl<'a> Reader<'a> {
     /// bytes are malformed; never panics, and allocates at most what the input can expand to.
     pub fn string(&mut self) -> Option<Vec<u8>> {
         match self.len_field()? {
-            Len::Plain(n) => Some(self.take(usize::try_from(n).ok()?)?.to_vec()),
+            Len::Plain(n) => Some(self.bytes(usize::try_from(n).ok()?)?.to_vec()),
             Len::Encoded(0) => Some((self.byte()? as i8).to_string().into_bytes()),
             Len::Encoded(1) => {
-                let v = i16::from_le_bytes(self.take(2)?.try_into().ok()?);
+                let v = i16::from_le_bytes(self.bytes(2)?.try_into().ok()?);
                 Some(v.to_string().into_bytes())
             }
             Len::Encoded(2) => {
-                let v = i32::from_le_bytes(self.take(4)?.try_into().ok()?);
+                let v = i32::from_le_bytes(self.bytes(4)?.try_into().ok()?);
                 Some(v.to_string().into_bytes())
             }
             Len::Encoded(3) => {
                 let clen = usize::try_from(self.length()?).ok()?;
                 let len = usize::try_from(self.length()?).ok()?;
-                let compressed = self.take(clen)?;
+                let compressed = self.bytes(clen)?;
                 // LZF expands at most ~ 264/2 times per control pair: bound the claim.
                 if len > compressed.len().saturating_mul(132) + 64 {
                     return None;
@@ -164,43 +173,6 @@ impl<'a> Reader<'a> {
             Len::Encoded(_) => None,
         }
     }
-}
-
-/// LZF decompression (the format Redis compresses RDB strings with) into exactly `len` bytes.
-pub fn lzf_decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(len);
-    let mut i = 0;
-    while i < input.len() {
-        let ctrl = input[i] as usize;
-        i += 1;
-        if ctrl < 32 {
-            let run = ctrl + 1;
-            let lit = input.get(i..i + run)?;
-            if out.len() + run > len {
-                return None;
-            }
-            out.extend_from_slice(lit);
-            i += run;
-        } else {
-            let mut n = ctrl >> 5;
-            if n == 7 {
-                n += *input.get(i)? as usize;
-                i += 1;
-            }
-            let back = ((ctrl & 0x1f) << 8) + *input.get(i)? as usize + 1;
-            i += 1;
-            let n = n + 2;
-            if back > out.len() || out.len() + n > len {
-                return None;
-            }
-            let start = out.len() - back;
-            for j in 0..n {
-                let b = out[start + j];
-                out.push(b);
-            }
-        }
-    }
-    (out.len() == len).then_some(out)
 }
 
 #[cfg(test)]
