@@ -523,7 +523,8 @@ fn range_or_store(
                     }
                     (Sel::Score(min, max), Some(o)) => select(z.score_run(min, max), rev, o, limit),
                     (Sel::Lex(min, max), Some(o)) => {
-                        select(z.lex_run(min, max, rev), rev, o, limit)
+                        let (run, o) = z.lex_run_from(min, max, rev, o);
+                        select(run, rev, o, limit)
                     }
                     _ => Vec::new(),
                 };
@@ -559,7 +560,7 @@ fn range_or_store(
             emit_run(r, run, None, rev, offset, limit, with_scores)
         }
         Sel::Lex(min, max) => {
-            let run = z.lex_run(min, max, rev);
+            let (run, offset) = z.lex_run_from(min, max, rev, offset);
             emit_run(r, run, None, rev, offset, limit, false)
         }
     }

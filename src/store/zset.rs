@@ -823,6 +823,57 @@ impl ZSetValue {
         self.rank_range(lo, hi)
     }
 
+    /// [`Self::lex_run`] after skipping `offset` members (ZRANGE ... BYLEX LIMIT offset count), and
+    /// the part of `offset` the caller still has to skip in the run. Over mixed scores Redis's
+    /// listpack walk skips the offset from the first member in range without checking the range,
+    /// and only then walks while the far end holds; that run is returned with nothing left to skip.
+    /// Over one common score the range is an interval and the whole offset is left to the caller.
+    /// Costs as [`Self::lex_run`], plus O(offset) over mixed scores.
+    pub fn lex_run_from(
+        &self,
+        min: Lex<'_>,
+        max: Lex<'_>,
+        rev: bool,
+        offset: usize,
+    ) -> (Run<'_>, usize) {
+        let (lo, hi) = self.lex_ranks(min, max, rev);
+        let len = self.len();
+        let mixed = match (self.iter().next(), self.iter().next_back()) {
+            (Some(a), Some(b)) => Score(a.0) != Score(b.0),
+            _ => false,
+        };
+        if offset == 0 || lo >= hi || !mixed {
+            return (self.rank_range(lo, hi), offset);
+        }
+        let empty = (self.rank_range(0, 0), 0);
+        if !rev {
+            let at = lo.saturating_add(offset);
+            match self.rank_range(at, len).next() {
+                Some((_, m)) if lte_max(m, max) => {}
+                _ => return empty,
+            }
+            let n = self
+                .rank_range(at, len)
+                .take_while(|(_, m)| lte_max(m, max))
+                .count();
+            (self.rank_range(at, at + n), 0)
+        } else {
+            let Some(at) = (hi - 1).checked_sub(offset) else {
+                return empty;
+            };
+            match self.rank_range(at, at + 1).next() {
+                Some((_, m)) if gte_min(m, min) => {}
+                _ => return empty,
+            }
+            let n = self
+                .rank_range(0, at + 1)
+                .rev()
+                .take_while(|(_, m)| gte_min(m, min))
+                .count();
+            (self.rank_range(at + 1 - n, at + 1), 0)
+        }
+    }
+
     /// How many members the lex range `min`..`max` holds. O(log N) when all scores are equal, O(N)
     /// otherwise.
     pub fn lex_count(&self, min: Lex<'_>, max: Lex<'_>) -> usize {
