@@ -19,7 +19,7 @@ pub struct Cli {
     /// TCP port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 6379)]
     pub port: u16,
-    /// Address to bind (IPv4 or IPv6).
+    /// Addresses to bind (IPv4 or IPv6, space-separated, up to 16; `-addr`: skipped if absent).
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: String,
     /// Worker threads, one event loop and one keyspace shard each (default: available cores).
@@ -34,6 +34,12 @@ pub struct Cli {
     /// Log verbosity.
     #[arg(long, default_value = "notice", value_parser = ["debug", "verbose", "notice", "warning"])]
     pub loglevel: String,
+    /// The default user's password (Redis's requirepass); empty: none.
+    #[arg(long, default_value = "")]
+    pub requirepass: String,
+    /// With `yes` and no password on the default user, only loopback clients are served.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub protected_mode: String,
 }
 
 impl Cli {
@@ -181,7 +187,19 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
     ),
     ("dir", "/tmp", Kind::Protected, Support::Full),
     ("dbfilename", "dump.rdb", Kind::Protected, Support::Full),
-    ("requirepass", "", Kind::Text, Support::Only("")),
+    ("requirepass", "", Kind::Text, Support::Full),
+    (
+        "acllog-max-len",
+        "128",
+        Kind::Int(0, LONG_MAX),
+        Support::Full,
+    ),
+    (
+        "acl-pubsub-default",
+        "resetchannels",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        Support::Full,
+    ),
     ("protected-mode", "yes", Kind::Bool, Support::Full),
     // Transparent huge pages are turned off for the process at startup (src/os.rs), as Redis does.
     (
@@ -447,6 +465,8 @@ pub struct Params {
     pub latency_monitor_threshold: AtomicU64,
     /// latency-tracking (per-command latency histograms), read per command.
     pub latency_tracking: AtomicBool,
+    /// protected-mode, read at each accept.
+    pub protected_mode: AtomicBool,
     /// busy-reply-threshold (alias lua-time-limit), ms: a script running longer is busy (other
     /// clients get -BUSY, SCRIPT KILL may stop it). 0: never.
     pub busy_reply_threshold: AtomicU64,
@@ -527,6 +547,8 @@ impl Params {
             ("databases", cli.databases.to_string()),
             ("maxclients", cli.maxclients.to_string()),
             ("loglevel", cli.loglevel.clone()),
+            ("requirepass", cli.requirepass.clone()),
+            ("protected-mode", cli.protected_mode.clone()),
         ];
         for (name, v) in given {
             match validate(name, &v, true) {
@@ -539,9 +561,23 @@ impl Params {
                 }
             }
         }
-        if cli.bind.parse::<std::net::IpAddr>().is_err() {
+        // Redis takes up to 16 addresses, each optionally prefixed with `-` (skipped when absent).
+        let words: Vec<&str> = cli.bind.split_whitespace().collect();
+        if words.len() > 16 {
             return Err(format!(
-                "'bind \"{}\"'\nInvalid bind address (Rustis takes one IPv4 or IPv6 address)",
+                "'bind \"{}\"'\nToo many bind addresses specified.",
+                cli.bind
+            ));
+        }
+        if words.is_empty()
+            || words.iter().any(|w| {
+                w.trim_start_matches('-')
+                    .parse::<std::net::IpAddr>()
+                    .is_err()
+            })
+        {
+            return Err(format!(
+                "'bind \"{}\"'\nInvalid bind address (IPv4 or IPv6 addresses, optionally prefixed with '-')",
                 cli.bind
             ));
         }
@@ -570,6 +606,7 @@ impl Params {
                 ],
             ],
             latency_tracking: AtomicBool::new(true),
+            protected_mode: AtomicBool::new(cli.protected_mode == "yes"),
         })
     }
 
@@ -801,6 +838,7 @@ impl Params {
                     self.latency_monitor_threshold.store(n, Ordering::Relaxed)
                 }
                 "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
+                "protected-mode" => self.protected_mode.store(v == "yes", Ordering::Relaxed),
                 "busy-reply-threshold" | "lua-time-limit" => {
                     self.busy_reply_threshold.store(n, Ordering::Relaxed)
                 }

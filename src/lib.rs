@@ -3,6 +3,7 @@
 //! Data flows one way: socket -> [`resp`] parser -> [`command`] table -> (worker mailbox ->) [`store`]
 //! -> [`resp`] encoder -> socket. See README.md, "Architecture".
 
+pub mod acl;
 pub mod alloc;
 pub mod command;
 pub mod config;

@@ -88,21 +88,47 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
     let params = Params::new(cli).map_err(|m| io::Error::new(io::ErrorKind::InvalidInput, m))?;
     crate::log::set_level(&cli.loglevel);
     let workers = cli.worker_count();
-    let ip: std::net::IpAddr = cli.bind.parse().map_err(|_| {
+    // `bind` as Redis takes it: several addresses; one prefixed with `-` is skipped when the
+    // machine does not have it. Every address gets one listener per worker, on the same port
+    // (the first address's when port 0 picks one).
+    let mut port = cli.port;
+    let mut first_addr = None;
+    let mut listeners: Vec<Vec<std::net::TcpListener>> = (0..workers).map(|_| Vec::new()).collect();
+    for word in cli.bind.split_whitespace() {
+        let optional = word.starts_with('-');
+        let ip: std::net::IpAddr = word.trim_start_matches('-').parse().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid --bind address '{word}'"),
+            )
+        })?;
+        let sa = SocketAddr::new(ip, port);
+        let unavailable = |e: &io::Error| optional && e.kind() == io::ErrorKind::AddrNotAvailable;
+        if port != 0 {
+            match refuse_taken_port(sa) {
+                Err(e) if unavailable(&e) => continue,
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
+        }
+        let first = match listener(sa) {
+            Err(e) if unavailable(&e) => continue,
+            other => other?,
+        };
+        let a = first.local_addr()?;
+        port = a.port();
+        first_addr.get_or_insert(a);
+        listeners[0].push(first);
+        for ls in listeners.iter_mut().skip(1) {
+            ls.push(listener(a)?);
+        }
+    }
+    let addr = first_addr.ok_or_else(|| {
         io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid --bind address '{}'", cli.bind),
+            io::ErrorKind::AddrNotAvailable,
+            "bind: Cannot assign requested address",
         )
     })?;
-    if cli.port != 0 {
-        refuse_taken_port(SocketAddr::new(ip, cli.port))?;
-    }
-    let first = listener(SocketAddr::new(ip, cli.port))?;
-    let addr = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..workers {
-        listeners.push(listener(addr)?);
-    }
     let mut polls = Vec::with_capacity(workers);
     let mut wakers = Vec::with_capacity(workers);
     for _ in 0..workers {
@@ -147,7 +173,11 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         tracking: crate::tracking::Tracking::new(workers),
         info: Default::default(),
         scripts: crate::script::store::Scripts::new(workers),
+        acl: Default::default(),
     });
+    if !cli.requirepass.is_empty() {
+        shared.acl.set_requirepass(cli.requirepass.as_bytes());
+    }
     let shards = crate::worker::shard::Shards::new(
         (0..workers)
             .map(|id| {
@@ -160,7 +190,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         let worker = Worker::new(
             id,
             poll,
-            mio::net::TcpListener::from_std(l),
+            l.into_iter().map(mio::net::TcpListener::from_std).collect(),
             shared.clone(),
             mail.clone(),
             shards.clone(),

@@ -76,6 +76,9 @@ pub struct ClientInfo {
     pub subs: usize,
     pub psubs: usize,
     pub ssubs: usize,
+    /// The user it is authenticated as (CLIENT LIST user=), and that user's id.
+    pub user: String,
+    pub user_id: u64,
 }
 
 /// Live figures of one connection for CLIENT LIST / CLIENT INFO. Only the connection's worker writes
@@ -139,6 +142,8 @@ pub struct Shared {
     pub monitor_count: AtomicUsize,
     /// Client-side caching: who read which key, who follows which prefix.
     pub tracking: crate::tracking::Tracking,
+    /// Users and their rules, the ACL log.
+    pub acl: crate::acl::Acl,
 }
 
 /// Bytes for connections of one worker: (slab token, client id, bytes).
@@ -152,6 +157,9 @@ pub enum Control {
     Unblock(Arc<crate::store::Ticket>, bool),
     /// CLIENT KILL: close this client's connection.
     Kill(u64),
+    /// ACL SETUSER changed this client's user's channel rules: close it if one of its
+    /// subscriptions is no longer allowed.
+    Recheck(u64),
     /// PUBLISH: messages for connections of this worker, in order.
     Messages(Vec<crate::pubsub::Delivery>),
     /// MONITOR: one command's line for these monitors (token, client id) of this worker.

@@ -6,7 +6,7 @@ use super::Args;
 use crate::resp::err;
 use crate::resp::reply::c_str;
 
-fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
+pub(crate) fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
     use std::sync::atomic::Ordering::Relaxed;
     let g = &ci.gauge;
     let last = g.last_ms.load(Relaxed).max(ci.created_ms);
@@ -48,7 +48,7 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         flags.push('N');
     }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user=default redir={} resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r{} cmd={} user={} redir={} resp={} lib-name={} lib-ver={}\n",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -72,6 +72,7 @@ fn client_line(ci: &crate::shared::ClientInfo, now: u64) -> String {
         g.tot_mem.load(Relaxed),
         if g.want_write.load(Relaxed) { "w" } else { "" },
         cmd,
+        if ci.user.is_empty() { "default" } else { &ci.user },
         ci.tracking.as_ref().map_or(-1, |m| m.redirect as i64),
         ci.resp,
         ci.lib_name,
@@ -585,6 +586,8 @@ fn kill(c: &mut ConnCtx, a: &Args) {
     // TYPE: the connections of that type (normal, pubsub; no replicas exist), or None for all.
     let mut kind: Option<Option<bool>> = None;
     let mut maxage: Option<u64> = None;
+    // USER: the connections authenticated as that user (by id).
+    let mut user: Option<u64> = None;
     let mut skipme = true;
     if a.len() == 3 {
         addr = Some(a.get(2));
@@ -616,11 +619,14 @@ fn kill(c: &mut ConnCtx, a: &Args) {
             } else if a.is(i, "laddr") && more {
                 laddr = Some(a.get(i + 1));
             } else if a.is(i, "user") && more {
-                if a.get(i + 1) != b"default" {
-                    let mut msg = b"ERR No such user '".to_vec();
-                    msg.extend_from_slice(c_str(a.get(i + 1)));
-                    msg.push(b'\'');
-                    return c.reply.error_bytes(&msg);
+                match c.shared.acl.read().users.get(a.get(i + 1)) {
+                    Some(u) => user = Some(u.id),
+                    None => {
+                        let mut msg = b"ERR No such user '".to_vec();
+                        msg.extend_from_slice(c_str(a.get(i + 1)));
+                        msg.push(b'\'');
+                        return c.reply.error_bytes(&msg);
+                    }
                 }
             } else if a.is(i, "skipme") && more {
                 if a.is(i + 1, "yes") {
@@ -654,6 +660,7 @@ fn kill(c: &mut ConnCtx, a: &Args) {
                 && laddr.is_none_or(|x| ci.laddr.as_bytes() == x)
                 && kind.is_none_or(|t| t == Some(ci.subs + ci.psubs + ci.ssubs > 0))
                 && (id == 0 || cid == id)
+                && user.is_none_or(|u| ci.user_id == u)
                 && maxage.is_none_or(|m| now.saturating_sub(ci.created_ms) / 1000 >= m)
                 && !(cid == me && skipme);
             if !hit {

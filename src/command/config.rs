@@ -85,6 +85,20 @@ pub(super) fn config(c: &mut ConnCtx, a: &Args) {
                 }
             }
             c.shared.params.apply(&changes);
+            for (k, name) in names.iter().enumerate() {
+                if name.eq_ignore_ascii_case("acl-pubsub-default") {
+                    let all = a.get(2 + 2 * k + 1).eq_ignore_ascii_case(b"allchannels");
+                    c.shared.acl.write_log().pubsub_default = if all {
+                        crate::acl::rules::sflag::ALLCHANNELS
+                    } else {
+                        0
+                    };
+                }
+                if name.eq_ignore_ascii_case("requirepass") {
+                    // The bytes as given (the parameter's text is only what CONFIG GET shows).
+                    c.shared.acl.set_requirepass(a.get(2 + 2 * k + 1));
+                }
+            }
             c.reply.ok()
         }
         b"resetstat" if a.len() == 2 => {

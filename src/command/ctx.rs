@@ -40,6 +40,8 @@ pub struct Session {
     /// CLIENT TRACKING, when on, and CLIENT CACHING's flag for the next command.
     pub tracking: Option<crate::tracking::Mode>,
     pub caching: bool,
+    /// Who it is authenticated as ([`crate::acl`]).
+    pub auth: crate::acl::Auth,
 }
 
 /// What a connection WATCHes: its flag (shared with the shards holding the keys, which set it

@@ -7,6 +7,7 @@
 //! [`meta`]. Adding a command touches its family file (and the family list in [`Table::build`] when the
 //! family is new), then `tools/gen_command_meta.py` regenerates the data.
 
+pub mod acl;
 pub mod bitmap;
 pub mod blocking;
 pub mod client;
@@ -630,6 +631,7 @@ impl Table {
         commands.extend(bitmap::commands());
         commands.extend(hll::commands());
         commands.extend(dump::commands());
+        commands.extend(acl::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

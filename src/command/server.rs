@@ -141,11 +141,15 @@ fn reset(c: &mut ConnCtx, _: &Args) {
     if std::mem::take(&mut c.session.monitor) {
         c.shared.unmonitor(who);
     }
+    // Back to the default user, authenticated only if it needs no password (clientSetDefaultAuth).
+    c.session.auth = c.shared.acl.new_auth();
     if let Some(ci) = c.shared.clients().get_mut(&c.session.id) {
         ci.subs = 0;
         ci.psubs = 0;
         ci.ssubs = 0;
         ci.monitor = false;
+        ci.user = "default".into();
+        ci.user_id = c.session.auth.user.id;
     }
     c.session.reply_off = false;
     c.session.skip_next = false;
@@ -180,7 +184,7 @@ fn hello(c: &mut ConnCtx, a: &Args) {
     while i < a.len() {
         let more = a.len() - i - 1;
         if a.is(i, "auth") && more >= 2 {
-            if !a.get(i + 1).eq_ignore_ascii_case(b"default") {
+            if !super::acl::try_auth(c, a.get(i + 1), a.get(i + 2), a.get(0)) {
                 c.publish();
                 return c
                     .reply
@@ -203,6 +207,10 @@ fn hello(c: &mut ConnCtx, a: &Args) {
             msg.push(b'\'');
             return c.reply.error_bytes(&msg);
         }
+    }
+    if c.session.auth.auth_required(&c.shared.acl) {
+        c.publish();
+        return c.reply.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     c.session.resp3 = proto == 3;
     c.publish();

@@ -106,6 +106,27 @@ impl Slots {
         self.parent[slot]
     }
 
+    /// The slots of the subcommands of `slot` (none unless it is a container's command slot).
+    pub fn subs_of(&self, slot: usize) -> std::ops::Range<usize> {
+        match self.subs.get(slot) {
+            Some(Some((first, list))) => *first..first + list.len(),
+            _ => 0..0,
+        }
+    }
+
+    /// Whether command `ci` is a container (has subcommands).
+    pub fn has_subs(&self, ci: usize) -> bool {
+        self.container.get(ci).copied().unwrap_or(false)
+    }
+
+    /// The slot of subcommand `name` (any case) of container `ci`.
+    pub fn sub_slot(&self, ci: usize, name: &[u8]) -> Option<usize> {
+        let (first, list) = self.subs.get(ci).copied().flatten()?;
+        list.iter()
+            .position(|(s, _)| s.as_bytes().eq_ignore_ascii_case(name))
+            .map(|j| first + j)
+    }
+
     /// Whether command `ci` reads the statistics.
     #[inline]
     pub fn reads_stats(&self, ci: usize) -> bool {

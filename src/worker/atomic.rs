@@ -197,6 +197,23 @@ impl Worker {
                 SubLookup::Known(slot, _) => slot,
                 _ => ci,
             };
+            if as_block && !session.auth.fast(&self.shared.acl) {
+                // Checked again at EXEC, in case the rules changed since it was queued.
+                let _ = session.auth.refresh(&self.shared.acl);
+                if let Err(d) = crate::acl::check(&session.auth.user, ci, slot, args) {
+                    crate::command::acl::log_denied_command(
+                        &self.shared,
+                        &session,
+                        d,
+                        crate::acl::Context::Multi,
+                        slot,
+                        args,
+                        now,
+                    );
+                    Reply::new(&mut out, resp3).error(&format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}", d.exec_reason()));
+                    continue;
+                }
+            }
             let started = Started::now();
             self.exec_held(&held, &mut session, ci, args, &mut out);
             self.account_call(slot, started, args, session.id, session.db);

@@ -473,6 +473,18 @@ impl Worker {
                         self.deliver_raw(token, client, &m);
                     }
                 }
+                crate::shared::Control::Recheck(client) => {
+                    let k = self
+                        .conns
+                        .iter()
+                        .find(|(_, c)| c.session.id == client)
+                        .map(|(k, _)| k);
+                    if let Some(k) = k {
+                        if self.may_stay_subscribed(k) == Some(false) {
+                            self.close(k);
+                        }
+                    }
+                }
                 crate::shared::Control::Kill(client) => {
                     let k = self
                         .conns
@@ -489,6 +501,23 @@ impl Worker {
 }
 
 impl Worker {
+    /// Whether connection `k`'s subscriptions are all still allowed by its user's rules (None:
+    /// no such connection). A deleted user allows none.
+    fn may_stay_subscribed(&mut self, k: usize) -> Option<bool> {
+        let acl = &self.shared.acl;
+        let c = self.conns.get_mut(k)?;
+        if let crate::acl::Refresh::Deleted = c.session.auth.refresh(acl) {
+            return Some(false);
+        }
+        let s = &c.session;
+        Some(crate::acl::may_keep_subscriptions(
+            &s.auth.user,
+            &s.channels,
+            &s.patterns,
+            &s.shard_channels,
+        ))
+    }
+
     /// Writes `bytes` pushed to connection `token` (client `client`): a MONITOR line, an
     /// invalidation; then holds it to its output limit.
     fn deliver_raw(&mut self, token: u32, client: u64, bytes: &[u8]) {

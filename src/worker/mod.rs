@@ -93,7 +93,8 @@ pub struct Worker {
     id: usize,
     n: usize,
     poll: Poll,
-    listener: TcpListener,
+    /// One listener per bound address (all registered under [`LISTENER_TOKEN`]).
+    listeners: Vec<TcpListener>,
     shared: Arc<Shared>,
     mail: Arc<Mailboxes>,
     conns: Slab<Conn>,
@@ -247,13 +248,15 @@ impl Worker {
     pub fn new(
         id: usize,
         poll: Poll,
-        mut listener: TcpListener,
+        mut listeners: Vec<TcpListener>,
         shared: Arc<Shared>,
         mail: Arc<Mailboxes>,
         shards: Arc<shard::Shards>,
     ) -> io::Result<Self> {
-        poll.registry()
-            .register(&mut listener, LISTENER_TOKEN, Interest::READABLE)?;
+        for l in &mut listeners {
+            poll.registry()
+                .register(l, LISTENER_TOKEN, Interest::READABLE)?;
+        }
         let n = shared.workers;
         let mut ks = shards.own(id);
         ks.interest = Some(shared.tracking.interest());
@@ -261,7 +264,7 @@ impl Worker {
             id,
             n,
             poll,
-            listener,
+            listeners,
             mail,
             conns: Slab::with_capacity(1024),
             ks,
@@ -404,9 +407,19 @@ impl Worker {
 
     // ------------------------------------------------------------------------------------ connections
 
+    /// Accepts what every listener has pending (one per bound address).
     fn accept(&mut self) {
+        for li in 0..self.listeners.len() {
+            self.accept_from(li);
+        }
+    }
+
+    fn accept_from(&mut self, li: usize) {
         loop {
-            let (mut sock, peer) = match self.listener.accept() {
+            let Some(listener) = self.listeners.get(li) else {
+                return;
+            };
+            let (mut sock, peer) = match listener.accept() {
                 Ok(x) => x,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -424,6 +437,12 @@ impl Worker {
             if connected >= self.shared.params.maxclients.load(Ordering::Relaxed) {
                 use std::io::Write;
                 let _ = sock.write(b"-ERR max number of clients reached\r\n");
+                self.stats.rejected += 1;
+                continue;
+            }
+            if self.protected_refuses(peer) {
+                use std::io::Write;
+                let _ = sock.write(crate::acl::PROTECTED_DENIED.as_bytes());
                 self.stats.rejected += 1;
                 continue;
             }
@@ -460,6 +479,7 @@ impl Worker {
                 laddr: laddr.clone(),
                 fd: sock.as_raw_fd(),
                 created_ms: self.now,
+                auth: self.shared.acl.new_auth(),
                 ..Session::default()
             };
             self.shared.clients().insert(
@@ -474,6 +494,8 @@ impl Worker {
                     gauge: gauge.clone(),
                     worker: self.id,
                     token: k as u32,
+                    user: String::from_utf8_lossy(&session.auth.user.name).into_owned(),
+                    user_id: session.auth.user.id,
                     ..Default::default()
                 },
             );
@@ -485,6 +507,20 @@ impl Worker {
                 .connected_clients
                 .fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Protected mode (Redis's clientAcceptHandler): with `protected-mode yes` and no password
+    /// on the default user, only loopback clients are served.
+    fn protected_refuses(&self, peer: std::net::SocketAddr) -> bool {
+        let local = match peer.ip() {
+            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+        };
+        if local || !self.shared.params.protected_mode.load(Ordering::Relaxed) {
+            return false;
+        }
+        let reg = self.shared.acl.read();
+        reg.default_user().flags & crate::acl::rules::uflag::NOPASS != 0
     }
 
     fn close(&mut self, k: usize) {

@@ -141,6 +141,12 @@ impl Worker {
                 c.gauge.last_cmd.store(slot as u32 + 1, Ordering::Relaxed);
             }
         }
+        // ACL: one load and a compare for a connection that may run anything.
+        if let Some(c) = self.conns.get(k) {
+            if !c.session.auth.fast(&self.shared.acl) && !self.acl_allows(k, ci, slot, args) {
+                return true;
+            }
+        }
         if let Some(c) = self.conns.get(k) {
             if !c.session.resp3
                 && c.session.subscribed()
@@ -317,6 +323,77 @@ impl Worker {
 
     /// Inside MULTI, a command refused before it could be queued (unknown, wrong arity, not
     /// allowed in a transaction) makes EXEC fail, as Redis's flagTransaction.
+    /// The ACL check of a connection whose user is restricted or must authenticate (Redis's
+    /// processCommand order: authentication, then permissions), answering the refusal. A
+    /// connection whose user was deleted is closed unanswered. Returns whether it may run.
+    #[inline(never)]
+    fn acl_allows(&mut self, k: usize, ci: usize, slot: usize, args: &Args) -> bool {
+        let shared = self.shared.clone();
+        let Some(c) = self.conns.get_mut(k) else {
+            return false;
+        };
+        if let crate::acl::Refresh::Deleted = c.session.auth.refresh(&shared.acl) {
+            c.closing = true;
+            return false;
+        }
+        if c.session.auth.open {
+            return true;
+        }
+        if SLOTS.flags(slot) & flag::NO_AUTH == 0 && c.session.auth.auth_required(&shared.acl) {
+            shared.stats[self.id].ext.cmds.reject(slot);
+            self.refuse_acl(k, ci, "NOAUTH Authentication required.");
+            return false;
+        }
+        if c.session.multi.is_some() && TABLE.get(ci).flags & flag::NO_MULTI != 0 {
+            // Refused as not allowed in a transaction first, as Redis does.
+            return true;
+        }
+        match crate::acl::check(&c.session.auth.user, ci, slot, args) {
+            Ok(()) => {
+                let name = TABLE.get(ci).name;
+                if name == "sort" || name == "sort_ro" {
+                    if let Some(msg) =
+                        crate::acl::sort_refusal(&c.session.auth.user, ci, slot, args)
+                    {
+                        self.refuse_in_multi(k);
+                        self.reply_error(k, msg);
+                        return false;
+                    }
+                }
+                true
+            }
+            Err(d) => {
+                let context = if c.session.multi.is_some() {
+                    crate::acl::Context::Multi
+                } else {
+                    crate::acl::Context::Toplevel
+                };
+                crate::command::acl::log_denied_command(
+                    &shared, &c.session, d, context, slot, args, self.now,
+                );
+                shared.stats[self.id].ext.cmds.reject(slot);
+                self.refuse_acl(k, ci, &d.error(slot));
+                false
+            }
+        }
+    }
+
+    /// Answers an ACL refusal: a refused EXEC discards the transaction (Redis's
+    /// execCommandAbort), any other refused command marks it aborted.
+    fn refuse_acl(&mut self, k: usize, ci: usize, msg: &str) {
+        if matches!(TABLE.get(ci).exec, Exec::Transaction) {
+            if let Some(c) = self.conns.get_mut(k) {
+                c.session.multi = None;
+                c.session.unwatch();
+            }
+            let msg = format!("EXECABORT Transaction discarded because of: {msg}");
+            self.reply_error(k, &msg);
+        } else {
+            self.refuse_in_multi(k);
+            self.reply_error(k, msg);
+        }
+    }
+
     fn refuse_in_multi(&mut self, k: usize) {
         if let Some(m) = self.conns.get_mut(k).and_then(|c| c.session.multi.as_mut()) {
             m.aborted = true;

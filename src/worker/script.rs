@@ -57,18 +57,37 @@ impl Host for ScriptHost<'_> {
         if !cmd.arity_ok(args.len()) {
             return refuse("ERR Wrong number of args calling Redis command from script");
         }
-        let flags = match SLOTS.lookup(ci, &args) {
-            SubLookup::Whole => cmd.flags,
+        let (flags, slot) = match SLOTS.lookup(ci, &args) {
+            SubLookup::Whole => (cmd.flags, ci),
             SubLookup::Known(slot, arity) => {
                 if !crate::stats::arity_fits(arity, args.len()) {
                     return refuse("ERR Wrong number of args calling Redis command from script");
                 }
-                SLOTS.flags(slot)
+                (SLOTS.flags(slot), slot)
             }
             SubLookup::Unknown => return refuse("ERR Unknown Redis command called from script"),
         };
         if flags & flag::NOSCRIPT != 0 {
             return refuse("ERR This Redis command is not allowed from script");
+        }
+        if !self.session.auth.fast(&self.worker.shared.acl) {
+            let shared = self.worker.shared.clone();
+            let _ = self.session.auth.refresh(&shared.acl);
+            if let Err(d) = crate::acl::check(&self.session.auth.user, ci, slot, &args) {
+                crate::command::acl::log_denied_command(
+                    &shared,
+                    &self.session,
+                    d,
+                    crate::acl::Context::Lua,
+                    slot,
+                    &args,
+                    self.worker.now,
+                );
+                return refuse(&format!(
+                    "ERR The user executing the script {}",
+                    d.message()
+                ));
+            }
         }
         let write = flags & flag::WRITE != 0;
         // A may-replicate command (PUBLISH...) is a write to a read-only script, as in Redis.
@@ -308,11 +327,21 @@ impl Worker {
     /// (the script sees every effect those stood for), its reply in order. Returns whether the
     /// request was consumed.
     pub(super) fn run_script(&mut self, k: usize, ci: usize, args: &Args, slot: usize) -> bool {
-        let (client, db) = self
-            .conns
-            .get(k)
-            .map_or((0, 0), |c| (c.session.id, c.session.db));
-        if let Some(owner) = self.sole_script_owner(ci, args) {
+        let (client, db, open) = self.conns.get(k).map_or((0, 0, false), |c| {
+            (
+                c.session.id,
+                c.session.db,
+                c.session.auth.fast(&self.shared.acl),
+            )
+        });
+        // A restricted user's script runs here, where its rules are known (a forwarded script
+        // runs as nobody in particular).
+        let sole = if open {
+            self.sole_script_owner(ci, args)
+        } else {
+            None
+        };
+        if let Some(owner) = sole {
             self.monitor_line(args, db, None, client);
             // Every key on one busy worker: the script runs there, on its own shard, in order
             // with this connection's other requests to it (a parked owner's shard is taken below
@@ -498,6 +527,7 @@ impl Worker {
                     session: Session {
                         id: session.id,
                         db: session.db,
+                        auth: session.auth.clone(),
                         ..Session::default()
                     },
                     owners: Vec::new(),
