@@ -14,7 +14,6 @@ use crate::resp::reply::c_str;
 use crate::resp::{err, Reply};
 use crate::store::geohash::{self, Search, Shape};
 use crate::store::notify::{GENERIC, ZSET};
-use crate::store::zset::score_run;
 use crate::store::{Value, ZSetValue};
 
 /// The geo commands (Redis 7.0.15's arity, flags and key positions).
@@ -302,7 +301,7 @@ fn geoadd(ctx: &mut Ctx, a: &Args) -> Handled {
     let (mut added, mut updated) = (0i64, 0i64);
     for (j, &s) in scores.iter().enumerate() {
         let m = a.get(i + 3 * j + 2);
-        match z.scores.get(m).copied() {
+        match z.score(m) {
             Some(cur) => {
                 if nx {
                     continue;
@@ -346,8 +345,8 @@ fn geodist(ctx: &mut Ctx, a: &Args) -> Handled {
         ctx.reply.null();
         return Ok(());
     };
-    match (z.scores.get(a.get(2)), z.scores.get(a.get(3))) {
-        (Some(&s1), Some(&s2)) => {
+    match (z.score(a.get(2)), z.score(a.get(3))) {
+        (Some(s1), Some(s2)) => {
             let [x1, y1] = geohash::decode_score(s1);
             let [x2, y2] = geohash::decode_score(s2);
             reply_distance(&mut ctx.reply, geohash::distance(x1, y1, x2, y2) / to_meter);
@@ -362,8 +361,8 @@ fn geohash_cmd(ctx: &mut Ctx, a: &Args) -> Handled {
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
     ctx.reply.array(a.len() - 2);
     for m in a.iter_from(2) {
-        match z.and_then(|z| z.scores.get(m)) {
-            Some(&s) => ctx.reply.bulk(&geohash::base32_of_score(s)),
+        match z.and_then(|z| z.score(m)) {
+            Some(s) => ctx.reply.bulk(&geohash::base32_of_score(s)),
             None => ctx.reply.null(),
         }
     }
@@ -375,8 +374,8 @@ fn geopos(ctx: &mut Ctx, a: &Args) -> Handled {
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
     ctx.reply.array(a.len() - 2);
     for m in a.iter_from(2) {
-        match z.and_then(|z| z.scores.get(m)) {
-            Some(&s) => {
+        match z.and_then(|z| z.score(m)) {
+            Some(s) => {
                 let [lon, lat] = geohash::decode_score(s);
                 ctx.reply.array(2);
                 reply_coord(&mut ctx.reply, lon);
@@ -630,8 +629,8 @@ fn search(ctx: &mut Ctx, a: &Args, src: usize, form: Form) -> Handled {
         Form::Member { .. } => {
             base = 5;
             if let Some(z) = z {
-                match z.scores.get(a.get(2)) {
-                    Some(&s) => xy = geohash::decode_score(s),
+                match z.score(a.get(2)) {
+                    Some(s) => xy = geohash::decode_score(s),
                     None => fail!("ERR could not decode requested zset member"),
                 }
                 match distance_arg(a, 3) {
@@ -688,8 +687,8 @@ fn search(ctx: &mut Ctx, a: &Args, src: usize, form: Form) -> Handled {
             store_dist = true;
         } else if word(arg, "frommember") && i + 1 < remaining && form.geosearch() && !fromloc {
             if let Some(z) = z {
-                match z.scores.get(a.get(at + 1)) {
-                    Some(&s) => xy = geohash::decode_score(s),
+                match z.score(a.get(at + 1)) {
+                    Some(s) => xy = geohash::decode_score(s),
                     None => fail!("ERR could not decode requested zset member"),
                 }
             }
@@ -829,7 +828,7 @@ fn search(ctx: &mut Ctx, a: &Args, src: usize, form: Form) -> Handled {
         let mut out = ZSetValue::for_first_member(first.member.len(), &limits);
         for p in &found {
             let score = if store_dist { p.dist } else { p.score };
-            if !out.scores.contains_key(p.member) {
+            if !out.contains(p.member) {
                 out.add_absent(p.member, score, &limits);
             }
         }
@@ -892,17 +891,14 @@ fn collect<'z>(z: &'z ZSetValue, s: &Search, limit: u64) -> Vec<Point<'z>> {
             break;
         }
         let (min, max) = geohash::score_range(*cell);
-        for (score, m) in score_run(&z.sorted, (min, false), (max, true))
-            .into_iter()
-            .flatten()
-        {
-            let [lon, lat] = geohash::decode_score(score.0);
+        for (score, m) in z.score_run((min, false), (max, true)) {
+            let [lon, lat] = geohash::decode_score(score);
             if let Some(dist) = geohash::within(s, [lon, lat]) {
                 out.push(Point {
                     lon,
                     lat,
                     dist,
-                    score: score.0,
+                    score,
                     member: m,
                 });
             }

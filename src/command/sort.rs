@@ -190,7 +190,7 @@ fn for_each_element(v: &Value, mut f: impl FnMut(&[u8])) {
     match v {
         Value::List(l) => l.items.iter().for_each(|e| f(e)),
         Value::Set(s) => s.members.iter().for_each(|e| f(e)),
-        Value::ZSet(z) => z.scores.keys().for_each(|e| f(e)),
+        Value::ZSet(z) => z.iter_table().for_each(|(e, _)| f(e)),
         _ => {}
     }
 }
@@ -259,11 +259,11 @@ fn run(ctx: &mut Ctx, a: &Args, readonly: bool) {
                 (elems, win)
             }
             Some(Value::ZSet(z)) => {
-                let win = window(spec.offset, spec.count, z.scores.len());
+                let win = window(spec.offset, spec.count, z.len());
                 if spec.dont_sort {
                     (zset_window(z, win, spec.desc), win.map(|(s, e)| (0, e - s)))
                 } else {
-                    (z.scores.keys().cloned().collect(), win)
+                    (z.iter_table().map(|(m, _)| Elem::from(m)).collect(), win)
                 }
             }
             Some(_) => return ctx.reply.error(err::WRONGTYPE),
@@ -418,19 +418,15 @@ fn zset_window(z: &ZSetValue, win: Window, desc: bool) -> Vec<Elem> {
     };
     let take = end - start + 1;
     if desc {
-        z.sorted
-            .iter()
+        z.iter()
             .rev()
             .skip(start)
             .take(take)
-            .map(|(_, m)| m.clone())
+            .map(|(_, m)| Elem::from(m))
             .collect()
     } else {
-        z.sorted
-            .iter()
-            .skip(start)
-            .take(take)
-            .map(|(_, m)| m.clone())
+        z.rank_range(start, start + take)
+            .map(|(_, m)| Elem::from(m))
             .collect()
     }
 }

@@ -14,10 +14,7 @@ use super::{
 use crate::num::{format_double, parse_i64, strtod};
 use crate::resp::{err, Reply};
 use crate::store::notify::{GENERIC, ZSET};
-use crate::store::zset::{
-    combine, inter_card, lex_count, lex_run, lex_run_from, rank_run, score_count, score_run,
-    Aggregate, Algebra, Lex, Pair, Run, ScoreEnd, Sorted, Source,
-};
+use crate::store::zset::{combine, inter_card, Aggregate, Algebra, Lex, Run, ScoreEnd, Source};
 use crate::store::{Keyspace, Value, WrongType, ZSetValue};
 
 /// The sorted set commands (Redis 7.0.15's arity, flags, key positions and documentation).
@@ -179,7 +176,7 @@ fn add_generic(ctx: &mut Ctx, a: &Args, first: usize, f: AddFlags) -> Handled {
     let mut result = 0.0;
     for j in 0..pairs {
         let (s, m) = (score_at(j), a.get(first + 2 * j + 1));
-        match z.scores.get(m).copied() {
+        match z.score(m) {
             Some(cur) => {
                 if f.nx {
                     continue;
@@ -278,7 +275,7 @@ fn zrem(ctx: &mut Ctx, a: &Args) -> Handled {
         None => (0, false),
         Some(z) => {
             let n = a.iter_from(2).filter(|m| z.remove_member(m)).count();
-            (n, z.sorted.is_empty())
+            (n, z.is_empty())
         }
     };
     if n > 0 {
@@ -303,7 +300,7 @@ fn pop_event(max: bool) -> &'static str {
 /// ZSCORE key member. O(1).
 fn zscore(ctx: &mut Ctx, a: &Args) -> Handled {
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
-    match z.and_then(|z| z.scores.get(a.get(2)).copied()) {
+    match z.and_then(|z| z.score(a.get(2))) {
         Some(s) => ctx.reply.double(s),
         None => ctx.reply.null(),
     }
@@ -315,7 +312,7 @@ fn zmscore(ctx: &mut Ctx, a: &Args) -> Handled {
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
     ctx.reply.array(a.len() - 2);
     for m in a.iter_from(2) {
-        match z.and_then(|z| z.scores.get(m).copied()) {
+        match z.and_then(|z| z.score(m)) {
             Some(s) => ctx.reply.double(s),
             None => ctx.reply.null(),
         }
@@ -326,7 +323,7 @@ fn zmscore(ctx: &mut Ctx, a: &Args) -> Handled {
 /// ZCARD key. O(1).
 fn zcard(ctx: &mut Ctx, a: &Args) -> Handled {
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
-    ctx.reply.int(z.map_or(0, |z| z.scores.len()) as i64);
+    ctx.reply.int(z.map_or(0, |z| z.len()) as i64);
     Ok(())
 }
 
@@ -335,7 +332,7 @@ fn rank_generic(ctx: &mut Ctx, a: &Args, rev: bool) -> Handled {
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
     match z.and_then(|z| {
         let r = z.rank_of(a.get(2))?;
-        Some(if rev { z.scores.len() - 1 - r } else { r })
+        Some(if rev { z.len() - 1 - r } else { r })
     }) {
         Some(r) => ctx.reply.int(r as i64),
         None => ctx.reply.null(),
@@ -360,7 +357,7 @@ fn zcount(ctx: &mut Ctx, a: &Args) -> Handled {
         return ctx.error(NOT_FLOAT_RANGE);
     };
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
-    let n = z.map_or(0, |z| score_count(&z.sorted, min, max));
+    let n = z.map_or(0, |z| z.score_count(min, max));
     ctx.reply.int(n as i64);
     Ok(())
 }
@@ -372,7 +369,7 @@ fn zlexcount(ctx: &mut Ctx, a: &Args) -> Handled {
         return ctx.error(NOT_LEX_RANGE);
     };
     let z = ctx.ks.read::<ZSetValue>(ctx.db, a.get(1), ctx.now)?;
-    let n = z.map_or(0, |z| lex_count(&z.sorted, min, max));
+    let n = z.map_or(0, |z| z.lex_count(min, max));
     ctx.reply.int(n as i64);
     Ok(())
 }
@@ -384,7 +381,7 @@ fn zlexcount(ctx: &mut Ctx, a: &Args) -> Handled {
 /// iterator is walked twice (once to count) rather than buffered. O(M).
 fn emit<'z, I>(r: &mut Reply, it: I, known: Option<usize>, with_scores: bool)
 where
-    I: Iterator<Item = &'z Pair> + Clone,
+    I: Iterator<Item = (f64, &'z [u8])> + Clone,
 {
     let n = known.unwrap_or_else(|| it.clone().count());
     if with_scores && r.resp3() {
@@ -392,14 +389,14 @@ where
         for (s, m) in it {
             r.array(2);
             r.bulk(m);
-            r.double(s.0);
+            r.double(s);
         }
     } else {
         r.array(if with_scores { 2 * n } else { n });
         for (s, m) in it {
             r.bulk(m);
             if with_scores {
-                r.double(s.0);
+                r.double(s);
             }
         }
     }
@@ -416,7 +413,7 @@ fn emit_run(
     with_scores: bool,
 ) {
     let take = usize::try_from(limit).unwrap_or(usize::MAX);
-    let it = run.into_iter().flatten();
+    let it = run;
     if rev {
         emit(r, it.rev().skip(offset).take(take), known, with_scores)
     } else {
@@ -515,7 +512,6 @@ fn range_or_store(
         let result = match ctx.ks.read::<ZSetValue>(ctx.db, a.get(2), ctx.now)? {
             None => None,
             Some(z) => {
-                let sorted = z.index();
                 // As for ZRANGE: an offset past the end (or negative) selects nothing.
                 let offset = usize::try_from(offset)
                     .ok()
@@ -523,13 +519,11 @@ fn range_or_store(
                 let by_rank = matches!(sel, Sel::Rank(..));
                 let pairs = match (sel, offset) {
                     (Sel::Rank(start, stop), _) => {
-                        select(rank_run(sorted, start, stop, rev).0, rev, 0, -1)
+                        select(z.rank_run(start, stop, rev).0, rev, 0, -1)
                     }
-                    (Sel::Score(min, max), Some(o)) => {
-                        select(score_run(sorted, min, max), rev, o, limit)
-                    }
+                    (Sel::Score(min, max), Some(o)) => select(z.score_run(min, max), rev, o, limit),
                     (Sel::Lex(min, max), Some(o)) => {
-                        let (run, o) = lex_run_from(sorted, min, max, rev, o);
+                        let (run, o) = z.lex_run_from(min, max, rev, o);
                         select(run, rev, o, limit)
                     }
                     _ => Vec::new(),
@@ -547,10 +541,9 @@ fn range_or_store(
         return Ok(());
     };
     let r = &mut ctx.reply;
-    let sorted = &z.sorted;
     // A negative offset walks past the end in Redis; an offset past the end selects nothing.
     let offset = match usize::try_from(offset) {
-        Ok(o) if o < sorted.len() || o == 0 => o,
+        Ok(o) if o < z.len() || o == 0 => o,
         _ if by == By::Rank => 0,
         _ => {
             r.array(0);
@@ -559,15 +552,15 @@ fn range_or_store(
     };
     match sel {
         Sel::Rank(start, stop) => {
-            let (run, n) = rank_run(sorted, start, stop, rev);
+            let (run, n) = z.rank_run(start, stop, rev);
             emit_run(r, run, Some(n), rev, 0, -1, with_scores)
         }
         Sel::Score(min, max) => {
-            let run = score_run(sorted, min, max);
+            let run = z.score_run(min, max);
             emit_run(r, run, None, rev, offset, limit, with_scores)
         }
         Sel::Lex(min, max) => {
-            let (run, offset) = lex_run_from(sorted, min, max, rev, offset);
+            let (run, offset) = z.lex_run_from(min, max, rev, offset);
             emit_run(r, run, None, rev, offset, limit, false)
         }
     }
@@ -578,8 +571,8 @@ fn range_or_store(
 /// `limit` (negative: all). O(offset + M).
 fn select<'z>(run: Run<'z>, rev: bool, offset: usize, limit: i64) -> Vec<(&'z [u8], f64)> {
     let take = usize::try_from(limit).unwrap_or(usize::MAX);
-    let it = run.into_iter().flatten();
-    let pair = |p: &'z Pair| -> (&'z [u8], f64) { (&*p.1, p.0 .0) };
+    let it = run;
+    let pair = |p: (f64, &'z [u8])| -> (&'z [u8], f64) { (p.1, p.0) };
     if rev {
         it.rev().skip(offset).take(take).map(pair).collect()
     } else {
@@ -630,13 +623,13 @@ fn remrange(
     ctx: &mut Ctx,
     key: &[u8],
     event: &'static str,
-    pick: impl FnOnce(&Sorted) -> Run<'_>,
+    pick: impl FnOnce(&ZSetValue) -> Run<'_>,
 ) -> Handled {
     let (n, empty) = match ctx.ks.write::<ZSetValue>(ctx.db, key, ctx.now)? {
         None => (0, false),
         Some(z) => {
             let n = z.remove_run(pick);
-            (n, z.sorted.is_empty())
+            (n, z.is_empty())
         }
     };
     if n > 0 {
@@ -651,9 +644,7 @@ fn zremrangebyscore(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(min), Some(max)) = (parse_score_end(a.get(2)), parse_score_end(a.get(3))) else {
         return ctx.error(NOT_FLOAT_RANGE);
     };
-    remrange(ctx, a.get(1), "zremrangebyscore", |sorted| {
-        score_run(sorted, min, max)
-    })
+    remrange(ctx, a.get(1), "zremrangebyscore", |z| z.score_run(min, max))
 }
 
 /// ZREMRANGEBYRANK key start stop. O(min(start, N - start) + min(stop, N - stop) + M log N).
@@ -661,8 +652,8 @@ fn zremrangebyrank(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(start), Some(stop)) = (a.int(2), a.int(3)) else {
         return ctx.error(err::NOT_INT);
     };
-    remrange(ctx, a.get(1), "zremrangebyrank", |sorted| {
-        rank_run(sorted, start, stop, false).0
+    remrange(ctx, a.get(1), "zremrangebyrank", |z| {
+        z.rank_run(start, stop, false).0
     })
 }
 
@@ -671,8 +662,8 @@ fn zremrangebylex(ctx: &mut Ctx, a: &Args) -> Handled {
     let (Some(min), Some(max)) = (parse_lex(a.get(2)), parse_lex(a.get(3))) else {
         return ctx.error(NOT_LEX_RANGE);
     };
-    remrange(ctx, a.get(1), "zremrangebylex", |sorted| {
-        lex_run(sorted, min, max, false)
+    remrange(ctx, a.get(1), "zremrangebylex", |z| {
+        z.lex_run(min, max, false)
     })
 }
 
@@ -698,7 +689,7 @@ fn zpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
         ctx.reply.array(0);
         return Ok(());
     };
-    let n = count.unwrap_or(1).min(z.sorted.len() as u64) as usize;
+    let n = count.unwrap_or(1).min(z.len() as u64) as usize;
     let nested = count.is_some() && ctx.reply.resp3();
     ctx.reply.array(if nested { n } else { 2 * n });
     for _ in 0..n {
@@ -710,7 +701,7 @@ fn zpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
         ctx.reply.double(s.0);
     }
     if n > 0 {
-        let empty = z.sorted.is_empty();
+        let empty = z.is_empty();
         ctx.elements_removed(ZSET, key, pop_event(max), empty);
     }
     Ok(())
@@ -746,7 +737,7 @@ fn blocking_source<'c>(
     }
     let serving = block.serving();
     match ks.write::<ZSetValue>(db, key, now) {
-        Ok(Some(z)) if !z.sorted.is_empty() => Ok(Some(z)),
+        Ok(Some(z)) if !z.is_empty() => Ok(Some(z)),
         Ok(_) => Ok(None),
         Err(_) if serving => Ok(None),
         Err(e) => Err(e),
@@ -765,7 +756,7 @@ fn bzpop(ctx: &mut Ctx, a: &Args, max: bool) -> Handled {
             continue;
         };
         let Some((s, m)) = z.pop(max) else { continue };
-        let empty = z.sorted.is_empty();
+        let empty = z.is_empty();
         ctx.reply.array(3);
         ctx.reply.bulk(key);
         ctx.reply.bulk(&m);
@@ -811,7 +802,7 @@ fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
         let Some(z) = blocking_source(ctx.ks, ctx.db, ctx.now, ctx.block, key)? else {
             continue;
         };
-        let n = count.min(z.sorted.len());
+        let n = count.min(z.len());
         ctx.reply.array(2);
         ctx.reply.bulk(key);
         ctx.reply.array(n);
@@ -821,7 +812,7 @@ fn mpop(ctx: &mut Ctx, a: &Args, numkeys_at: usize, blocking: bool) -> Handled {
             ctx.reply.bulk(&m);
             ctx.reply.double(s.0);
         }
-        let empty = z.sorted.is_empty();
+        let empty = z.is_empty();
         ctx.elements_removed(ZSET, key, pop_event(max), empty);
         return Ok(());
     }

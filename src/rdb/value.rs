@@ -206,21 +206,21 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, o: &WriteOptions) {
             }
         }
         Value::ZSet(z) => {
-            if z.listpack {
+            if z.is_listpack() {
                 out.push(types::ZSET_LISTPACK);
                 let mut w = ListpackWriter::new();
-                for (score, m) in z.sorted.iter() {
+                for (score, m) in z.iter() {
                     w.push(m);
-                    push_score(&mut w, score.0);
+                    push_score(&mut w, score);
                 }
                 write_raw_string(out, &w.finish(), o);
             } else {
                 out.push(types::ZSET_2);
-                write_len(out, z.sorted.len() as u64);
+                write_len(out, z.len() as u64);
                 // Highest first, as Redis walks its skiplist from the tail.
-                for (score, m) in z.sorted.iter().rev() {
+                for (score, m) in z.iter().rev() {
                     write_raw_string(out, m, o);
-                    out.extend_from_slice(&score.0.to_le_bytes());
+                    out.extend_from_slice(&score.to_le_bytes());
                 }
             }
         }
@@ -444,7 +444,7 @@ fn build_zset(pairs: Vec<(Vec<u8>, f64)>, listpack: bool) -> Read<Value> {
     };
     let mut z = ZSetValue::for_first_member(0, &limits);
     for (m, s) in pairs {
-        if s.is_nan() || z.scores.contains_key(&m[..]) {
+        if s.is_nan() || z.contains(&m[..]) {
             return Err(ReadError::Bad);
         }
         z.add_absent(&m, s, &limits);
@@ -519,8 +519,7 @@ mod tests {
         z.add_absent(b"c", -3.0, &l);
         match round_trip(&Value::ZSet(Box::new(z))) {
             Value::ZSet(z) => {
-                let got: Vec<(f64, Vec<u8>)> =
-                    z.sorted.iter().map(|(s, m)| (s.0, m.to_vec())).collect();
+                let got: Vec<(f64, Vec<u8>)> = z.iter().map(|(s, m)| (s, m.to_vec())).collect();
                 assert_eq!(
                     got,
                     vec![
@@ -529,7 +528,7 @@ mod tests {
                         (f64::INFINITY, b"b".to_vec())
                     ]
                 );
-                assert!(z.listpack);
+                assert!(z.is_listpack());
             }
             _ => panic!("type"),
         }

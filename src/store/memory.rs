@@ -90,16 +90,22 @@ impl Value {
                         elem_cost(f) + elem_cost(v)
                     })
             }
-            Value::ZSet(z) => {
-                let slot = size_of::<Elem>() + size_of::<f64>() + size_of::<u64>();
-                // The ordered index holds a second copy of each member; a B-tree node carries 11
-                // pairs and is about two thirds full on average.
-                let ordered = z.scores.len() * size_of::<Pair>() * 3 / 2;
-                alloc_size(size_of_val(&**z))
-                    + index_map_cost(z.scores.len(), z.scores.capacity(), slot)
-                    + ordered
-                    + sampled(z.scores.keys(), samples, |m| 2 * elem_cost(m))
-            }
+            Value::ZSet(z) => match z.packed_capacity() {
+                // One packed buffer.
+                Some(cap) => alloc_size(size_of_val(&**z)) + alloc_size(cap),
+                None => {
+                    let slot = size_of::<Elem>() + size_of::<f64>() + size_of::<u64>();
+                    // The ordered index holds a second copy of each member; its B-tree nodes
+                    // carry up to 31 pairs and are about two thirds full on average. The
+                    // large representation sits in a box of its own.
+                    let ordered = z.len() * size_of::<Pair>() * 3 / 2;
+                    alloc_size(size_of_val(&**z))
+                        + 160
+                        + index_map_cost(z.len(), z.table_capacity(), slot)
+                        + ordered
+                        + sampled(z.iter_table(), samples, |(m, _)| 2 * alloc_size(m.len()))
+                }
+            },
             Value::Stream(s) => stream_cost(s),
         }
     }

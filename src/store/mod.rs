@@ -13,6 +13,7 @@ pub mod key;
 pub mod list;
 pub mod memory;
 pub mod notify;
+pub mod ostree;
 pub mod set;
 pub mod stream;
 pub mod table;

@@ -230,7 +230,7 @@ impl Value {
                 }
             }
             Value::ZSet(z) => {
-                if z.listpack {
+                if z.is_listpack() {
                     "listpack"
                 } else {
                     "skiplist"
@@ -247,7 +247,7 @@ impl Value {
             Value::List(l) => l.items.is_empty(),
             Value::Set(s) => s.members.is_empty(),
             Value::Hash(h) => h.fields.is_empty(),
-            Value::ZSet(z) => z.scores.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
             // Redis keeps empty streams.
             Value::Stream(_) => false,
         }
