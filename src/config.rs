@@ -201,6 +201,13 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
         Support::Full,
     ),
     ("protected-mode", "yes", Kind::Bool, Support::Full),
+    // Transparent huge pages are turned off for the process at startup (src/os.rs), as Redis does.
+    (
+        "disable-thp",
+        "yes",
+        Kind::Immutable(None),
+        Support::Only("yes"),
+    ),
     (
         "enable-protected-configs",
         "no",

@@ -30,6 +30,7 @@ fn collect_freed() {
 }
 
 fn main() {
+    rustis::os::disable_thp();
     tune_allocator();
     rustis::alloc::activate();
     rustis::alloc::set_collector(collect_freed);

@@ -34,3 +34,14 @@ pub fn raise_fd_limit(maxclients: u64) -> u64 {
         lim.rlim_cur.saturating_sub(RESERVED_FDS)
     }
 }
+
+/// Turns transparent huge pages off for this process, as Redis's `disable-thp yes` does: with THP,
+/// the allocator's eagerly committed arena is backed by 2 MB pages, so an idle server holds ~9 MB of
+/// resident memory it never used, and copy-on-write or a page fault touches 2 MB at a time.
+pub fn disable_thp() {
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag of the calling process; a kernel without it
+    // returns EINVAL, which leaves things as they were.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
