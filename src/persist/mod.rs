@@ -43,6 +43,8 @@ enum Msg {
     Aborted,
     /// Every sink of the snapshot exists now: this many.
     Sealed(usize),
+    /// A key whose value has no RDB form here: the snapshot fails.
+    Unwritable(Vec<u8>),
 }
 
 /// One table's sink: serializes the entries it is given into chunks for the writer.
@@ -69,7 +71,10 @@ impl SnapshotSink for ChunkSink {
                 self.buf.reserve(CHUNK + CHUNK / 4);
                 write_select(&mut self.buf, self.db, None);
             }
-            write_entry(&mut self.buf, e, &self.opts);
+            if !write_entry(&mut self.buf, e, &self.opts) {
+                // Never skipped in silence: the snapshot fails, and says which key.
+                let _ = self.tx.send(Msg::Unwritable(e.key.to_vec()));
+            }
             if self.buf.len() >= CHUNK {
                 self.flush();
             }

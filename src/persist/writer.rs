@@ -89,6 +89,12 @@ fn write(job: &Job, tmp: &Path, rx: &Receiver<Msg>) -> Result<u64, String> {
             Ok(Msg::Data(chunk)) => put(&mut out, &chunk)?,
             Ok(Msg::Done) => done += 1,
             Ok(Msg::Sealed(n)) => expected = Some(n),
+            Ok(Msg::Unwritable(key)) => {
+                return Err(format!(
+                    "the value of key '{}' cannot be saved in an RDB file yet",
+                    String::from_utf8_lossy(&key)
+                ))
+            }
             Ok(Msg::Aborted) => return Err("the snapshot was cut short (a shard went away)".into()),
             Err(_) => return Err("the snapshot was cut short (its shards went away)".into()),
         }

@@ -73,13 +73,15 @@ pub fn write_select(out: &mut Vec<u8>, db: usize, sizes: Option<(u64, u64)>) {
 }
 
 /// Appends one key: its deadline if it has one, its value's type, the key, the value. O(value).
-pub fn write_entry(out: &mut Vec<u8>, e: &Entry, o: &WriteOptions) {
+/// False (and nothing appended) for a value that has no RDB form here.
+pub fn write_entry(out: &mut Vec<u8>, e: &Entry, o: &WriteOptions) -> bool {
     if e.expire_at != 0 {
         out.push(opcode::EXPIRETIME_MS);
         out.extend_from_slice(&e.expire_at.to_le_bytes());
     }
     // The type byte comes before the key: write the value after a placeholder, then move the
     // type into place (a value is written as its type byte followed by its body).
+    let before = out.len();
     let start = out.len();
     out.push(0);
     write_raw_string(out, e.key.as_bytes(), o);
@@ -88,9 +90,10 @@ pub fn write_entry(out: &mut Vec<u8>, e: &Entry, o: &WriteOptions) {
     if out.len() > key_end {
         out[start] = out[key_end];
         out.remove(key_end);
+        true
     } else {
-        // A value with nothing to write (never happens for the types held): drop the key too.
-        out.truncate(start);
+        out.truncate(before);
+        false
     }
 }
 
@@ -284,7 +287,7 @@ mod tests {
         let o = WriteOptions::default();
         for (db, e) in entries {
             write_select(&mut out, *db, None);
-            write_entry(&mut out, e, &o);
+            assert!(write_entry(&mut out, e, &o));
         }
         let crc = crc64(0, &out);
         write_trailer(&mut out, Some(crc));
