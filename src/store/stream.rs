@@ -929,7 +929,7 @@ impl Stream {
             return Some(0);
         }
         if g.entries_read != -1 && !self.range_has_tombstones(Some(g.last_id), None) {
-            return Some(self.entries_added as i64 - g.entries_read);
+            return Some((self.entries_added as i64).wrapping_sub(g.entries_read));
         }
         self.estimate_distance(g.last_id)
             .map(|r| self.entries_added as i64 - r)
