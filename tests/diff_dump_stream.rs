@@ -220,7 +220,17 @@ fn payload_bytes_match_redis() {
             &i.to_string(),
         ]);
     }
-    for k in ["x", "y", "a", "z", "b", "c", "d", "e", "t", "w", "s", "h"] {
+    // One node of more than 65535 listpack elements (its header count then reads "unknown").
+    d.check(&["config", "set", "stream-node-max-entries", "0"]);
+    d.check(&["config", "set", "stream-node-max-bytes", "0"]);
+    d.check(&[
+        "eval",
+        "for i = 1, 14000 do redis.call('xadd', KEYS[1], i .. '-0', 'f', i) end",
+        "1",
+        "big",
+    ]);
+    d.check(&["xdel", "big", "7-0", "13999-0"]);
+    for k in ["x", "y", "a", "z", "b", "c", "d", "e", "t", "w", "s", "h", "big"] {
         same_bytes(&mut d, k);
     }
 }
@@ -437,6 +447,47 @@ fn redis6_payloads_load_as_redis_migrates_them() {
         d.check(&["xinfo", "groups", &k]);
         assert_eq!(dump(&mut d.b, &k), dump(&mut d.a, &k), "{k} as type 19");
     }
+}
+
+/// A payload of Redis 5 (from Redis's tests/unit/type/stream-cgroups.tcl): XADD x 1-0..6-0
+/// data a..f, XDEL x 3-0, XGROUP CREATE x g1 0 and g2 0, XREADGROUP GROUP g1 c11 COUNT 4,
+/// XTRIM x MAXLEN = 2; with its RDB version 9 trailer.
+const REDIS5_PAYLOAD: &[&str] = &[
+    "0f011000000000000000010000000000000000c3404a40571657000000230002010401010184646174610500",
+    "0103010020010381610204200a0001400a0062600a0002400a0063600a4022018164200a4039200a0065600a",
+    "0005400a0066200a00ff02060002026731050004000000000000000100000000000000003ef783437a010000",
+    "01000000000000000200000000000000003ef783437a01000001000000000000000400000000000000003ef7",
+    "83437a01000001000000000000000500000000000000003ef783437a0100000101036331313ef783437a0100",
+    "0004000000000000000100000000000000000000000000000002000000000000000000000000000000040000",
+    "000000000000000000000000000500000000000000000267320000000009003d52ef6867521dfa",
+];
+
+#[test]
+fn a_redis5_payload_loads_as_in_redis() {
+    let mut d = Diff::new();
+    let hex: String = REDIS5_PAYLOAD.concat();
+    let p: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(p[0], 15);
+    assert_eq!(restore(&mut d.a, "x", &p), b"+OK\r\n");
+    assert_eq!(restore(&mut d.b, "x", &p), b"+OK\r\n");
+    let full = d.check(&["xinfo", "stream", "x", "full"]);
+    // What Redis's test asserts: the migrated counters.
+    assert!(full.contains("entries-added\r\n:2\r\n"), "{full}");
+    assert!(
+        full.contains("entries-read\r\n:1\r\n$3\r\nlag\r\n:1\r\n"),
+        "{full}"
+    );
+    assert!(
+        full.contains("entries-read\r\n:0\r\n$3\r\nlag\r\n:2\r\n"),
+        "{full}"
+    );
+    d.check(&["xrange", "x", "-", "+"]);
+    d.check(&["xinfo", "groups", "x"]);
+    d.check(&["xpending", "x", "g1"]);
+    assert_eq!(dump(&mut d.b, "x"), dump(&mut d.a, "x"));
 }
 
 /// RESTORE of `payload` on both servers (then DEL): the same answer, except that Rustis, which
