@@ -230,7 +230,9 @@ fn payload_bytes_match_redis() {
         "big",
     ]);
     d.check(&["xdel", "big", "7-0", "13999-0"]);
-    for k in ["x", "y", "a", "z", "b", "c", "d", "e", "t", "w", "s", "h", "big"] {
+    for k in [
+        "x", "y", "a", "z", "b", "c", "d", "e", "t", "w", "s", "h", "big",
+    ] {
         same_bytes(&mut d, k);
     }
 }

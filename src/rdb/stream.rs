@@ -153,8 +153,10 @@ fn count(e: &[u8]) -> Read<usize> {
     usize::try_from(int(e)?).map_err(|_| ReadError::Bad)
 }
 
-/// Reads one node (master id `base`, listpack `lp`) into `s`, after `prev` (the last entry id of
-/// the nodes before, if any); returns the live entries and the node's last entry id. O(node).
+/// Reads one node (master id `base`, listpack `lp`) into `s`, after `prev` (the largest node key
+/// or entry id of the nodes before, if any); returns the live entries and the node's last entry
+/// id. A node of a master entry only (which Redis never writes, and loads) is checked and
+/// dropped. O(node).
 fn read_node(
     s: &mut Stream,
     base: StreamId,
@@ -166,6 +168,7 @@ fn read_node(
     if els.is_empty() {
         return Err(ReadError::Bad);
     }
+    // Node keys ascend, each above every entry before it (Redis walks its radix tree in order).
     if prev.is_some_and(|p| base <= p) {
         return Err(ReadError::Bad);
     }
@@ -227,8 +230,10 @@ fn read_node(
     // The listpack's size less its two count elements: what Redis measures (with the counts as
     // they then are) when deciding whether the next entry still fits this node.
     let counts = listpack_int_size(live as i64) + listpack_int_size(dead as i64);
-    s.push_block(b, lp.len().saturating_sub(counts));
-    Ok((live as u64, last))
+    if !b.is_empty() {
+        s.push_block(b, lp.len().saturating_sub(counts));
+    }
+    Ok((live as u64, last.max(Some(base))))
 }
 
 /// Bytes listpack spends on integer `v` (encoding and back-length).
@@ -249,13 +254,18 @@ pub fn read_stream(r: &mut Reader<'_>, v2: bool) -> Read<Stream> {
     let mut s = Stream::default();
     let nodes = bad(r.length())?;
     let mut live = 0u64;
-    let mut last: Option<StreamId> = None;
+    // The largest node key or entry id so far, and the largest entry id.
+    let (mut prev, mut last) = (None, None);
     for _ in 0..nodes {
         let base = id_from(&bad(r.string())?)?;
         let lp = bad(r.string())?;
-        let (n, l) = read_node(&mut s, base, &lp, last)?;
+        let blocks_before = s.block_count();
+        let (n, upto) = read_node(&mut s, base, &lp, prev)?;
         live += n;
-        last = l;
+        if s.block_count() > blocks_before {
+            last = upto;
+        }
+        prev = upto;
     }
     s.length = bad(r.length())?;
     s.last_id = StreamId::new(bad(r.length())?, bad(r.length())?);
@@ -438,6 +448,38 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(payload(&a), payload(&b));
+    }
+
+    /// A node holding a master entry and no entry, then a node of one entry 1-0 (keys `k1`, `k2`).
+    fn two_nodes(k1: StreamId, k2: StreamId) -> Vec<u8> {
+        let mut w = ListpackWriter::new();
+        for v in [0, 0, 1] {
+            w.push_int(v);
+        }
+        w.push(b"f");
+        w.push_int(0);
+        let empty = w.finish();
+        let mut one = Stream::default();
+        one.append(k2, &[(b"f", b"v")], lim(100)).unwrap();
+        let p = payload(&one);
+        // `p` is: 1 node, its key, its listpack, the metadata.
+        let mut out = vec![2];
+        write_raw_string(&mut out, &id_bytes(k1), &WriteOptions::default());
+        write_raw_string(&mut out, &empty, &WriteOptions::default());
+        out.extend_from_slice(&p[1..]);
+        out
+    }
+
+    #[test]
+    fn empty_nodes_are_dropped_and_keys_must_ascend() {
+        let s = back(&two_nodes(StreamId::new(1, 0), StreamId::new(2, 0))).unwrap();
+        assert_eq!(s.block_count(), 1);
+        assert_eq!(s.length, 1);
+        assert_eq!(s.edge(true), Some(StreamId::new(2, 0)));
+        for (k1, k2) in [(3, 2), (2, 2)] {
+            let p = two_nodes(StreamId::new(k1, 0), StreamId::new(k2, 0));
+            assert_eq!(back(&p).err(), Some(ReadError::Bad), "{k1} {k2}");
+        }
     }
 
     #[test]
