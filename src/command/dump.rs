@@ -33,13 +33,6 @@ fn dump(ctx: &mut Ctx, a: &Args) {
     let Some(e) = ctx.ks.read_any(ctx.db, a.get(1), ctx.now) else {
         return ctx.reply.null();
     };
-    if matches!(e.value, crate::store::Value::Stream(_)) {
-        // Redis's stream payload (listpacks of its own entry layout, groups, PELs) is not
-        // written yet: refused rather than sent in a form Redis could not restore.
-        return ctx
-            .reply
-            .error("ERR Rustis does not support DUMP of stream values yet");
-    }
     let mut payload = Vec::new();
     write_value(&mut payload, &e.value, &options);
     seal(&mut payload);

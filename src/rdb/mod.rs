@@ -2,11 +2,12 @@
 //! snapshot files build on them): CRC64 (Jones polynomial, as Redis's crc64.c), RDB lengths,
 //! RDB strings (plain, integer-encoded, LZF-compressed) and the DUMP trailer. The packed
 //! encodings values are saved in (listpack, ziplist, intset, zipmap) are in [`pack`], LZF in
-//! [`lzf`], and whole values in [`value`].
+//! [`lzf`], whole values in [`value`] (streams, with their own listpack layout, in [`stream`]).
 
 pub mod file;
 pub mod lzf;
 pub mod pack;
+pub mod stream;
 pub mod value;
 
 use lzf::lzf_decompress;

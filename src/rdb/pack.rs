@@ -245,9 +245,16 @@ pub fn read_listpack(lp: &[u8]) -> Option<Vec<Vec<u8>>> {
         if next > end {
             return None;
         }
-        // The back-length, read from its last byte backwards as lpDecodeBacklen does.
+        // The back-length must decode (from its last byte backwards, a set top bit going on to
+        // the byte before, as lpDecodeBacklen) to the entry's size in exactly its own bytes: that
+        // is, be lpEncodeBacklen's bytes, the first with its top bit clear, the others set.
+        let back = &lp[p + enc_len..next];
         let mut v = 0u64;
-        for (i, &x) in lp[p + enc_len..next].iter().rev().enumerate() {
+        for (i, &x) in back.iter().rev().enumerate() {
+            let last = i + 1 == back.len();
+            if (x & 128 != 0) == last {
+                return None;
+            }
             v |= ((x & 127) as u64) << (7 * i);
         }
         if v != enc_len as u64 {
@@ -437,6 +444,10 @@ mod tests {
             .map(|s| s.to_vec())
             .collect();
         assert_eq!(read_listpack(&lp), Some(back));
+        // A back-length byte with its continuation bit set is refused, as lpValidateNext does.
+        let mut bad = lp.clone();
+        bad[8] |= 0x80;
+        assert_eq!(read_listpack(&bad), None);
     }
 
     #[test]

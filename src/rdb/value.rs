@@ -5,9 +5,9 @@
 //! Writing picks the RDB type Redis picks for the value's encoding (a listpack-encoded hash is saved
 //! as a listpack, a skiplist sorted set as scores in binary...), so that Redis loads what we write
 //! into the same encoding. Reading accepts every type Redis 7.0 reads for strings, lists, sets,
-//! hashes and sorted sets, including the ziplist, zipmap and intset forms older versions wrote, and
+//! hashes, sorted sets and streams ([`super::stream`]), including the ziplist, zipmap and intset forms older versions wrote, and
 //! converts encodings as `rdbLoadObject` does. Anything malformed, empty, duplicated or of a type
-//! Rustis does not hold (streams, modules) is refused, never half-loaded.
+//! Rustis does not hold (modules) is refused, never half-loaded.
 
 use super::pack::{
     canonical_i64, read_intset, read_listpack, read_ziplist, read_zipmap, write_intset,
@@ -38,6 +38,8 @@ pub mod types {
     pub const HASH_LISTPACK: u8 = 16;
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
+    pub const STREAM_LISTPACKS: u8 = 15;
+    pub const STREAM_LISTPACKS_2: u8 = 19;
 }
 
 /// Quicklist node containers (quicklist.h).
@@ -154,8 +156,10 @@ fn node_allows(node_bytes: usize, count: usize, sz: usize, fill: i64) -> bool {
 /// rdbSaveObject write it for the encoding `v` has. O(N) in the value's size.
 pub fn write_value(out: &mut Vec<u8>, v: &Value, o: &WriteOptions) {
     match v {
-        // DUMP refuses streams before it gets here (see `command::dump`).
-        Value::Stream(_) => {}
+        Value::Stream(s) => {
+            out.push(types::STREAM_LISTPACKS_2);
+            super::stream::write_stream(out, s, o);
+        }
         Value::Str(s) => {
             out.push(types::STRING);
             match s {
@@ -232,7 +236,7 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, o: &WriteOptions) {
 pub enum ReadError {
     /// Malformed, truncated, empty, duplicated members, NaN scores (Redis: "Bad data format").
     Bad,
-    /// A type Redis has and Rustis does not hold yet (streams, modules), by its RDB type byte.
+    /// A type Redis has and Rustis does not hold (modules), by its RDB type byte.
     Unsupported(u8),
 }
 
@@ -367,6 +371,9 @@ pub fn read_value(t: u8, r: &mut Reader<'_>, limits: &EncodingLimits) -> Read<Va
             let listpack = pairs.len() <= limits.zset_max_listpack_entries;
             build_zset(pairs, listpack)?
         }
+        STREAM_LISTPACKS | STREAM_LISTPACKS_2 => Value::Stream(Box::new(
+            super::stream::read_stream(r, t == STREAM_LISTPACKS_2)?,
+        )),
         other => return Err(ReadError::Unsupported(other)),
     })
 }

@@ -248,6 +248,12 @@ pub struct EntryRef<'a> {
 }
 
 impl<'a> EntryRef<'a> {
+    /// Whether the entry shares its block's master field names (Redis's SAMEFIELDS flag, which
+    /// the RDB listpack form records). O(1).
+    pub fn same_fields(&self) -> bool {
+        self.same
+    }
+
     /// The field-value pairs, in order. O(fields).
     pub fn pairs(&self) -> Pairs<'a> {
         Pairs {
@@ -923,10 +929,151 @@ impl Stream {
             return Some(0);
         }
         if g.entries_read != -1 && !self.range_has_tombstones(Some(g.last_id), None) {
-            return Some(self.entries_added as i64 - g.entries_read);
+            return Some((self.entries_added as i64).wrapping_sub(g.entries_read));
         }
         self.estimate_distance(g.last_id)
             .map(|r| self.entries_added as i64 - r)
+    }
+}
+
+// ---- blocks as RDB sees them ----
+
+/// One block, read-only, for serializing it as Redis's stream listpack (see `rdb::stream`): its
+/// master id and fields, its counts, and every entry, deleted ones included.
+pub struct BlockView<'a> {
+    /// The master id (the radix tree key in Redis).
+    pub base: StreamId,
+    /// Live entries.
+    pub live: u64,
+    /// Entries flagged deleted.
+    pub dead: u64,
+    b: &'a [u8],
+    m: Master<'a>,
+}
+
+impl<'a> BlockView<'a> {
+    /// The master entry's field names, in order. O(fields).
+    pub fn master_fields(&self) -> Vec<&'a [u8]> {
+        let mut pos = 0;
+        (0..self.m.nfields)
+            .map(|_| get_bytes(self.m.fields, &mut pos))
+            .collect()
+    }
+
+    /// Every entry in id order, deleted ones too (with `deleted` set). O(block).
+    pub fn entries(&self) -> impl Iterator<Item = EntryRef<'a>> + '_ {
+        let mut pos = self.m.first;
+        std::iter::from_fn(move || {
+            if pos >= self.b.len() {
+                return None;
+            }
+            let (e, next) = read_entry(self.b, self.base, &self.m, pos);
+            pos = next;
+            Some(e)
+        })
+    }
+}
+
+/// Builds one block from entries loaded from an RDB payload, keeping the flags and master fields
+/// the payload had, so that the block is the one Redis held (and DUMPs back the same bytes).
+pub struct BlockBuilder {
+    base: StreamId,
+    v: Vec<u8>,
+    live: u32,
+    dead: u32,
+}
+
+impl BlockBuilder {
+    /// A block with master id `base` and master field names `fields`. O(fields).
+    pub fn new(base: StreamId, fields: &[&[u8]]) -> Self {
+        let mut v = Vec::with_capacity(HEADER + 16);
+        v.extend_from_slice(&[0u8; HEADER]);
+        put_varint(&mut v, fields.len() as u64);
+        for f in fields {
+            put_bytes(&mut v, f);
+        }
+        BlockBuilder {
+            base,
+            v,
+            live: 0,
+            dead: 0,
+        }
+    }
+
+    /// Appends entry `id` (at or after the master id, after the previous entry: the caller
+    /// checks). `fields` is None when the entry uses the master's field names, in which case
+    /// `values` has one value per master field. O(entry).
+    pub fn entry(
+        &mut self,
+        id: StreamId,
+        deleted: bool,
+        fields: Option<&[&[u8]]>,
+        values: &[&[u8]],
+    ) {
+        let mut flags = if deleted { DELETED } else { 0 };
+        if fields.is_none() {
+            flags |= SAME_FIELDS;
+        }
+        self.v.push(flags);
+        put_varint(&mut self.v, id.ms.wrapping_sub(self.base.ms));
+        put_varint(
+            &mut self.v,
+            zigzag(id.seq.wrapping_sub(self.base.seq) as i64),
+        );
+        match fields {
+            Some(fs) => {
+                put_varint(&mut self.v, values.len() as u64);
+                for (f, val) in fs.iter().zip(values) {
+                    put_bytes(&mut self.v, f);
+                    put_bytes(&mut self.v, val);
+                }
+            }
+            None => {
+                for val in values {
+                    put_bytes(&mut self.v, val);
+                }
+            }
+        }
+        if deleted {
+            self.dead += 1;
+        } else {
+            self.live += 1;
+        }
+    }
+
+    /// Entries appended so far, live and deleted.
+    pub fn len(&self) -> u64 {
+        u64::from(self.live) + u64::from(self.dead)
+    }
+
+    /// Whether no entry was appended.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Stream {
+    /// Every block in id order, for serialization. O(1) per block.
+    pub fn block_views(&self) -> impl Iterator<Item = BlockView<'_>> + '_ {
+        self.blocks.iter().map(|(base, b)| BlockView {
+            base: *base,
+            live: live(b),
+            dead: dead(b),
+            b,
+            m: master(b),
+        })
+    }
+
+    /// Appends a block built from a payload after every block held (the caller checks that its
+    /// ids follow theirs). `lp_size` is the size of the block's Redis listpack without its two
+    /// count entries, as the payload had it, so that later appends cut blocks where Redis would.
+    /// Only the blocks are changed: the caller sets the length and ids. O(1) amortized.
+    pub fn push_block(&mut self, block: BlockBuilder, lp_size: usize) {
+        let mut v = block.v;
+        wr32(&mut v, 0, block.live);
+        wr32(&mut v, 4, block.dead);
+        wr32(&mut v, 8, lp_size.min(u32::MAX as usize) as u32);
+        self.blocks.push((block.base, v.into_boxed_slice()));
     }
 }
 
