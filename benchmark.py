@@ -521,7 +521,7 @@ def run_all(args: argparse.Namespace, suites: list, started: list) -> tuple:
             rustis = running("rustis", args.rustis_port)
         else:
             port = free_port()
-            cmd = [args.rustis_bin, "--port", str(port), "--bind", "127.0.0.1", "--loglevel", "warning"]
+            cmd = [args.rustis_bin, "--save", "", "--port", str(port), "--bind", "127.0.0.1", "--loglevel", "warning"]
             rustis = start_server("rustis", cmd + (["--threads", str(args.threads)] if args.threads else []), port)
             started.append(rustis)
         if args.redis_port:

@@ -169,6 +169,10 @@ fn a_big_set_costs_its_size_once() {
         .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_rustis"))
         .args([
+            "--save",
+            "",
+            "--dir",
+            &common::test_dir("conn-buffers"),
             "--port",
             &port.to_string(),
             "--threads",

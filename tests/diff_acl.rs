@@ -659,6 +659,8 @@ fn wide_redis() -> WideRedis {
             "0.0.0.0",
             "--protected-mode",
             "yes",
+            "--dir",
+            &common::test_dir("wide-redis"),
             "--save",
             "",
             "--appendonly",

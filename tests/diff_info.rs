@@ -359,6 +359,7 @@ impl Drop for Binary {
 
 fn start_binary() -> Binary {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rustis"))
+        .args(["--save", "", "--dir", &common::test_dir("diff-info")])
         .args(["--port", "0", "--threads", "2", "--loglevel", "notice"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -129,10 +129,40 @@ fn fill(c: &mut Conn) {
             "b".into(),
         ],
         vec!["PEXPIREAT".into(), "zsmall".into(), far.clone()],
-        vec!["XADD".into(), "stream".into(), "1-1".into(), "f".into(), "v".into()],
-        vec!["XADD".into(), "stream".into(), "2-5".into(), "f".into(), "w".into(), "g".into(), "7".into()],
-        vec!["XGROUP".into(), "CREATE".into(), "stream".into(), "grp".into(), "0".into()],
-        vec!["XREADGROUP".into(), "GROUP".into(), "grp".into(), "alice".into(), "COUNT".into(), "1".into(), "STREAMS".into(), "stream".into(), ">".into()],
+        vec![
+            "XADD".into(),
+            "stream".into(),
+            "1-1".into(),
+            "f".into(),
+            "v".into(),
+        ],
+        vec![
+            "XADD".into(),
+            "stream".into(),
+            "2-5".into(),
+            "f".into(),
+            "w".into(),
+            "g".into(),
+            "7".into(),
+        ],
+        vec![
+            "XGROUP".into(),
+            "CREATE".into(),
+            "stream".into(),
+            "grp".into(),
+            "0".into(),
+        ],
+        vec![
+            "XREADGROUP".into(),
+            "GROUP".into(),
+            "grp".into(),
+            "alice".into(),
+            "COUNT".into(),
+            "1".into(),
+            "STREAMS".into(),
+            "stream".into(),
+            ">".into(),
+        ],
     ];
     let mut biglist = vec!["RPUSH".to_string(), "biglist".into()];
     let mut bigiset = vec!["SADD".to_string(), "bigiset".into()];
@@ -200,12 +230,12 @@ fn view(c: &mut Conn, db: usize) -> BTreeMap<String, String> {
             "+zset" => bulks(&c.call(&["ZRANGE", &key, "0", "-1", "WITHSCORES"])).join(","),
             "+stream" => {
                 // Entries, groups and their pending entries (delivery times differ by nature).
-                let entries = String::from_utf8_lossy(&c.call(&["XRANGE", &key, "-", "+"]))
-                    .into_owned();
-                let groups = String::from_utf8_lossy(&c.call(&["XINFO", "GROUPS", &key]))
-                    .into_owned();
-                let pending = String::from_utf8_lossy(&c.call(&["XPENDING", &key, "grp"]))
-                    .into_owned();
+                let entries =
+                    String::from_utf8_lossy(&c.call(&["XRANGE", &key, "-", "+"])).into_owned();
+                let groups =
+                    String::from_utf8_lossy(&c.call(&["XINFO", "GROUPS", &key])).into_owned();
+                let pending =
+                    String::from_utf8_lossy(&c.call(&["XPENDING", &key, "grp"])).into_owned();
                 format!("{entries} {groups} {pending}")
             }
             other => panic!("unexpected type {other}"),
@@ -346,6 +376,7 @@ fn read_back(path: &str) -> BTreeMap<Vec<u8>, Vec<u8>> {
             out.insert(e.key.as_bytes().to_vec(), v);
             Ok(())
         },
+        |_, _| {},
     )
     .expect("the snapshot loads");
     out

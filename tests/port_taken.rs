@@ -20,7 +20,9 @@ fn free_port() -> u16 {
 fn second_process_on_a_taken_port_exits_with_redis_message() {
     let port = free_port();
     let bin = env!("CARGO_BIN_EXE_rustis");
+    let dir = common::test_dir("port-taken");
     let mut first = Command::new(bin)
+        .args(["--save", "", "--dir", &dir])
         .args(["--port", &port.to_string(), "--threads", "2"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -35,6 +37,7 @@ fn second_process_on_a_taken_port_exits_with_redis_message() {
     assert_eq!(c.call(&["SET", "k", "v"]), b"+OK\r\n");
 
     let second = Command::new(bin)
+        .args(["--save", "", "--dir", &dir])
         .args(["--port", &port.to_string(), "--threads", "2"])
         .output()
         .expect("run the second server");

@@ -98,7 +98,7 @@ def main():
     a = ap.parse_args()
     rustis = os.path.join(ROOT, "target/release/rustis")
     servers = {
-        "rustis": ([rustis, "--port", "7411", "--threads", str(a.threads)], 7411),
+        "rustis": ([rustis, "--save", "", "--port", "7411", "--threads", str(a.threads)], 7411),
         "redis": (["redis-server", "--port", "7412", "--save", "", "--appendonly", "no"], 7412),
     }
     procs = {n: start(c, p) for n, (c, p) in servers.items()}

@@ -71,7 +71,7 @@ def main():
     servers = {}
     try:
         rp, dp = free_port(), free_port()
-        servers["rustis"] = (subprocess.Popen(["target/release/rustis", "--port", str(rp), "--loglevel", "warning",
+        servers["rustis"] = (subprocess.Popen(["target/release/rustis", "--save", "", "--port", str(rp), "--loglevel", "warning",
                                                "--maxclients", str(args.connections + 100)]), rp)
         servers["redis"] = (subprocess.Popen(["redis-server", "--port", str(dp), "--save", "", "--appendonly", "no",
                                               "--maxclients", str(args.connections + 100)],

@@ -83,7 +83,7 @@ def main() -> int:
     args = p.parse_args()
     only = set(args.only.split(","))
     benchmark.raise_fd_limit()
-    rustis = [args.rustis_bin, "--port", "{port}", "--loglevel", "warning"]
+    rustis = [args.rustis_bin, "--save", "", "--port", "{port}", "--loglevel", "warning"]
     redis = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     n = args.requests
     for t in ("get", "set"):

@@ -39,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-./target/release/rustis --port "$PORT" --bind 127.0.0.1 --loglevel warning ${THREADS:+--threads "$THREADS"} &
+./target/release/rustis --save "" --port "$PORT" --bind 127.0.0.1 --loglevel warning ${THREADS:+--threads "$THREADS"} &
 server=$!
 for _ in $(seq 100); do
   kill -0 "$server" 2>/dev/null || { echo "rustis exited at start" >&2; exit 1; }

@@ -91,7 +91,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     servers = {
-        "rustis": ([os.path.join(ROOT, "target/release/rustis"), "--port", "7461", "--threads", str(a.threads)], 7461),
+        "rustis": ([os.path.join(ROOT, "target/release/rustis"), "--save", "", "--port", "7461", "--threads", str(a.threads)], 7461),
         "redis": (["redis-server", "--port", "7462", "--save", "", "--appendonly", "no"], 7462),
     }
     procs = {n: start(c, p) for n, (c, p) in servers.items()}

@@ -63,7 +63,7 @@ def predict(c: dict, workers=(1, 2, 4, 16, 64), mixes=(0.0, 0.5, 1.0)) -> list:
 
 def measure() -> dict:
     import efficiency  # noqa: E402  (tools/efficiency.py)
-    rustis = [str(ROOT / "target" / "release" / "rustis"), "--port", "{port}", "--loglevel", "warning"]
+    rustis = [str(ROOT / "target" / "release" / "rustis"), "--save", "", "--port", "{port}", "--loglevel", "warning"]
     pipelined = ["-t", "get", "-c", "50", "-P", "64", "-r", "1000000", "-n", "2000000"]
     plain = ["-t", "get", "-c", "50", "-r", "1000000", "-n", "200000"]
 

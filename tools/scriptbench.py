@@ -63,7 +63,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=0, help="rustis --threads (0: its default)")
     args = p.parse_args()
     benchmark.raise_fd_limit()
-    rustis = [args.rustis_bin, "--port", "{port}", "--loglevel", "warning"]
+    rustis = [args.rustis_bin, "--save", "", "--port", "{port}", "--loglevel", "warning"]
     if args.threads:
         rustis += ["--threads", str(args.threads)]
     redis = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]

@@ -100,7 +100,7 @@ def start(kind: str, port: int, rustis_bin: str) -> subprocess.Popen:
         cmd = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
                "--dir", "/tmp"]
     else:
-        cmd = [rustis_bin, "--port", str(port)]
+        cmd = [rustis_bin, "--save", "", "--port", str(port)]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:

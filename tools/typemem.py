@@ -91,7 +91,7 @@ def start(server, port, threads, workdir):
     if server == "redis":
         cmd = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", workdir]
     else:
-        cmd = [str(ROOT / "target" / "release" / "rustis"), "--port", str(port), "--threads", str(threads)]
+        cmd = [str(ROOT / "target" / "release" / "rustis"), "--save", "", "--dir", workdir, "--port", str(port), "--threads", str(threads)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_up(port, proc)
     return proc

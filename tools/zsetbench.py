@@ -72,7 +72,7 @@ def main() -> int:
     p.add_argument("--rustis-bin", default=str(ROOT / "target" / "release" / "rustis"))
     args = p.parse_args()
     benchmark.raise_fd_limit()
-    rustis = [args.rustis_bin, "--port", "{port}", "--loglevel", "warning"]
+    rustis = [args.rustis_bin, "--save", "", "--port", "{port}", "--loglevel", "warning"]
     redis = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     n = args.requests
     plain_n = str(max(50_000, n // 10))

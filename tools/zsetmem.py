@@ -80,7 +80,7 @@ def main() -> int:
     p.add_argument("--settle", type=float, default=2.0, help="seconds to wait before measuring")
     p.add_argument("--rustis-bin", default=str(ROOT / "target" / "release" / "rustis"))
     a = p.parse_args()
-    rustis = [a.rustis_bin, "--port", str(a.port), "--loglevel", "warning"]
+    rustis = [a.rustis_bin, "--save", "", "--port", str(a.port), "--loglevel", "warning"]
     redis = ["redis-server", "--port", str(a.port + 1), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no"]
     res = {"rustis": measure("rustis", rustis, a.port, a), "redis": measure("redis", redis, a.port + 1, a)}

@@ -146,6 +146,19 @@ fn lastsave(c: &mut ConnCtx, _a: &Args) {
     c.reply.int(c.shared.persist.status().lastsave as i64);
 }
 
+/// SHUTDOWN while a script runs past busy-reply-threshold (its shards are held, so no save can
+/// be taken): as Redis, only SHUTDOWN NOSAVE stops the server; anything else gets -BUSY.
+pub fn shutdown_while_busy(c: &mut ConnCtx, a: &Args) {
+    if a.iter_from(1).any(|w| w.eq_ignore_ascii_case(b"nosave")) {
+        crate::log_at!(Warning, "User requested shutdown...");
+        c.shared.persist.exit_handled();
+        c.shared.request_shutdown();
+        c.session.quit = true;
+    } else {
+        c.reply.error(c.shared.scripts.busy_error());
+    }
+}
+
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as Redis 7.0 parses it. With SAVE, or with
 /// save points and no NOSAVE, the data is saved first; if that fails the server keeps running
 /// and answers Redis's error, unless FORCE. On success there is no reply: the server stops.

@@ -32,6 +32,10 @@ pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, bu
 
 /// Serialized bytes a sink gathers before handing them to the writer.
 const CHUNK: usize = 256 * 1024;
+/// Serialized bytes waiting for the writer above which the workers' slices pause (writes still
+/// save the segments they touch): the memory a snapshot costs stays near this, whatever the
+/// disk's speed.
+const MAX_IN_FLIGHT: u64 = 8 << 20;
 
 /// What a sink sends the writer thread.
 enum Msg {
@@ -52,6 +56,7 @@ struct ChunkSink {
     db: usize,
     buf: Vec<u8>,
     tx: Sender<Msg>,
+    in_flight: std::sync::Arc<AtomicU64>,
     opts: WriteOptions,
     finished: bool,
 }
@@ -59,6 +64,8 @@ struct ChunkSink {
 impl ChunkSink {
     fn flush(&mut self) {
         if !self.buf.is_empty() {
+            self.in_flight
+                .fetch_add(self.buf.len() as u64, Ordering::Relaxed);
             let _ = self.tx.send(Msg::Data(std::mem::take(&mut self.buf)));
         }
     }
@@ -133,6 +140,8 @@ pub struct Status {
 pub struct Persist {
     status: Mutex<Status>,
     changed: Condvar,
+    /// Serialized bytes sent to the writer and not written yet.
+    in_flight: std::sync::Arc<AtomicU64>,
     /// The change count (the sum of every shard's `dirty`) when the last successful snapshot
     /// started: INFO's `rdb_changes_since_last_save` is the count now minus this.
     pub dirty_base: AtomicU64,
@@ -160,6 +169,7 @@ impl Default for Persist {
             }),
             changed: Condvar::new(),
             dirty_base: AtomicU64::new(0),
+            in_flight: Default::default(),
             exit_handled: Default::default(),
             failed: Default::default(),
         }
@@ -183,6 +193,17 @@ impl Persist {
     /// The status, locked (poisoning is ignored: the status is plain data).
     pub fn status(&self) -> std::sync::MutexGuard<'_, Status> {
         self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts `n` bytes written by the writer.
+    fn written(&self, n: usize) {
+        self.in_flight.fetch_sub(n as u64, Ordering::Relaxed);
+    }
+
+    /// Whether the writer keeps up: the workers' snapshot slices wait while it does not.
+    #[inline]
+    pub fn has_room(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) < MAX_IN_FLIGHT
     }
 
     /// Whether the last snapshot failed, as one relaxed load (the command path's first check).
@@ -316,6 +337,7 @@ pub fn start(
                 db,
                 buf: Vec::new(),
                 tx: tx.clone(),
+                in_flight: persist.in_flight.clone(),
                 opts,
                 finished: false,
             })

@@ -32,7 +32,7 @@ pub(super) fn run(persist: Arc<Persist>, job: Job, rx: Receiver<Msg>) {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| ".".into());
     let tmp = dir.join(format!("temp-{}-{}.rdb", std::process::id(), job.id));
-    let result = write(&job, &tmp, &rx).and_then(|bytes| {
+    let result = write(&persist, &job, &tmp, &rx).and_then(|bytes| {
         std::fs::rename(&tmp, &job.target.path)
             .map_err(|e| format!("Error moving temp DB file on the final destination: {e}"))?;
         // The rename itself is durable only once the directory is synced.
@@ -48,7 +48,7 @@ pub(super) fn run(persist: Arc<Persist>, job: Job, rx: Receiver<Msg>) {
 }
 
 /// Writes the whole file at `tmp` and syncs it; the bytes written.
-fn write(job: &Job, tmp: &Path, rx: &Receiver<Msg>) -> Result<u64, String> {
+fn write(persist: &Persist, job: &Job, tmp: &Path, rx: &Receiver<Msg>) -> Result<u64, String> {
     let file = File::create(tmp).map_err(|e| {
         format!(
             "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
@@ -86,7 +86,10 @@ fn write(job: &Job, tmp: &Path, rx: &Receiver<Msg>) -> Result<u64, String> {
     let (mut done, mut expected) = (0usize, None);
     while expected != Some(done) {
         match rx.recv() {
-            Ok(Msg::Data(chunk)) => put(&mut out, &chunk)?,
+            Ok(Msg::Data(chunk)) => {
+                put(&mut out, &chunk)?;
+                persist.written(chunk.len());
+            }
             Ok(Msg::Done) => done += 1,
             Ok(Msg::Sealed(n)) => expected = Some(n),
             Ok(Msg::Unwritable(key)) => {

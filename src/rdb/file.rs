@@ -121,7 +121,7 @@ pub struct Loaded {
 }
 
 /// Reads a whole RDB file. Every key whose deadline is not past `now_ms` goes to `put(db, entry)`
-/// (which may refuse it: a duplicate key, say). Any damage (a bad magic or version, a truncated
+/// (which may refuse it: a duplicate key, say); each RESIZEDB hint to `sized(db, keys)`. Any damage (a bad magic or version, a truncated
 /// or malformed record, a module or unknown type, a database out of range, a wrong checksum when
 /// `check_crc`) stops the load with a message saying what and where: never a silent skip.
 /// O(file size).
@@ -132,6 +132,7 @@ pub fn read_file(
     now_ms: u64,
     check_crc: bool,
     mut put: impl FnMut(usize, Entry) -> Result<(), String>,
+    mut sized: impl FnMut(usize, u64),
 ) -> Result<Loaded, String> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return Err("Wrong signature trying to load DB from file".into());
@@ -178,8 +179,9 @@ pub fn read_file(
                 continue;
             }
             opcode::RESIZEDB => {
+                let keys = r.length().ok_or_else(|| short(&r))?;
                 r.length().ok_or_else(|| short(&r))?;
-                r.length().ok_or_else(|| short(&r))?;
+                sized(db, keys);
                 continue;
             }
             opcode::AUX => {
@@ -298,10 +300,18 @@ mod tests {
 
     fn load(data: &[u8], now: u64) -> Result<(Loaded, Keys), String> {
         let mut got = Vec::new();
-        let l = read_file(data, 16, &EncodingLimits::default(), now, true, |db, e| {
-            got.push((db, e.key.as_bytes().to_vec(), e.expire_at));
-            Ok(())
-        })?;
+        let l = read_file(
+            data,
+            16,
+            &EncodingLimits::default(),
+            now,
+            true,
+            |db, e| {
+                got.push((db, e.key.as_bytes().to_vec(), e.expire_at));
+                Ok(())
+            },
+            |_, _| {},
+        )?;
         Ok((l, got))
     }
 

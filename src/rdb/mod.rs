@@ -22,23 +22,46 @@ pub const OPCODE_FUNCTION_RC: u8 = 246;
 /// bits LSB first and reflects the result, which comes to the same (init 0, no final xor).
 const POLY: u64 = 0x95ac_9329_ac4b_c9b5;
 
-static CRC_TABLE: std::sync::LazyLock<[u64; 256]> = std::sync::LazyLock::new(|| {
-    let mut t = [0u64; 256];
-    for (i, e) in t.iter_mut().enumerate() {
+/// Slicing-by-8 tables: `T[0]` is the byte table; `T[k][i]` is `T[k-1][i]` advanced by one zero
+/// byte, so eight input bytes are folded with eight lookups (about 5x the byte-at-a-time speed:
+/// snapshots checksum the whole file).
+static CRC_TABLES: std::sync::LazyLock<[[u64; 256]; 8]> = std::sync::LazyLock::new(|| {
+    let mut t = [[0u64; 256]; 8];
+    for i in 0..256 {
         let mut c = i as u64;
         for _ in 0..8 {
             c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
         }
-        *e = c;
+        t[0][i] = c;
+    }
+    for k in 1..8 {
+        for i in 0..256 {
+            let prev = t[k - 1][i];
+            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
+        }
     }
     t
 });
 
 /// CRC64 of `data` continuing from `crc` (0 to start), as Redis computes it. O(len).
 pub fn crc64(mut crc: u64, data: &[u8]) -> u64 {
-    let t = &*CRC_TABLE;
-    for &b in data {
-        crc = t[((crc ^ b as u64) & 0xff) as usize] ^ (crc >> 8);
+    let t = &*CRC_TABLES;
+    let mut words = data.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let x = crc ^ u64::from_le_bytes(b);
+        crc = t[7][(x & 0xff) as usize]
+            ^ t[6][((x >> 8) & 0xff) as usize]
+            ^ t[5][((x >> 16) & 0xff) as usize]
+            ^ t[4][((x >> 24) & 0xff) as usize]
+            ^ t[3][((x >> 32) & 0xff) as usize]
+            ^ t[2][((x >> 40) & 0xff) as usize]
+            ^ t[1][((x >> 48) & 0xff) as usize]
+            ^ t[0][(x >> 56) as usize];
+    }
+    for &b in words.remainder() {
+        crc = t[0][((crc ^ b as u64) & 0xff) as usize] ^ (crc >> 8);
     }
     crc
 }
@@ -185,6 +208,15 @@ mod tests {
     fn crc64_matches_redis() {
         // Redis's crc64.c self-test value.
         assert_eq!(crc64(0, b"123456789"), 0xe9c6_d914_c4b8_d9ca);
+        // Eight bytes at a time and one at a time agree, at every split.
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 131 % 251) as u8).collect();
+        let whole = crc64(0, &data);
+        for cut in 0..data.len() {
+            let bytewise = data[cut..]
+                .iter()
+                .fold(crc64(0, &data[..cut]), |c, &b| crc64(c, &[b]));
+            assert_eq!(bytewise, whole, "split at {cut}");
+        }
     }
 
     #[test]

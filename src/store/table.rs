@@ -277,6 +277,30 @@ impl Table {
         }
     }
 
+    /// Makes an empty table ready for about `n` entries without a split or a resize on the way
+    /// (the load of a snapshot, whose RESIZEDB says how many keys come): 2^d segments of the
+    /// capacity their share needs. No effect on a table that holds entries. O(n) slots.
+    pub fn reserve(&mut self, n: usize) {
+        if self.len != 0 || n == 0 {
+            return;
+        }
+        let per_segment = SEGMENT_CAP * 3 / 5;
+        let mut depth = 0u32;
+        while (n >> depth) > per_segment && depth < 24 {
+            depth += 1;
+        }
+        let share = (n >> depth) + 1;
+        self.depth = depth;
+        self.dir = (0..1u32 << depth).collect();
+        self.segments = (0..1usize << depth)
+            .map(|_| {
+                let mut seg = Segment::with_capacity(depth, capacity_for(share));
+                seg.saved = self.epoch;
+                seg
+            })
+            .collect();
+    }
+
     /// Starts a snapshot of the table as it is now into `sink` (see [`SnapshotSink`]). O(1): every
     /// segment becomes "to be saved" by the epoch moving on. A snapshot already running is ended
     /// first (its remaining segments saved into its own sink).
@@ -701,6 +725,28 @@ mod tests {
         assert!(*finished);
         assert_eq!(got.len(), before);
         assert!(got.iter().all(|(k, _)| k != b"after"));
+    }
+
+    #[test]
+    fn a_reserved_table_takes_its_entries_without_growing() {
+        let mut t = Table::new();
+        t.reserve(50_000);
+        let segments = t.segment_count();
+        assert!(segments >= 16);
+        for i in 0..50_000 {
+            assert!(t.insert(entry(&format!("k{i}"))).is_none());
+        }
+        assert!(t.segment_count() <= segments * 2, "few splits");
+        assert!((0..50_000).all(|i| t.get(format!("k{i}").as_bytes()).is_some()));
+        let mut seen = 0;
+        let mut cursor = 0;
+        loop {
+            cursor = t.scan_step(cursor, |_| seen += 1);
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen, 50_000);
     }
 
     #[test]

@@ -346,11 +346,15 @@ impl Worker {
                 || !self.to_resume.is_empty()
                 || !self.retries.is_empty()
                 || self.shared.controls[self.id].pending()
-                || self.ks.snapshotting();
+                || (self.ks.snapshotting() && self.shared.persist.has_room());
             let timeout = if busy {
                 Duration::ZERO
             } else {
                 let mut until_cron = self.cron_interval.saturating_sub(self.last_cron.elapsed());
+                if self.ks.snapshotting() {
+                    // The writer is behind: look again soon.
+                    until_cron = until_cron.min(Duration::from_millis(1));
+                }
                 if let Some(d) = self.next_deadline() {
                     let ms = d.saturating_sub(unix_ms());
                     until_cron = until_cron.min(Duration::from_millis(ms));
@@ -421,7 +425,7 @@ impl Worker {
             self.publish_stats();
             self.send_outboxes();
             self.flush_all();
-            if self.ks.snapshotting() {
+            if self.ks.snapshotting() && self.shared.persist.has_room() {
                 // A snapshot in progress: one more slice of this shard, between two rounds of
                 // serving (writes save the segments they touch themselves).
                 self.ks.snapshot_step(SNAPSHOT_SLICE);

@@ -161,8 +161,13 @@ impl Worker {
         if self.shardless || self.shared.scripts.busy_count() > 0 {
             // A script runs past busy-reply-threshold: as in Redis, only the commands flagged
             // allow-busy that touch no shard run (SCRIPT KILL, FUNCTION KILL and STATS, MULTI...).
-            let allowed =
-                SLOTS.flags(slot) & flag::ALLOW_BUSY != 0 && matches!(cmd.exec, Exec::Conn(_));
+            let busy_ok = SLOTS.flags(slot) & flag::ALLOW_BUSY != 0;
+            if busy_ok && matches!(cmd.exec, Exec::Shards(_)) {
+                // SHUTDOWN: the busy script holds shards, so it runs without them.
+                self.exec_conn(k, crate::command::persist::shutdown_while_busy, args, slot);
+                return true;
+            }
+            let allowed = busy_ok && matches!(cmd.exec, Exec::Conn(_));
             if !allowed {
                 self.refuse_in_multi(k);
                 self.reply_error(k, self.shared.scripts.busy_error());

@@ -123,12 +123,16 @@ fn free_port() -> u16 {
 pub fn start_redis() -> Redis {
     for _ in 0..5 {
         let port = free_port();
+        // A directory of its own: redis-server loads the dump.rdb of its directory at startup.
+        let dir = test_dir("redis");
         let child = Command::new("redis-server")
             .args([
                 "--port",
                 &port.to_string(),
                 "--bind",
                 "127.0.0.1",
+                "--dir",
+                dir.as_str(),
                 "--save",
                 "",
                 "--appendonly",
