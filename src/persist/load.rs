@@ -105,13 +105,10 @@ pub fn load(
             }
         }
         drop(senders);
-        let inserted: Result<(), String> = inserters
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a loading thread panicked".into()))
-            })
-            .collect();
+        let inserted: Result<(), String> = inserters.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err("a loading thread panicked".into()))
+        });
         let loaded = parsed?;
         inserted?;
         Ok(Some(loaded))

@@ -27,12 +27,12 @@ const POLY: u64 = 0x95ac_9329_ac4b_c9b5;
 /// snapshots checksum the whole file).
 static CRC_TABLES: std::sync::LazyLock<[[u64; 256]; 8]> = std::sync::LazyLock::new(|| {
     let mut t = [[0u64; 256]; 8];
-    for i in 0..256 {
+    for (i, e) in t[0].iter_mut().enumerate() {
         let mut c = i as u64;
         for _ in 0..8 {
             c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
         }
-        t[0][i] = c;
+        *e = c;
     }
     for k in 1..8 {
         for i in 0..256 {
