@@ -48,6 +48,7 @@ fn id_bytes(id: StreamId) -> [u8; 16] {
     k
 }
 
+/// The id of 16 raw bytes (a node key, a PEL id); anything but 16 bytes is malformed.
 fn id_from(b: &[u8]) -> Read<StreamId> {
     if b.len() != 16 {
         return Err(ReadError::Bad);
@@ -58,6 +59,7 @@ fn id_from(b: &[u8]) -> Read<StreamId> {
     Ok(StreamId::new(ms, seq))
 }
 
+/// An id as two RDB lengths, ms then seq, as the stream metadata and groups hold it.
 fn write_id_lens(out: &mut Vec<u8>, id: StreamId) {
     write_len(out, id.ms);
     write_len(out, id.seq);

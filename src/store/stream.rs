@@ -1002,7 +1002,7 @@ impl BlockBuilder {
 
     /// Appends entry `id` (at or after the master id, after the previous entry: the caller
     /// checks). `fields` is None when the entry uses the master's field names, in which case
-    /// `values` has one value per master field. O(entry).
+    /// `values` has one value per master field; otherwise it pairs with `values`. O(entry).
     pub fn entry(
         &mut self,
         id: StreamId,
@@ -1022,7 +1022,7 @@ impl BlockBuilder {
         );
         match fields {
             Some(fs) => {
-                put_varint(&mut self.v, values.len() as u64);
+                put_varint(&mut self.v, fs.len().min(values.len()) as u64);
                 for (f, val) in fs.iter().zip(values) {
                     put_bytes(&mut self.v, f);
                     put_bytes(&mut self.v, val);
