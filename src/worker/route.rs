@@ -169,6 +169,9 @@ impl Worker {
                 return true;
             }
         }
+        if self.refused_for_memory(k, ci, slot) {
+            return true;
+        }
         if self.held_by_pause(k, ci, args) {
             return false;
         }
@@ -380,7 +383,7 @@ impl Worker {
 
     /// Answers an ACL refusal: a refused EXEC discards the transaction (Redis's
     /// execCommandAbort), any other refused command marks it aborted.
-    fn refuse_acl(&mut self, k: usize, ci: usize, msg: &str) {
+    pub(super) fn refuse_acl(&mut self, k: usize, ci: usize, msg: &str) {
         if matches!(TABLE.get(ci).exec, Exec::Transaction) {
             if let Some(c) = self.conns.get_mut(k) {
                 c.session.multi = None;
@@ -751,6 +754,7 @@ impl Worker {
     }
 
     pub(super) fn exec_local(&mut self, k: usize, f: KeyedFn, args: &Args, slot: usize) {
+        self.evict_on(self.id);
         let started = Started::now();
         let ticket = self.take_ticket();
         let Some(conn) = self.conns.get_mut(k) else {
@@ -839,6 +843,7 @@ impl Worker {
                 super::housekeeping::refresh_shard(ks, &self.shared.params);
             }
         }
+        self.evict_on(owner);
         let started = Started::now();
         let ticket = self.take_ticket();
         let Some(conn) = self.conns.get_mut(k) else {

@@ -118,6 +118,11 @@ impl Host for ScriptHost<'_> {
     ) -> Result<(), Refusal> {
         let ci = checked.cmd;
         let args = &Args::new(buf, ranges);
+        // Over maxmemory when the script started, its first command that may grow memory is
+        // refused (Redis's scriptVerifyOOM); once it wrote, it cannot stop halfway.
+        if !wrote && self.worker.script_oom && TABLE.get(ci).flags & flag::DENYOOM != 0 {
+            return Err(Refusal::Error(super::maxmemory::OOM.to_string()));
+        }
         if TABLE.get(ci).flags & flag::READONLY != 0 {
             if let Some((client, keys)) = self.track.take() {
                 let n = self.worker.n;
@@ -327,6 +332,7 @@ impl Worker {
     /// (the script sees every effect those stood for), its reply in order. Returns whether the
     /// request was consumed.
     pub(super) fn run_script(&mut self, k: usize, ci: usize, args: &Args, slot: usize) -> bool {
+        self.evict_on(self.id);
         let (client, db, open) = self.conns.get(k).map_or((0, 0, false), |c| {
             (
                 c.session.id,
