@@ -319,8 +319,10 @@ fn object_freq_and_idletime_like_redis() {
         OBJECT IDLETIME x
         CONFIG SET maxmemory-policy allkeys-lru
         OBJECT FREQ x
+        GET x
         OBJECT IDLETIME x
         CONFIG SET maxmemory-policy noeviction
+        GET z
         OBJECT IDLETIME z
         ",
     );
@@ -353,6 +355,12 @@ fn object_freq_and_idletime_like_redis() {
         &[b"RESTORE", b"w", b"0", &dump_a, b"IDLETIME", b"1000"],
     );
     d.check_near(&["OBJECT", "IDLETIME", "w"], 1);
+    // TYPE and EXISTS leave the clock alone; a read sets it to now.
+    d.check(&["TYPE", "w"]);
+    d.check(&["EXISTS", "w"]);
+    d.check_near(&["OBJECT", "IDLETIME", "w"], 1);
+    d.check(&["GET", "w"]);
+    d.check(&["OBJECT", "IDLETIME", "w"]);
     check(&mut d, &[b"RESTORE", b"t", b"0", &dump_a, b"FREQ", b"7"]);
     d.check_near(&["OBJECT", "IDLETIME", "t"], 1);
     d.check(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]);

@@ -256,13 +256,7 @@ impl Keyspace {
                     if volatile && !e.has_ttl() {
                         return false;
                     }
-                    let score = match policy {
-                        Policy::VolatileTtl => u64::MAX - e.expire_at(),
-                        _ if !e.tracks_access() => 0,
-                        p if p.lfu() => 255 - access.counter(e.access(), now),
-                        _ => idle_ms(e.access(), now),
-                    };
-                    seen.push((score, e.key.as_bytes().into()));
+                    seen.push((score_of(policy, &access, e, now), e.key.as_bytes().into()));
                     true
                 });
                 for (score, key) in seen {
@@ -273,16 +267,42 @@ impl Keyspace {
                 return None;
             }
             while let Some(c) = self.evict.pool.pop() {
-                let live = self.dbs[c.db]
-                    .table
-                    .get(&c.key)
-                    .is_some_and(|e| !volatile || e.has_ttl());
-                if live {
-                    return Some((c.db, c.key));
+                let access = self.dbs[c.db].access;
+                let Some(e) = self.dbs[c.db].table.get(&c.key) else {
+                    continue;
+                };
+                if volatile && !e.has_ttl() {
+                    continue;
                 }
+                // A key read since it was sampled has a lower score now: it goes back into
+                // the pool at its place when another candidate beats it (Redis evicts on the
+                // score seen at sampling time).
+                let score = score_of(policy, &access, e, now);
+                if self
+                    .evict
+                    .pool
+                    .last()
+                    .is_some_and(|next| next.score > score)
+                {
+                    self.evict.offer(score, c.db, &c.key);
+                    continue;
+                }
+                return Some((c.db, c.key));
             }
         }
         None
+    }
+}
+
+/// The eviction score of `e` under `policy` at `now` (higher: evicted first): idle
+/// milliseconds, 255 minus the LFU counter, or how near the deadline is. O(1).
+#[inline]
+fn score_of(policy: Policy, access: &super::access::Access, e: &super::Entry, now: u64) -> u64 {
+    match policy {
+        Policy::VolatileTtl => u64::MAX - e.expire_at(),
+        _ if !e.tracks_access() => 0,
+        p if p.lfu() => 255 - access.counter(e.access(), now),
+        _ => idle_ms(e.access(), now),
     }
 }
 
