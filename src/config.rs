@@ -13,6 +13,8 @@ use clap::Parser;
 #[command(
     name = "rustis",
     version,
+    // A flag given twice takes its last value, as redis-server takes its last directive.
+    args_override_self = true,
     about = "A Redis-compatible in-memory key-value server: one event loop per core."
 )]
 pub struct Cli {
@@ -40,6 +42,24 @@ pub struct Cli {
     /// With `yes` and no password on the default user, only loopback clients are served.
     #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub protected_mode: String,
+    /// Directory of the RDB file (default: the current directory).
+    #[arg(long)]
+    pub dir: Option<String>,
+    /// Name of the RDB file in `dir`.
+    #[arg(long, default_value = "dump.rdb")]
+    pub dbfilename: String,
+    /// Save points: "seconds changes" pairs; "" turns snapshots off.
+    #[arg(long, default_value = "3600 1 300 100 60 10000")]
+    pub save: String,
+    /// LZF-compress strings in the RDB file.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub rdbcompression: String,
+    /// Write (and check on load) the RDB file's CRC64.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub rdbchecksum: String,
+    /// Refuse writes while the last background save failed (and save points are configured).
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub stop_writes_on_bgsave_error: String,
 }
 
 impl Cli {
@@ -185,7 +205,20 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
         Kind::Immutable(Some((0, INT_MAX))),
         Support::Full,
     ),
-    ("save", "", Kind::SavePoints, Support::Only("")),
+    (
+        "save",
+        "3600 1 300 100 60 10000",
+        Kind::SavePoints,
+        Support::Full,
+    ),
+    ("rdbcompression", "yes", Kind::Bool, Support::Full),
+    ("rdbchecksum", "yes", Kind::Immutable(None), Support::Full),
+    (
+        "stop-writes-on-bgsave-error",
+        "yes",
+        Kind::Bool,
+        Support::Full,
+    ),
     ("appendonly", "no", Kind::Bool, Support::Only("no")),
     (
         "appendfsync",
@@ -193,7 +226,8 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
         Kind::Enum(&["everysec", "always", "no"]),
         Support::Full,
     ),
-    ("dir", "/tmp", Kind::Protected, Support::Full),
+    // `dir` is the current directory unless given (Params::new makes it absolute).
+    ("dir", ".", Kind::Protected, Support::Full),
     ("dbfilename", "dump.rdb", Kind::Protected, Support::Full),
     ("requirepass", "", Kind::Text, Support::Full),
     (
@@ -559,7 +593,29 @@ impl Params {
             ("loglevel", cli.loglevel.clone()),
             ("requirepass", cli.requirepass.clone()),
             ("protected-mode", cli.protected_mode.clone()),
+            ("dbfilename", cli.dbfilename.clone()),
+            ("save", cli.save.clone()),
+            ("rdbcompression", cli.rdbcompression.clone()),
+            ("rdbchecksum", cli.rdbchecksum.clone()),
+            (
+                "stop-writes-on-bgsave-error",
+                cli.stop_writes_on_bgsave_error.clone(),
+            ),
         ];
+        if cli.dbfilename.contains('/') {
+            return Err(format!(
+                "'dbfilename \"{}\"'\ndbfilename can't be a path, just a filename",
+                cli.dbfilename
+            ));
+        }
+        let dir = cli.dir.clone().unwrap_or_else(|| ".".into());
+        let abs = std::fs::canonicalize(&dir)
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| format!("'dir \"{dir}\"'\nNo such file or directory"))?;
+        if let Some(i) = index_of("dir") {
+            values[i] = abs.to_string_lossy().into_owned();
+        }
         for (name, v) in given {
             match validate(name, &v, true) {
                 Ok((i, stored)) => values[i] = stored,
@@ -673,6 +729,9 @@ fn validate(name: &str, value: &str, startup: bool) -> Result<(usize, String), S
         if startup {
             if let Kind::Immutable(b) = kind {
                 kind = b.map_or(Kind::Text, |(lo, hi)| Kind::Int(lo, hi));
+            }
+            if let Kind::Protected = kind {
+                kind = Kind::Text;
             }
         }
         let invalid = |why: &str| SetError::Invalid(pname.to_string(), why.to_string());

@@ -13,6 +13,7 @@ pub mod log;
 pub mod num;
 pub mod os;
 pub mod pause;
+pub mod persist;
 pub mod pubsub;
 pub mod rdb;
 pub mod resp;

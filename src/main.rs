@@ -47,6 +47,10 @@ fn main() {
             eprintln!(">>> {e}");
             std::process::exit(1);
         }
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            rustis::log_at!(Warning, "{e}");
+            std::process::exit(1);
+        }
         Err(e) => {
             // Redis's two lines (its text for a taken port is "bind: Address already in use").
             let why = match e.kind() {

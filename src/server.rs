@@ -21,13 +21,44 @@ pub struct Server {
     pub addr: SocketAddr,
     pub shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    shards: Arc<crate::worker::shard::Shards>,
 }
 
 impl Server {
-    /// Waits for every worker to exit.
+    /// Waits for every worker to exit; then, when a signal (not SHUTDOWN) stopped the server and
+    /// save points are configured, saves the data as Redis does on SIGTERM.
     pub fn join(self) {
         for t in self.threads {
             let _ = t.join();
+        }
+        if self.shared.persist.exit_was_handled()
+            || !crate::command::persist::has_save_points(&self.shared)
+        {
+            return;
+        }
+        crate::log_at!(
+            Warning,
+            "Received a signal: saving the final RDB snapshot before exiting."
+        );
+        let n = self.shared.workers;
+        let got: Vec<usize> = (0..n).filter(|&id| self.shards.acquire(id)).collect();
+        if got.len() != n {
+            crate::log_at!(
+                Warning,
+                "Error trying to save the DB: a shard is still in use"
+            );
+        } else {
+            // SAFETY: every shard acquired above (the workers have exited), released below.
+            let mut all: Vec<&mut crate::store::Keyspace> = got
+                .iter()
+                .map(|&id| unsafe { self.shards.held_mut(id) })
+                .collect();
+            if let Err(e) = crate::command::persist::save_now(&self.shared, &mut all) {
+                crate::log_at!(Warning, "Error trying to save the DB: {e}");
+            }
+        }
+        for id in got {
+            self.shards.release(id);
         }
     }
 
@@ -140,6 +171,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
     let rnd = unix_ms() ^ (std::process::id() as u64) << 32;
     let shared = Arc::new(Shared {
         params,
+        persist: Default::default(),
         workers,
         databases: cli.databases.max(1),
         addr,
@@ -178,13 +210,16 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
     if !cli.requirepass.is_empty() {
         shared.acl.set_requirepass(cli.requirepass.as_bytes());
     }
-    let shards = crate::worker::shard::Shards::new(
-        (0..workers)
-            .map(|id| {
-                crate::store::Keyspace::new(shared.databases, unix_ms() ^ ((id as u64 + 1) << 40))
-            })
-            .collect(),
-    );
+    let mut keyspaces: Vec<crate::store::Keyspace> = (0..workers)
+        .map(|id| {
+            let mut ks =
+                crate::store::Keyspace::new(shared.databases, unix_ms() ^ ((id as u64 + 1) << 40));
+            crate::worker::refresh_shard(&mut ks, &shared.params);
+            ks
+        })
+        .collect();
+    load_snapshot(&shared, &mut keyspaces)?;
+    let shards = crate::worker::shard::Shards::new(keyspaces);
     let mut threads = Vec::with_capacity(workers);
     for (id, (poll, l)) in polls.into_iter().zip(listeners).enumerate() {
         let worker = Worker::new(
@@ -207,5 +242,46 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
         addr,
         shared,
         threads,
+        shards,
     })
+}
+
+/// Loads the RDB file (`dir`/`dbfilename`) into the shards before any worker runs, and logs what
+/// was loaded. A damaged file is an [`io::ErrorKind::InvalidData`] error: the server does not
+/// start on a partial keyspace, as Redis does not.
+fn load_snapshot(shared: &Shared, keyspaces: &mut [crate::store::Keyspace]) -> io::Result<()> {
+    let target = crate::command::persist::target(shared);
+    let started = Instant::now();
+    let limits = keyspaces.first().map(|k| k.limits).unwrap_or_default();
+    let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
+    let Some(loaded) =
+        crate::persist::load::load(&target.path, keyspaces, &limits, target.checksum, unix_ms())
+            .map_err(bad)?
+    else {
+        return Ok(());
+    };
+    if !loaded.functions.is_empty() {
+        crate::command::scripting::restore_libraries(shared, &loaded.functions)
+            .map_err(|e| bad(format!("Failed loading the functions of the RDB file: {e}")))?;
+    }
+    crate::log_at!(
+        Notice,
+        "DB loaded from disk: {:.3} seconds ({}, RDB version {}{})",
+        started.elapsed().as_secs_f64(),
+        target.path.display(),
+        loaded.version,
+        loaded
+            .redis_ver
+            .as_deref()
+            .map(|v| format!(", written by Redis {v}"))
+            .unwrap_or_default()
+    );
+    crate::log_at!(
+        Notice,
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        loaded.keys,
+        loaded.expired
+    );
+    shared.persist.status().loaded = (loaded.keys, loaded.expired);
+    Ok(())
 }

@@ -35,6 +35,8 @@ pub struct WorkerStats {
     /// How many keys of this worker's shard the maxmemory policy may evict, as last published:
     /// other workers read it to share the eviction out and to tell when nothing is left.
     pub evictable: AtomicU64,
+    /// Write commands of this shard that changed something (see `ShardStats::dirty`).
+    pub dirty: AtomicU64,
     /// Net heap bytes this worker's thread allocated (signed, stored as i64 bits).
     pub used_memory: AtomicU64,
     /// Per database: keys, keys with a TTL.
@@ -117,6 +119,8 @@ pub struct ConnGauge {
 /// State shared by all workers. Nothing here is touched per command except relaxed atomics.
 pub struct Shared {
     pub params: Params,
+    /// Snapshots: the running one, the last outcome, LASTSAVE, the change count base.
+    pub persist: Arc<crate::persist::Persist>,
     pub workers: usize,
     pub databases: usize,
     pub addr: SocketAddr,
@@ -272,6 +276,24 @@ impl Shared {
     /// Asks every worker to stop (SHUTDOWN, signals): they flush computed replies and exit.
     pub fn request_shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
+    }
+
+    /// Write commands that changed something, over every shard (as last published): what save
+    /// points and `rdb_changes_since_last_save` count from.
+    pub fn changes_total(&self) -> u64 {
+        self.stats
+            .iter()
+            .map(|s| s.dirty.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Whether writes (and PING) are refused with -MISCONF: the last snapshot failed, save
+    /// points are configured and `stop-writes-on-bgsave-error` is on (Redis's
+    /// writeCommandsDeniedByDiskError).
+    pub fn writes_refused_by_disk_error(&self) -> bool {
+        self.persist.last_failed()
+            && self.params.get("stop-writes-on-bgsave-error").as_deref() == Some("yes")
+            && crate::command::persist::has_save_points(self)
     }
 
     /// Whether the server is stopping.

@@ -58,7 +58,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "command" / "meta.txt"
-FAMILIES = ["string", "keyspace", "list", "set", "hash", "zset", "server", "latency", "slowlog", "multi", "scripting", "pubsub", "memory", "sort", "geo", "bitmap", "hll", "dump", "acl", "stream"]
+FAMILIES = ["string", "keyspace", "list", "set", "hash", "zset", "server", "latency", "slowlog", "multi", "scripting", "pubsub", "memory", "sort", "geo", "bitmap", "hll", "dump", "acl", "stream", "persist"]
 REDIS_VERSION = "7.0.15"
 
 

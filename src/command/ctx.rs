@@ -134,6 +134,13 @@ impl MultiState {
     }
 }
 
+/// Where a command needing every shard runs ([`super::Exec::Shards`]): each worker's shard, in
+/// worker order, all held by the caller, and the connection's context.
+pub struct ShardsCtx<'a> {
+    pub shards: Vec<&'a mut crate::store::Keyspace>,
+    pub c: ConnCtx<'a>,
+}
+
 /// Where a connection command runs: the session, the shared server state, the reply.
 pub struct ConnCtx<'a> {
     pub session: &'a mut Session,

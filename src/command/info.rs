@@ -212,11 +212,26 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         section("Memory", b);
     }
     if wanted("persistence") {
-        // Nothing is persisted yet: the figures of a server that never saved nor loaded.
-        section(
-            "Persistence",
-            format!("loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n", now_ms / 1000 - uptime),
-        );
+        // Snapshots (src/persist): no fork, so no copy-on-write figures; no AOF yet.
+        section("Persistence", {
+            let st = s.persist.status();
+            let changes = s.changes_total().saturating_sub(
+                s.persist
+                    .dirty_base
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            );
+            let ok = st.last.as_ref().is_none_or(|o| o.error.is_none());
+            format!("loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{changes}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                    st.running.is_some() as u8,
+                    st.lastsave,
+                    if ok { "ok" } else { "err" },
+                    st.last_bgsave_secs,
+                    st.running.map_or(-1, |(_, t)| t.elapsed().as_secs() as i64),
+                    st.saves,
+                    st.loaded.1,
+                    st.loaded.0,
+                )
+        });
     }
     if wanted("stats") {
         let t = stat_totals(s);

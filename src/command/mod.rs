@@ -25,6 +25,7 @@ pub mod list;
 pub mod memory;
 pub mod meta;
 pub mod multi;
+pub mod persist;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;
@@ -268,6 +269,8 @@ pub type Sub = (&'static str, i32);
 pub type KeyedFn = fn(&mut Ctx, &Args);
 /// A handler that needs only the connection and the server (PING, CLIENT, CONFIG...).
 pub type ConnFn = fn(&mut ctx::ConnCtx, &Args);
+/// A handler that needs every shard at once (SAVE, BGSAVE, SHUTDOWN): see [`Exec::Shards`].
+pub type ShardsFn = fn(&mut ctx::ShardsCtx, &Args);
 
 /// How the partial replies of a command run on several shards become one reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +307,9 @@ pub enum Exec {
     /// EVAL and its variants: the script runs on the connection's worker, holding the shards of
     /// its keys as one atomic step (every shard when it reaches keys it did not declare).
     Script,
+    /// Runs on the connection's worker holding every shard at once, as one atomic step (a
+    /// snapshot's logical instant): persistence.
+    Shards(ShardsFn),
     /// Runs on the shard its cursor names (SCAN); when that shard's page ends the shard before
     /// enough items were found, the call goes on into the next shard, and the pages are joined
     /// into one reply. The command alone knows its cursor's format: [`CursorSteps`].
@@ -637,6 +643,7 @@ impl Table {
         commands.extend(dump::commands());
         commands.extend(acl::commands());
         commands.extend(stream::commands());
+        commands.extend(persist::commands());
         let empty = IndexEntry {
             folded: 0,
             len: 0,

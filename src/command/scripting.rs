@@ -144,6 +144,16 @@ fn script(c: &mut ConnCtx, a: &Args) {
     }
 }
 
+/// Installs function libraries from their code (the load at startup), as FUNCTION RESTORE
+/// APPEND would: Redis's error text for a library that fails to load or clashes.
+pub fn restore_libraries(shared: &crate::shared::Shared, codes: &[Vec<u8>]) -> Result<(), String> {
+    let libs = codes
+        .iter()
+        .map(|c| load_library(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    shared.scripts.libraries.install(libs, false, false)
+}
+
 /// Runs `code` (a whole library, metadata line included) in this worker's VM as FUNCTION LOAD
 /// does: the library, or Redis's error text.
 fn load_library(code: &[u8]) -> Result<Library, String> {

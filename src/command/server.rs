@@ -72,7 +72,6 @@ pub fn commands() -> Vec<Command> {
         cmd("wait", 3, NOSCRIPT, K0, Conn(wait)),
         cmd("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, K0, Conn(monitor)),
         cmd("info", -1, LOADING | STALE, K0, Conn(info)),
-        cmd("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, K0, Conn(shutdown)),
     ]
 }
 
@@ -256,38 +255,6 @@ fn time(c: &mut ConnCtx, _: &Args) {
     c.reply.array(2);
     c.reply.bulk(d.as_secs().to_string().as_bytes());
     c.reply.bulk(d.subsec_micros().to_string().as_bytes());
-}
-
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], parsed as Redis does. Nothing is persisted yet, so
-/// SAVE fails the way a failed save fails in Redis (its error, the reason in the log) rather than
-/// stopping without the snapshot asked for; without SAVE the server stops (no save points exist).
-fn shutdown(c: &mut ConnCtx, a: &Args) {
-    let (mut nosave, mut save, mut others, mut abort) = (false, false, false, false);
-    for arg in a.iter_from(1) {
-        match arg.to_ascii_lowercase().as_slice() {
-            b"nosave" => nosave = true,
-            b"save" => save = true,
-            b"now" | b"force" => others = true,
-            b"abort" => abort = true,
-            _ => return c.reply.error(err::SYNTAX),
-        }
-    }
-    if (abort && (nosave || save || others)) || (nosave && save) {
-        return c.reply.error(err::SYNTAX);
-    }
-    if abort {
-        return c.reply.error("ERR No shutdown in progress.");
-    }
-    if save {
-        crate::log_at!(
-            Warning,
-            "SHUTDOWN SAVE refused: Rustis does not persist data yet (use SHUTDOWN NOSAVE)"
-        );
-        return c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
-    }
-    // Like Redis, no reply on success.
-    c.shared.request_shutdown();
-    c.session.quit = true;
 }
 
 /// WAIT numreplicas timeout: how many replicas acknowledged this connection's writes. Rustis has

@@ -4,6 +4,7 @@
 //! encodings values are saved in (listpack, ziplist, intset, zipmap) are in [`pack`], LZF in
 //! [`lzf`], and whole values in [`value`].
 
+pub mod file;
 pub mod lzf;
 pub mod pack;
 pub mod value;

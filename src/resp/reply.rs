@@ -159,6 +159,12 @@ impl<'a> Reply<'a> {
         self.out.len()
     }
 
+    /// Whether what was written after byte `at` (see [`Reply::len`]) starts with an error.
+    #[inline]
+    pub fn error_since(&self, at: usize) -> bool {
+        self.out.get(at) == Some(&b'-')
+    }
+
     /// Whether nothing has been written yet.
     #[inline]
     pub fn is_empty(&self) -> bool {

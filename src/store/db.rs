@@ -358,6 +358,9 @@ pub struct ShardStats {
     pub keyspace_misses: u64,
     /// Keys deleted because their TTL passed (`expired_keys`).
     pub expired_keys: u64,
+    /// Write commands that changed something (INFO's `rdb_changes_since_last_save` counts from
+    /// the sum over shards; save points compare it).
+    pub dirty: u64,
 }
 
 impl ShardStats {
@@ -377,6 +380,7 @@ impl ShardStats {
         self.keyspace_hits += other.keyspace_hits;
         self.keyspace_misses += other.keyspace_misses;
         self.expired_keys += other.expired_keys;
+        self.dirty += other.dirty;
     }
 }
 
@@ -670,6 +674,47 @@ impl Keyspace {
     /// `expired_keys`). O(databases).
     pub fn expired_keys(&self) -> u64 {
         self.stats.expired_keys + self.dbs.iter().map(Db::lazily_expired).sum::<u64>()
+    }
+
+    /// Starts a snapshot of every non-empty database as it is now (see
+    /// [`crate::store::table::SnapshotSink`]): `sink(db)` makes the sink of database `db`.
+    /// Returns how many sinks were made. O(databases).
+    pub fn begin_snapshot(
+        &mut self,
+        mut sink: impl FnMut(usize) -> Box<dyn super::table::SnapshotSink>,
+    ) -> usize {
+        let mut made = 0;
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            if !db.is_empty() {
+                db.table.begin_snapshot(sink(i));
+                made += 1;
+            }
+        }
+        made
+    }
+
+    /// Whether a snapshot still runs over one of the databases.
+    pub fn snapshotting(&self) -> bool {
+        self.dbs.iter().any(|d| d.table.snapshotting())
+    }
+
+    /// Moves the running snapshot on by about `budget` entries; true once it is complete (or
+    /// none runs). O(budget + SEGMENT_CAP).
+    pub fn snapshot_step(&mut self, budget: usize) -> bool {
+        let mut left = budget;
+        for db in &mut self.dbs {
+            if db.table.snapshotting() {
+                let before = left;
+                if !db.table.snapshot_step(left) {
+                    return false;
+                }
+                left = before.saturating_sub(db.len().max(1));
+                if left == 0 {
+                    return !self.snapshotting();
+                }
+            }
+        }
+        true
     }
 
     /// Active expiry over every database with a total budget of examined entries; returns keys removed.

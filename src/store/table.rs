@@ -73,6 +73,9 @@ fn next_slot(pos: usize, cap: usize) -> usize {
 /// An open-addressing table of at most SEGMENT_CAP slots.
 struct Segment {
     depth: u32,
+    /// The snapshot epoch this segment's entries were last handed to a snapshot at: the segment
+    /// is still to be saved while a snapshot of a later epoch runs ([`Table::begin_snapshot`]).
+    saved: u32,
     len: usize,
     tags: Vec<u8>,
     slots: Vec<Option<Entry>>,
@@ -82,6 +85,7 @@ impl Segment {
     fn new(depth: u32) -> Self {
         Segment {
             depth,
+            saved: 0,
             len: 0,
             tags: Vec::new(),
             slots: Vec::new(),
@@ -91,6 +95,7 @@ impl Segment {
     fn with_capacity(depth: u32, cap: usize) -> Self {
         Segment {
             depth,
+            saved: 0,
             len: 0,
             tags: vec![EMPTY; cap],
             slots: (0..cap).map(|_| None).collect(),
@@ -153,6 +158,7 @@ impl Segment {
     /// Rebuilds with `cap` slots. O(cap).
     fn resize(&mut self, cap: usize, hasher: &RandomState) {
         let old = std::mem::replace(self, Segment::with_capacity(self.depth, cap));
+        self.saved = old.saved;
         for e in old.slots.into_iter().flatten() {
             let h = hasher.hash_one(e.key.as_bytes());
             self.place(h, e);
@@ -200,6 +206,7 @@ impl Segment {
     fn take_all(&mut self) -> Vec<Entry> {
         let depth = self.depth;
         let old = std::mem::replace(self, Segment::new(depth));
+        self.saved = old.saved;
         old.slots.into_iter().flatten().collect()
     }
 }
@@ -220,6 +227,26 @@ fn prefetch_read(p: *const u8) {
     let _ = p;
 }
 
+/// Where a snapshot sends a table's entries: each segment's entries once, either when the
+/// snapshot's walk reaches it ([`Table::snapshot_step`]) or just before a write would change it,
+/// whichever comes first. So the entries a sink receives are exactly those the table held when
+/// [`Table::begin_snapshot`] ran, while the table keeps serving writes: no fork, no copy of the
+/// keyspace, and at most one segment's entries in flight beyond what the sink buffers.
+pub trait SnapshotSink: Send {
+    /// Takes the entries of one segment, as they were when the snapshot began.
+    fn save(&mut self, entries: &mut dyn Iterator<Item = &Entry>);
+    /// Called once, after the last segment. A sink dropped without it was cut short (its table
+    /// was dropped mid-snapshot) and must say so to whoever waits for it.
+    fn finish(self: Box<Self>);
+}
+
+/// A snapshot in progress over one table.
+struct Snap {
+    sink: Box<dyn SnapshotSink>,
+    /// The next segment index the walk visits (segments only ever get appended).
+    cursor: usize,
+}
+
 /// An extendible hash table of entries keyed by their key bytes.
 pub struct Table {
     depth: u32,
@@ -227,6 +254,9 @@ pub struct Table {
     segments: Vec<Segment>,
     len: usize,
     hasher: RandomState,
+    /// The snapshot epoch: segments whose `saved` differs are still to be saved while `snap` runs.
+    epoch: u32,
+    snap: Option<Box<Snap>>,
 }
 
 impl Default for Table {
@@ -244,6 +274,68 @@ impl Table {
             segments: vec![Segment::new(0)],
             len: 0,
             hasher: PROCESS_HASHER.clone(),
+            epoch: 0,
+            snap: None,
+        }
+    }
+
+    /// Starts a snapshot of the table as it is now into `sink` (see [`SnapshotSink`]). O(1): every
+    /// segment becomes "to be saved" by the epoch moving on. A snapshot already running is ended
+    /// first (its remaining segments saved into its own sink).
+    pub fn begin_snapshot(&mut self, sink: Box<dyn SnapshotSink>) {
+        while !self.snapshot_step(usize::MAX) {}
+        self.epoch = self.epoch.wrapping_add(1);
+        self.snap = Some(Box::new(Snap { sink, cursor: 0 }));
+    }
+
+    /// Whether a snapshot is running over this table.
+    pub fn snapshotting(&self) -> bool {
+        self.snap.is_some()
+    }
+
+    /// Saves segments still to be saved until about `budget` entries were handed to the sink;
+    /// returns true (and finishes the sink) once every segment is saved, or when no snapshot runs.
+    /// O(budget + SEGMENT_CAP).
+    pub fn snapshot_step(&mut self, budget: usize) -> bool {
+        let Some(snap) = self.snap.as_mut() else {
+            return true;
+        };
+        let mut spent = 0usize;
+        while snap.cursor < self.segments.len() {
+            let seg = &mut self.segments[snap.cursor];
+            snap.cursor += 1;
+            if seg.saved != self.epoch {
+                snap.sink.save(&mut seg.iter());
+                seg.saved = self.epoch;
+                spent = spent.saturating_add(seg.len.max(1));
+                if spent >= budget && snap.cursor < self.segments.len() {
+                    return false;
+                }
+            }
+        }
+        if let Some(done) = self.snap.take() {
+            done.sink.finish();
+        }
+        true
+    }
+
+    /// Called before anything changes segment `s`: while a snapshot runs, a segment it has not
+    /// saved yet is saved first. One test when no snapshot runs.
+    #[inline]
+    fn before_write(&mut self, s: usize) {
+        if self.snap.is_some() {
+            self.save_segment(s);
+        }
+    }
+
+    #[cold]
+    fn save_segment(&mut self, s: usize) {
+        if let Some(snap) = self.snap.as_mut() {
+            let seg = &mut self.segments[s];
+            if seg.saved != self.epoch {
+                snap.sink.save(&mut seg.iter());
+                seg.saved = self.epoch;
+            }
         }
     }
 
@@ -298,6 +390,7 @@ impl Table {
     #[inline]
     pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<&mut Entry> {
         let s = self.segment_of(h);
+        self.before_write(s);
         let seg = &mut self.segments[s];
         let p = seg.find(h, key)?;
         seg.slots[p].as_mut()
@@ -308,6 +401,7 @@ impl Table {
         let h = self.hash(key);
         let s = self.segment_of(h);
         let p = self.segments[s].find(h, key)?;
+        self.before_write(s);
         let e = self.segments[s].remove_at(p, &self.hasher)?;
         self.len -= 1;
         Some(e)
@@ -340,6 +434,7 @@ impl Table {
         if let Some(e) = self.get_mut_hashed(h, &entry.key) {
             return Some(std::mem::replace(e, entry));
         }
+        // Saved by the lookup above already: splitting it below moves entries to a new segment.
         let s = self.reserve_one(h);
         self.segments[s].place(h, entry);
         self.len += 1;
@@ -350,6 +445,7 @@ impl Table {
     pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> Entry) -> &mut Entry {
         let h = self.hash(key);
         let s = self.segment_of(h);
+        self.before_write(s);
         let (s, pos) = match self.segments[s].find(h, key) {
             Some(p) => (s, p),
             None => {
@@ -389,6 +485,10 @@ impl Table {
                 lo.place(h, e);
             }
         }
+        // Both halves hold what the split one held: saved or not alike.
+        let saved = self.segments[s].saved;
+        lo.saved = saved;
+        hi.saved = saved;
         self.segments[s] = lo;
         let new_index = self.segments.len() as u32;
         self.segments.push(hi);
@@ -399,12 +499,22 @@ impl Table {
         }
     }
 
-    /// Removes every entry. O(n) deallocation.
+    /// Removes every entry. O(n) deallocation. A snapshot running saves the rest of the table
+    /// first, then goes on over the empty one.
     pub fn clear(&mut self) {
+        if self.snap.is_some() {
+            for s in 0..self.segments.len() {
+                self.save_segment(s);
+            }
+        }
+        let (epoch, snap) = (self.epoch, self.snap.take());
         *self = Table {
             hasher: self.hasher.clone(),
+            epoch,
+            snap,
             ..Table::new()
         };
+        self.segments[0].saved = epoch;
     }
 
     /// Iterates every entry (KEYS). O(n).
@@ -527,10 +637,13 @@ impl Table {
         if !s.iter().any(&mut pred) {
             return (0, examined);
         }
+        self.before_write(seg);
+        let s = &mut self.segments[seg];
         let cap = s.tags.len();
         let all = s.take_all();
         let before = all.len();
         let mut keep = Segment::with_capacity(s.depth, cap);
+        keep.saved = s.saved;
         for e in all {
             if pred(&e) {
                 removed(e);
@@ -552,6 +665,77 @@ mod tests {
 
     fn entry(k: &str) -> Entry {
         Entry::new(k.as_bytes().into(), Value::Str(StrValue::Int(1)), 0)
+    }
+
+    /// A sink recording what it is given (key, and the integer of a string value).
+    type Seen = std::sync::Arc<std::sync::Mutex<(Vec<(Vec<u8>, i64)>, bool)>>;
+    struct Record(Seen);
+
+    impl SnapshotSink for Record {
+        fn save(&mut self, entries: &mut dyn Iterator<Item = &Entry>) {
+            let mut r = self.0.lock().unwrap();
+            for e in entries {
+                let v = match &e.value {
+                    Value::Str(StrValue::Int(n)) => *n,
+                    _ => -1,
+                };
+                r.0.push((e.key.to_vec(), v));
+            }
+        }
+        fn finish(self: Box<Self>) {
+            self.0.lock().unwrap().1 = true;
+        }
+    }
+
+    fn valued(k: &str, v: i64) -> Entry {
+        Entry::new(k.as_bytes().into(), Value::Str(StrValue::Int(v)), 0)
+    }
+
+    #[test]
+    fn a_snapshot_sees_the_table_as_it_was_while_writes_go_on() {
+        let mut t = Table::new();
+        for i in 0..20_000 {
+            t.insert(valued(&format!("k{i}"), 0));
+        }
+        let seen = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), false)));
+        t.begin_snapshot(Box::new(Record(seen.clone())));
+        let mut round = 0;
+        loop {
+            // Between two slices: overwrite, delete, insert (growing and splitting), expire.
+            for j in 0..300 {
+                let i = (round * 300 + j) % 20_000;
+                if let Some(e) = t.get_mut(format!("k{i}").as_bytes()) {
+                    e.value = Value::Str(StrValue::Int(1));
+                }
+                t.remove(format!("k{}", (i * 7) % 20_000).as_bytes());
+                t.insert(valued(&format!("new{round}-{j}"), 2));
+            }
+            t.remove_where_in_segment(round % t.segment_count(), |e| e.key.ends_with(b"3"), drop);
+            round += 1;
+            if t.snapshot_step(500) {
+                break;
+            }
+        }
+        let (got, finished) = &*seen.lock().unwrap();
+        assert!(*finished);
+        assert_eq!(got.len(), 20_000, "every key of the instant, once");
+        let mut keys: Vec<&Vec<u8>> = got.iter().map(|(k, _)| k).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), 20_000);
+        assert!(got.iter().all(|(k, v)| k.starts_with(b"k") && *v == 0));
+        assert!(!t.snapshotting());
+        // A second snapshot sees the table as it is now; a clear saves everything first.
+        let before = t.len();
+        let again = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), false)));
+        t.begin_snapshot(Box::new(Record(again.clone())));
+        t.clear();
+        t.insert(valued("after", 9));
+        assert!(t.snapshot_step(usize::MAX));
+        let (got, finished) = &*again.lock().unwrap();
+        assert!(*finished);
+        assert_eq!(got.len(), before);
+        assert!(got.iter().all(|(k, _)| k != b"after"));
     }
 
     #[test]

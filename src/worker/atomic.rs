@@ -15,7 +15,7 @@
 
 use super::gather::{combine, split_cursor_page};
 use super::*;
-use crate::command::ctx::WatchState;
+use crate::command::ctx::{ShardsCtx, WatchState};
 
 /// The shards an atomic step holds; dropping it releases them (unwinding from a handler's panic
 /// included, so a bug cannot leave shards locked).
@@ -101,6 +101,22 @@ impl Held {
     }
 }
 
+impl Held {
+    /// Every shard, in worker order, for a step that holds them all ([`Worker::hold`] of every
+    /// id, or this worker's own shard alone when it is the only one).
+    pub(super) fn all<'a>(&'a self, own: &'a mut shard::Own) -> Vec<&'a mut Keyspace> {
+        if self.own {
+            return vec![&mut **own];
+        }
+        let ids = self.ids.borrow().clone();
+        ids.into_iter()
+            // SAFETY: each id is held (locked by `Worker::hold`) until `self` is dropped, ids
+            // are distinct, and the references do not outlive `self`.
+            .map(|id| unsafe { self.shards.held_mut(id) })
+            .collect()
+    }
+}
+
 /// Where a command's keys live, as an atomic step needs them: the workers its keys belong to.
 pub(super) fn owners_of(
     cmd: usize,
@@ -115,7 +131,7 @@ pub(super) fn owners_of(
         Exec::Conn(_) | Exec::Transaction | Exec::Watch => {}
         // A script may reach keys it did not declare: inside EXEC it cannot start over, so the
         // block takes every shard.
-        Exec::Broadcast(..) | Exec::Cursor(..) | Exec::Script => out.extend(0..n),
+        Exec::Broadcast(..) | Exec::Cursor(..) | Exec::Script | Exec::Shards(_) => out.extend(0..n),
         // A call reading keys its data names (SORT ... BY w_*) may reach any shard.
         Exec::Keyed(_) if n > 1 && c.reaches_found_keys(args) => out.extend(0..n),
         Exec::Keyed(_) | Exec::Fanout(..) => {
@@ -233,6 +249,57 @@ impl Worker {
         if out.capacity() <= 64 * 1024 {
             self.step_out = out;
         }
+    }
+
+    /// Runs `f` on connection `k` holding every shard at once (SAVE, BGSAVE, SHUTDOWN), once
+    /// every earlier reply of the connection is in. Returns false when it has to wait for them.
+    pub(super) fn exec_all_shards(
+        &mut self,
+        k: usize,
+        f: crate::command::ShardsFn,
+        args: &Args,
+        slot: usize,
+    ) -> bool {
+        if self.waits_for_replies(k) {
+            return false;
+        }
+        let Some(conn) = self.conns.get_mut(k) else {
+            return true;
+        };
+        let resp3 = conn.session.resp3;
+        // The connection keeps its id meanwhile: replies from other workers still find it.
+        let mut session = std::mem::take(&mut conn.session);
+        conn.session.id = session.id;
+        let started = Started::now();
+        let held = self.hold((0..self.n).collect());
+        let mut out = Vec::new();
+        {
+            let mut ctx = ShardsCtx {
+                shards: held.all(&mut self.ks),
+                c: ConnCtx {
+                    session: &mut session,
+                    reply: Reply::new(&mut out, resp3),
+                    shared: &self.shared,
+                    worker: self.id,
+                    now: self.now,
+                    in_exec: false,
+                },
+            };
+            f(&mut ctx, args);
+        }
+        self.unhold(held);
+        let (client, db) = (session.id, session.db);
+        if let Some(conn) = self.conns.get_mut(k) {
+            conn.session = session;
+            let (target, _) = conn.reply_target();
+            target.extend_from_slice(&out);
+            conn.end_reply();
+            if conn.session.quit {
+                conn.closing = true;
+            }
+        }
+        self.account_call(slot, started, args, client, db);
+        true
     }
 
     /// Takes the shards `ids` (ascending) for an atomic step: nothing to do when the step needs
@@ -425,6 +492,21 @@ impl Worker {
             }
             // Never queued (they run at once inside MULTI), never run as a lone step.
             Exec::Transaction | Exec::Watch => {}
+            // Inside EXEC: the block holds every shard (see `owners_of`).
+            Exec::Shards(f) => {
+                let mut ctx = ShardsCtx {
+                    shards: held.all(&mut self.ks),
+                    c: ConnCtx {
+                        session,
+                        reply: Reply::new(out, resp3),
+                        shared: &self.shared,
+                        worker: me,
+                        now,
+                        in_exec: true,
+                    },
+                };
+                f(&mut ctx, args);
+            }
             // Inside EXEC: the block holds every shard (see `owners_of`).
             Exec::Script => {
                 self.monitor_line(args, session.db, None, session.id);

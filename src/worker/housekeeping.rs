@@ -149,6 +149,9 @@ impl Worker {
         if self.cron_ticks.is_multiple_of(self.hz) {
             crate::alloc::collect();
         }
+        if self.id == 0 {
+            self.persist_cron();
+        }
         let effort = self
             .shared
             .params
@@ -247,6 +250,46 @@ impl Worker {
             .sample(self.shared.used_memory(), unix_ms(), totals);
     }
 
+    /// Starts a background snapshot when a save point is due (Redis's serverCron rule: enough
+    /// changes and enough seconds since the last save; 5 s at least after a failed attempt) or
+    /// when a BGSAVE inside MULTI scheduled one. Worker 0 checks, every tick.
+    fn persist_cron(&mut self) {
+        let now = unix_ms() / 1000;
+        let due = {
+            let st = self.shared.persist.status();
+            if st.running.is_some() {
+                return;
+            }
+            let retry_ok = st.last.as_ref().is_none_or(|o| o.error.is_none())
+                || now.saturating_sub(st.last_try) >= 5;
+            st.scheduled
+                || (retry_ok && {
+                    let points = self.shared.params.get("save").unwrap_or_default();
+                    let changes = self
+                        .shared
+                        .changes_total()
+                        .saturating_sub(self.shared.persist.dirty_base.load(Ordering::Relaxed));
+                    crate::persist::save_point_due(
+                        &points,
+                        changes,
+                        now.saturating_sub(st.lastsave),
+                    )
+                })
+        };
+        if !due {
+            return;
+        }
+        let held = self.hold((0..self.n).collect());
+        {
+            let mut shards = held.all(&mut self.ks);
+            match crate::command::persist::start_snapshot(&self.shared, &mut shards) {
+                Ok(_) => crate::log_at!(Notice, "Background saving started (save point)"),
+                Err(e) => crate::log_at!(Warning, "Can't save in background: {e:?}"),
+            }
+        }
+        self.unhold(held);
+    }
+
     /// Stops: writes what was already computed (best effort, bounded), then returns.
     pub(super) fn shutdown(&mut self) {
         self.mail.wake_all();
@@ -273,7 +316,7 @@ impl Worker {
 /// Brings a shard's copies of the parameters (encoding limits, LFU policy) up to date after a
 /// CONFIG SET; whoever holds the shard calls it before running a command on it. O(1) when nothing
 /// changed (one atomic load).
-pub(super) fn refresh_shard(ks: &mut Keyspace, p: &crate::config::Params) {
+pub fn refresh_shard(ks: &mut Keyspace, p: &crate::config::Params) {
     let epoch = p.epoch.load(Ordering::Acquire);
     if epoch == ks.params_epoch {
         return;
@@ -320,4 +363,5 @@ pub(super) fn publish_shard(ks: &Keyspace, s: &crate::shared::WorkerStats) {
     s.expired_keys.store(ks.expired_keys(), Ordering::Relaxed);
     s.evicted_keys.store(ks.evict.evicted, Ordering::Relaxed);
     s.evictable.store(ks.evictable(), Ordering::Relaxed);
+    s.dirty.store(ks.stats.dirty, Ordering::Relaxed);
 }

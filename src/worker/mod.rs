@@ -25,6 +25,8 @@ mod script;
 pub mod shard;
 mod tracking;
 
+pub use housekeeping::refresh_shard;
+
 use std::io;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
@@ -182,6 +184,10 @@ pub struct Worker {
     stats: LocalStats,
 }
 
+/// Entries a worker serializes per loop iteration while a snapshot runs over its shard: about
+/// one segment, so that serving keeps its latency.
+const SNAPSHOT_SLICE: usize = 4096;
+
 /// The number of statistics slots a worker's command table needs (commands and sub-commands).
 pub fn stats_slots() -> usize {
     SLOTS.len()
@@ -194,16 +200,27 @@ pub fn stats_slots() -> usize {
 ///
 /// Likewise, a write to a key clients are blocked on marks it ready: they are served once the
 /// command (or its transaction or script) ends (`blocking.rs`).
+///
+/// A write command that did not answer an error counts as a change (INFO's
+/// `rdb_changes_since_last_save`, save points).
 #[inline]
 fn run_keyed(ctx: &mut Ctx, ci: usize, f: KeyedFn, args: &Args) {
     ctx.ks.sync_tracking();
-    if ctx.ks.watches.is_empty() && ctx.ks.blocked.is_empty() && !ctx.ks.armed() {
-        return f(ctx, args);
-    }
     let cmd = TABLE.get(ci);
-    if !cmd.is_write() {
-        return f(ctx, args);
+    let write = cmd.is_write();
+    let at = ctx.reply.len();
+    if !write || (ctx.ks.watches.is_empty() && ctx.ks.blocked.is_empty() && !ctx.ks.armed()) {
+        f(ctx, args);
+    } else {
+        run_write_observed(ctx, cmd, f, args);
     }
+    if write && !ctx.reply.error_since(at) {
+        ctx.ks.stats.dirty += 1;
+    }
+}
+
+/// Runs write `f` with what observes its keys: WATCH, blocked clients, tracking.
+fn run_write_observed(ctx: &mut Ctx, cmd: &crate::command::Command, f: KeyedFn, args: &Args) {
     let mut keys = Vec::new();
     cmd.key_indices(args, &mut keys);
     let dbs = ctx.ks.dbs.len();
@@ -333,7 +350,8 @@ impl Worker {
             let busy = self.ring_full
                 || !self.to_resume.is_empty()
                 || !self.retries.is_empty()
-                || self.shared.controls[self.id].pending();
+                || self.shared.controls[self.id].pending()
+                || self.ks.snapshotting();
             let timeout = if busy {
                 Duration::ZERO
             } else {
@@ -409,6 +427,11 @@ impl Worker {
             self.publish_stats();
             self.send_outboxes();
             self.flush_all();
+            if self.ks.snapshotting() {
+                // A snapshot in progress: one more slice of this shard, between two rounds of
+                // serving (writes save the segments they touch themselves).
+                self.ks.snapshot_step(SNAPSHOT_SLICE);
+            }
             if self.last_cron.elapsed() >= self.cron_interval {
                 self.cron();
             }

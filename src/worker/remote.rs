@@ -97,7 +97,8 @@ impl Worker {
                     | Exec::Conn(_)
                     | Exec::Transaction
                     | Exec::Watch
-                    | Exec::Script => continue,
+                    | Exec::Script
+                    | Exec::Shards(_) => continue,
                 },
                 Op::Block(_) => None,
             };

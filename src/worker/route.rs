@@ -172,6 +172,14 @@ impl Worker {
         if self.refused_for_memory(k, ci, slot) {
             return true;
         }
+        if self.shared.persist.failed_fast()
+            && (cmd.is_write() || cmd.name == "ping")
+            && self.shared.writes_refused_by_disk_error()
+        {
+            self.refuse_in_multi(k);
+            self.reply_error(k, crate::persist::MISCONF);
+            return true;
+        }
         if self.held_by_pause(k, ci, args) {
             return false;
         }
@@ -191,6 +199,7 @@ impl Worker {
             Exec::Transaction => return self.exec_block(k, slot, args),
             Exec::Watch => return self.watch_keys(k, slot, args),
             Exec::Script => return self.run_script(k, ci, args, slot),
+            Exec::Shards(f) => return self.exec_all_shards(k, f, args, slot),
             Exec::Keyed(f) | Exec::Fanout(f, _) => {
                 if cmd.block_timeout.is_some_and(|t| t(args).is_some()) {
                     // A call that may wait starts once every earlier reply is in (it may be the

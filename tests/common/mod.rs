@@ -62,6 +62,9 @@ pub fn start_rustis(threads: usize) -> Rustis {
 pub fn start_rustis_with(threads: usize, extra: &[&str]) -> Rustis {
     use clap::Parser;
     let threads = threads.to_string();
+    // No snapshots, and a directory of its own: a test server never loads nor writes another's
+    // dump.rdb (a test of persistence passes its own --dir and --save, which come later and win).
+    let dir = test_dir("rustis");
     let mut argv = vec![
         "rustis",
         "--port",
@@ -70,6 +73,10 @@ pub fn start_rustis_with(threads: usize, extra: &[&str]) -> Rustis {
         threads.as_str(),
         "--loglevel",
         "warning",
+        "--save",
+        "",
+        "--dir",
+        dir.as_str(),
     ];
     argv.extend_from_slice(extra);
     let cli = Cli::try_parse_from(argv).expect("valid test flags");
@@ -78,6 +85,17 @@ pub fn start_rustis_with(threads: usize, extra: &[&str]) -> Rustis {
         port: server.addr.port(),
         server: Some(server),
     }
+}
+
+/// A fresh empty directory under the system's temporary directory, unique to this process and
+/// call (left behind for inspection; the OS cleans its temporary directory).
+pub fn test_dir(tag: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a test directory");
+    dir.to_string_lossy().into_owned()
 }
 
 /// A redis-server child on a free port, killed on drop.
