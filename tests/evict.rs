@@ -409,3 +409,33 @@ fn maxmemory_settings_read_back_like_redis() {
         d.check(&["CONFIG", "SET", "maxmemory", "0"]);
     }
 }
+
+#[test]
+fn functions_and_shebang_scripts_are_refused_by_their_flags_like_redis() {
+    rustis::alloc::activate();
+    let mut d = Diff::new();
+    let lib = "#!lua name=evictlib\nredis.register_function('w', function(k, a) return redis.call('set', k[1], 'v') end)\nredis.register_function{function_name='r', callback=function(k, a) return redis.call('get', k[1]) end, flags={'no-writes'}}\nredis.register_function{function_name='o', callback=function(k, a) return redis.call('set', k[1], 'o') end, flags={'allow-oom'}}";
+    d.check(&["FUNCTION", "LOAD", lib]);
+    d.check(&["SET", "x", "1"]);
+    d.check(&["CONFIG", "SET", "maxmemory", "1"]);
+    d.check(&["FCALL", "w", "1", "x"]);
+    d.check(&["FCALL", "r", "1", "x"]);
+    d.check(&["FCALL", "o", "1", "z"]);
+    d.check(&["FCALL", "nosuch", "0"]);
+    d.check(&["EVAL", "#!lua\nreturn redis.call('get', KEYS[1])", "1", "x"]);
+    d.check(&[
+        "EVAL",
+        "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])",
+        "1",
+        "x",
+    ]);
+    d.check(&[
+        "EVAL",
+        "#!lua flags=allow-oom\nreturn redis.call('set', KEYS[1], '2')",
+        "1",
+        "x",
+    ]);
+    d.check(&["CONFIG", "SET", "maxmemory", "0"]);
+    d.check(&["MGET", "x", "z"]);
+    d.check(&["FUNCTION", "FLUSH"]);
+}

@@ -129,23 +129,41 @@ impl Worker {
     /// EXEC of a block holding one, or any command queued in MULTI but EXEC, DISCARD, QUIT and
     /// RESET (Redis's rule: queueing itself takes memory). A refused EXEC discards its block; a
     /// command refused while queueing makes EXEC fail. O(1) under the limit.
-    pub(super) fn refused_for_memory(&mut self, k: usize, ci: usize, slot: usize) -> bool {
+    pub(super) fn refused_for_memory(
+        &mut self,
+        k: usize,
+        ci: usize,
+        slot: usize,
+        args: &Args,
+    ) -> bool {
         self.script_oom = false;
         if self.shared.params.maxmemory.load(Ordering::Relaxed) == 0 || self.shardless {
             return false;
         }
         super::housekeeping::refresh_shard(&mut self.ks, &self.shared.params);
         let oom = out_of_memory(&self.ks, self.id, &self.shared, self.now);
-        self.script_oom = oom;
         if !oom {
             return false;
         }
         let cmd = TABLE.get(ci);
+        // A script or function that declared flags is refused at once unless it declared
+        // no-writes or allow-oom (Redis's scriptFlagsToCmdFlags); one without a shebang is
+        // refused at its first write instead (scriptVerifyOOM).
+        let mut script_denies = false;
+        if matches!(cmd.exec, Exec::Script) {
+            use crate::script::store::flags;
+            match super::script::script_flags(&self.shared.scripts, ci, args) {
+                Some(f) if f & flags::COMPAT != 0 => self.script_oom = true,
+                Some(f) => script_denies = f & (flags::NO_WRITES | flags::ALLOW_OOM) == 0,
+                None => self.script_oom = true,
+            }
+        }
         let Some(conn) = self.conns.get(k) else {
             return false;
         };
         let is_exec = matches!(cmd.exec, Exec::Transaction);
-        let denyoom = SLOTS.flags(slot) & flag::DENYOOM != 0
+        let denyoom = script_denies
+            || SLOTS.flags(slot) & flag::DENYOOM != 0
             || cmd.flags & flag::DENYOOM != 0
             || (is_exec
                 && conn.session.multi.as_ref().is_some_and(|m| {

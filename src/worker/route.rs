@@ -169,7 +169,7 @@ impl Worker {
                 return true;
             }
         }
-        if self.refused_for_memory(k, ci, slot) {
+        if self.refused_for_memory(k, ci, slot, args) {
             return true;
         }
         if self.shared.persist.failed_fast()

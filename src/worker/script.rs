@@ -790,21 +790,33 @@ pub(super) fn script_may_write(
             .function(args.get(1))
             .is_none_or(|(_, info)| info.flags & flags::NO_WRITES == 0);
     }
+    script_flags(scripts, ci, args)
+        .is_none_or(|f| f & flags::COMPAT != 0 || f & flags::NO_WRITES == 0)
+}
+
+/// The flags a script or function called by command `ci` declared (its shebang, or
+/// `register_function`); COMPAT for a script without a shebang; None when it is not known yet
+/// (an EVALSHA of a script not loaded, a function that does not exist, a bad shebang).
+pub(super) fn script_flags(
+    scripts: &crate::script::store::Scripts,
+    ci: usize,
+    args: &Args,
+) -> Option<u32> {
+    let name = TABLE.get(ci).name;
+    if name.starts_with("fcall") {
+        return scripts
+            .libraries
+            .function(args.get(1))
+            .map(|(_, info)| info.flags);
+    }
     let sha = if name.starts_with("evalsha") {
-        match sha_key(args.get(1)) {
-            Some(s) => s,
-            None => return true,
-        }
+        sha_key(args.get(1))?
     } else {
         sha1_hex(args.get(1))
     };
-    let flags = match scripts.get(&sha) {
-        Some(e) => e.flags,
-        None if name.starts_with("evalsha") => return true,
-        None => match parse_shebang(args.get(1)) {
-            Ok((f, _)) => f,
-            Err(_) => return true,
-        },
-    };
-    flags & flags::COMPAT != 0 || flags & flags::NO_WRITES == 0
+    match scripts.get(&sha) {
+        Some(e) => Some(e.flags),
+        None if name.starts_with("evalsha") => None,
+        None => parse_shebang(args.get(1)).ok().map(|(f, _)| f),
+    }
 }
