@@ -167,7 +167,7 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
         Support::Full,
     ),
     ("hz", "10", Kind::Int(0, INT_MAX), Support::Full),
-    ("maxmemory", "0", Kind::MemoryU64, Support::Only("0")),
+    ("maxmemory", "0", Kind::MemoryU64, Support::Full),
     (
         "maxmemory-policy",
         "noeviction",
@@ -189,6 +189,14 @@ const PARAMS: &[(&str, &str, Kind, Support)] = &[
         Kind::Int(1, INT_MAX),
         Support::Full,
     ),
+    (
+        "maxmemory-eviction-tenacity",
+        "10",
+        Kind::Int(0, 100),
+        Support::Full,
+    ),
+    ("lfu-log-factor", "10", Kind::Int(0, INT_MAX), Support::Full),
+    ("lfu-decay-time", "1", Kind::Int(0, INT_MAX), Support::Full),
     ("timeout", "0", Kind::Int(0, INT_MAX), Support::Full),
     ("tcp-keepalive", "300", Kind::Int(0, INT_MAX), Support::Full),
     (
@@ -495,6 +503,8 @@ pub struct Params {
     pub query_buffer_limit: AtomicU64,
     /// maxclients.
     pub maxclients: AtomicU64,
+    /// maxmemory (bytes; 0: no limit), read before every command.
+    pub maxmemory: AtomicU64,
     /// latency-monitor-threshold (ms; 0 disables the monitor), read per command.
     pub latency_monitor_threshold: AtomicU64,
     /// latency-tracking (per-command latency histograms), read per command.
@@ -643,6 +653,7 @@ impl Params {
             proto_max_bulk_len: AtomicU64::new(512 << 20),
             query_buffer_limit: AtomicU64::new(1 << 30),
             maxclients: AtomicU64::new(cli.maxclients as u64),
+            maxmemory: AtomicU64::new(0),
             latency_monitor_threshold: AtomicU64::new(0),
             busy_reply_threshold: AtomicU64::new(5000),
             notify_keyspace_events: Default::default(),
@@ -892,6 +903,7 @@ impl Params {
                 "proto-max-bulk-len" => self.proto_max_bulk_len.store(n, Ordering::Relaxed),
                 "client-query-buffer-limit" => self.query_buffer_limit.store(n, Ordering::Relaxed),
                 "maxclients" => self.maxclients.store(n, Ordering::Relaxed),
+                "maxmemory" => self.maxmemory.store(n, Ordering::Relaxed),
                 "loglevel" => crate::log::set_level(v),
                 "latency-monitor-threshold" => {
                     self.latency_monitor_threshold.store(n, Ordering::Relaxed)

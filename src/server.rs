@@ -194,7 +194,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
                 ..Default::default()
             })
             .collect(),
-        stat_base: Mutex::new([0; 8]),
+        stat_base: Mutex::new([0; 9]),
         controls: (0..workers).map(|_| Default::default()).collect(),
         wakers,
         pubsub: Default::default(),

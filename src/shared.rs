@@ -30,6 +30,11 @@ pub struct WorkerStats {
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
     pub expired_keys: AtomicU64,
+    /// Keys evicted by maxmemory from this worker's shard (INFO's `evicted_keys`).
+    pub evicted_keys: AtomicU64,
+    /// How many keys of this worker's shard the maxmemory policy may evict, as last published:
+    /// other workers read it to share the eviction out and to tell when nothing is left.
+    pub evictable: AtomicU64,
     /// Write commands of this shard that changed something (see `ShardStats::dirty`).
     pub dirty: AtomicU64,
     /// Net heap bytes this worker's thread allocated (signed, stored as i64 bits).
@@ -126,7 +131,7 @@ pub struct Shared {
     pub clients: Mutex<BTreeMap<u64, ClientInfo>>,
     pub stats: Vec<WorkerStats>,
     /// INFO stats counters reset by CONFIG RESETSTAT are offsets subtracted from the published totals.
-    pub stat_base: Mutex<[u64; 8]>,
+    pub stat_base: Mutex<[u64; 9]>,
     /// Server-wide statistics: instantaneous metrics, memory peak, latency monitor, reset base.
     pub info: crate::stats::ServerInfo,
     /// The EVAL script cache every worker compiles from.

@@ -459,7 +459,7 @@ fn read_strings<'d>(
             Some(e) if StrValue::of(&e.value).is_none() => break,
             Some(_) => {}
             None => {
-                d.get_read(a.get(i), now);
+                d.get_read(a.get(i), now, true);
             }
         }
     }

@@ -42,8 +42,8 @@ fn dump(ctx: &mut Ctx, a: &Args) {
 /// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency].
 /// Checks in Redis's order: options, an existing key (BUSYKEY), the TTL, the payload's trailer,
 /// then the value. A TTL already in the past stores nothing (and deletes a replaced key). The
-/// IDLETIME and FREQ hints are checked and then have nothing to set until eviction exists (Redis
-/// also ignores the one its eviction policy does not use). O(N) in the value's size.
+/// IDLETIME hint sets the key's LRU clock under an LRU policy, FREQ its LFU counter under an LFU
+/// one (the other is ignored, as in Redis). O(N) in the value's size.
 fn restore(ctx: &mut Ctx, a: &Args) {
     let (mut replace, mut absttl) = (false, false);
     let (mut idle, mut freq) = (None, None);
@@ -114,11 +114,17 @@ fn restore(ctx: &mut Ctx, a: &Args) {
         }
         return ctx.reply.ok();
     }
-    ctx.db().put(Entry {
-        key: key.into(),
-        value,
-        expire_at: at,
-    });
+    // IDLETIME under an LRU policy or FREQ under an LFU one sets the access field
+    // (objectSetLRUOrLFU); otherwise the key is as new.
+    let db = ctx.db();
+    let mut entry = Entry::new(key.into(), value, at);
+    let access = db.access;
+    entry.set_access(
+        access
+            .restored(freq, idle, now)
+            .unwrap_or_else(|| access.fresh(now)),
+    );
+    db.put(entry);
     ctx.notify(GENERIC, "restore", key);
     ctx.reply.ok();
 }

@@ -10,8 +10,8 @@ use crate::shared::{Shared, REDIS_VERSION, VERSION};
 
 /// Totals of the resettable counters: commands, connections, net in, net out, hits, misses, expired,
 /// rejected.
-pub(super) fn stat_totals(s: &Shared) -> [u64; 8] {
-    let mut t = [0u64; 8];
+pub(super) fn stat_totals(s: &Shared) -> [u64; 9] {
+    let mut t = [0u64; 9];
     for w in &s.stats {
         let v = [
             &w.commands,
@@ -22,6 +22,7 @@ pub(super) fn stat_totals(s: &Shared) -> [u64; 8] {
             &w.keyspace_misses,
             &w.expired_keys,
             &w.rejected_connections,
+            &w.evicted_keys,
         ];
         for (i, x) in v.iter().enumerate() {
             t[i] += x.load(Ordering::Relaxed);
@@ -133,7 +134,7 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
     if wanted("memory") {
         let m = super::memory::MemoryReport::measure(s);
         let (used, rss, dataset) = (m.used, m.rss, m.dataset());
-        let maxmem = s.params.get_i64("maxmemory") as u64;
+        let maxmem = s.params.maxmemory.load(Ordering::Relaxed);
         let total = std::fs::read_to_string("/proc/meminfo")
             .ok()
             .and_then(|m| {
@@ -241,8 +242,8 @@ pub fn info_text(s: &Shared, sections: &[String]) -> String {
         let mut b = String::new();
         let _ = write!(
             b,
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{ops}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{in_kbps:.2}\r\ninstantaneous_output_kbps:{out_kbps:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
-            d(1), d(0), d(2), d(3), d(7), d(6), more.expire_ms, d(4), d(5)
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{ops}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{in_kbps:.2}\r\ninstantaneous_output_kbps:{out_kbps:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+            d(1), d(0), d(2), d(3), d(7), d(6), more.expire_ms, d(8), d(4), d(5)
         );
         let (tk, ti, tp) = s.tracking.totals();
         let (channels, patterns, shard_channels) = {

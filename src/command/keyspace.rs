@@ -16,7 +16,7 @@ pub fn commands() -> Vec<Command> {
         cmd("del", -2, WRITE, K(1, -1, 1), Fanout(del, Combine::SumInts)),
         cmd("unlink", -2, WRITE | FAST, K(1, -1, 1), Fanout(del, Combine::SumInts)),
         cmd("exists", -2, READONLY | FAST, K(1, -1, 1), Fanout(exists, Combine::SumInts)),
-        cmd("touch", -2, READONLY | FAST, K(1, -1, 1), Fanout(exists, Combine::SumInts)),
+        cmd("touch", -2, READONLY | FAST, K(1, -1, 1), Fanout(touch, Combine::SumInts)),
         cmd("type", 2, READONLY | FAST, K(1, 1, 1), Keyed(type_)),
         cmd("rename", 3, WRITE, K(1, 2, 1), Keyed(rename)),
         cmd("renamenx", 3, WRITE | FAST, K(1, 2, 1), Keyed(renamenx)),
@@ -55,8 +55,19 @@ fn del(ctx: &mut Ctx, a: &Args) {
     ctx.reply.int(n);
 }
 
-/// EXISTS/TOUCH key [key ...]: how many exist (repeats counted); each key is a read lookup. O(N).
+/// EXISTS key [key ...]: how many exist (repeats counted); each key is a read lookup that leaves
+/// its access time as it is (Redis's LOOKUP_NOTOUCH). O(N).
 fn exists(ctx: &mut Ctx, a: &Args) {
+    let (db, now) = (ctx.db, ctx.now);
+    let n = a
+        .iter_from(1)
+        .filter(|k| ctx.ks.read_untouched(db, k, now).is_some())
+        .count();
+    ctx.reply.int(n as i64);
+}
+
+/// TOUCH key [key ...]: how many exist; each key is a read lookup that counts as an access. O(N).
+fn touch(ctx: &mut Ctx, a: &Args) {
     let (db, now) = (ctx.db, ctx.now);
     let n = a
         .iter_from(1)
@@ -69,7 +80,7 @@ fn exists(ctx: &mut Ctx, a: &Args) {
 fn type_(ctx: &mut Ctx, a: &Args) {
     let t = ctx
         .ks
-        .read_any(ctx.db, a.get(1), ctx.now)
+        .read_untouched(ctx.db, a.get(1), ctx.now)
         .map_or("none", |e| e.value.type_name());
     ctx.reply.simple(t);
 }
@@ -90,11 +101,9 @@ fn rename_generic(ctx: &mut Ctx, a: &Args, nx: bool) {
     }
     if let Some(e) = db.remove(src, now) {
         db.remove(dst, now);
-        db.put(Entry {
-            key: dst.into(),
-            value: e.value,
-            expire_at: e.expire_at,
-        });
+        let mut moved = e;
+        moved.key = dst.into();
+        db.put(moved);
         ctx.notify(GENERIC, "rename_from", src);
         ctx.notify(GENERIC, "rename_to", dst);
     }
@@ -173,11 +182,10 @@ fn copy(ctx: &mut Ctx, a: &Args) {
         }
         tdb.remove(dst, now);
     }
-    tdb.put(Entry {
-        key: dst.into(),
-        value: e.value,
-        expire_at: e.expire_at,
-    });
+    let at = e.expire_at();
+    let mut copied = Entry::new(dst.into(), e.value, at);
+    copied.set_access(tdb.fresh_access(now));
+    tdb.put(copied);
     ctx.ks.note(target, GENERIC, "copy_to", dst);
     ctx.reply.int(1);
 }
@@ -218,7 +226,7 @@ fn randomkey(ctx: &mut Ctx, _: &Args) {
         let db = &ctx.ks.dbs[ctx.db];
         match db.table.random_entry(r) {
             None => break,
-            Some(e) if e.expire_at == 0 || e.expire_at > now => {
+            Some(e) if !e.has_ttl() || e.expire_at() > now => {
                 let k = e.key.clone();
                 return ctx.reply.bulk(&k);
             }
@@ -238,7 +246,7 @@ fn keys(ctx: &mut Ctx, a: &Args) {
         .table
         .iter()
         .filter(|e| {
-            (e.expire_at == 0 || e.expire_at > now)
+            (!e.has_ttl() || e.expire_at() > now)
                 && (all || crate::glob::glob_match(pat, &e.key, false))
         })
         .map(|e| &*e.key)
@@ -267,7 +275,7 @@ fn scan(ctx: &mut Ctx, a: &Args) {
             if !o.matches(&e.key) {
                 return;
             }
-            let live = e.expire_at == 0 || e.expire_at > now;
+            let live = !e.has_ttl() || e.expire_at() > now;
             // As in Redis, a TYPE filter looks up each key that matched the pattern: a read lookup.
             if let Some(t) = typ {
                 stats.lookup(live);
@@ -373,7 +381,7 @@ fn expire_generic(ctx: &mut Ctx, a: &Args, unit: i64, absolute: bool, name: &str
     let Some(e) = db.get(key, nowu) else {
         return ctx.reply.int(0);
     };
-    let current = e.expire_at;
+    let current = e.expire_at();
     let ok = if nx {
         current == 0
     } else if xx && current == 0 {
@@ -423,8 +431,8 @@ fn pexpireat(ctx: &mut Ctx, a: &Args) {
 fn ttl_generic(ctx: &mut Ctx, a: &Args, ms: bool, absolute: bool) {
     match ctx
         .ks
-        .read_any(ctx.db, a.get(1), ctx.now)
-        .map(|e| e.expire_at)
+        .read_untouched(ctx.db, a.get(1), ctx.now)
+        .map(|e| e.expire_at())
     {
         None => ctx.reply.int(-2),
         Some(0) => ctx.reply.int(-1),
@@ -465,7 +473,7 @@ fn pexpiretime(ctx: &mut Ctx, a: &Args) {
 fn persist(ctx: &mut Ctx, a: &Args) {
     let now = ctx.now;
     let db = ctx.db();
-    match db.get(a.get(1), now).map(|e| e.expire_at) {
+    match db.get(a.get(1), now).map(|e| e.expire_at()) {
         Some(at) if at != 0 => {
             db.set_expire(a.get(1), 0, now);
             ctx.notify(GENERIC, "persist", a.get(1));
@@ -535,28 +543,40 @@ fn object(ctx: &mut Ctx, a: &Args) {
             "ERR wrong number of arguments for 'object|{name}' command"
         ));
     }
-    let lfu = ctx.ks.lfu_policy;
-    let Some(e) = ctx.ks.read_any(ctx.db, a.get(2), ctx.now) else {
+    let (lfu, shares, now) = (ctx.ks.lfu_policy, ctx.ks.shared_integers, ctx.now);
+    let access = ctx.ks.dbs[ctx.db].access;
+    // OBJECT looks its key up without touching it (Redis's LOOKUP_NOTOUCH).
+    let Some(e) = ctx.ks.read_untouched(ctx.db, a.get(2), now) else {
         return ctx.reply.null();
     };
+    // Small integers are one shared object in Redis unless maxmemory evicts by LRU or LFU: it
+    // has no counter of its own.
+    let shared = shares
+        && matches!(&e.value, Value::Str(crate::store::StrValue::Int(n)) if (0..10000).contains(n));
     match sub.as_slice() {
         b"encoding" => {
             let enc = e.value.encoding();
             ctx.reply.bulk(enc.as_bytes())
         }
-        b"refcount" => {
-            let shared = matches!(&e.value, Value::Str(crate::store::StrValue::Int(n)) if (0..10000).contains(n));
-            ctx.reply.int(if shared { i32::MAX as i64 } else { 1 })
-        }
-        // Access times and frequencies are not tracked yet (the memory issue makes them real):
-        // under an LRU policy every key reads as just used; under an LFU one as Redis reports a
-        // key created and not read since: its initial counter (5), or 0 for the shared small
-        // integers, which carry no counter of their own.
+        b"refcount" => ctx.reply.int(if shared { i32::MAX as i64 } else { 1 }),
         b"idletime" if lfu => ctx.reply.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
-        b"idletime" => ctx.reply.int(0),
+        b"idletime" => {
+            let idle = if e.tracks_access() {
+                crate::store::access::idle_ms(e.access(), now) / 1000
+            } else {
+                0
+            };
+            ctx.reply.int(idle as i64)
+        }
         b"freq" if lfu => {
-            let shared = matches!(&e.value, Value::Str(crate::store::StrValue::Int(n)) if (0..10000).contains(n));
-            ctx.reply.int(if shared { 0 } else { 5 })
+            let freq = if shared {
+                0
+            } else if e.tracks_access() {
+                access.counter(e.access(), now)
+            } else {
+                crate::store::access::LFU_INIT
+            };
+            ctx.reply.int(freq as i64)
         }
         _ => ctx.reply.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
     }

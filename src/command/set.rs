@@ -200,7 +200,7 @@ fn lookup<'d>(
             Some(e) if SetValue::of(&e.value).is_none() => break,
             Some(_) => {}
             None => {
-                d.get_read(a.get(i), now);
+                d.get_read(a.get(i), now, true);
             }
         }
     }

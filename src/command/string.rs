@@ -123,7 +123,7 @@ fn store(ctx: &mut Ctx, key: &[u8], a: &Args, vi: usize, ttl: Ttl) {
     let now = ctx.now;
     let db = ctx.db();
     let at = match ttl {
-        Ttl::Keep => db.get(key, now).map_or(0, |e| e.expire_at),
+        Ttl::Keep => db.get(key, now).map_or(0, |e| e.expire_at()),
         Ttl::Clear => {
             expire_old(db, key, now);
             0
@@ -348,7 +348,7 @@ fn getex(ctx: &mut Ctx, a: &Args) -> Handled {
         Ttl::Clear => {
             // PERSIST: an event only when there was a TTL to remove.
             let db = ctx.db();
-            if db.peek(key, now).is_some_and(|e| e.expire_at != 0) {
+            if db.peek(key, now).is_some_and(|e| e.has_ttl()) {
                 db.set_expire(key, 0, now);
                 ctx.notify(GENERIC, "persist", key);
             }

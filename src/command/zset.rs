@@ -842,7 +842,7 @@ fn lookup_sources<'d>(
             Some(e) if !matches!(e.value, Value::ZSet(_) | Value::Set(_)) => return Err(WrongType),
             Some(_) => {}
             None => {
-                d.get_read(a.get(i), now);
+                d.get_read(a.get(i), now, true);
             }
         }
     }

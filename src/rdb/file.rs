@@ -75,9 +75,9 @@ pub fn write_select(out: &mut Vec<u8>, db: usize, sizes: Option<(u64, u64)>) {
 /// Appends one key: its deadline if it has one, its value's type, the key, the value. O(value).
 /// False (and nothing appended) for a value that has no RDB form here.
 pub fn write_entry(out: &mut Vec<u8>, e: &Entry, o: &WriteOptions) -> bool {
-    if e.expire_at != 0 {
+    if e.has_ttl() {
         out.push(opcode::EXPIRETIME_MS);
-        out.extend_from_slice(&e.expire_at.to_le_bytes());
+        out.extend_from_slice(&e.expire_at().to_le_bytes());
     }
     // The type byte comes before the key: write the value after a placeholder, then move the
     // type into place (a value is written as its type byte followed by its body).
@@ -253,14 +253,10 @@ pub fn read_file(
                     out.expired += 1;
                     continue;
                 }
-                put(
-                    db,
-                    Entry {
-                        key: key.as_slice().into(),
-                        value,
-                        expire_at: deadline,
-                    },
-                )?;
+                // A loaded key is as new: its LRU clock reads now (Redis's createObject).
+                let mut entry = Entry::new(key.as_slice().into(), value, deadline);
+                entry.set_access(crate::store::access::lru_clock(now_ms));
+                put(db, entry)?;
                 out.keys += 1;
             }
         }
@@ -273,11 +269,11 @@ mod tests {
     use crate::store::{StrValue, Value};
 
     fn entry(k: &str, v: &str, at: u64) -> Entry {
-        Entry {
-            key: k.as_bytes().into(),
-            value: Value::Str(StrValue::from_bytes(v.as_bytes())),
-            expire_at: at,
-        }
+        Entry::new(
+            k.as_bytes().into(),
+            Value::Str(StrValue::from_bytes(v.as_bytes())),
+            at,
+        )
     }
 
     fn file(entries: &[(usize, Entry)], functions: &[&[u8]]) -> Vec<u8> {
@@ -307,7 +303,7 @@ mod tests {
             now,
             true,
             |db, e| {
-                got.push((db, e.key.as_bytes().to_vec(), e.expire_at));
+                got.push((db, e.key.as_bytes().to_vec(), e.expire_at()));
                 Ok(())
             },
             |_, _| {},

@@ -4,6 +4,7 @@
 //! [`Db::active_expire`] deletes unseen ones a bounded slice at a time (active), so no pause grows with
 //! the keyspace.
 
+use super::access::Access;
 use super::encoding::EncodingLimits;
 use super::notify::{self, Note};
 use super::table::{Entry, Table};
@@ -27,11 +28,15 @@ pub struct Db {
     lazily_expired: u64,
     /// While a CLIENT PAUSE lasts, a key past its deadline reads as absent but stays.
     keep_expired: bool,
+    /// How an access updates an entry's access field (the policy's kind, the LFU parameters).
+    pub access: Access,
+    /// The random source of LFU increments.
+    rng: u64,
 }
 
 #[inline]
 fn is_expired(e: &Entry, now: u64) -> bool {
-    e.expire_at != 0 && e.expire_at <= now
+    e.has_ttl() && e.expire_at() <= now
 }
 
 impl Db {
@@ -55,7 +60,8 @@ impl Db {
         self.lazily_expired
     }
 
-    /// The live entry for `key`, deleting it first if it has expired. O(1).
+    /// The live entry for `key`, deleting it first if it has expired; an access (its LRU clock or
+    /// LFU counter is updated). O(1).
     #[inline]
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let h = self.table.hash(key);
@@ -66,13 +72,18 @@ impl Db {
             }
             return None;
         }
-        self.table.get_mut_hashed(h, key)
+        let rnd = self.next_random();
+        let access = self.access;
+        let e = self.table.get_mut_hashed(h, key)?;
+        e.set_access(access.touched(e.access(), now, rnd));
+        Some(e)
     }
 
     /// [`Db::get`] for a read (Redis's lookupKeyRead): a key that is absent, or expired, is also
-    /// a `keymiss` event when that class is recorded. O(1).
+    /// a `keymiss` event when that class is recorded. `touch`: the access updates the key's LRU
+    /// clock or LFU counter (false: Redis's LOOKUP_NOTOUCH, for TYPE, TTL, EXISTS, OBJECT). O(1).
     #[inline]
-    pub fn get_read(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+    pub fn get_read(&mut self, key: &[u8], now: u64, touch: bool) -> Option<&mut Entry> {
         let h = self.table.hash(key);
         match self.table.get_hashed(h, key) {
             Some(e) if !is_expired(e, now) => {}
@@ -84,7 +95,30 @@ impl Db {
                 return None;
             }
         }
-        self.table.get_mut_hashed(h, key)
+        let rnd = if touch { self.next_random() } else { 0 };
+        let access = self.access;
+        let e = self.table.get_mut_hashed(h, key)?;
+        if touch {
+            e.set_access(access.touched(e.access(), now, rnd));
+        }
+        Some(e)
+    }
+
+    /// The access field of a key created now (Redis's createObject), for an entry a command
+    /// builds itself (COPY, RESTORE). O(1).
+    #[inline]
+    pub fn fresh_access(&self, now: u64) -> u64 {
+        self.access.fresh(now)
+    }
+
+    #[inline]
+    fn next_random(&mut self) -> u64 {
+        if !self.access.lfu {
+            return 0;
+        }
+        self.rng = self.rng.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = (self.rng as u128).wrapping_mul((self.rng ^ 0xe703_7ed1_a0b4_28db) as u128);
+        ((t >> 64) as u64) ^ (t as u64)
     }
 
     /// The live entry for `key` without reclaiming an expired one (read paths that hold `&self`). O(1).
@@ -127,22 +161,31 @@ impl Db {
     }
 
     /// Stores `value` under `key` with deadline `expire_at` (0: none), replacing any old entry, which is
-    /// returned. O(1).
+    /// returned. The entry's access field is a new key's, or, under an LFU policy, the old key's
+    /// counter after one access (Redis's dbOverwrite keeps it). O(1).
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Entry> {
+        let now = super::access::clock_ms();
         if expire_at != 0 {
             self.expires += 1;
         }
-        let old = self.table.insert(Entry {
-            key: key.into(),
-            value,
-            expire_at,
-        });
-        match &old {
-            Some(o) if o.expire_at != 0 => self.expires -= 1,
-            Some(_) => {}
-            None => self.raise(notify::NEW, "new", key),
+        let mut entry = Entry::new(key.into(), value, expire_at);
+        entry.set_access(self.access.fresh(now));
+        let access = self.access;
+        let rnd = self.next_random();
+        let h = self.table.hash(key);
+        if let Some(e) = self.table.get_mut_hashed(h, key) {
+            if access.lfu {
+                entry.set_access(access.touched(e.access(), now, rnd));
+            }
+            let old = std::mem::replace(e, entry);
+            if old.has_ttl() {
+                self.expires -= 1;
+            }
+            return Some(old);
         }
-        old
+        self.table.insert(entry);
+        self.raise(notify::NEW, "new", key);
+        None
     }
 
     /// Puts a whole entry (RENAME, MOVE, COPY), replacing any old one; a key that was not there is
@@ -159,17 +202,12 @@ impl Db {
     /// several workers runs on copies, then writes them back): replacing any old one, raising no
     /// event, since the command raised its own. O(1).
     pub fn restore(&mut self, entry: Entry) -> Option<Entry> {
-        let (key, value, at) = (entry.key, entry.value, entry.expire_at);
-        if at != 0 {
+        if entry.has_ttl() {
             self.expires += 1;
         }
-        let old = self.table.insert(Entry {
-            key,
-            value,
-            expire_at: at,
-        });
+        let old = self.table.insert(entry);
         if let Some(o) = &old {
-            if o.expire_at != 0 {
+            if o.has_ttl() {
                 self.expires -= 1;
             }
         }
@@ -191,10 +229,11 @@ impl Db {
         if self.record & notify::NEW != 0 && self.table.get(key).is_none() {
             self.raise(notify::NEW, "new", key);
         }
-        self.table.get_or_insert_with(key, || Entry {
-            key: key.into(),
-            value: make(),
-            expire_at: 0,
+        let access = self.access.fresh(now);
+        self.table.get_or_insert_with(key, || {
+            let mut e = Entry::new(key.into(), make(), 0);
+            e.set_access(access);
+            e
         })
     }
 
@@ -228,10 +267,15 @@ impl Db {
 
     fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
         let e = self.table.remove(key)?;
-        if e.expire_at != 0 {
+        if e.has_ttl() {
             self.expires -= 1;
         }
         Some(e)
+    }
+
+    /// Removes `key` for maxmemory (live or not: an evicted key is gone either way). O(1).
+    pub fn evict_key(&mut self, key: &[u8]) -> Option<Entry> {
+        self.remove_entry(key)
     }
 
     /// Deletes `key` if its value is an empty collection (Redis never keeps empty collections). O(1).
@@ -250,8 +294,8 @@ impl Db {
         let Some(e) = self.get(key, now) else {
             return false;
         };
-        let before = e.expire_at != 0;
-        e.expire_at = at;
+        let before = e.has_ttl();
+        e.set_expire_at(at);
         match (before, at != 0) {
             (false, true) => self.expires += 1,
             (true, false) => self.expires -= 1,
@@ -348,6 +392,11 @@ pub struct Keyspace {
     pub limits: EncodingLimits,
     /// maxmemory-policy is an LFU one (OBJECT FREQ answers, OBJECT IDLETIME refuses).
     pub lfu_policy: bool,
+    /// Small integers count as Redis's shared objects (no access field of their own: OBJECT
+    /// REFCOUNT and FREQ say so): true unless maxmemory is set with an LRU or LFU policy.
+    pub shared_integers: bool,
+    /// maxmemory eviction: the policy, the pool of candidates, the count of evicted keys.
+    pub evict: super::evict::Evictor,
     /// The parameters epoch `limits` and `lfu_policy` were read at (u64::MAX: never).
     pub params_epoch: u64,
     /// This shard's INFO counters, which its worker publishes.
@@ -386,6 +435,8 @@ impl Keyspace {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             limits: EncodingLimits::default(),
             lfu_policy: false,
+            shared_integers: true,
+            evict: Default::default(),
             params_epoch: u64::MAX,
             stats: ShardStats::default(),
             watches: super::Watches::default(),
@@ -559,7 +610,7 @@ impl Keyspace {
         key: &[u8],
         now: u64,
     ) -> Result<Option<&T>, WrongType> {
-        let found = self.dbs[db].get_read(key, now);
+        let found = self.dbs[db].get_read(key, now, true);
         self.stats.lookup(found.is_some());
         match found {
             None => Ok(None),
@@ -571,9 +622,25 @@ impl Keyspace {
     /// [`Keyspace::read`] counts. O(1).
     #[inline]
     pub fn read_any(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
-        let found = self.dbs[db].get_read(key, now);
+        let found = self.dbs[db].get_read(key, now, true);
         self.stats.lookup(found.is_some());
         found.map(|e| &*e)
+    }
+
+    /// [`Keyspace::read_any`] that leaves the key's LRU clock or LFU counter as it is (Redis's
+    /// LOOKUP_NOTOUCH: TYPE, TTL and its kin, EXISTS, OBJECT). O(1).
+    #[inline]
+    pub fn read_untouched(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
+        let found = self.dbs[db].get_read(key, now, false);
+        self.stats.lookup(found.is_some());
+        found.map(|e| &*e)
+    }
+
+    /// Sets how accesses are recorded in every database (after a CONFIG SET). O(databases).
+    pub fn set_access(&mut self, access: super::access::Access) {
+        for db in &mut self.dbs {
+            db.access = access;
+        }
     }
 
     /// A write lookup (Redis's `lookupKeyWrite`): the typed lookup [`Db::get_as`], counting nothing.

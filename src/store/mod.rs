@@ -3,9 +3,11 @@
 //! [`crate::num`].
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod blocked;
 pub mod db;
 pub mod encoding;
+pub mod evict;
 pub mod geohash;
 pub mod hash;
 pub mod hll;

@@ -34,15 +34,17 @@ const fn full(len: usize, cap: usize) -> bool {
 /// Tag of an empty slot; occupied slots have the top bit set.
 const EMPTY: u8 = 0;
 
-/// One key and its value. `expire_at` is a Unix time in milliseconds, 0 when the key has no TTL.
+/// One key and its value, with its deadline and its access field (LRU clock or LFU counter)
+/// packed in one word: see [`super::access`] for the layout and the accessors
+/// (`expire_at`, `set_expire_at`, `access`).
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// The key.
     pub key: Key,
     /// Its value.
     pub value: Value,
-    /// Its deadline (Unix ms), 0 for none.
-    pub expire_at: u64,
+    /// Deadline and access field ([`super::access`]).
+    pub(super) meta: u64,
 }
 
 #[inline]
@@ -598,6 +600,47 @@ impl Table {
         n
     }
 
+    /// Visits entries from a random place (`rnd`) onwards, slot by slot and segment by segment,
+    /// calling `take` on each until it returned true `count` times or `budget` entries were
+    /// visited (Redis's dictGetSomeKeys, for eviction's sampling). O(budget + empty slots).
+    pub fn sample(
+        &self,
+        rnd: u64,
+        count: usize,
+        budget: usize,
+        mut take: impl FnMut(&Entry) -> bool,
+    ) {
+        if self.len == 0 || count == 0 {
+            return;
+        }
+        let n = self.segments.len();
+        let first = (rnd as usize) % n;
+        let (mut taken, mut visited) = (0, 0);
+        for i in 0..n {
+            let seg = &self.segments[(first + i) % n];
+            let cap = seg.slots.len();
+            if seg.len == 0 {
+                continue;
+            }
+            let start = if i == 0 {
+                (rnd >> 24) as usize % cap
+            } else {
+                0
+            };
+            for j in 0..cap {
+                if let Some(e) = &seg.slots[(start + j) % cap] {
+                    visited += 1;
+                    if take(e) {
+                        taken += 1;
+                    }
+                    if taken >= count || visited >= budget {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
     /// Number of segments; active expiry walks them one at a time.
     pub fn segment_count(&self) -> usize {
         self.segments.len()
@@ -645,11 +688,7 @@ mod tests {
     use crate::store::value::StrValue;
 
     fn entry(k: &str) -> Entry {
-        Entry {
-            key: k.as_bytes().into(),
-            value: Value::Str(StrValue::Int(1)),
-            expire_at: 0,
-        }
+        Entry::new(k.as_bytes().into(), Value::Str(StrValue::Int(1)), 0)
     }
 
     /// A sink recording what it is given (key, and the integer of a string value).
@@ -673,11 +712,7 @@ mod tests {
     }
 
     fn valued(k: &str, v: i64) -> Entry {
-        Entry {
-            key: k.as_bytes().into(),
-            value: Value::Str(StrValue::Int(v)),
-            expire_at: 0,
-        }
+        Entry::new(k.as_bytes().into(), Value::Str(StrValue::Int(v)), 0)
     }
 
     #[test]

@@ -160,6 +160,7 @@ impl Worker {
         as_block: bool,
         watch: Option<&WatchState>,
     ) {
+        self.evict_on(self.id);
         let Some(conn) = self.conns.get(k) else {
             return;
         };
@@ -639,9 +640,12 @@ impl Worker {
                 places.push((owner, kdb, key));
             }
         }
-        let (seed, limits) = held.on(&mut self.ks, owners[0], |ks| (ks.random(), ks.limits));
+        let (seed, limits, access) = held.on(&mut self.ks, owners[0], |ks| {
+            (ks.random(), ks.limits, ks.dbs[0].access)
+        });
         let mut temp = Keyspace::new(dbs, seed);
         temp.limits = limits;
+        temp.set_access(access);
         // Whether each key was live before: a watched key changes when it was, or is after. A
         // key past its deadline is copied too, so that the command's own lookups expire it as
         // they would on its shard (its `expired` event, its count).
@@ -653,7 +657,7 @@ impl Worker {
             });
             let live = e
                 .as_ref()
-                .is_some_and(|e| e.expire_at == 0 || e.expire_at > now);
+                .is_some_and(|e| !e.has_ttl() || e.expire_at() > now);
             live_before.push(live);
             stale_before.push(e.is_some() && !live);
             if let Some(e) = e {

@@ -159,6 +159,10 @@ impl Worker {
             .clamp(1, 10) as usize;
         let started = crate::stats::ticks();
         self.ks.active_expire(self.now, EXPIRE_BUDGET * effort);
+        if !self.shardless {
+            refresh_shard(&mut self.ks, &self.shared.params);
+            self.evict_on(self.id);
+        }
         self.publish_own_notes();
         if self.id == 0 && self.shared.tracking.active() {
             // tracking-table-max-keys: the effort grows while the table stays over the limit.
@@ -318,9 +322,19 @@ pub fn refresh_shard(ks: &mut Keyspace, p: &crate::config::Params) {
         return;
     }
     ks.params_epoch = epoch;
-    ks.lfu_policy = p
-        .get("maxmemory-policy")
-        .is_some_and(|v| v.ends_with("-lfu"));
+    let policy = crate::store::evict::Policy::parse(&p.get("maxmemory-policy").unwrap_or_default());
+    ks.lfu_policy = policy.lfu();
+    if ks.evict.policy != policy {
+        ks.evict.clear_pool();
+    }
+    ks.evict.policy = policy;
+    ks.evict.samples = p.get_i64("maxmemory-samples").clamp(1, 1 << 16) as usize;
+    ks.shared_integers = p.maxmemory.load(Ordering::Relaxed) == 0 || !policy.tracks_access();
+    ks.set_access(crate::store::access::Access {
+        lfu: policy.lfu(),
+        log_factor: p.get_i64("lfu-log-factor").clamp(0, i32::MAX as i64) as u32,
+        decay_minutes: p.get_i64("lfu-decay-time").clamp(0, i32::MAX as i64) as u32,
+    });
     let l = &mut ks.limits;
     l.set_max_intset_entries = p.get_i64("set-max-intset-entries").max(0) as usize;
     l.hash_max_listpack_entries = p.get_i64("hash-max-listpack-entries").max(0) as usize;
@@ -347,5 +361,7 @@ pub(super) fn publish_shard(ks: &Keyspace, s: &crate::shared::WorkerStats) {
     s.keyspace_misses
         .store(ks.stats.keyspace_misses, Ordering::Relaxed);
     s.expired_keys.store(ks.expired_keys(), Ordering::Relaxed);
+    s.evicted_keys.store(ks.evict.evicted, Ordering::Relaxed);
+    s.evictable.store(ks.evictable(), Ordering::Relaxed);
     s.dirty.store(ks.stats.dirty, Ordering::Relaxed);
 }

@@ -18,6 +18,7 @@ pub mod conn;
 mod gather;
 mod housekeeping;
 pub mod mailbox;
+mod maxmemory;
 mod remote;
 mod route;
 mod script;
@@ -127,6 +128,9 @@ pub struct Worker {
     /// its clients: nothing may touch the shard, every command but the allow-busy connection
     /// commands is answered -BUSY.
     shardless: bool,
+    /// The process was over maxmemory with nothing to evict when the command being run
+    /// arrived: a script it starts may not run a `denyoom` command before it wrote.
+    script_oom: bool,
     /// Connections whose requests are being run, innermost last.
     in_process: Vec<usize>,
     /// Requests from other workers are answered -BUSY unrun (this worker's script is busy).
@@ -300,6 +304,7 @@ impl Worker {
             scratch: Vec::new(),
             step_out: Vec::new(),
             shardless: false,
+            script_oom: false,
             in_process: Vec::new(),
             answering_busy: false,
             ticket: None,
@@ -382,6 +387,7 @@ impl Worker {
                 }
             }
             self.now = unix_ms();
+            crate::store::access::set_clock_ms(self.now);
             self.refresh_params();
             for ev in events.iter() {
                 match ev.token() {

@@ -102,6 +102,7 @@ impl Worker {
                 },
                 Op::Block(_) => None,
             };
+            self.evict_on(self.id);
             let pool = &mut self.pool;
             let out = self.outbox[src].get_or_insert_with(|| pool.pop().unwrap_or_default());
             let start = out.data.len();

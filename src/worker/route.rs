@@ -174,6 +174,9 @@ impl Worker {
                 return true;
             }
         }
+        if self.refused_for_memory(k, ci, slot, args) {
+            return true;
+        }
         if self.shared.persist.failed_fast()
             && (cmd.is_write() || cmd.name == "ping")
             && self.shared.writes_refused_by_disk_error()
@@ -394,7 +397,7 @@ impl Worker {
 
     /// Answers an ACL refusal: a refused EXEC discards the transaction (Redis's
     /// execCommandAbort), any other refused command marks it aborted.
-    fn refuse_acl(&mut self, k: usize, ci: usize, msg: &str) {
+    pub(super) fn refuse_acl(&mut self, k: usize, ci: usize, msg: &str) {
         if matches!(TABLE.get(ci).exec, Exec::Transaction) {
             if let Some(c) = self.conns.get_mut(k) {
                 c.session.multi = None;
@@ -765,6 +768,7 @@ impl Worker {
     }
 
     pub(super) fn exec_local(&mut self, k: usize, f: KeyedFn, args: &Args, slot: usize) {
+        self.evict_on(self.id);
         let started = Started::now();
         let ticket = self.take_ticket();
         let Some(conn) = self.conns.get_mut(k) else {
@@ -853,6 +857,7 @@ impl Worker {
                 super::housekeeping::refresh_shard(ks, &self.shared.params);
             }
         }
+        self.evict_on(owner);
         let started = Started::now();
         let ticket = self.take_ticket();
         let Some(conn) = self.conns.get_mut(k) else {

@@ -118,6 +118,11 @@ impl Host for ScriptHost<'_> {
     ) -> Result<(), Refusal> {
         let ci = checked.cmd;
         let args = &Args::new(buf, ranges);
+        // Over maxmemory when the script started, its first command that may grow memory is
+        // refused (Redis's scriptVerifyOOM); once it wrote, it cannot stop halfway.
+        if !wrote && self.worker.script_oom && TABLE.get(ci).flags & flag::DENYOOM != 0 {
+            return Err(Refusal::Error(super::maxmemory::OOM.to_string()));
+        }
         if TABLE.get(ci).flags & flag::READONLY != 0 {
             if let Some((client, keys)) = self.track.take() {
                 let n = self.worker.n;
@@ -327,6 +332,7 @@ impl Worker {
     /// (the script sees every effect those stood for), its reply in order. Returns whether the
     /// request was consumed.
     pub(super) fn run_script(&mut self, k: usize, ci: usize, args: &Args, slot: usize) -> bool {
+        self.evict_on(self.id);
         let (client, db, open) = self.conns.get(k).map_or((0, 0, false), |c| {
             (
                 c.session.id,
@@ -784,21 +790,33 @@ pub(super) fn script_may_write(
             .function(args.get(1))
             .is_none_or(|(_, info)| info.flags & flags::NO_WRITES == 0);
     }
+    script_flags(scripts, ci, args)
+        .is_none_or(|f| f & flags::COMPAT != 0 || f & flags::NO_WRITES == 0)
+}
+
+/// The flags a script or function called by command `ci` declared (its shebang, or
+/// `register_function`); COMPAT for a script without a shebang; None when it is not known yet
+/// (an EVALSHA of a script not loaded, a function that does not exist, a bad shebang).
+pub(super) fn script_flags(
+    scripts: &crate::script::store::Scripts,
+    ci: usize,
+    args: &Args,
+) -> Option<u32> {
+    let name = TABLE.get(ci).name;
+    if name.starts_with("fcall") {
+        return scripts
+            .libraries
+            .function(args.get(1))
+            .map(|(_, info)| info.flags);
+    }
     let sha = if name.starts_with("evalsha") {
-        match sha_key(args.get(1)) {
-            Some(s) => s,
-            None => return true,
-        }
+        sha_key(args.get(1))?
     } else {
         sha1_hex(args.get(1))
     };
-    let flags = match scripts.get(&sha) {
-        Some(e) => e.flags,
-        None if name.starts_with("evalsha") => return true,
-        None => match parse_shebang(args.get(1)) {
-            Ok((f, _)) => f,
-            Err(_) => return true,
-        },
-    };
-    flags & flags::COMPAT != 0 || flags & flags::NO_WRITES == 0
+    match scripts.get(&sha) {
+        Some(e) => Some(e.flags),
+        None if name.starts_with("evalsha") => None,
+        None => parse_shebang(args.get(1)).ok().map(|(f, _)| f),
+    }
 }
