@@ -8,7 +8,15 @@ use std::sync::Mutex;
 
 use clap::Parser;
 
-/// Command-line options.
+mod file;
+mod rewrite;
+mod split;
+
+pub use file::{Exit, DIRECTIVE_NOT_SUPPORTED};
+
+/// Command-line options. [`Cli::from_args`] reads them as redis-server does (a configuration
+/// file, then `--name value` for any parameter of the table); clap's parser takes only the flags
+/// below, for the tests that start a server in-process.
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "rustis",
@@ -40,6 +48,14 @@ pub struct Cli {
     /// With `yes` and no password on the default user, only loopback clients are served.
     #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub protected_mode: String,
+    /// The configuration file the server started from (absolute, as Redis keeps it): CONFIG
+    /// REWRITE writes it back. None: CONFIG REWRITE is refused.
+    #[arg(skip)]
+    pub config_file: Option<std::path::PathBuf>,
+    /// Every parameter the file and the command line set, in their order: (index in the
+    /// table, value as stored), already checked.
+    #[arg(skip)]
+    settings: Vec<(usize, String)>,
 }
 
 impl Cli {
@@ -444,10 +460,15 @@ pub fn percentiles(v: &str) -> Vec<(f64, String)> {
         .collect()
 }
 
-/// Redis's check of a `save` value: empty, or pairs of integers separated by spaces.
+/// Redis's check of a `save` value: empty, or pairs of integers separated by spaces, seconds
+/// at least 1 and changes at least 0.
 fn valid_save_points(v: &str) -> bool {
     let parts: Vec<&str> = v.split(' ').filter(|p| !p.is_empty()).collect();
-    parts.len().is_multiple_of(2) && parts.iter().all(|p| p.parse::<i64>().is_ok())
+    parts.len().is_multiple_of(2)
+        && parts.chunks(2).all(|pair| {
+            let n = |s: &str| s.parse::<i64>().ok();
+            n(pair[0]).is_some_and(|s| s >= 1) && n(pair[1]).is_some_and(|c| c >= 0)
+        })
 }
 
 /// The runtime parameters, shared by all workers.
@@ -479,6 +500,10 @@ pub struct Params {
     /// client-output-buffer-limit: hard bytes, soft bytes, soft seconds, for each class in
     /// [`OUTPUT_CLASSES`] order (0: no limit).
     pub output_limits: [[AtomicU64; 3]; 3],
+    /// The configuration file CONFIG REWRITE writes (None: started without one).
+    config_file: Option<std::path::PathBuf>,
+    /// Held by CONFIG REWRITE: two workers' rewrites must not interleave.
+    rewrite_lock: Mutex<()>,
 }
 
 /// The client classes of `client-output-buffer-limit`, in the order Redis shows them.
@@ -519,6 +544,25 @@ pub fn parse_output_limits(v: &str) -> Result<[Option<OutputLimit>; 3], &'static
     Ok(out)
 }
 
+/// Redis's limits on `bind`: up to 16 addresses, each IPv4 or IPv6, optionally prefixed with
+/// `-` (skipped when the machine lacks it).
+fn check_bind(v: &str) -> Result<(), &'static str> {
+    let words: Vec<&str> = v.split_whitespace().collect();
+    if words.len() > 16 {
+        return Err("Too many bind addresses specified.");
+    }
+    if words.is_empty()
+        || words.iter().any(|w| {
+            w.trim_start_matches('-')
+                .parse::<std::net::IpAddr>()
+                .is_err()
+        })
+    {
+        return Err("Invalid bind address (IPv4 or IPv6 addresses, optionally prefixed with '-')");
+    }
+    Ok(())
+}
+
 /// Why CONFIG SET refused a value.
 #[derive(Debug)]
 pub enum SetError {
@@ -540,7 +584,7 @@ impl Params {
     /// would check it (immutable ones against their bounds); the error is Redis's startup text:
     /// the directive as given, then the reason.
     pub fn new(cli: &Cli) -> Result<Self, String> {
-        let mut values: Vec<String> = PARAMS.iter().map(|(_, d, ..)| d.to_string()).collect();
+        let values: Vec<String> = PARAMS.iter().map(|(_, d, ..)| d.to_string()).collect();
         let given = [
             ("bind", cli.bind.clone()),
             ("port", cli.port.to_string()),
@@ -550,9 +594,10 @@ impl Params {
             ("requirepass", cli.requirepass.clone()),
             ("protected-mode", cli.protected_mode.clone()),
         ];
+        let mut changes = Vec::new();
         for (name, v) in given {
             match validate(name, &v, true) {
-                Ok((i, stored)) => values[i] = stored,
+                Ok(ch) => changes.push(ch),
                 Err(SetError::Invalid(_, why)) => return Err(format!("'{name} \"{v}\"'\n{why}")),
                 Err(SetError::Unknown(_)) => {
                     return Err(format!(
@@ -561,27 +606,11 @@ impl Params {
                 }
             }
         }
-        // Redis takes up to 16 addresses, each optionally prefixed with `-` (skipped when absent).
-        let words: Vec<&str> = cli.bind.split_whitespace().collect();
-        if words.len() > 16 {
-            return Err(format!(
-                "'bind \"{}\"'\nToo many bind addresses specified.",
-                cli.bind
-            ));
-        }
-        if words.is_empty()
-            || words.iter().any(|w| {
-                w.trim_start_matches('-')
-                    .parse::<std::net::IpAddr>()
-                    .is_err()
-            })
-        {
-            return Err(format!(
-                "'bind \"{}\"'\nInvalid bind address (IPv4 or IPv6 addresses, optionally prefixed with '-')",
-                cli.bind
-            ));
-        }
-        Ok(Params {
+        check_bind(&cli.bind).map_err(|why| format!("'bind \"{}\"'\n{why}", cli.bind))?;
+        // The file's and the command line's settings, in their order (the flags above are the
+        // last of them when the start went through `Cli::from_args`).
+        changes.extend(cli.settings.iter().cloned());
+        let params = Params {
             values: Mutex::new(values),
             epoch: AtomicU64::new(0),
             proto_max_bulk_len: AtomicU64::new(512 << 20),
@@ -607,7 +636,18 @@ impl Params {
             ],
             latency_tracking: AtomicBool::new(true),
             protected_mode: AtomicBool::new(cli.protected_mode == "yes"),
-        })
+            config_file: cli.config_file.clone(),
+            rewrite_lock: Mutex::new(()),
+        };
+        // Applied as CONFIG SET applies them, so every derived value (atomics, aliases, the
+        // output limits' classes) follows the settings.
+        params.apply(&changes);
+        Ok(params)
+    }
+
+    /// The configuration file the server started from, if any.
+    pub fn config_file(&self) -> Option<&std::path::Path> {
+        self.config_file.as_deref()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
@@ -660,8 +700,11 @@ fn validate(name: &str, value: &str, startup: bool) -> Result<(usize, String), S
         let i = index_of(name).ok_or_else(|| SetError::Unknown(name.to_string()))?;
         let (pname, _, mut kind, support) = PARAMS[i];
         if startup {
-            if let Kind::Immutable(b) = kind {
-                kind = b.map_or(Kind::Text, |(lo, hi)| Kind::Int(lo, hi));
+            // At startup (file and command line) immutable and protected parameters are set.
+            match kind {
+                Kind::Immutable(b) => kind = b.map_or(Kind::Text, |(lo, hi)| Kind::Int(lo, hi)),
+                Kind::Protected => kind = Kind::Text,
+                _ => {}
             }
         }
         let invalid = |why: &str| SetError::Invalid(pname.to_string(), why.to_string());

@@ -178,6 +178,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
     if !cli.requirepass.is_empty() {
         shared.acl.set_requirepass(cli.requirepass.as_bytes());
     }
+    crate::command::config::apply_startup(&shared);
     let shards = crate::worker::shard::Shards::new(
         (0..workers)
             .map(|id| {
