@@ -56,6 +56,9 @@ pub struct Cli {
     /// table, value as stored), already checked.
     #[arg(skip)]
     settings: Vec<(usize, String)>,
+    /// The file's `user` lines: (name, rules), created in order once the server exists.
+    #[arg(skip)]
+    users: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
 }
 
 impl Cli {
@@ -504,6 +507,8 @@ pub struct Params {
     config_file: Option<std::path::PathBuf>,
     /// Held by CONFIG REWRITE: two workers' rewrites must not interleave.
     rewrite_lock: Mutex<()>,
+    /// The users the configuration declared (`user` lines), for the server to create.
+    startup_users: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
 }
 
 /// The client classes of `client-output-buffer-limit`, in the order Redis shows them.
@@ -638,11 +643,17 @@ impl Params {
             protected_mode: AtomicBool::new(cli.protected_mode == "yes"),
             config_file: cli.config_file.clone(),
             rewrite_lock: Mutex::new(()),
+            startup_users: cli.users.clone(),
         };
         // Applied as CONFIG SET applies them, so every derived value (atomics, aliases, the
         // output limits' classes) follows the settings.
         params.apply(&changes);
         Ok(params)
+    }
+
+    /// The users the configuration file declared: (name, rules), in order.
+    pub fn startup_users(&self) -> &[(Vec<u8>, Vec<Vec<u8>>)] {
+        &self.startup_users
     }
 
     /// The configuration file the server started from, if any.

@@ -36,8 +36,8 @@ fn main() {
         Ok(cli) => cli,
         Err(exit) => {
             use std::io::Write;
-            if !exit.log.is_empty() {
-                rustis::log_at!(Warning, "{}", exit.log);
+            for line in &exit.log {
+                rustis::log_at!(Warning, "{line}");
             }
             print!("{}", exit.stdout);
             let _ = std::io::stdout().flush();

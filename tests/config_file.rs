@@ -39,7 +39,13 @@ struct Ended {
 
 /// Runs `program args` (stdin fed with `input`), which must exit within 10 s.
 fn run(program: &str, args: &[&str], input: &[u8]) -> Ended {
+    run_in(Path::new("."), program, args, input)
+}
+
+/// [`run`] in the working directory `cwd`.
+fn run_in(cwd: &Path, program: &str, args: &[&str], input: &[u8]) -> Ended {
     let mut child = Command::new(program)
+        .current_dir(cwd)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -143,6 +149,14 @@ fn errors_are_reported_as_redis_reports_them() {
         ("", &["--save", "--timeout", "x"]),
         ("", &["--port 7000 8000"]),
         ("", &["--requirepass", "a\"b\n", "c"]),
+        ("user bob on badrule\n", &[]),
+        ("user bob on\nuser bob off\n", &[]),
+        ("user bob on (~x\n", &[]),
+        ("user\n", &[]),
+        ("user bob on #abc\n", &[]),
+        ("user bob on ~x allkeys ~y\n", &[]),
+        ("user bob on &x allchannels &y\n", &[]),
+        ("user bob on +nosuchcmd\nfoo\n", &[]),
         ("include\n", &[]),
         ("include a b\n", &[]),
         ("\x07\x01garbage\n", &[]),
@@ -162,6 +176,50 @@ fn errors_are_reported_as_redis_reports_them() {
     write(&f, b"timeout 1\n");
     same_refusal(&[f.to_str().unwrap(), "-"], b"hz 5\nfoo\n");
     same_refusal(&["-"], b"timeout x\n");
+    // Rules that pass the line's check and fail when the users are created: Redis reports
+    // them in its log once it is running, then exits.
+    for text in [
+        "user bob on +nosuchcmd\n",
+        "user \"a b\" on\n",
+        "user ok on\nuser bob on +@nosuchcat\n",
+    ] {
+        let f = dir.join("acl.conf");
+        write(&f, text.as_bytes());
+        let port = free_port().to_string();
+        let args = [f.to_str().unwrap(), "--port", port.as_str()];
+        let redis = run("redis-server", &args, b"");
+        let ours = run(RUSTIS, &args, b"");
+        assert_eq!(redis.status, Some(1));
+        assert_eq!(ours.status, Some(1));
+        assert_eq!(ours.log, redis.log[redis.log.len() - 2..], "{text}");
+        assert!(ours.log[1].contains("Critical error while loading ACLs"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn users_from_the_file_as_redis_creates_them() {
+    let dir = scratch("users");
+    let f = dir.join("u.conf");
+    write(
+        &f,
+        b"requirepass other\n\
+          user bob on >pw ~k* +get resetchannels (~x +set)\n\
+          user default on >secret ~* &* +@all\n\
+          user carol\n",
+    );
+    let redis = redis_from(&f, &[]);
+    let ours = rustis_from(Some(&f), &[]);
+    for (pw, reply) in [("secret", "+OK\r\n"), ("other", "")] {
+        let mut rc = Conn::new(redis.port);
+        let mut oc = Conn::new(ours.port);
+        let theirs = rc.call(&["auth", pw]);
+        assert_eq!(oc.call(&["auth", pw]), theirs);
+        if !reply.is_empty() {
+            assert_eq!(theirs, reply.as_bytes());
+            assert_eq!(oc.call(&["acl", "list"]), rc.call(&["acl", "list"]));
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -190,6 +248,33 @@ fn unreadable_files_and_includes_as_redis() {
             dir.display(),
             dir.display()
         ),
+        &[],
+    );
+    // Relative paths start from the working directory, then from the last `dir` (Redis
+    // changes to it as it reads the line); the file itself is named by its absolute path.
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    write(&dir.join("first.conf"), b"timeout 1\n");
+    write(&sub.join("second.conf"), b"# in sub\nhz abc\n");
+    write(
+        &dir.join("rel.conf"),
+        b"include first.conf\ndir sub\ninclude second.conf\n",
+    );
+    for args in [
+        &["rel.conf"][..],
+        &["./rel.conf"],
+        &["missing.conf"],
+        &["sub/../missing.conf"],
+    ] {
+        let redis = run_in(&dir, "redis-server", args, b"");
+        let ours = run_in(&dir, RUSTIS, args, b"");
+        assert_eq!(redis.status, Some(1));
+        assert_eq!(ours, redis, "{args:?}");
+    }
+    same_file_refusal(&dir, "dir /nonexistent/dir\n", &[]);
+    same_file_refusal(
+        &dir,
+        &format!("dir {}\n", dir.join("first.conf").display()),
         &[],
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -552,7 +637,7 @@ fn repeated_save_lines_add_up_as_in_redis() {
 /// set (Redis appends in its hash table's order), each line's arguments as read back, without
 /// the lines of parameters only one server writes.
 fn shape(text: &str) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
-    let skip = ["user", "dir", "port"];
+    let skip = ["dir", "port"];
     let mut before = Vec::new();
     let mut after = Vec::new();
     let mut past = false;
@@ -636,6 +721,7 @@ loglevel notice\n\
 \n\
 slowlog-max-len 64\n\
 hz 20\n\
+user bob on >pw ~k* +get\n\
 save \"\"\n";
 
 /// The same CONFIG SETs on both servers.
@@ -662,6 +748,12 @@ const SETS: &[&[&str]] = &[
     &["acllog-max-len", "64"],
 ];
 
+/// The same ACL changes on both servers (CONFIG REWRITE writes the users).
+const ACL: &[&[&str]] = &[
+    &["acl", "setuser", "alice", "on", ">x", "~a*", "+@read"],
+    &["acl", "setuser", "bob", "off", "resetkeys"],
+];
+
 fn config_set(c: &mut Conn, pairs: &[&str]) -> Vec<u8> {
     let mut args = vec!["config", "set"];
     args.extend_from_slice(pairs);
@@ -682,6 +774,10 @@ fn config_rewrite_matches_redis_and_round_trips() {
     for s in SETS {
         let theirs = config_set(&mut rc, s);
         assert_eq!(config_set(&mut oc, s), theirs, "{s:?}");
+    }
+    for a in ACL {
+        let theirs = rc.call(a);
+        assert_eq!(oc.call(a), theirs, "{a:?}");
     }
     let pw = "a b\"c";
     rc.call(&["auth", pw]);

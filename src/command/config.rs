@@ -23,6 +23,32 @@ pub fn apply_startup(shared: &crate::shared::Shared) {
     if let Some(v) = shared.params.get("acl-pubsub-default") {
         set_pubsub_default(shared, v.as_bytes());
     }
+    // `user` lines, after requirepass as in Redis: the default user's line starts from reset.
+    let mut reg = shared.acl.write();
+    for (name, rules) in shared.params.startup_users() {
+        let mut ops: Vec<&[u8]> = Vec::with_capacity(rules.len() + 1);
+        if name.as_slice() == b"default" {
+            ops.push(b"reset");
+        }
+        ops.extend(rules.iter().map(|r| r.as_slice()));
+        // Checked while the file was read.
+        let _ = reg.set_user(name, &ops);
+    }
+}
+
+/// Every user as a `user` line (ACL LIST's form), for CONFIG REWRITE.
+fn user_lines(shared: &crate::shared::Shared) -> Vec<Vec<u8>> {
+    let reg = shared.acl.read();
+    reg.users
+        .values()
+        .map(|u| {
+            let mut line = b"user ".to_vec();
+            line.extend_from_slice(&u.name);
+            line.push(b' ');
+            line.extend_from_slice(u.describe().as_bytes());
+            line
+        })
+        .collect()
 }
 
 pub(super) fn config(c: &mut ConnCtx, a: &Args) {
@@ -120,7 +146,7 @@ pub(super) fn config(c: &mut ConnCtx, a: &Args) {
             c.shared.info.reset(&c.shared.worker_exts());
             c.reply.ok()
         }
-        b"rewrite" if a.len() == 2 => match c.shared.params.rewrite() {
+        b"rewrite" if a.len() == 2 => match c.shared.params.rewrite(&user_lines(c.shared)) {
             Ok(()) => c.reply.ok(),
             Err(e) => c.reply.error(&e),
         },

@@ -17,8 +17,9 @@ use super::{index_of, validate, Cli, Kind, SetError, PARAMS};
 pub struct Exit {
     /// 0 for `--help` and `--version`, 1 for an error.
     pub status: i32,
-    /// A warning for the log (Redis logs "can't open config file" rather than printing it).
-    pub log: String,
+    /// Warnings for the log, one a line (Redis logs "can't open config file" rather than
+    /// printing it).
+    pub log: Vec<String>,
     /// Printed on standard output (`--help`, `--version`).
     pub stdout: String,
     /// Printed on standard error (the FATAL CONFIG FILE ERROR report).
@@ -38,7 +39,7 @@ impl Exit {
         e.extend_from_slice(format!("'\n{why}\n").as_bytes());
         Exit {
             status: 1,
-            log: String::new(),
+            log: Vec::new(),
             stdout: String::new(),
             stderr: e,
         }
@@ -48,11 +49,11 @@ impl Exit {
     fn cannot_open(path: &[u8], e: &std::io::Error) -> Exit {
         Exit {
             status: 1,
-            log: format!(
+            log: vec![format!(
                 "Fatal error, can't open config file '{}': {}",
                 String::from_utf8_lossy(path),
                 strerror(e)
-            ),
+            )],
             stdout: String::new(),
             stderr: Vec::new(),
         }
@@ -119,7 +120,7 @@ const REDIS_PARAMETERS: &str = "\
     zset-max-ziplist-value";
 
 /// Directives Redis reads from a file that Rustis has no room for yet.
-const UNSUPPORTED_DIRECTIVES: &[&str] = &["rename-command", "user", "loadmodule", "sentinel"];
+const UNSUPPORTED_DIRECTIVES: &[&str] = &["rename-command", "loadmodule", "sentinel"];
 
 /// Redis 7.0's deprecated directives, read and ignored with exactly one argument.
 const DEPRECATED: &[&str] = &[
@@ -159,6 +160,12 @@ struct Loader {
     cwd: PathBuf,
     /// The files being read, outermost first (canonical paths), to refuse include loops.
     stack: Vec<PathBuf>,
+    /// `user` lines: (name, rules with selectors merged), created once the server exists.
+    users: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
+    /// The first `user` rule that passes the line's check but fails when the users are created
+    /// (an unknown command or category, a name with spaces): Redis reports it after the whole
+    /// configuration is read, in its log.
+    acl_failure: Option<String>,
 }
 
 /// How a directive failed: a reason reported against its line, or an exit decided deeper (an
@@ -294,6 +301,7 @@ impl Loader {
         }
         match name {
             "include" if args.len() == 1 => return self.include(&args[0]),
+            "user" if !args.is_empty() => return self.user(args),
             "threads" if args.len() == 1 => {
                 let n = crate::resp::parse_i64(&args[0])
                     .filter(|&n| n >= 0)
@@ -388,6 +396,57 @@ impl Loader {
             stored
         };
         self.changes.push((i, stored));
+        Ok(())
+    }
+
+    /// `user name rules...`: checked on a scratch user as Redis's ACLAppendUserForLoading does
+    /// (an unknown command or category passes here and fails later), kept for creation.
+    fn user(&mut self, args: &[Vec<u8>]) -> Result<(), Fail> {
+        use crate::acl::rules::{merge_selectors, RuleError, User};
+        // Redis names the failing rule by its index among the merged rules, but looks it up
+        // in the whole line ("user", name, rules...): the word it shows is two to the left.
+        let declaration = |j: usize, why: &str| {
+            let word = if j == 0 {
+                b"user".as_slice()
+            } else {
+                args.get(j - 1).map_or(b"".as_slice(), |a| a.as_slice())
+            };
+            Fail::Reason(format!(
+                "Error in user declaration '{}': {why}",
+                lossy(word)
+            ))
+        };
+        let name = &args[0];
+        if self.users.iter().any(|(n, _)| n == name) {
+            return Err(declaration(
+                1,
+                "Duplicate user found. A user can only be defined once in config files",
+            ));
+        }
+        let rules: Vec<&[u8]> = args[1..].iter().map(|a| a.as_slice()).collect();
+        let merged =
+            merge_selectors(&rules).map_err(|j| declaration(j, RuleError::UnknownName.text()))?;
+        if self.acl_failure.is_none() && name.iter().any(|b| b.is_ascii_whitespace()) {
+            self.acl_failure = Some("Spaces not allowed in ACL usernames".to_string());
+        }
+        let mut scratch = User::new(0, b"", 0);
+        for (j, op) in merged.iter().enumerate() {
+            match scratch.apply(op, 0) {
+                Ok(()) => {}
+                Err(RuleError::UnknownName) => {
+                    if self.acl_failure.is_none() {
+                        self.acl_failure = Some(format!(
+                            "Error loading ACL rule '{}' for the user named '{}': {}",
+                            lossy(op),
+                            lossy(name),
+                            RuleError::UnknownName.text()
+                        ));
+                    }
+                }
+                Err(e) => return Err(declaration(j, e.text())),
+            }
+        }
+        self.users.push((name.clone(), merged));
         Ok(())
     }
 
@@ -549,7 +608,7 @@ impl Cli {
         if argv.len() >= 2 {
             let quit = |text: String| Exit {
                 status: 0,
-                log: String::new(),
+                log: Vec::new(),
                 stdout: text,
                 stderr: Vec::new(),
             };
@@ -588,10 +647,21 @@ impl Cli {
             text.push(b'\n');
             text.extend_from_slice(&options);
             loader.load(&text)?;
+            if let Some(why) = loader.acl_failure.take() {
+                return Err(Exit {
+                    status: 1,
+                    log: vec![
+                        why,
+                        "Critical error while loading ACLs. Exiting.".to_string(),
+                    ],
+                    stdout: String::new(),
+                    stderr: Vec::new(),
+                });
+            }
         }
         let mut cli = <Cli as clap::Parser>::try_parse_from(["rustis"]).map_err(|e| Exit {
             status: 1,
-            log: String::new(),
+            log: Vec::new(),
             stdout: String::new(),
             stderr: e.to_string().into_bytes(),
         })?;
@@ -628,6 +698,7 @@ impl Cli {
         cli.threads = loader.threads;
         cli.config_file = config_file.map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(&p)));
         cli.settings = loader.changes;
+        cli.users = loader.users;
         Ok(cli)
     }
 }

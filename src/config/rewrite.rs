@@ -323,9 +323,10 @@ fn overwrite(path: &Path, content: &[u8]) -> std::io::Result<()> {
 }
 
 impl Params {
-    /// CONFIG REWRITE: the configuration file brought up to the current values. Err is the
+    /// CONFIG REWRITE: the configuration file brought up to the current values, `users` (ACL
+    /// LIST's lines) replacing its `user` lines. Err is the
     /// reply's error text (Redis's: no file, or `Rewriting config file: <reason>`).
-    pub fn rewrite(&self) -> Result<(), String> {
+    pub fn rewrite(&self, users: &[Vec<u8>]) -> Result<(), String> {
         let Some(path) = self.config_file.as_deref() else {
             return Err("ERR The server is running without a config file".to_string());
         };
@@ -333,6 +334,10 @@ impl Params {
         let values = self.lock().clone();
         let result = State::read(path).and_then(|mut st| {
             rewrite_params(&mut st, &values);
+            for u in users {
+                st.put("user", String::from_utf8_lossy(u).into_owned(), true);
+            }
+            st.drop_option("user");
             overwrite(path, &st.content())
         });
         match result {
