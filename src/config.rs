@@ -8,7 +8,15 @@ use std::sync::Mutex;
 
 use clap::Parser;
 
-/// Command-line options.
+mod file;
+mod rewrite;
+mod split;
+
+pub use file::{Exit, DIRECTIVE_NOT_SUPPORTED};
+
+/// Command-line options. [`Cli::from_args`] reads them as redis-server does (a configuration
+/// file, then `--name value` for any parameter of the table); clap's parser takes only the flags
+/// below, for the tests that start a server in-process.
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "rustis",
@@ -42,24 +50,17 @@ pub struct Cli {
     /// With `yes` and no password on the default user, only loopback clients are served.
     #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
     pub protected_mode: String,
-    /// Directory of the RDB file (default: the current directory).
-    #[arg(long)]
-    pub dir: Option<String>,
-    /// Name of the RDB file in `dir`.
-    #[arg(long, default_value = "dump.rdb")]
-    pub dbfilename: String,
-    /// Save points: "seconds changes" pairs; "" turns snapshots off.
-    #[arg(long, default_value = "3600 1 300 100 60 10000")]
-    pub save: String,
-    /// LZF-compress strings in the RDB file.
-    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
-    pub rdbcompression: String,
-    /// Write (and check on load) the RDB file's CRC64.
-    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
-    pub rdbchecksum: String,
-    /// Refuse writes while the last background save failed (and save points are configured).
-    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
-    pub stop_writes_on_bgsave_error: String,
+    /// The configuration file the server started from (absolute, as Redis keeps it): CONFIG
+    /// REWRITE writes it back. None: CONFIG REWRITE is refused.
+    #[arg(skip)]
+    pub config_file: Option<std::path::PathBuf>,
+    /// Every parameter the file and the command line set, in their order: (index in the
+    /// table, value as stored), already checked.
+    #[arg(skip)]
+    settings: Vec<(usize, String)>,
+    /// The file's `user` lines: (name, rules), created in order once the server exists.
+    #[arg(skip)]
+    users: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
 }
 
 impl Cli {
@@ -486,10 +487,15 @@ pub fn percentiles(v: &str) -> Vec<(f64, String)> {
         .collect()
 }
 
-/// Redis's check of a `save` value: empty, or pairs of integers separated by spaces.
+/// Redis's check of a `save` value: empty, or pairs of integers separated by spaces, seconds
+/// at least 1 and changes at least 0.
 fn valid_save_points(v: &str) -> bool {
     let parts: Vec<&str> = v.split(' ').filter(|p| !p.is_empty()).collect();
-    parts.len().is_multiple_of(2) && parts.iter().all(|p| p.parse::<i64>().is_ok())
+    parts.len().is_multiple_of(2)
+        && parts.chunks(2).all(|pair| {
+            let n = |s: &str| s.parse::<i64>().ok();
+            n(pair[0]).is_some_and(|s| s >= 1) && n(pair[1]).is_some_and(|c| c >= 0)
+        })
 }
 
 /// The runtime parameters, shared by all workers.
@@ -523,6 +529,12 @@ pub struct Params {
     /// client-output-buffer-limit: hard bytes, soft bytes, soft seconds, for each class in
     /// [`OUTPUT_CLASSES`] order (0: no limit).
     pub output_limits: [[AtomicU64; 3]; 3],
+    /// The configuration file CONFIG REWRITE writes (None: started without one).
+    config_file: Option<std::path::PathBuf>,
+    /// Held by CONFIG REWRITE: two workers' rewrites must not interleave.
+    rewrite_lock: Mutex<()>,
+    /// The users the configuration declared (`user` lines), for the server to create.
+    startup_users: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
 }
 
 /// The client classes of `client-output-buffer-limit`, in the order Redis shows them.
@@ -563,6 +575,25 @@ pub fn parse_output_limits(v: &str) -> Result<[Option<OutputLimit>; 3], &'static
     Ok(out)
 }
 
+/// Redis's limits on `bind`: up to 16 addresses, each IPv4 or IPv6, optionally prefixed with
+/// `-` (skipped when the machine lacks it).
+fn check_bind(v: &str) -> Result<(), &'static str> {
+    let words: Vec<&str> = v.split_whitespace().collect();
+    if words.len() > 16 {
+        return Err("Too many bind addresses specified.");
+    }
+    if words.is_empty()
+        || words.iter().any(|w| {
+            w.trim_start_matches('-')
+                .parse::<std::net::IpAddr>()
+                .is_err()
+        })
+    {
+        return Err("Invalid bind address (IPv4 or IPv6 addresses, optionally prefixed with '-')");
+    }
+    Ok(())
+}
+
 /// Why CONFIG SET refused a value.
 #[derive(Debug)]
 pub enum SetError {
@@ -584,7 +615,7 @@ impl Params {
     /// would check it (immutable ones against their bounds); the error is Redis's startup text:
     /// the directive as given, then the reason.
     pub fn new(cli: &Cli) -> Result<Self, String> {
-        let mut values: Vec<String> = PARAMS.iter().map(|(_, d, ..)| d.to_string()).collect();
+        let values: Vec<String> = PARAMS.iter().map(|(_, d, ..)| d.to_string()).collect();
         let given = [
             ("bind", cli.bind.clone()),
             ("port", cli.port.to_string()),
@@ -593,32 +624,11 @@ impl Params {
             ("loglevel", cli.loglevel.clone()),
             ("requirepass", cli.requirepass.clone()),
             ("protected-mode", cli.protected_mode.clone()),
-            ("dbfilename", cli.dbfilename.clone()),
-            ("save", cli.save.clone()),
-            ("rdbcompression", cli.rdbcompression.clone()),
-            ("rdbchecksum", cli.rdbchecksum.clone()),
-            (
-                "stop-writes-on-bgsave-error",
-                cli.stop_writes_on_bgsave_error.clone(),
-            ),
         ];
-        if cli.dbfilename.contains('/') {
-            return Err(format!(
-                "'dbfilename \"{}\"'\ndbfilename can't be a path, just a filename",
-                cli.dbfilename
-            ));
-        }
-        let dir = cli.dir.clone().unwrap_or_else(|| ".".into());
-        let abs = std::fs::canonicalize(&dir)
-            .ok()
-            .filter(|p| p.is_dir())
-            .ok_or_else(|| format!("'dir \"{dir}\"'\nNo such file or directory"))?;
-        if let Some(i) = index_of("dir") {
-            values[i] = abs.to_string_lossy().into_owned();
-        }
+        let mut changes = Vec::new();
         for (name, v) in given {
             match validate(name, &v, true) {
-                Ok((i, stored)) => values[i] = stored,
+                Ok(ch) => changes.push(ch),
                 Err(SetError::Invalid(_, why)) => return Err(format!("'{name} \"{v}\"'\n{why}")),
                 Err(SetError::Unknown(_)) => {
                     return Err(format!(
@@ -627,27 +637,11 @@ impl Params {
                 }
             }
         }
-        // Redis takes up to 16 addresses, each optionally prefixed with `-` (skipped when absent).
-        let words: Vec<&str> = cli.bind.split_whitespace().collect();
-        if words.len() > 16 {
-            return Err(format!(
-                "'bind \"{}\"'\nToo many bind addresses specified.",
-                cli.bind
-            ));
-        }
-        if words.is_empty()
-            || words.iter().any(|w| {
-                w.trim_start_matches('-')
-                    .parse::<std::net::IpAddr>()
-                    .is_err()
-            })
-        {
-            return Err(format!(
-                "'bind \"{}\"'\nInvalid bind address (IPv4 or IPv6 addresses, optionally prefixed with '-')",
-                cli.bind
-            ));
-        }
-        Ok(Params {
+        check_bind(&cli.bind).map_err(|why| format!("'bind \"{}\"'\n{why}", cli.bind))?;
+        // The file's and the command line's settings, in their order (the flags above are the
+        // last of them when the start went through `Cli::from_args`).
+        changes.extend(cli.settings.iter().cloned());
+        let params = Params {
             values: Mutex::new(values),
             epoch: AtomicU64::new(0),
             proto_max_bulk_len: AtomicU64::new(512 << 20),
@@ -674,7 +668,40 @@ impl Params {
             ],
             latency_tracking: AtomicBool::new(true),
             protected_mode: AtomicBool::new(cli.protected_mode == "yes"),
-        })
+            config_file: cli.config_file.clone(),
+            rewrite_lock: Mutex::new(()),
+            startup_users: cli.users.clone(),
+        };
+        // Applied as CONFIG SET applies them, so every derived value (atomics, aliases, the
+        // output limits' classes) follows the settings.
+        params.apply(&changes);
+        // The snapshot's place, checked as Redis checks it at startup; `dir` kept absolute (Redis
+        // changes into it and shows the absolute path).
+        let file = params.get("dbfilename").unwrap_or_default();
+        if file.contains('/') {
+            return Err(format!(
+                "'dbfilename \"{file}\"'\ndbfilename can't be a path, just a filename"
+            ));
+        }
+        let dir = params.get("dir").unwrap_or_else(|| ".".into());
+        let abs = std::fs::canonicalize(&dir)
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| format!("'dir \"{dir}\"'\nNo such file or directory"))?;
+        if let Some(i) = index_of("dir") {
+            params.lock()[i] = abs.to_string_lossy().into_owned();
+        }
+        Ok(params)
+    }
+
+    /// The users the configuration file declared: (name, rules), in order.
+    pub fn startup_users(&self) -> &[(Vec<u8>, Vec<Vec<u8>>)] {
+        &self.startup_users
+    }
+
+    /// The configuration file the server started from, if any.
+    pub fn config_file(&self) -> Option<&std::path::Path> {
+        self.config_file.as_deref()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
@@ -727,11 +754,11 @@ fn validate(name: &str, value: &str, startup: bool) -> Result<(usize, String), S
         let i = index_of(name).ok_or_else(|| SetError::Unknown(name.to_string()))?;
         let (pname, _, mut kind, support) = PARAMS[i];
         if startup {
-            if let Kind::Immutable(b) = kind {
-                kind = b.map_or(Kind::Text, |(lo, hi)| Kind::Int(lo, hi));
-            }
-            if let Kind::Protected = kind {
-                kind = Kind::Text;
+            // At startup (file and command line) immutable and protected parameters are set.
+            match kind {
+                Kind::Immutable(b) => kind = b.map_or(Kind::Text, |(lo, hi)| Kind::Int(lo, hi)),
+                Kind::Protected => kind = Kind::Text,
+                _ => {}
             }
         }
         let invalid = |why: &str| SetError::Invalid(pname.to_string(), why.to_string());

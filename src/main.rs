@@ -1,7 +1,5 @@
 //! The `rustis` binary: command line -> configuration -> server.
 
-use clap::Parser;
-
 #[global_allocator]
 static GLOBAL: rustis::alloc::Counting<mimalloc::MiMalloc> =
     rustis::alloc::Counting(mimalloc::MiMalloc);
@@ -34,7 +32,19 @@ fn main() {
     tune_allocator();
     rustis::alloc::activate();
     rustis::alloc::set_collector(collect_freed);
-    let cli = rustis::config::Cli::parse();
+    let cli = match rustis::config::Cli::from_args(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(exit) => {
+            use std::io::Write;
+            for line in &exit.log {
+                rustis::log_at!(Warning, "{line}");
+            }
+            print!("{}", exit.stdout);
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stderr().write_all(&exit.stderr);
+            std::process::exit(exit.status);
+        }
+    };
     rustis::os::raise_fd_limit(cli.maxclients as u64);
     rustis::server::install_signal_handlers();
     let server = match rustis::server::start(&cli) {

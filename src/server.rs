@@ -210,6 +210,7 @@ pub fn start(cli: &Cli) -> io::Result<Server> {
     if !cli.requirepass.is_empty() {
         shared.acl.set_requirepass(cli.requirepass.as_bytes());
     }
+    crate::command::config::apply_startup(&shared);
     let mut keyspaces: Vec<crate::store::Keyspace> = (0..workers)
         .map(|id| {
             let mut ks =

@@ -7,6 +7,50 @@ use crate::config::SetError;
 use crate::resp::err;
 use crate::resp::reply::c_str;
 
+/// acl-pubsub-default's effect beyond its value: what `reset` and new users get for channels.
+fn set_pubsub_default(shared: &crate::shared::Shared, value: &[u8]) {
+    let all = value.eq_ignore_ascii_case(b"allchannels");
+    shared.acl.write_log().pubsub_default = if all {
+        crate::acl::rules::sflag::ALLCHANNELS
+    } else {
+        0
+    };
+}
+
+/// The effects of the settings a server starts with that live outside the parameters (the
+/// ACL registry's): called once the shared state exists, before any client.
+pub fn apply_startup(shared: &crate::shared::Shared) {
+    if let Some(v) = shared.params.get("acl-pubsub-default") {
+        set_pubsub_default(shared, v.as_bytes());
+    }
+    // `user` lines, after requirepass as in Redis: the default user's line starts from reset.
+    let mut reg = shared.acl.write();
+    for (name, rules) in shared.params.startup_users() {
+        let mut ops: Vec<&[u8]> = Vec::with_capacity(rules.len() + 1);
+        if name.as_slice() == b"default" {
+            ops.push(b"reset");
+        }
+        ops.extend(rules.iter().map(|r| r.as_slice()));
+        // Checked while the file was read.
+        let _ = reg.set_user(name, &ops);
+    }
+}
+
+/// Every user as a `user` line (ACL LIST's form), for CONFIG REWRITE.
+fn user_lines(shared: &crate::shared::Shared) -> Vec<Vec<u8>> {
+    let reg = shared.acl.read();
+    reg.users
+        .values()
+        .map(|u| {
+            let mut line = b"user ".to_vec();
+            line.extend_from_slice(&u.name);
+            line.push(b' ');
+            line.extend_from_slice(u.describe().as_bytes());
+            line
+        })
+        .collect()
+}
+
 pub(super) fn config(c: &mut ConnCtx, a: &Args) {
     let sub = a.get(1).to_ascii_lowercase();
     match sub.as_slice() {
@@ -87,12 +131,7 @@ pub(super) fn config(c: &mut ConnCtx, a: &Args) {
             c.shared.params.apply(&changes);
             for (k, name) in names.iter().enumerate() {
                 if name.eq_ignore_ascii_case("acl-pubsub-default") {
-                    let all = a.get(2 + 2 * k + 1).eq_ignore_ascii_case(b"allchannels");
-                    c.shared.acl.write_log().pubsub_default = if all {
-                        crate::acl::rules::sflag::ALLCHANNELS
-                    } else {
-                        0
-                    };
+                    set_pubsub_default(c.shared, a.get(2 + 2 * k + 1));
                 }
                 if name.eq_ignore_ascii_case("requirepass") {
                     // The bytes as given (the parameter's text is only what CONFIG GET shows).
@@ -107,9 +146,10 @@ pub(super) fn config(c: &mut ConnCtx, a: &Args) {
             c.shared.info.reset(&c.shared.worker_exts());
             c.reply.ok()
         }
-        b"rewrite" if a.len() == 2 => c
-            .reply
-            .error("ERR The server is running without a config file"),
+        b"rewrite" if a.len() == 2 => match c.shared.params.rewrite(&user_lines(c.shared)) {
+            Ok(()) => c.reply.ok(),
+            Err(e) => c.reply.error(&e),
+        },
         b"help" if a.len() == 2 => {
             let lines = [
                 "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -58,9 +58,9 @@ pub fn start_rustis(threads: usize) -> Rustis {
     start_rustis_with(threads, &[])
 }
 
-/// Starts Rustis with `threads` workers on a free port and extra command-line flags.
+/// Starts Rustis with `threads` workers on a free port and extra command-line arguments, read
+/// as the binary reads them (`--name value` for any parameter of the table).
 pub fn start_rustis_with(threads: usize, extra: &[&str]) -> Rustis {
-    use clap::Parser;
     let threads = threads.to_string();
     // No snapshots, and a directory of its own: a test server never loads nor writes another's
     // dump.rdb (a test of persistence passes its own --dir and --save, which come later and win).
@@ -79,7 +79,7 @@ pub fn start_rustis_with(threads: usize, extra: &[&str]) -> Rustis {
         dir.as_str(),
     ];
     argv.extend_from_slice(extra);
-    let cli = Cli::try_parse_from(argv).expect("valid test flags");
+    let cli = Cli::from_args(argv).expect("valid test flags");
     let server = rustis::server::start(&cli).expect("start rustis");
     Rustis {
         port: server.addr.port(),
