@@ -287,13 +287,20 @@ impl Shared {
             .sum()
     }
 
+    /// Whether save points are configured (`save` is not empty).
+    pub fn has_save_points(&self) -> bool {
+        self.params
+            .get("save")
+            .is_some_and(|v| !v.trim().is_empty())
+    }
+
     /// Whether writes (and PING) are refused with -MISCONF: the last snapshot failed, save
     /// points are configured and `stop-writes-on-bgsave-error` is on (Redis's
     /// writeCommandsDeniedByDiskError).
     pub fn writes_refused_by_disk_error(&self) -> bool {
         self.persist.last_failed()
             && self.params.get("stop-writes-on-bgsave-error").as_deref() == Some("yes")
-            && crate::command::persist::has_save_points(self)
+            && self.has_save_points()
     }
 
     /// Whether the server is stopping.

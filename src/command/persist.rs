@@ -48,15 +48,13 @@ pub fn target(shared: &Shared) -> Target {
         compress: p.get("rdbcompression").as_deref() != Some("no"),
         checksum: p.get("rdbchecksum").as_deref() != Some("no"),
         list_fill: p.get_i64("list-max-listpack-size"),
+        redis_ver: crate::shared::REDIS_VERSION,
     }
 }
 
 /// Whether save points are configured (`save` is not empty).
 pub fn has_save_points(shared: &Shared) -> bool {
-    shared
-        .params
-        .get("save")
-        .is_some_and(|v| !v.trim().is_empty())
+    shared.has_save_points()
 }
 
 /// Starts a snapshot of `shards` (every shard, held by the caller). O(databases).

@@ -27,6 +27,13 @@ use crate::rdb::value::WriteOptions;
 use crate::store::table::SnapshotSink;
 use crate::store::{Entry, Keyspace};
 
+/// The Unix time in seconds (LASTSAVE, `ctime`).
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Redis's refusal of writes while snapshots fail (stop-writes-on-bgsave-error).
 pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
@@ -154,7 +161,7 @@ pub struct Persist {
 
 impl Default for Persist {
     fn default() -> Self {
-        let now = crate::shared::unix_ms() / 1000;
+        let now = unix_secs();
         Persist {
             status: Mutex::new(Status {
                 running: None,
@@ -187,6 +194,8 @@ pub struct Target {
     pub checksum: bool,
     /// `list-max-listpack-size`, which cuts lists into nodes.
     pub list_fill: i64,
+    /// The `redis-ver` aux field: the Redis version whose replies this server gives.
+    pub redis_ver: &'static str,
 }
 
 impl Persist {
@@ -255,7 +264,7 @@ impl Persist {
     /// Records the end of snapshot `id` (from the writer thread).
     fn finish(&self, id: u64, error: Option<String>, dirty_at_start: u64) {
         let mut s = self.status();
-        let now = crate::shared::unix_ms() / 1000;
+        let now = unix_secs();
         if let Some((_, started)) = s.running.take() {
             s.last_bgsave_secs = started.elapsed().as_secs() as i64;
         }

@@ -70,8 +70,8 @@ fn write(persist: &Persist, job: &Job, tmp: &Path, rx: &Receiver<Msg>) -> Result
     let mut head = Vec::new();
     write_header(
         &mut head,
-        crate::shared::REDIS_VERSION,
-        crate::shared::unix_ms() / 1000,
+        job.target.redis_ver,
+        super::unix_secs(),
         job.used_memory,
     );
     for f in &job.functions {
