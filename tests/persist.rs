@@ -6,65 +6,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{bulks, int_of, start_rustis_with, test_dir, Conn};
-
-/// A redis-server child serving `dir` (its dump.rdb loaded at startup), killed on drop.
-struct RedisAt {
-    port: u16,
-    child: Child,
-}
-
-impl Drop for RedisAt {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn redis_at(dir: &str) -> RedisAt {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            dir,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server is required (apt-get install redis-server)");
-    let r = RedisAt { port, child };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            drop(s);
-            let mut c = Conn::new(port);
-            if c.call(&["PING"]) == b"+PONG\r\n" {
-                return r;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("redis-server did not start on {dir}");
-}
+use common::{bulks, int_of, start_redis_in, start_rustis_with, test_dir, Conn};
 
 /// Fills the server behind `c` with one key of every type and encoding Redis 7.0 has, in two
 /// databases, some with deadlines, and a function library.
@@ -296,7 +241,7 @@ fn redis_loads_what_rustis_saves() {
         assert!(info.contains("rdb_saves:1\r\n"), "{info}");
     }
     check_rdb(&format!("{dir}/dump.rdb"));
-    let redis = redis_at(&dir);
+    let redis = start_redis_in(&dir);
     let mut c = Conn::new(redis.port);
     same_views(&views(&mut c), &expected, "redis after loading");
     let libs = String::from_utf8_lossy(&c.call(&["FUNCTION", "LIST"])).into_owned();
@@ -311,7 +256,7 @@ fn rustis_loads_what_redis_saves() {
     let dir = test_dir("persist-in");
     let expected;
     {
-        let redis = redis_at(&dir);
+        let redis = start_redis_in(&dir);
         let mut c = Conn::new(redis.port);
         fill(&mut c);
         expected = views(&mut c);
@@ -607,7 +552,7 @@ fn bgsave_replies_as_redis() {
     let dir = test_dir("persist-replies");
     let r = start_rustis_with(2, &["--dir", &dir]);
     let redis_dir = test_dir("persist-replies-redis");
-    let redis = redis_at(&redis_dir);
+    let redis = start_redis_in(&redis_dir);
     for port in [r.port, redis.port] {
         let mut c = Conn::new(port);
         assert_eq!(

@@ -248,14 +248,9 @@ impl Persist {
     pub fn wait(&self, id: u64) -> Outcome {
         let mut s = self.status();
         loop {
+            // Every snapshot that ends records its outcome: id's, or a later one's.
             if let Some(o) = s.last.as_ref().filter(|o| o.id >= id) {
                 return o.clone();
-            }
-            if s.running.is_none_or(|(r, _)| r != id) && s.started >= id {
-                // Finished and already superseded by a later outcome: report that one's.
-                if let Some(o) = s.last.as_ref() {
-                    return o.clone();
-                }
             }
             s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
         }

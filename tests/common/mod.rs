@@ -121,10 +121,14 @@ fn free_port() -> u16 {
 
 /// Starts a real redis-server. Panics when it is missing: differential tests must not be skipped.
 pub fn start_redis() -> Redis {
+    // A directory of its own: redis-server loads the dump.rdb of its directory at startup.
+    start_redis_in(&test_dir("redis"))
+}
+
+/// Starts a real redis-server serving directory `dir` (its dump.rdb, if any, loaded at startup).
+pub fn start_redis_in(dir: &str) -> Redis {
     for _ in 0..5 {
         let port = free_port();
-        // A directory of its own: redis-server loads the dump.rdb of its directory at startup.
-        let dir = test_dir("redis");
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -132,7 +136,7 @@ pub fn start_redis() -> Redis {
                 "--bind",
                 "127.0.0.1",
                 "--dir",
-                dir.as_str(),
+                dir,
                 "--save",
                 "",
                 "--appendonly",
