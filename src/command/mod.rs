@@ -81,6 +81,12 @@ impl<'a> Args<'a> {
         self.frozen.map(|b| b.slice(self.ranges[i].clone()))
     }
 
+    /// The reference-counted buffer and the ranges of the arguments in it, when there is one: a
+    /// big request crosses to another worker as this, without a copy.
+    pub fn shared_parts(&self) -> Option<(&'a bytes::Bytes, &'a [Range<usize>])> {
+        self.frozen.map(|b| (b, self.ranges))
+    }
+
     /// Number of arguments, the command name included.
     #[inline]
     pub fn len(&self) -> usize {

@@ -427,7 +427,8 @@ impl Conn {
     /// once a second per connection. O(1) unless a buffer is reallocated (O(bytes kept)).
     ///
     /// - Query buffer: freed when empty and idle for 2 s; else trimmed to the recent peak when it is
-    ///   over 32 KB and more than twice that peak (a big request's buffer does not outlive it).
+    ///   over 32 KB and more than twice that peak (a big request's buffer does not outlive it), but
+    ///   never below what a request still arriving needs.
     /// - Reply and spill buffers: when empty, trimmed to the recent peak (freed after a quiet period).
     ///
     /// The peaks restart from the present length, so each check looks at the last second only.
@@ -440,8 +441,16 @@ impl Conn {
         if cap - self.rbuf.len() > WASTE_MIN {
             if self.rbuf.is_empty() && now.saturating_sub(self.last_ms) > IDLE_FREE_MS {
                 self.rbuf = Vec::new();
-            } else if cap > RESIZE_THRESHOLD && cap / 2 > self.qbuf_peak {
-                self.rbuf.shrink_to(self.qbuf_peak.max(self.rbuf.len()));
+            } else {
+                // Room for a big request still arriving is kept (as Redis keeps its bulk's): trimmed
+                // now, it would be copied again when the rest came.
+                let keep = self
+                    .qbuf_peak
+                    .max(self.rbuf.len())
+                    .max(crate::resp::parser::bytes_needed(&self.rbuf));
+                if cap > RESIZE_THRESHOLD && cap / 2 > keep {
+                    self.rbuf.shrink_to(keep);
+                }
             }
         }
         self.qbuf_peak = self.rbuf.len();

@@ -16,6 +16,9 @@ use mio::Waker;
 use crate::resp::reply::Refs;
 use crate::store::Ticket;
 
+/// Data capacity a pooled batch keeps across uses; a bigger buffer is given back when emptied.
+pub const KEPT_DATA: usize = 1 << 20;
+
 /// Batches a ring holds before its producer must wait (backpressure, never loss).
 pub const RING_CAPACITY: usize = 256;
 
@@ -36,7 +39,8 @@ pub enum Op {
     Exec(u16),
     /// Execute a MULTI block whose keys all belong to the owner, one command after the other
     /// (each a command index and its number of arguments, the arguments following one another),
-    /// and reply with the array EXEC answers.
+    /// and reply with the array EXEC answers. The last entry is EXEC itself: not run, but counted
+    /// and shown to monitors once the block's commands were, as Redis shows it.
     Block(Box<[(u16, u32)]>),
 }
 
@@ -50,6 +54,10 @@ pub struct Request {
     pub op: Op,
     /// Indices into [`Batch::ranges`] of this request's arguments.
     pub args: Range<u32>,
+    /// A big request's own buffer (one request over 1 MB, read into a buffer of its own): its
+    /// argument ranges index into this, not [`Batch::data`], so a 64 MB value crosses workers
+    /// without a copy and is stored as a slice of it.
+    pub shared: Option<Box<bytes::Bytes>>,
     /// For a blocking call (BLPOP...): its ticket, registered on the keys if it waits
     /// (`worker/blocking.rs`).
     pub ticket: Option<Arc<Ticket>>,
@@ -91,8 +99,12 @@ impl Batch {
         self.requests.is_empty() && self.responses.is_empty()
     }
 
-    /// Empties the batch, keeping its allocations for reuse.
+    /// Empties the batch, keeping its allocations for reuse (but not a data buffer that one big
+    /// reply or request grew past [`KEPT_DATA`]: pooled batches would hold it for good).
     pub fn clear(&mut self) {
+        if self.data.capacity() > KEPT_DATA {
+            self.data = Vec::new();
+        }
         self.data.clear();
         self.ranges.clear();
         self.refs.clear();
@@ -123,6 +135,32 @@ impl Batch {
             op,
             args,
             ticket: None,
+            shared: None,
+        });
+    }
+
+    /// Appends a request whose arguments are `ranges` of the reference-counted `buf`, which the
+    /// request keeps (a reference, not a copy). O(arguments).
+    pub fn push_shared_request(
+        &mut self,
+        origin: Origin,
+        db: usize,
+        resp3: bool,
+        op: Op,
+        buf: &bytes::Bytes,
+        ranges: &[Range<usize>],
+    ) {
+        let first = self.ranges.len() as u32;
+        self.ranges.extend_from_slice(ranges);
+        let args = first..self.ranges.len() as u32;
+        self.requests.push(Request {
+            origin,
+            db: db as u16,
+            resp3,
+            op,
+            args,
+            ticket: None,
+            shared: Some(Box::new(buf.clone())),
         });
     }
 }

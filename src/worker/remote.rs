@@ -41,7 +41,7 @@ impl Worker {
         } = batch;
         // Keys to prefetch, PREFETCH_BATCH requests ahead of execution.
         let key_of = |req: &mailbox::Request| {
-            (req.args.end - req.args.start >= 2)
+            (req.args.end - req.args.start >= 2 && req.shared.is_none())
                 .then(|| (req.db as usize, ranges[req.args.start as usize + 1].clone()))
         };
         let ahead: Vec<Option<(usize, Range<usize>)>> = requests.iter().map(key_of).collect();
@@ -56,10 +56,11 @@ impl Worker {
                     }
                 }
             }
-            let args = Args::new(
-                data,
-                &ranges[req.args.start as usize..req.args.end as usize],
-            );
+            let arg_ranges = &ranges[req.args.start as usize..req.args.end as usize];
+            let args = match &req.shared {
+                Some(buf) => Args::frozen(buf, arg_ranges),
+                None => Args::new(data, arg_ranges),
+            };
             let db = (req.db as usize).min(self.ks.dbs.len() - 1);
             if let Op::Exec(ci) = req.op {
                 if let Exec::Script = TABLE.get(ci as usize).exec {
@@ -126,7 +127,10 @@ impl Worker {
                 attempt = blocking::run_blocking(&mut ctx, ci, f, &args, req.ticket.as_ref());
                 timed = Some((SLOTS.slot_of(ci, &args), started, how));
             } else if let Op::Block(cmds) = &req.op {
-                // EXEC's reply: an array of the commands' replies.
+                // EXEC's reply: an array of the commands' replies; EXEC itself (the last entry)
+                // is accounted after them.
+                let (&(exec_ci, exec_argc), cmds) = cmds.split_last().unwrap_or((&(0, 0), &[]));
+                let block_started = Started::now();
                 ctx.reply.array(cmds.len());
                 let mut from = req.args.start as usize;
                 for &(ci, argc) in cmds.iter() {
@@ -143,6 +147,12 @@ impl Worker {
                         from - argc as usize..to,
                     ));
                 }
+                let exec_args = from..from + exec_argc as usize;
+                let exec_slot = SLOTS.slot_of(
+                    exec_ci as usize,
+                    &Args::new(data, &ranges[exec_args.clone()]),
+                );
+                block_timed.push((exec_slot, block_started, exec_args));
             }
             let end = out.data.len();
             // A call that waits (or was answered meanwhile) has no reply now.

@@ -251,7 +251,7 @@ impl Worker {
                         if self.try_borrowed(k, o, f, args, slot) {
                             return true;
                         }
-                        self.forward(k, o, Op::Exec(ci as u16), args.iter_from(0));
+                        self.forward(k, o, ci, args);
                     }
                     _ => self.exec_local(k, f, args, slot),
                 }
@@ -476,8 +476,10 @@ impl Worker {
             .filter(|&o| !self.mail.untouched_since_parked(o) || self.outbox[o].is_some())
         {
             // The owner is busy: the block joins its batch instead of stopping it. (A parked
-            // owner's shard is taken below with one CAS, with no wake and no hop.)
-            self.forward_block(k, owner, &block);
+            // owner's shard is taken below with one CAS, with no wake and no hop.) The owner
+            // counts EXEC and shows it to monitors after the block's commands.
+            self.forward_block(k, owner, &block, (SLOTS.parent(slot), args));
+            return true;
         } else {
             let cmds: Vec<(usize, Args)> = block.iter().collect();
             self.run_atomic(k, &cmds, true, watch.as_deref());
@@ -526,15 +528,20 @@ impl Worker {
 
     /// Sends a MULTI block to the worker owning all its keys, as one request (see
     /// [`mailbox::Op::Block`]), and reserves its reply slot.
-    fn forward_block(&mut self, k: usize, dest: usize, block: &MultiState) {
+    fn forward_block(&mut self, k: usize, dest: usize, block: &MultiState, exec: (usize, &Args)) {
+        let (exec_ci, exec_args) = exec;
         let shape: Box<[(u16, u32)]> = block
             .iter()
             .map(|(ci, args)| (ci as u16, args.len() as u32))
+            .chain(std::iter::once((exec_ci as u16, exec_args.len() as u32)))
             .collect();
         let args = block
             .iter()
-            .flat_map(|(_, args)| (0..args.len()).map(move |i| args.get(i)));
-        self.forward(k, dest, Op::Block(shape), args);
+            .flat_map(|(_, args)| (0..args.len()).map(move |i| args.get(i)))
+            .chain(exec_args.iter_from(0));
+        self.forward_with(k, dest, |batch, origin, db, resp3| {
+            batch.push_request(origin, db, resp3, Op::Block(shape), args)
+        });
     }
 
     /// WATCH key [key ...]: registers each key not yet watched by this connection with the shard
@@ -914,14 +921,28 @@ impl Worker {
         self.outbox[dest].get_or_insert_with(|| pool.pop().unwrap_or_default())
     }
 
-    /// Sends `op` with arguments `args` to worker `dest` (the owner of the keys) and reserves its
-    /// reply slot.
-    pub(super) fn forward<'a>(
+    /// Sends command `ci` with arguments `args` to worker `dest` (the owner of its keys) and
+    /// reserves its reply slot. A big request read into a buffer of its own travels as a
+    /// reference to that buffer; any other is copied into the batch.
+    pub(super) fn forward(&mut self, k: usize, dest: usize, ci: usize, args: &Args) {
+        let op = Op::Exec(ci as u16);
+        self.forward_with(k, dest, |batch, origin, db, resp3| {
+            match args.shared_parts() {
+                Some((buf, ranges)) => {
+                    batch.push_shared_request(origin, db, resp3, op, buf, ranges)
+                }
+                None => batch.push_request(origin, db, resp3, op, args.iter_from(0)),
+            }
+        });
+    }
+
+    /// Reserves connection `k`'s reply slot for a request to worker `dest` and lets `push` append
+    /// the request (given its origin, database and protocol) to this iteration's batch for `dest`.
+    fn forward_with(
         &mut self,
         k: usize,
         dest: usize,
-        op: Op,
-        args: impl Iterator<Item = &'a [u8]>,
+        push: impl FnOnce(&mut Batch, Origin, usize, bool),
     ) {
         self.stats.forwarded += 1;
         let Some(conn) = self.conns.get_mut(k) else {
@@ -937,7 +958,7 @@ impl Worker {
         let (db, resp3) = (conn.session.db, conn.session.resp3);
         let ticket = self.ticket.take();
         let batch = self.batch_for(dest);
-        batch.push_request(origin, db, resp3, op, args);
+        push(batch, origin, db, resp3);
         if let Some(req) = batch.requests.last_mut() {
             req.ticket = ticket;
         }

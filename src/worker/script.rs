@@ -352,7 +352,7 @@ impl Worker {
             // Every key on one busy worker: the script runs there, on its own shard, in order
             // with this connection's other requests to it (a parked owner's shard is taken below
             // with one CAS instead, with no wake and no hop).
-            self.forward(k, owner, Op::Exec(ci as u16), args.iter_from(0));
+            self.forward(k, owner, ci, args);
             return true;
         }
         // A script whose declared keys are all here need not wait for the connection's replies
